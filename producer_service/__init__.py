@@ -1,0 +1,1 @@
+"""The REST producer: validates events and hands them to the ``KafkaTemplate``."""

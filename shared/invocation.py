@@ -1,0 +1,105 @@
+"""Call a listener function with the arguments its signature asks for (payload, record, key…)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord
+
+from shared.serialization import deserialize_value
+
+ArgumentResolver = Callable[[ConsumerRecord[bytes, bytes]], Any]
+
+_BY_NAME: dict[str, Callable[[ConsumerRecord[bytes, bytes]], Any]] = {
+    "topic": lambda r: r.topic,
+    "partition": lambda r: r.partition,
+    "offset": lambda r: r.offset,
+    "timestamp": lambda r: r.timestamp,
+    "headers": lambda r: dict(r.headers),
+}
+
+
+def _is_record_type(annotation: Any) -> bool:
+    return annotation is ConsumerRecord or typing.get_origin(annotation) is ConsumerRecord
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X | None`` → ``X``; anything else unchanged."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return annotation
+
+
+def _key_resolver(annotation: Any) -> Callable[[ConsumerRecord[bytes, bytes]], Any]:
+    if _without_none(annotation) is bytes:
+        return lambda r: r.key
+    return lambda r: None if r.key is None else r.key.decode(errors="replace")
+
+
+class HandlerInvoker:
+    """Resolves a handler's parameters once, then invokes it per record (or per batch)."""
+
+    def __init__(self, handler: Callable[..., Any], *, batch: bool = False) -> None:
+        self.handler = handler
+        self.batch = batch
+        self.is_async = inspect.iscoroutinefunction(handler)
+        hints = typing.get_type_hints(handler)
+        self._resolvers: list[tuple[str, Any]] = []
+        payload_seen = False
+        for name, parameter in inspect.signature(handler).parameters.items():
+            annotation = hints.get(name, parameter.annotation)
+            if annotation is inspect.Parameter.empty:
+                annotation = Any
+            element = self._element_type(annotation) if batch else annotation
+            if _is_record_type(element):
+                resolver: Any = lambda r: r  # noqa: E731
+            elif name == "key":
+                resolver = _key_resolver(element)
+            elif name in _BY_NAME:
+                resolver = _BY_NAME[name]
+            elif not payload_seen:
+                payload_seen = True
+                resolver = functools.partial(_payload, target=element)
+            else:
+                raise TypeError(
+                    f"{handler.__qualname__}: cannot inject parameter {name!r}: a handler takes "
+                    "one payload plus any of ConsumerRecord, key, topic, partition, offset, "
+                    "timestamp, headers"
+                )
+            self._resolvers.append((name, resolver))
+
+    @staticmethod
+    def _element_type(annotation: Any) -> Any:
+        if typing.get_origin(annotation) in (list, Sequence, typing.Sequence):
+            args = typing.get_args(annotation)
+            return args[0] if args else Any
+        raise TypeError(f"a batch listener's parameters are lists, not {annotation!r}")
+
+    def arguments(self, record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
+        """The keyword arguments for one record (raises ``DeserializationError``)."""
+        return {name: resolve(record) for name, resolve in self._resolvers}
+
+    async def invoke(self, records: ConsumerRecord[bytes, bytes] | list[Any]) -> Any:
+        """Call the handler; a sync handler runs in a worker thread, off the event loop."""
+        if self.batch:
+            assert isinstance(records, list)
+            kwargs = {
+                name: [resolve(record) for record in records] for name, resolve in self._resolvers
+            }
+        else:
+            kwargs = self.arguments(typing.cast(ConsumerRecord[bytes, bytes], records))
+        if self.is_async:
+            return await typing.cast(Awaitable[Any], self.handler(**kwargs))
+        return await asyncio.to_thread(self.handler, **kwargs)
+
+
+def _payload(record: ConsumerRecord[bytes, bytes], target: Any) -> Any:
+    return deserialize_value(record.value, _without_none(target))

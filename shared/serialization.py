@@ -1,0 +1,69 @@
+"""Turn values into record bytes and record bytes back into what a handler asks for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+JSON_CONTENT_TYPE = b"application/json"
+
+
+class DeserializationError(ValueError):
+    """A record value could not be converted to the type its handler declares."""
+
+    def __init__(self, message: str, raw: bytes | None) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+def serialize_value(value: Any) -> bytes | None:
+    """Pydantic models and JSON-able objects become JSON; ``bytes``/``str`` pass through."""
+    if value is None or isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, BaseModel):
+        return value.model_dump_json().encode()
+    return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def serialize_key(key: str | bytes | None) -> bytes | None:
+    """Keys are ``str`` (UTF-8) or ``bytes``; ``None`` means no key."""
+    if key is None or isinstance(key, bytes):
+        return key
+    if isinstance(key, str):
+        return key.encode()
+    raise TypeError(f"a record key must be str or bytes, not {type(key).__name__}")
+
+
+def deserialize_value(raw: bytes | None, target: Any) -> Any:
+    """Convert a record's raw value into ``target``: a model, ``bytes``, ``str``, ``dict``, …."""
+    if target is bytes or target is Any:
+        return raw
+    if raw is None:
+        raise DeserializationError("the record has no value (a tombstone)", raw)
+    if target is str:
+        try:
+            return raw.decode()
+        except UnicodeDecodeError as exc:
+            raise DeserializationError(f"the value is not UTF-8: {exc}", raw) from exc
+    try:
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            return target.model_validate_json(raw)
+        return _adapter(target).validate_json(raw)
+    except ValueError as exc:
+        raise DeserializationError(
+            f"the value is not a valid {getattr(target, '__name__', target)}: {exc}", raw
+        ) from exc
+
+
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(target: Any) -> TypeAdapter[Any]:
+    adapter = _adapters.get(target)
+    if adapter is None:
+        adapter = _adapters[target] = TypeAdapter(target)
+    return adapter

@@ -1,0 +1,59 @@
+"""Settings from environment variables (pydantic-settings), named like ``spring.kafka.*``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProducerSettings(BaseSettings):
+    """How the template's producer batches and acknowledges records (env ``KAFKA_PRODUCER_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_PRODUCER_", extra="ignore")
+
+    acks: Literal["0", "1", "all"] = "all"
+    enable_idempotence: bool = True
+    linger_ms: int = Field(default=5, ge=0)
+    max_batch_size: int = Field(default=16384, gt=0)
+    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
+    delivery_timeout_ms: int = Field(default=30_000, gt=0)
+    default_topic: str | None = None
+
+
+class ConsumerSettings(BaseSettings):
+    """Defaults for every listener container's consumer (env ``KAFKA_CONSUMER_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_CONSUMER_", extra="ignore")
+
+    auto_offset_reset: Literal["earliest", "latest", "none"] = "earliest"
+    max_poll_records: int = Field(default=500, gt=0)
+    poll_timeout_ms: int = Field(default=1000, gt=0)
+    session_timeout_ms: int = Field(default=10_000, gt=0)
+    heartbeat_interval_ms: int = Field(default=3_000, gt=0)
+    max_poll_interval_ms: int = Field(default=300_000, gt=0)
+    isolation_level: Literal["read_uncommitted", "read_committed"] = "read_uncommitted"
+    shutdown_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class KafkaSettings(BaseSettings):
+    """Where the cluster is and how clients talk to it (env ``KAFKA_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "localhost:9092"
+    client_id: str = "kafka-kit"
+    request_timeout_ms: int = Field(default=30_000, gt=0)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+
+
+class EventsTopicSettings(BaseSettings):
+    """The topic the demo's events go to (env ``EVENTS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="EVENTS_", extra="ignore")
+
+    topic: str = "events"
+    partitions: int = Field(default=6, gt=0)
+    replication_factor: int = Field(default=1, gt=0)

@@ -1,0 +1,123 @@
+"""End to end: an event POSTed over HTTP reaches the example listener through a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from consumer_service.app import create_app as create_consumer_app
+from producer_service.app import create_app as create_producer_app
+from shared.settings import EventsTopicSettings, KafkaSettings
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and give an HTTP client to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield client
+
+
+async def wait_for_received(
+    consumer: httpx.AsyncClient, event_id: str, timeout_s: float = 30.0
+) -> dict[str, Any]:
+    """Poll the consumer until the example listener has handled ``event_id``."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            recent = (await consumer.get("/events/recent", params={"limit": 100})).json()
+            for entry in recent:
+                if entry["event"]["id"] == event_id:
+                    return entry
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def events_topic(monkeypatch: pytest.MonkeyPatch, topic_name: str) -> EventsTopicSettings:
+    # The example listener reads ${EVENTS_TOPIC} and ${EVENT_LOG_GROUP_ID} when it starts.
+    monkeypatch.setenv("EVENTS_TOPIC", topic_name)
+    monkeypatch.setenv("EVENT_LOG_GROUP_ID", f"event-log-{topic_name}")
+    return EventsTopicSettings(partitions=3)
+
+
+async def test_posted_event_round_trips_to_the_listener(
+    kafka_settings: KafkaSettings, events_topic: EventsTopicSettings
+) -> None:
+    posted = {
+        "id": "6f1c1d5e-8a7b-4c3d-9e2f-0a1b2c3d4e5f",
+        "type": "order.created",
+        "source": "checkout",
+        "key": "customer-42",
+        "payload": {"order_id": 1001, "lines": [{"sku": "A-1", "qty": 2}], "note": "ünïcode"},
+        "occurred_at": "2026-11-25T10:00:00.123456+02:00",
+    }
+    producer_app = create_producer_app(kafka_settings, events_topic)
+    consumer_app = create_consumer_app(kafka_settings, events_topic)
+    async with (
+        running(producer_app, "producer") as producer,
+        running(consumer_app, "consumer") as consumer,
+    ):
+        assert (await producer.get("/health")).json() == {"status": "UP"}
+        assert (await consumer.get("/health")).json() == {"status": "UP"}
+
+        answer = await producer.post("/events", json=posted)
+        assert answer.status_code == 202, answer.text
+        accepted = answer.json()
+        assert accepted["id"] == posted["id"]
+        assert accepted["topic"] == events_topic.topic
+        assert 0 <= accepted["partition"] < 3
+        assert accepted["offset"] == 0  # a fresh topic: the first record of its partition
+
+        received = await wait_for_received(consumer, posted["id"])
+        assert received["event"] == posted
+        assert (received["topic"], received["partition"], received["offset"]) == (
+            accepted["topic"],
+            accepted["partition"],
+            accepted["offset"],
+        )
+
+
+async def test_defaults_are_generated_and_same_key_keeps_its_partition(
+    kafka_settings: KafkaSettings, events_topic: EventsTopicSettings
+) -> None:
+    producer_app = create_producer_app(kafka_settings, events_topic)
+    consumer_app = create_consumer_app(kafka_settings, events_topic)
+    async with (
+        running(producer_app, "producer") as producer,
+        running(consumer_app, "consumer") as consumer,
+    ):
+        answers = []
+        for n in range(3):
+            body = {"type": "cart.updated", "source": "web", "key": "cart-7", "payload": {"n": n}}
+            response = await producer.post("/events", json=body)
+            assert response.status_code == 202, response.text
+            answers.append(response.json())
+        # One key, one partition, consecutive offsets: Kafka keeps a key's events in order.
+        assert len({a["partition"] for a in answers}) == 1
+        assert [a["offset"] for a in answers] == [0, 1, 2]
+        for n, accepted in enumerate(answers):
+            received = await wait_for_received(consumer, accepted["id"])
+            assert received["event"]["payload"] == {"n": n}
+            assert received["event"]["occurred_at"].endswith("Z")
+            assert received["offset"] == accepted["offset"]
+
+
+async def test_invalid_event_is_rejected_with_field_errors(
+    kafka_settings: KafkaSettings, events_topic: EventsTopicSettings
+) -> None:
+    async with running(create_producer_app(kafka_settings, events_topic), "producer") as producer:
+        response = await producer.post(
+            "/events",
+            json={"type": "", "source": "x", "extra": 1, "occurred_at": "2026-01-01T00:00:00"},
+        )
+    assert response.status_code == 422
+    problems = {tuple(e["loc"]): e["type"] for e in response.json()["detail"]}
+    assert problems[("body", "type")] == "string_too_short"
+    assert problems[("body", "extra")] == "extra_forbidden"
+    assert problems[("body", "occurred_at")] == "timezone_aware"
