@@ -72,7 +72,8 @@ def _stop_service(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> 
 
 def _run_local(args: argparse.Namespace) -> int:
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     print(f"starting a {args.nodes}-node Apache Kafka (KRaft) from Maven Central …", flush=True)
     services: list[subprocess.Popen[bytes]] = []
     with LocalKafkaCluster(args.nodes) as cluster:
@@ -100,14 +101,11 @@ def _run_local(args: argparse.Namespace) -> int:
                 "Ctrl-C stops everything.",
                 flush=True,
             )
-            try:
-                while not stop.is_set():
-                    if any(p.poll() is not None for p in services):
-                        print("a service exited; stopping the demo", flush=True)
-                        return 1
-                    stop.wait(0.5)
-            except KeyboardInterrupt:
-                pass
+            while not stop.is_set():
+                if any(p.poll() is not None for p in services):
+                    print("a service exited; stopping the demo", flush=True)
+                    return 1
+                stop.wait(0.5)
         finally:
             print("\nstopping services …", flush=True)
             for process in services:

@@ -59,12 +59,14 @@ class HandlerInvoker:
             if annotation is inspect.Parameter.empty:
                 annotation = Any
             element = self._element_type(annotation) if batch else annotation
+            # A batch handler names its lists in the plural: keys, offsets, partitions…
+            singular = name[:-1] if batch and name.endswith("s") and name != "headers" else name
             if _is_record_type(element):
                 resolver: Any = lambda r: r  # noqa: E731
-            elif name == "key":
+            elif singular == "key":
                 resolver = _key_resolver(element)
-            elif name in _BY_NAME:
-                resolver = _BY_NAME[name]
+            elif singular in _BY_NAME:
+                resolver = _BY_NAME[singular]
             elif not payload_seen:
                 payload_seen = True
                 resolver = functools.partial(_payload, target=element)

@@ -1,0 +1,159 @@
+"""docker-compose.yml agrees with the settings, the pinned Kafka and the listeners."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+import consumer_service.listeners  # noqa: F401 - registers the example listener
+from shared.local_kafka import KAFKA_VERSION
+from shared.registry import default_registry
+from shared.settings import (
+    ConsumerSettings,
+    EventsTopicSettings,
+    KafkaSettings,
+    ProducerSettings,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE_PORTS = {"producer": 8000, "consumer": 8001}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _env_names(settings: type[BaseSettings]) -> set[str]:
+    prefix = settings.model_config.get("env_prefix", "")
+    return {
+        f"{prefix}{name}".upper()
+        for name, field in settings.model_fields.items()
+        if not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings))
+    }
+
+
+def _known_env_names() -> set[str]:
+    names = set().union(
+        *(_env_names(s) for s in (KafkaSettings, ProducerSettings, ConsumerSettings))
+    )
+    names |= _env_names(EventsTopicSettings)
+    for endpoint in default_registry.endpoints.values():
+        for text in (*endpoint.topics, endpoint.group_id or ""):
+            names |= set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
+    return names
+
+
+def _kafka_nodes(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        n: s for n, s in compose["services"].items() if "KAFKA_NODE_ID" in s.get("environment", {})
+    }
+
+
+def test_three_kraft_nodes_of_the_pinned_kafka(compose: dict[str, Any]) -> None:
+    nodes = _kafka_nodes(compose)
+    assert len(nodes) == 3
+    voters = set()
+    ids = set()
+    cluster_ids = set()
+    for name, service in nodes.items():
+        env = service["environment"]
+        assert service["image"] == f"apache/kafka:{KAFKA_VERSION}"
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert not any("ZOOKEEPER" in key for key in env)
+        ids.add(env["KAFKA_NODE_ID"])
+        voters.add(env["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+        cluster_ids.add(env["CLUSTER_ID"])
+        controller_port = re.search(r"CONTROLLER://:(\d+)", env["KAFKA_LISTENERS"]).group(1)
+        assert (
+            f"{env['KAFKA_NODE_ID']}@{name}:{controller_port}"
+            in env["KAFKA_CONTROLLER_QUORUM_VOTERS"]
+        )
+        assert service["hostname"] == name
+    assert ids == {1, 2, 3}
+    assert len(voters) == 1 and len(cluster_ids) == 1
+
+
+def test_services_point_at_the_brokers_internal_listeners(compose: dict[str, Any]) -> None:
+    advertised = set()
+    for name, service in _kafka_nodes(compose).items():
+        listeners = service["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(",")
+        internal = [item for item in listeners if item.startswith("PLAINTEXT://")]
+        assert internal == [f"PLAINTEXT://{name}:19092"]
+        advertised.add(internal[0].removeprefix("PLAINTEXT://"))
+    for service_name, port in SERVICE_PORTS.items():
+        service = compose["services"][service_name]
+        env = service["environment"]
+        assert set(env["KAFKA_BOOTSTRAP_SERVERS"].split(",")) == advertised
+        assert service["ports"] == [f"{port}:{port}"]
+        assert service["command"][-1] == str(port)
+        assert service["build"] == "."
+        unknown = set(env) - _known_env_names()
+        assert not unknown, f"{service_name} sets variables no setting reads: {unknown}"
+        # The values are valid for the settings that read them.
+        EventsTopicSettings(
+            **{
+                k.removeprefix("EVENTS_").lower(): v
+                for k, v in env.items()
+                if k.startswith("EVENTS_")
+            }
+        )
+
+
+def test_the_events_topic_is_created_as_the_services_expect(compose: dict[str, Any]) -> None:
+    command = compose["services"]["kafka-topics"]["command"]
+    args = dict(zip(command[::2], command[1::2], strict=False))
+    flags = [item for item in command if item.startswith("--")]
+    assert "--create" in flags and "--if-not-exists" in flags
+    env = compose["services"]["producer"]["environment"]
+    topic_index = command.index("--topic")
+    assert command[topic_index + 1] == env["EVENTS_TOPIC"]
+    assert command[command.index("--partitions") + 1] == str(env["EVENTS_PARTITIONS"])
+    assert command[command.index("--replication-factor") + 1] == str(
+        env["EVENTS_REPLICATION_FACTOR"]
+    )
+    assert args  # the command is a flat list of flags and values
+    for service_name in SERVICE_PORTS:
+        depends = compose["services"][service_name]["depends_on"]
+        assert depends["kafka-topics"]["condition"] == "service_completed_successfully"
+
+
+def _compose_command() -> list[str] | None:
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+@pytest.mark.skipif(
+    _compose_command() is None, reason="neither `docker compose` nor docker-compose"
+)
+def test_docker_compose_config_accepts_the_file() -> None:
+    command = _compose_command()
+    assert command is not None
+    done = subprocess.run(
+        [*command, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == {
+        "kafka-1",
+        "kafka-2",
+        "kafka-3",
+        "kafka-topics",
+        "producer",
+        "consumer",
+    }
