@@ -22,8 +22,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _announce(request: pytest.FixtureRequest, provided: ProvidedKafka, what: str) -> None:
+    # Shown even under output capture: the run's log must say which Kafka it used.
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
         reporter.write_line(
             f"\n[kafka] {what}: {provided.bootstrap_servers} (from {provided.source})"
         )
