@@ -5,29 +5,37 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from producer_service.routes import router
+from producer_service.routes import read_router, write_router
+from producer_service.settings import ProducerApiSettings
 from shared.admin import KafkaAdmin, NewTopic
 from shared.settings import EventsTopicSettings, KafkaSettings
-from shared.template import KafkaTemplate
+from shared.template import KafkaSendError, KafkaTemplate
+from shared.topics import TopicPolicy
+from shared.web.auth import bearer_token_auth
+from shared.web.limits import BodySizeLimitMiddleware
 
 
 def create_app(
-    settings: KafkaSettings | None = None, events: EventsTopicSettings | None = None
+    settings: KafkaSettings | None = None,
+    events: EventsTopicSettings | None = None,
+    api: ProducerApiSettings | None = None,
+    template: KafkaTemplate | None = None,
 ) -> FastAPI:
     """Build the app; the template connects in the lifespan, not at import."""
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
+    api = api or ProducerApiSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await KafkaAdmin(settings).ensure_topics(
             [NewTopic(events.topic, events.partitions, events.replication_factor)]
         )
-        async with KafkaTemplate(settings) as template:
-            app.state.template = template
-            app.state.events = events
+        async with template or KafkaTemplate(settings) as started:
+            app.state.template = started
             yield
 
     app = FastAPI(
@@ -35,5 +43,19 @@ def create_app(
         description="POST events; each is written to Kafka and answered with partition and offset.",
         lifespan=lifespan,
     )
-    app.include_router(router)
+    app.state.api_settings = api
+    app.state.topic_policy = TopicPolicy(events.topic, api.allowed_topics)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.max_body_bytes)
+
+    @app.exception_handler(KafkaSendError)
+    async def kafka_unavailable(request: Request, exc: KafkaSendError) -> JSONResponse:
+        # Nothing unacknowledged is reported as sent: the client retries after a pause.
+        return JSONResponse(
+            {"detail": f"Kafka did not acknowledge the event: {exc.cause}"},
+            status_code=503,
+            headers={"Retry-After": str(api.retry_after_s)},
+        )
+
+    app.include_router(write_router, dependencies=[Depends(bearer_token_auth(api.auth_token))])
+    app.include_router(read_router)
     return app

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from uuid import UUID
+import asyncio
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
 
+from producer_service.schemas import BatchItemResult, BatchResult, ErrorBody, EventAccepted
+from producer_service.settings import ProducerApiSettings
 from shared.events import EventDto
-from shared.settings import EventsTopicSettings
 from shared.template import KafkaSendError, KafkaTemplate
+from shared.topics import TopicNotAllowedError, TopicPolicy
+from shared.web.limits import require_json
 
-router = APIRouter()
-
-RETRY_AFTER_S = 5
+write_router = APIRouter(tags=["events"])
+"""Routes that write to Kafka (behind the optional bearer token)."""
+read_router = APIRouter(tags=["health"])
 
 
 def get_template(request: Request) -> KafkaTemplate:
@@ -23,49 +26,183 @@ def get_template(request: Request) -> KafkaTemplate:
     return template
 
 
-def get_events_settings(request: Request) -> EventsTopicSettings:
-    """Where events go by default."""
-    events: EventsTopicSettings = request.app.state.events
-    return events
+def get_api_settings(request: Request) -> ProducerApiSettings:
+    """The service's HTTP limits."""
+    settings: ProducerApiSettings = request.app.state.api_settings
+    return settings
+
+
+def target_topic(
+    request: Request,
+    topic: Annotated[
+        str | None, Query(description="Write here instead of the events topic (allow-listed).")
+    ] = None,
+) -> str:
+    """The topic of this request: the events topic, or an allowed ``?topic=``."""
+    policy: TopicPolicy = request.app.state.topic_policy
+    try:
+        return policy.resolve(topic)
+    except TopicNotAllowedError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
 
 
 Template = Annotated[KafkaTemplate, Depends(get_template)]
-EventsSettings = Annotated[EventsTopicSettings, Depends(get_events_settings)]
+ApiSettings = Annotated[ProducerApiSettings, Depends(get_api_settings)]
+Topic = Annotated[str, Depends(target_topic)]
 
 
-class EventAccepted(BaseModel):
-    """Where Kafka stored an accepted event."""
+def _error(description: str, example: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "model": ErrorBody,
+        "content": {"application/json": {"example": {"detail": example}}},
+    }
 
-    id: UUID
-    topic: str
-    partition: int
-    offset: int
+
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _error("A token is configured and was not given.", "a valid bearer token is required"),
+    403: _error(
+        "The topic is internal or not allowed.", "topic '__consumer_offsets' is not allowed"
+    ),
+    413: _error("Body or batch too large.", "request body larger than 1048576 bytes"),
+    415: _error("Not JSON.", "content type 'text/plain' is not supported: send application/json"),
+    503: _error(
+        "Kafka did not acknowledge; retry after `Retry-After` seconds.",
+        "Kafka did not acknowledge the event: no acknowledgement within the delivery timeout",
+    ),
+}
+
+EVENT_EXAMPLES = {
+    "keyed": {
+        "summary": "An event with a key (same key, same partition, in order)",
+        "value": {
+            "type": "order.created",
+            "source": "checkout",
+            "key": "customer-42",
+            "payload": {"order_id": 1001, "total": "59.90"},
+        },
+    },
+    "keyless": {
+        "summary": "No key: spread over partitions in sticky batches",
+        "value": {"type": "page.viewed", "source": "web", "payload": {"path": "/"}},
+    },
+    "high-priority": {
+        "summary": "High priority (reserved partitions with the PriorityPartitioner)",
+        "value": {"type": "fraud.suspected", "source": "risk", "payload": {"priority": "high"}},
+    },
+}
 
 
-@router.post(
+@write_router.post(
     "/events",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EventAccepted,
-    responses={503: {"description": "Kafka did not acknowledge the write; retry later."}},
+    responses=WRITE_ERRORS,
+    dependencies=[Depends(require_json)],
+    summary="Write one event",
 )
-async def post_event(event: EventDto, template: Template, events: EventsSettings) -> EventAccepted:
-    """Validate an event and write it to Kafka; answer with its partition and offset."""
-    try:
-        sent = await template.send(events.topic, event, key=event.key)
-    except KafkaSendError as exc:
-        raise HTTPException(
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"Kafka did not acknowledge the event: {exc}",
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        ) from exc
+async def post_event(
+    event: Annotated[EventDto, Body(openapi_examples=EVENT_EXAMPLES)],
+    template: Template,
+    topic: Topic,
+) -> EventAccepted:
+    """Validate an event and write it to Kafka; answer with its partition and offset.
+
+    The answer comes only after Kafka acknowledged the write (per `acks`).
+    """
+    sent = await template.send(topic, event, key=event.key)
     return EventAccepted(
         id=event.id, topic=sent.topic, partition=sent.partition, offset=sent.offset
     )
 
 
-@router.get("/health")
-async def health(template: Template) -> dict[str, str]:
-    """``UP`` while the template's producer is connected."""
-    if not template.is_running:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="producer not started")
-    return {"status": "UP"}
+@write_router.post(
+    "/events/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchResult,
+    responses={
+        **WRITE_ERRORS,
+        207: {
+            "description": "Some events were accepted, some failed (see each result).",
+            "model": BatchResult,
+        },
+    },
+    dependencies=[Depends(require_json)],
+    summary="Write a list of events",
+)
+async def post_batch(
+    events: Annotated[
+        list[EventDto],
+        Body(
+            openapi_examples={
+                "two": {
+                    "summary": "Two events",
+                    "value": [
+                        {"type": "cart.updated", "source": "web", "key": "cart-7"},
+                        {"type": "cart.checked_out", "source": "web", "key": "cart-7"},
+                    ],
+                }
+            }
+        ),
+    ],
+    template: Template,
+    topic: Topic,
+    api: ApiSettings,
+) -> JSONResponse:
+    """Write every event concurrently; answer per event, in request order.
+
+    202 when all were acknowledged, 207 when some failed, 503 when none was.
+    """
+    if len(events) > api.max_batch_events:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            detail=f"{len(events)} events in one batch; at most {api.max_batch_events}",
+        )
+    outcomes = await asyncio.gather(
+        *(template.send(topic, event, key=event.key) for event in events), return_exceptions=True
+    )
+    results = []
+    for index, (event, outcome) in enumerate(zip(events, outcomes, strict=True)):
+        if isinstance(outcome, KafkaSendError):
+            results.append(
+                BatchItemResult(
+                    index=index, id=event.id, status="failed", topic=topic, error=str(outcome)
+                )
+            )
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            results.append(
+                BatchItemResult(
+                    index=index,
+                    id=event.id,
+                    status="accepted",
+                    topic=outcome.topic,
+                    partition=outcome.partition,
+                    offset=outcome.offset,
+                )
+            )
+    failed = sum(r.status == "failed" for r in results)
+    body = BatchResult(accepted=len(results) - failed, failed=failed, results=results)
+    if failed == 0:
+        return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+    code = status.HTTP_503_SERVICE_UNAVAILABLE if failed == len(results) else 207
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=code,
+        headers={"Retry-After": str(api.retry_after_s)},
+    )
+
+
+@read_router.get(
+    "/health",
+    responses={503: _error("No broker answered.", "Kafka is not reachable: TimeoutError")},
+)
+async def health(template: Template) -> JSONResponse:
+    """``UP`` only when a Kafka broker answers a metadata request right now."""
+    try:
+        await template.check_connection()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        reason = f"Kafka is not reachable: {type(exc).__name__}"
+        return JSONResponse({"status": "DOWN", "detail": reason}, status_code=503)
+    return JSONResponse({"status": "UP"})

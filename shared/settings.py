@@ -9,7 +9,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ProducerSettings(BaseSettings):
-    """How the template's producer batches and acknowledges records (env ``KAFKA_PRODUCER_*``)."""
+    """How the template's producer batches and acknowledges records (env ``KAFKA_PRODUCER_*``).
+
+    ``acks``: ``0`` — the producer does not wait: fastest, and a record can be lost unnoticed (its
+    offset is unknown); ``1`` — the partition leader wrote it: lost if the leader dies before a
+    follower copied it; ``all`` — every in-sync replica has it (at least ``min.insync.replicas``):
+    survives the loss of a broker. Idempotence (on by default, only with ``all``) makes the
+    producer's retries write each record once and in order.
+    """
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_PRODUCER_", extra="ignore")
 
@@ -20,6 +27,10 @@ class ProducerSettings(BaseSettings):
     compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
     delivery_timeout_ms: int = Field(default=30_000, gt=0)
     default_topic: str | None = None
+    partitioner: str | None = Field(
+        default=None, description="'package.module:name' of a custom partitioner (callable/class)"
+    )
+    transactional_id: str | None = None
 
 
 class ConsumerSettings(BaseSettings):

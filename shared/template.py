@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
+from shared.partitioners import DefaultPartitioner, Partitioner, load_partitioner
 from shared.serialization import serialize_key, serialize_value
 from shared.settings import KafkaSettings
 
@@ -47,11 +51,42 @@ class KafkaSendError(RuntimeError):
     """A send failed or timed out; ``record`` is what was not (known to be) written."""
 
     def __init__(self, record: ProducerRecord, cause: BaseException) -> None:
-        super().__init__(
-            f"sending to {record.topic} failed: {type(cause).__name__}: {cause}".rstrip(": ")
-        )
+        reason = str(cause) or type(cause).__name__
+        super().__init__(f"sending to {record.topic} failed: {type(cause).__name__}: {reason}")
         self.record = record
         self.cause = cause
+
+
+class ProducerListener(Protocol):
+    """Hooks called after each send (Spring's ``ProducerListener``)."""
+
+    def on_success(self, record: ProducerRecord, result: SendResult) -> None:
+        """The broker acknowledged ``record``."""
+
+    def on_error(self, record: ProducerRecord, exc: BaseException) -> None:
+        """``record`` was not (known to be) written."""
+
+
+class LoggingProducerListener:
+    """The default listener: logs failed sends, ignores successes."""
+
+    def on_success(self, record: ProducerRecord, result: SendResult) -> None:
+        """Nothing to do."""
+
+    def on_error(self, record: ProducerRecord, exc: BaseException) -> None:
+        """Log the failed record's coordinates and the cause."""
+        log.error(
+            "send failed: topic=%s partition=%s key=%r: %s: %s",
+            record.topic,
+            record.partition,
+            record.key,
+            type(exc).__name__,
+            exc,
+        )
+
+
+class TransactionStateError(RuntimeError):
+    """A transactional operation was used outside a transaction, or without a transactional id."""
 
 
 def _normalize_headers(headers: Headers | None) -> tuple[tuple[str, bytes], ...]:
@@ -66,9 +101,28 @@ def _normalize_headers(headers: Headers | None) -> tuple[tuple[str, bytes], ...]
 class KafkaTemplate:
     """Spring's ``KafkaTemplate`` for asyncio: ``await template.send(topic, value)``."""
 
-    def __init__(self, settings: KafkaSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings | None = None,
+        *,
+        partitioner: Partitioner | None = None,
+        producer_listener: ProducerListener | None = None,
+        transactional_id: str | None = None,
+    ) -> None:
         self.settings = settings or KafkaSettings()
+        producer = self.settings.producer
+        spec = producer.partitioner
+        self.partitioner: Partitioner | None = partitioner or (
+            load_partitioner(spec) if spec else None
+        )
+        self.default_partitioner = DefaultPartitioner(producer.max_batch_size)
+        self.producer_listener: ProducerListener = producer_listener or LoggingProducerListener()
+        self.transactional_id = transactional_id or producer.transactional_id
         self._producer: AIOKafkaProducer | None = None
+        self._transaction_lock = asyncio.Lock()
+        self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"kafka-template-{id(self)}-transaction", default=False
+        )
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -113,6 +167,11 @@ class KafkaTemplate:
         """Whether :meth:`start` succeeded and :meth:`stop` was not called since."""
         return self._producer is not None
 
+    async def check_connection(self, timeout_s: float = 2.0) -> None:
+        """Ask a broker for cluster metadata; raises when none answers within ``timeout_s``."""
+        producer = self._require_producer()
+        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+
     # ---------------------------------------------------------------- sending
     async def send(
         self,
@@ -133,7 +192,7 @@ class KafkaTemplate:
             headers=_normalize_headers(headers),
             timestamp_ms=timestamp,
         )
-        return await self.send_record(record)
+        return await self.send_record(record, value)
 
     async def send_default(
         self,
@@ -152,34 +211,69 @@ class KafkaTemplate:
             topic, value, key=key, partition=partition, headers=headers, timestamp=timestamp
         )
 
-    async def send_record(self, record: ProducerRecord) -> SendResult:
-        """Send a prepared :class:`ProducerRecord`."""
-        producer = self._producer
-        if producer is None:
-            raise KafkaSendError(record, RuntimeError("the template is not started"))
+    async def send_record(self, record: ProducerRecord, value: Any = None) -> SendResult:
+        """Send a prepared record; ``value`` is the unserialized object, for partitioners."""
         try:
-            async with asyncio.timeout(self._delivery_timeout_s):
-                delivery = await producer.send(
-                    record.topic,
-                    record.value,
-                    key=record.key,
-                    partition=record.partition,
-                    timestamp_ms=record.timestamp_ms,
-                    headers=list(record.headers),
-                )
-                metadata = await delivery
+            result = await self._send(record, value)
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            raise KafkaSendError(record, exc) from exc
-        if metadata is None:  # acks=0
-            return SendResult(record, record.topic, record.partition or -1, -1, -1)
+            cause: BaseException = exc
+            if isinstance(exc, TimeoutError):
+                cause = TimeoutError(
+                    f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
+                )
+            self._notify_error(record, cause)
+            raise KafkaSendError(record, cause) from exc
+        self._notify_success(result.record, result)
+        return result
+
+    async def _send(self, record: ProducerRecord, value: Any) -> SendResult:
+        producer = self._require_producer()
+        if self.transactional_id is not None and not self._in_transaction.get():
+            raise TransactionStateError(
+                "this template is transactional: send inside `async with template.transaction()`"
+            )
+        async with asyncio.timeout(self._delivery_timeout_s):
+            if record.partition is None:
+                record = await self._assign_partition(producer, record, value)
+            delivery = await producer.send(
+                record.topic,
+                record.value,
+                key=record.key,
+                partition=record.partition,
+                timestamp_ms=record.timestamp_ms,
+                headers=list(record.headers),
+            )
+            metadata = await delivery
+        if metadata is None:  # acks=0: the partition is ours, the offset is never known
+            assert record.partition is not None
+            return SendResult(record, record.topic, record.partition, -1, -1)
         return SendResult(
-            record=record,
-            topic=metadata.topic,
-            partition=metadata.partition,
-            offset=metadata.offset,
-            timestamp=metadata.timestamp,
+            record, metadata.topic, metadata.partition, metadata.offset, metadata.timestamp
+        )
+
+    async def _assign_partition(
+        self, producer: AIOKafkaProducer, record: ProducerRecord, value: Any
+    ) -> ProducerRecord:
+        partitions = sorted(await producer.partitions_for(record.topic))
+        available = sorted(producer.client.cluster.available_partitions_for_topic(record.topic))
+        chosen = None
+        if self.partitioner is not None:
+            chosen = self.partitioner(record, value, partitions, available)
+            if chosen is not None and chosen not in partitions:
+                raise ValueError(
+                    f"the partitioner chose partition {chosen}, but {record.topic} has {partitions}"
+                )
+        if chosen is None:
+            chosen = self.default_partitioner(record, value, partitions, available)
+        return ProducerRecord(
+            topic=record.topic,
+            value=record.value,
+            key=record.key,
+            partition=chosen,
+            headers=record.headers,
+            timestamp_ms=record.timestamp_ms,
         )
 
     async def flush(self) -> None:
@@ -187,7 +281,61 @@ class KafkaTemplate:
         if self._producer is not None:
             await asyncio.wait_for(self._producer.flush(), self._delivery_timeout_s)
 
-    # ---------------------------------------------------------------- config
+    # ---------------------------------------------------------------- transactions
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[KafkaTemplate]:
+        """Sends inside are committed together on normal exit and aborted on an exception."""
+        producer = self._require_producer()
+        if self.transactional_id is None:
+            raise TransactionStateError(
+                "no transactional id: set KAFKA_PRODUCER_TRANSACTIONAL_ID or transactional_id="
+            )
+        if self._in_transaction.get():
+            raise TransactionStateError("a transaction is already open in this task")
+        # One producer, one open transaction: other tasks queue for theirs.
+        async with self._transaction_lock:
+            await asyncio.wait_for(producer.begin_transaction(), self._delivery_timeout_s)
+            token = self._in_transaction.set(True)
+            try:
+                yield self
+            except BaseException:
+                await asyncio.wait_for(producer.abort_transaction(), self._delivery_timeout_s)
+                raise
+            else:
+                await asyncio.wait_for(producer.commit_transaction(), self._delivery_timeout_s)
+            finally:
+                self._in_transaction.reset(token)
+
+    async def send_offsets_to_transaction(
+        self, offsets: Mapping[TopicPartition, int], group_id: str
+    ) -> None:
+        """Commit a consumer group's offsets as part of the open transaction (exactly-once)."""
+        producer = self._require_producer()
+        if not self._in_transaction.get():
+            raise TransactionStateError("send_offsets_to_transaction needs an open transaction")
+        committed = {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
+        await asyncio.wait_for(
+            producer.send_offsets_to_transaction(committed, group_id), self._delivery_timeout_s
+        )
+
+    # ---------------------------------------------------------------- internals
+    def _require_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the template is not started")
+        return self._producer
+
+    def _notify_success(self, record: ProducerRecord, result: SendResult) -> None:
+        try:
+            self.producer_listener.on_success(record, result)
+        except Exception:
+            log.exception("ProducerListener.on_success raised")
+
+    def _notify_error(self, record: ProducerRecord, exc: BaseException) -> None:
+        try:
+            self.producer_listener.on_error(record, exc)
+        except Exception:
+            log.exception("ProducerListener.on_error raised")
+
     @property
     def _delivery_timeout_s(self) -> float:
         return self.settings.producer.delivery_timeout_ms / 1000
@@ -195,7 +343,7 @@ class KafkaTemplate:
     def _producer_config(self) -> dict[str, Any]:
         producer = self.settings.producer
         acks: int | str = "all" if producer.acks == "all" else int(producer.acks)
-        return {
+        config: dict[str, Any] = {
             "bootstrap_servers": self.settings.bootstrap_servers,
             "client_id": self.settings.client_id,
             "request_timeout_ms": self.settings.request_timeout_ms,
@@ -206,3 +354,8 @@ class KafkaTemplate:
             "max_batch_size": producer.max_batch_size,
             "compression_type": producer.compression_type,
         }
+        if self.transactional_id is not None:
+            # Transactions need idempotence and acks=all; aiokafka enforces both.
+            config.update(transactional_id=self.transactional_id, acks="all")
+            config["enable_idempotence"] = True
+        return config

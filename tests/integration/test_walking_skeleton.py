@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from consumer_service.app import create_app as create_consumer_app
 from producer_service.app import create_app as create_producer_app
 from shared.settings import EventsTopicSettings, KafkaSettings
-
-
-@contextlib.asynccontextmanager
-async def running(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's lifespan and give an HTTP client to it."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
-            yield client
+from tests.app_helpers import running
 
 
 async def wait_for_received(

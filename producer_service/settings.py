@@ -1,0 +1,32 @@
+"""The producer service's HTTP settings (env ``PRODUCER_*``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ProducerApiSettings(BaseSettings):
+    """Limits and access of the REST producer."""
+
+    model_config = SettingsConfigDict(env_prefix="PRODUCER_", extra="ignore")
+
+    allowed_topics: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Topics `?topic=` may name, comma-separated; the events topic always is.",
+    )
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_batch_events: int = Field(default=500, gt=0)
+    auth_token: SecretStr | None = Field(
+        default=None, description="When set, write endpoints need `Authorization: Bearer <token>`."
+    )
+    retry_after_s: int = Field(default=5, gt=0)
+
+    @field_validator("allowed_topics", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value

@@ -1,0 +1,1 @@
+"""FastAPI helpers for services that write to Kafka over HTTP."""

@@ -1,0 +1,304 @@
+"""KafkaTemplate against the real broker: results, partitioning, acks, hooks, transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import string
+from collections import Counter
+from itertools import groupby
+
+import pytest
+from pydantic import BaseModel
+
+from shared.events import EventDto
+from shared.local_kafka.tools import CONSOLE_PRODUCER, run_kafka_tool
+from shared.partitioners import PriorityPartitioner
+from shared.settings import KafkaSettings, ProducerSettings
+from shared.template import (
+    KafkaSendError,
+    KafkaTemplate,
+    ProducerRecord,
+    SendResult,
+    TransactionStateError,
+)
+from tests.kafka_helpers import create_topic, read_records
+
+
+def _settings(bootstrap: str, **producer: object) -> KafkaSettings:
+    return KafkaSettings(bootstrap_servers=bootstrap, producer=ProducerSettings(**producer))
+
+
+class Reading(BaseModel):
+    sensor: str
+    value: float
+
+
+async def test_send_returns_where_the_record_landed(kafka_bootstrap: str, topic_name: str) -> None:
+    await create_topic(kafka_bootstrap, topic_name, partitions=2)
+    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:
+        first = await template.send(topic_name, Reading(sensor="a", value=1.5), partition=1)
+        second = await template.send(
+            topic_name,
+            b"\x00raw",
+            key="k",
+            partition=1,
+            headers={"trace-id": "t-1"},
+            timestamp=1_700_000_000_000,
+        )
+        third = await template.send(topic_name, "text", partition=0)
+    assert isinstance(first, SendResult)
+    assert (first.topic, first.partition, first.offset) == (topic_name, 1, 0)
+    assert (second.partition, second.offset, third.partition, third.offset) == (1, 1, 0, 0)
+    assert second.timestamp == 1_700_000_000_000
+    assert second.record == ProducerRecord(
+        topic_name, b"\x00raw", b"k", 1, (("trace-id", b"t-1"),), 1_700_000_000_000
+    )
+    records = {
+        (r.partition, r.offset): r for r in await read_records(kafka_bootstrap, topic_name, 3)
+    }
+    assert Reading.model_validate_json(records[(1, 0)].value) == Reading(sensor="a", value=1.5)
+    assert records[(1, 1)].value == b"\x00raw"
+    assert records[(1, 1)].key == b"k"
+    assert records[(1, 1)].headers == (("trace-id", b"t-1"),)
+    assert records[(1, 1)].timestamp == 1_700_000_000_000
+    assert records[(0, 0)].value == b"text"
+
+
+async def test_send_default_uses_the_configured_topic(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap, topic_name)
+    async with KafkaTemplate(_settings(kafka_bootstrap, default_topic=topic_name)) as template:
+        result = await template.send_default({"n": 1})
+    assert (result.topic, result.offset) == (topic_name, 0)
+    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:
+        with pytest.raises(ValueError, match="no default topic"):
+            await template.send_default({"n": 1})
+
+
+@pytest.mark.parametrize("acks", ["0", "1", "all"])
+async def test_each_acks_setting(kafka_bootstrap: str, topic_name: str, acks: str) -> None:
+    await create_topic(kafka_bootstrap, topic_name)
+    async with KafkaTemplate(_settings(kafka_bootstrap, acks=acks)) as template:
+        results = [await template.send(topic_name, f"v{i}") for i in range(3)]
+    assert {r.partition for r in results} == {0}
+    if acks == "0":
+        # The broker never answers: the partition is the producer's choice, the offset unknown.
+        assert [r.offset for r in results] == [-1, -1, -1]
+    else:
+        assert [r.offset for r in results] == [0, 1, 2]
+    assert sorted(r.value for r in await read_records(kafka_bootstrap, topic_name, 3)) == [
+        b"v0",
+        b"v1",
+        b"v2",
+    ]
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+async def test_compression_codecs(kafka_bootstrap: str, topic_name: str, codec: str) -> None:
+    await create_topic(kafka_bootstrap, topic_name)
+    value = ("compressible " * 200).encode()
+    async with KafkaTemplate(_settings(kafka_bootstrap, compression_type=codec)) as template:
+        await asyncio.gather(*(template.send(topic_name, value) for _ in range(20)))
+    records = await read_records(kafka_bootstrap, topic_name, 20)
+    assert all(r.value == value for r in records)
+
+
+def _keys(count: int) -> list[str]:
+    rng = random.Random(2024)
+    alphabet = string.ascii_letters + string.digits + "-_.äöüßé€中文"
+    keys = {f"customer-{n}" for n in range(count // 2)}
+    while len(keys) < count:
+        keys.add("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))))
+    return sorted(keys)
+
+
+async def test_keys_land_where_the_java_client_puts_them(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    java_topic, python_topic = f"{topic_name}-java", f"{topic_name}-python"
+    for topic in (java_topic, python_topic):
+        await create_topic(kafka_bootstrap, topic, partitions=12)
+    keys = _keys(1200)
+    # Kafka's own Java producer, fed "key<TAB>value" lines.
+    await asyncio.to_thread(
+        run_kafka_tool,
+        CONSOLE_PRODUCER,
+        "--bootstrap-server",
+        kafka_bootstrap,
+        "--topic",
+        java_topic,
+        "--property",
+        "parse.key=true",
+        "--property",
+        "key.separator=\t",
+        input_text="".join(f"{key}\tvalue-{i}\n" for i, key in enumerate(keys)),
+    )
+    java = {
+        r.key.decode(): r.partition
+        for r in await read_records(kafka_bootstrap, java_topic, len(keys))
+    }
+    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:
+        sent = await asyncio.gather(*(template.send(python_topic, b"v", key=key) for key in keys))
+    python = {key: result.partition for key, result in zip(keys, sent, strict=True)}
+    assert len(java) == len(keys) == 1200
+    assert python == java
+    assert len(set(java.values())) == 12
+
+
+async def test_keyless_records_are_sent_in_sticky_batches(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap, topic_name, partitions=6)
+    settings = _settings(kafka_bootstrap, max_batch_size=4000, linger_ms=20)
+    value = b"x" * 200
+    async with KafkaTemplate(settings) as template:
+        # Concurrent, as a busy service sends; partitions are chosen in call order.
+        sent = [await template.send(topic_name, value)]
+        sent += await asyncio.gather(*(template.send(topic_name, value) for _ in range(1199)))
+    chosen = [result.partition for result in sent]
+    runs = [len(list(group)) for _, group in groupby(chosen)]
+    # 200-byte values in 4000-byte batches: twenty records per partition, then the next one.
+    assert runs == [20] * 60
+    counts = Counter(chosen)
+    assert len(counts) == 6
+    assert all(60 <= n <= 400 for n in counts.values()), counts
+    # Each run went to the broker as one batch: offsets inside a run are consecutive.
+    by_partition: dict[int, list[int]] = {}
+    for result in sent:
+        by_partition.setdefault(result.partition, []).append(result.offset)
+    assert all(offsets == list(range(len(offsets))) for offsets in by_partition.values())
+
+
+async def test_custom_partitioners_per_template_and_from_settings(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap, topic_name, partitions=4)
+
+    def last_partition(record, value, partitions, available):
+        return partitions[-1] if value == "to-the-end" else None
+
+    async with KafkaTemplate(_settings(kafka_bootstrap), partitioner=last_partition) as template:
+        assert (await template.send(topic_name, "to-the-end")).partition == 3
+        # None: the default partitioner decides (murmur2 for a key).
+        keyed = await template.send(topic_name, "other", key="customer-1")
+    async with KafkaTemplate(_settings(kafka_bootstrap)) as plain:
+        assert (
+            await plain.send(topic_name, "other", key="customer-1")
+        ).partition == keyed.partition
+
+    by_settings = _settings(kafka_bootstrap, partitioner="shared.partitioners:PriorityPartitioner")
+    async with KafkaTemplate(by_settings) as template:
+        assert isinstance(template.partitioner, PriorityPartitioner)
+        urgent = [
+            await template.send(
+                topic_name, EventDto(type="t", source="s", payload={"priority": "high"})
+            )
+            for _ in range(20)
+        ]
+        normal = [
+            await template.send(topic_name, EventDto(type="t", source="s")) for _ in range(40)
+        ]
+    assert {r.partition for r in urgent} == {0}
+    assert {r.partition for r in normal} <= {1, 2, 3}
+    assert len({r.partition for r in normal}) > 1
+
+
+async def test_a_partitioner_choosing_a_missing_partition_fails_the_send(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap, topic_name, partitions=2)
+    template = KafkaTemplate(_settings(kafka_bootstrap), partitioner=lambda *_: 7)
+    async with template:
+        with pytest.raises(KafkaSendError, match="partition 7") as raised:
+            await template.send(topic_name, "v")
+    assert raised.value.record.topic == topic_name
+    assert isinstance(raised.value.cause, ValueError)
+
+
+class RecordingListener:
+    def __init__(self) -> None:
+        self.successes: list[tuple[ProducerRecord, SendResult]] = []
+        self.errors: list[tuple[ProducerRecord, BaseException]] = []
+
+    def on_success(self, record: ProducerRecord, result: SendResult) -> None:
+        self.successes.append((record, result))
+
+    def on_error(self, record: ProducerRecord, exc: BaseException) -> None:
+        self.errors.append((record, exc))
+
+
+async def test_producer_listener_hooks_and_the_error_carries_the_record(
+    kafka_bootstrap: str, topic_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await create_topic(kafka_bootstrap, topic_name, partitions=1, **{"max.message.bytes": "2000"})
+    listener = RecordingListener()
+    async with KafkaTemplate(_settings(kafka_bootstrap), producer_listener=listener) as template:
+        ok = await template.send(topic_name, "small", key="k")
+        with pytest.raises(KafkaSendError) as raised:
+            await template.send(topic_name, b"x" * 5000, key="big")
+    assert listener.successes == [(ok.record, ok)]
+    assert [(r.key, type(e).__name__) for r, e in listener.errors] == [
+        (b"big", "MessageSizeTooLargeError")
+    ]
+    assert raised.value.record.key == b"big"
+    assert raised.value.record.value == b"x" * 5000
+    assert type(raised.value.cause).__name__ == "MessageSizeTooLargeError"
+
+    caplog.set_level(logging.ERROR, logger="shared.template")
+    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:  # the default listener
+        with pytest.raises(KafkaSendError):
+            await template.send(topic_name, b"x" * 5000, key="big")
+    assert any("send failed" in m and topic_name in m for m in caplog.messages)
+
+
+async def test_transaction_commits_or_aborts(kafka_bootstrap: str, topic_name: str) -> None:
+    await create_topic(kafka_bootstrap, topic_name)
+    template = KafkaTemplate(_settings(kafka_bootstrap), transactional_id=f"tx-{topic_name}")
+    async with template:
+        async with template.transaction():
+            await template.send(topic_name, "committed-1")
+            await template.send(topic_name, "committed-2")
+        with pytest.raises(RuntimeError, match="business rule"):
+            async with template.transaction():
+                await template.send(topic_name, "aborted")
+                raise RuntimeError("business rule says no")
+        with pytest.raises(KafkaSendError) as outside:
+            await template.send(topic_name, "outside")
+        assert isinstance(outside.value.cause, TransactionStateError)
+        async with template.transaction():
+            with pytest.raises(TransactionStateError, match="already open"):
+                async with template.transaction():
+                    pass
+            await template.send(topic_name, "committed-3")
+    committed = await read_records(kafka_bootstrap, topic_name, 3, isolation_level="read_committed")
+    assert [r.value for r in committed] == [b"committed-1", b"committed-2", b"committed-3"]
+    everything = await read_records(
+        kafka_bootstrap, topic_name, 4, isolation_level="read_uncommitted"
+    )
+    assert b"aborted" in [r.value for r in everything]
+
+
+async def test_a_non_transactional_template_refuses_transactions(kafka_bootstrap: str) -> None:
+    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:
+        with pytest.raises(TransactionStateError, match="no transactional id"):
+            async with template.transaction():
+                pass
+
+
+async def test_lifecycle_flush_and_send_before_start(kafka_bootstrap: str, topic_name: str) -> None:
+    await create_topic(kafka_bootstrap, topic_name)
+    template = KafkaTemplate(_settings(kafka_bootstrap, linger_ms=1000))
+    with pytest.raises(KafkaSendError, match="not started"):
+        await template.send(topic_name, "v")
+    await template.start()
+    assert template.is_running
+    pending = asyncio.ensure_future(template.send(topic_name, "lingering"))
+    await asyncio.sleep(0.05)
+    await template.flush()  # does not wait for linger.ms: sends what is buffered now
+    assert (await asyncio.wait_for(pending, 1)).offset == 0
+    await template.stop()
+    await template.stop()  # idempotent
+    assert not template.is_running

@@ -1,0 +1,82 @@
+"""Helpers for tests against the real broker: create topics, read records back, wait."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import ConsumerRecord
+
+
+async def create_topic(
+    bootstrap: str, name: str, partitions: int = 1, replication: int = 1, **configs: str
+) -> None:
+    """Create ``name`` and wait until every partition has a leader."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(name, partitions, replication, topic_configs=configs or {})]
+        )
+        async with asyncio.timeout(30):
+            while True:
+                (described,) = await admin.describe_topics([name])
+                parts = described["partitions"]
+                if len(parts) == partitions and all(p["leader"] >= 0 for p in parts):
+                    return
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+async def read_records(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    *,
+    timeout_s: float = 30.0,
+    **consumer_config: Any,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read ``count`` records of ``topic`` from the beginning, without a group."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **consumer_config,
+    )
+    await consumer.start()
+    got: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(got) < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                got += [record for records in batch.values() for record in records]
+    except TimeoutError:
+        raise AssertionError(f"read {len(got)} of {count} records of {topic}") from None
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    timeout_s: float = 30.0,
+    what: str = "a condition",
+    interval_s: float = 0.1,
+) -> None:
+    """Poll ``condition`` until it is true; fail the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(interval_s)
