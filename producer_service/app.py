@@ -15,6 +15,7 @@ from shared.settings import EventsTopicSettings, KafkaSettings
 from shared.template import KafkaSendError, KafkaTemplate
 from shared.topics import TopicPolicy
 from shared.web.auth import bearer_token_auth
+from shared.web.errors import answer_for_send_failure
 from shared.web.limits import BodySizeLimitMiddleware
 
 
@@ -48,12 +49,11 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.max_body_bytes)
 
     @app.exception_handler(KafkaSendError)
-    async def kafka_unavailable(request: Request, exc: KafkaSendError) -> JSONResponse:
+    async def kafka_send_failed(request: Request, exc: KafkaSendError) -> JSONResponse:
         # Nothing unacknowledged is reported as sent: the client retries after a pause.
+        answer = answer_for_send_failure(exc, api.retry_after_s)
         return JSONResponse(
-            {"detail": f"Kafka did not acknowledge the event: {exc.cause}"},
-            status_code=503,
-            headers={"Retry-After": str(api.retry_after_s)},
+            {"detail": answer.detail}, status_code=answer.status_code, headers=answer.headers
         )
 
     app.include_router(write_router, dependencies=[Depends(bearer_token_auth(api.auth_token))])

@@ -13,6 +13,7 @@ from producer_service.settings import ProducerApiSettings
 from shared.events import EventDto
 from shared.template import KafkaSendError, KafkaTemplate
 from shared.topics import TopicNotAllowedError, TopicPolicy
+from shared.web.errors import answer_for_send_failure
 from shared.web.limits import require_json
 
 write_router = APIRouter(tags=["events"])
@@ -151,22 +152,31 @@ async def post_batch(
 ) -> JSONResponse:
     """Write every event concurrently; answer per event, in request order.
 
-    202 when all were acknowledged, 207 when some failed, 503 when none was.
+    202 when all were acknowledged; 503 (+ `Retry-After`) when none was because Kafka is away;
+    207 otherwise, with each event's own `code`.
     """
     if len(events) > api.max_batch_events:
         raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            status.HTTP_413_CONTENT_TOO_LARGE,
             detail=f"{len(events)} events in one batch; at most {api.max_batch_events}",
         )
     outcomes = await asyncio.gather(
         *(template.send(topic, event, key=event.key) for event in events), return_exceptions=True
     )
     results = []
+    headers: dict[str, str] = {}
     for index, (event, outcome) in enumerate(zip(events, outcomes, strict=True)):
         if isinstance(outcome, KafkaSendError):
+            answer = answer_for_send_failure(outcome, api.retry_after_s)
+            headers.update(answer.headers)
             results.append(
                 BatchItemResult(
-                    index=index, id=event.id, status="failed", topic=topic, error=str(outcome)
+                    index=index,
+                    id=event.id,
+                    status="failed",
+                    code=answer.status_code,
+                    topic=topic,
+                    error=answer.detail,
                 )
             )
         elif isinstance(outcome, BaseException):
@@ -177,6 +187,7 @@ async def post_batch(
                     index=index,
                     id=event.id,
                     status="accepted",
+                    code=status.HTTP_202_ACCEPTED,
                     topic=outcome.topic,
                     partition=outcome.partition,
                     offset=outcome.offset,
@@ -185,13 +196,12 @@ async def post_batch(
     failed = sum(r.status == "failed" for r in results)
     body = BatchResult(accepted=len(results) - failed, failed=failed, results=results)
     if failed == 0:
-        return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
-    code = status.HTTP_503_SERVICE_UNAVAILABLE if failed == len(results) else 207
-    return JSONResponse(
-        body.model_dump(mode="json"),
-        status_code=code,
-        headers={"Retry-After": str(api.retry_after_s)},
-    )
+        code = status.HTTP_202_ACCEPTED
+    elif failed == len(results) and all(r.code == 503 for r in results):
+        code = status.HTTP_503_SERVICE_UNAVAILABLE
+    else:
+        code = status.HTTP_207_MULTI_STATUS
+    return JSONResponse(body.model_dump(mode="json"), status_code=code, headers=headers)
 
 
 @read_router.get(

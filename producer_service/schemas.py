@@ -23,6 +23,7 @@ class BatchItemResult(BaseModel):
     index: int
     id: UUID
     status: Literal["accepted", "failed"]
+    code: int = Field(description="202 accepted; 503 retry later; 413 too large; 502 rejected.")
     topic: str
     partition: int | None = None
     offset: int | None = None

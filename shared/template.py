@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from shared.partitioners import DefaultPartitioner, Partitioner, load_partitioner
@@ -55,6 +56,20 @@ class KafkaSendError(RuntimeError):
         super().__init__(f"sending to {record.topic} failed: {type(cause).__name__}: {reason}")
         self.record = record
         self.cause = cause
+
+    @property
+    def retriable(self) -> bool:
+        """Whether the same send may succeed later: a timeout, or a broker away or recovering."""
+        cause = self.cause
+        return isinstance(cause, TimeoutError | KafkaTimeoutError) or bool(
+            getattr(cause, "retriable", False)
+        )
+
+
+class TemplateNotStartedError(RuntimeError):
+    """The template was used before ``start()`` or after ``stop()``."""
+
+    retriable = True
 
 
 class ProducerListener(Protocol):
@@ -321,7 +336,7 @@ class KafkaTemplate:
     # ---------------------------------------------------------------- internals
     def _require_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            raise RuntimeError("the template is not started")
+            raise TemplateNotStartedError("the template is not started")
         return self._producer
 
     def _notify_success(self, record: ProducerRecord, result: SendResult) -> None:
