@@ -1,14 +1,16 @@
-"""The consumer's HTTP routes."""
+"""The consumer's HTTP routes: health, the listener registry, the example listener's log."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from consumer_service.listeners import recent_events
-from shared.registry import ListenerRegistry
+from shared.registry import ListenerRegistry, UnknownListenerError
+from shared.seek import SeekRequest
+from shared.status import ListenerStatus
 
 router = APIRouter()
 
@@ -21,15 +23,100 @@ def get_registry(request: Request) -> ListenerRegistry:
 
 Registry = Annotated[ListenerRegistry, Depends(get_registry)]
 
+NOT_FOUND = {404: {"description": "No listener with that id."}}
 
-@router.get("/health")
+
+async def _status_of(registry: ListenerRegistry, listener_id: str) -> ListenerStatus:
+    try:
+        return await registry.container(listener_id).status()
+    except UnknownListenerError as exc:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no listener {listener_id!r}"
+        ) from exc
+
+
+def _known(registry: ListenerRegistry, listener_id: str) -> None:
+    try:
+        registry.container(listener_id)
+    except UnknownListenerError as exc:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no listener {listener_id!r}"
+        ) from exc
+
+
+@router.get("/health", tags=["health"])
 async def health(registry: Registry) -> JSONResponse:
-    """``UP`` (200) when every container runs, else ``DOWN`` (503)."""
-    up = registry.healthy()
-    return JSONResponse({"status": "UP" if up else "DOWN"}, status_code=200 if up else 503)
+    """``UP`` (200) when every listener that should run does, else ``DOWN`` (503) with which."""
+    unhealthy = registry.unhealthy()
+    body: dict[str, Any] = {"status": "DOWN" if unhealthy else "UP"}
+    if unhealthy:
+        body["listeners"] = unhealthy
+    return JSONResponse(body, status_code=503 if unhealthy else 200)
 
 
-@router.get("/events/recent")
+@router.get("/listeners", tags=["listeners"])
+async def list_listeners(registry: Registry) -> list[ListenerStatus]:
+    """Every listener: state, assigned partitions, positions, committed offsets, lag."""
+    return await registry.statuses()
+
+
+@router.get("/listeners/{listener_id}", tags=["listeners"], responses=NOT_FOUND)
+async def get_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+    """One listener's state, partitions, offsets and lag."""
+    return await _status_of(registry, listener_id)
+
+
+@router.post("/listeners/{listener_id}/pause", tags=["listeners"], responses=NOT_FOUND)
+async def pause_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+    """Stop fetching; the consumers keep polling and stay in their group."""
+    _known(registry, listener_id)
+    registry.pause(listener_id)
+    return await _status_of(registry, listener_id)
+
+
+@router.post("/listeners/{listener_id}/resume", tags=["listeners"], responses=NOT_FOUND)
+async def resume_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+    """Fetch again."""
+    _known(registry, listener_id)
+    registry.resume(listener_id)
+    return await _status_of(registry, listener_id)
+
+
+@router.post("/listeners/{listener_id}/start", tags=["listeners"], responses=NOT_FOUND)
+async def start_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+    """Start a stopped listener."""
+    _known(registry, listener_id)
+    await registry.start_listener(listener_id)
+    return await _status_of(registry, listener_id)
+
+
+@router.post("/listeners/{listener_id}/stop", tags=["listeners"], responses=NOT_FOUND)
+async def stop_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+    """Stop a listener: its current batch finishes and is committed."""
+    _known(registry, listener_id)
+    await registry.stop_listener(listener_id)
+    return await _status_of(registry, listener_id)
+
+
+@router.post(
+    "/listeners/{listener_id}/seek",
+    tags=["listeners"],
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=NOT_FOUND,
+)
+async def seek_listener(
+    listener_id: str, request: SeekRequest, registry: Registry
+) -> dict[str, str]:
+    """Move the listener to the beginning, the end, an offset or a timestamp (replay).
+
+    Applied by each consumer before its next poll, to the partitions it owns.
+    """
+    _known(registry, listener_id)
+    registry.seek(listener_id, request)
+    return {"status": "accepted"}
+
+
+@router.get("/events/recent", tags=["example"])
 async def recent(limit: int = 20) -> list[dict[str, Any]]:
     """The latest events the example listener handled, newest last."""
     return list(recent_events)[-limit:]

@@ -1,20 +1,37 @@
-"""The listener container: a poll loop over ``ConsumerRecord``s committing handled records."""
+"""The listener container: a poll loop over ``ConsumerRecord``s that commits handled records only.
+
+One container owns one consumer. Records of a partition are handled one after the other; an offset
+is committed only after its handler returned (or the error handler recovered the record), so a
+failure never lets a later commit skip an unhandled record. A failed record is redelivered after a
+back-off during which its partition is paused while the consumer keeps polling (it stays in its
+group). A crashed poll loop is restarted with back-off; ``state`` shows it meanwhile.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition
 
-from shared.listener import ListenerEndpoint
+from shared.ack import AckMode, Acknowledgment
+from shared.error_handler import ErrorHandler, FixedBackOffErrorHandler
+from shared.listener import ListenerEndpoint, TopicPartitionOffset
+from shared.seek import SeekPosition, SeekRequest
 from shared.settings import KafkaSettings
+from shared.status import ContainerMetrics, ContainerStatus, PartitionStatus
 
 log = logging.getLogger(__name__)
+
+Record = ConsumerRecord[bytes, bytes]
 
 
 class ContainerState(StrEnum):
@@ -23,71 +40,89 @@ class ContainerState(StrEnum):
     STOPPED = "stopped"
     STARTING = "starting"
     RUNNING = "running"
+    PAUSED = "paused"
     STOPPING = "stopping"
     FAILED = "failed"
 
 
-class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Commit what was handled before partitions move to another consumer of the group."""
+@dataclass(frozen=True)
+class Subscription:
+    """What a container consumes: topics, a pattern, or explicitly assigned partitions."""
 
+    topics: tuple[str, ...] = ()
+    pattern: str | None = None
+    partitions: tuple[TopicPartitionOffset, ...] = ()
+
+
+class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, container: ListenerContainer) -> None:
         self.container = container
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.container._commit_pending()
+        await self.container._on_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("listener %s assigned %s", self.container.client_id, sorted(assigned))
+        self.container._on_assigned(assigned)
 
 
 class ListenerContainer:
     """One consumer and its poll loop, driving one endpoint's handler (auto-commit is off)."""
+
+    RESTART_BACKOFF_S = (1.0, 30.0)
 
     def __init__(
         self,
         endpoint: ListenerEndpoint,
         settings: KafkaSettings,
         *,
-        topics: tuple[str, ...],
+        subscription: Subscription,
         group_id: str | None,
         client_id: str,
+        error_handler: ErrorHandler | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.settings = settings
-        self.topics = topics
+        self.subscription = subscription
         self.group_id = group_id
         self.client_id = client_id
+        self.error_handler: ErrorHandler = (
+            error_handler or endpoint.error_handler or FixedBackOffErrorHandler()
+        )
         self.state = ContainerState.STOPPED
         self.error: BaseException | None = None
+        self.metrics = ContainerMetrics()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._batch_lock = asyncio.Lock()
         self._pending: dict[TopicPartition, int] = {}
-        self.retry_backoff_s = 1.0
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
+        self._attempts: dict[tuple[TopicPartition, int], int] = {}
+        self._backoff_until: dict[TopicPartition, float] = {}
+        self._revoked: set[TopicPartition] = set()
+        self._paused_by_user = False
+        self._seeks: list[SeekRequest] = []
 
-    # ---------------------------------------------------------------- lifecycle
+    # ================================================================ lifecycle
     async def start(self) -> None:
-        """Connect the consumer, subscribe, and start the poll loop."""
+        """Connect and start polling; raises if the first connection fails (bounded)."""
         if self._task is not None:
             return
         self.state = ContainerState.STARTING
         self.error = None
         self._stopping.clear()
-        consumer = AIOKafkaConsumer(**self._consumer_config())
-        consumer.subscribe(list(self.topics), listener=_CommitOnRevoke(self))
         try:
-            await asyncio.wait_for(consumer.start(), self.settings.request_timeout_ms / 1000)
+            consumer = await self._open_consumer()
         except BaseException as exc:
             self.state, self.error = ContainerState.FAILED, exc
-            with contextlib.suppress(Exception):
-                await consumer.stop()
             raise
-        self._consumer = consumer
-        self._task = asyncio.create_task(self._run(), name=f"listener-{self.client_id}")
-        self.state = ContainerState.RUNNING
+        self._task = asyncio.create_task(
+            self._supervise(consumer), name=f"listener-{self.client_id}"
+        )
 
     async def stop(self, timeout_s: float | None = None) -> None:
-        """Finish the current batch (cancel it after ``timeout_s``), commit it, close."""
+        """Finish the current batch and commit it; a handler past ``timeout_s`` is cancelled."""
         task = self._task
         if task is None:
             return
@@ -97,90 +132,403 @@ class ListenerContainer:
         done, _ = await asyncio.wait({task}, timeout=timeout)
         if not done:
             log.warning(
-                "listener %s did not finish within %.1f s: cancelled", self.client_id, timeout
+                "listener %s: batch not done within %.1f s; cancelled", self.client_id, timeout
             )
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._task = None
+        self.state = ContainerState.STOPPED
+
+    def pause(self) -> None:
+        """Stop fetching (the consumer keeps polling, so it stays in its group)."""
+        self._paused_by_user = True
+        if self._consumer is not None:
+            self._consumer.pause(*self._consumer.assignment())
+        if self.state is ContainerState.RUNNING:
+            self.state = ContainerState.PAUSED
+
+    def resume(self) -> None:
+        """Fetch again (partitions still backing off after a failure stay paused)."""
+        self._paused_by_user = False
+        if self._consumer is not None:
+            self._consumer.resume(
+                *(tp for tp in self._consumer.assignment() if tp not in self._backoff_until)
+            )
+        if self.state is ContainerState.PAUSED:
+            self.state = ContainerState.RUNNING
+
+    def seek(self, request: SeekRequest) -> None:
+        """Queue a seek; the poll loop applies it before its next poll."""
+        self._seeks.append(request)
+
+    @property
+    def running(self) -> bool:
+        """Whether the poll loop task exists (running, paused, or restarting after a crash)."""
+        return self._task is not None
 
     @property
     def assignment(self) -> set[TopicPartition]:
         """The partitions this container's consumer currently owns."""
         return set(self._consumer.assignment()) if self._consumer is not None else set()
 
-    # ---------------------------------------------------------------- the poll loop
-    async def _run(self) -> None:
-        consumer = self._consumer
-        assert consumer is not None
-        try:
-            while not self._stopping.is_set():
-                batch = await consumer.getmany(
-                    timeout_ms=self.settings.consumer.poll_timeout_ms,
-                    max_records=self._max_poll_records,
-                )
-                failed = False
-                for tp, records in batch.items():
-                    failed |= not await self._handle_partition(consumer, tp, records)
-                await self._commit_pending()
-                if failed:
-                    # The failed record will be polled again; wait so that is not a hot loop.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), self.retry_backoff_s)
-            self.state = ContainerState.STOPPED
-        except asyncio.CancelledError:
-            self.state = ContainerState.STOPPED
-            raise
-        except Exception as exc:
-            log.exception("listener %s: the poll loop died", self.client_id)
-            self.state, self.error = ContainerState.FAILED, exc
-        finally:
-            self._consumer = None
+    # ================================================================ supervision
+    async def _supervise(self, consumer: AIOKafkaConsumer) -> None:
+        delay, max_delay = self.RESTART_BACKOFF_S
+        while True:
+            self.state = ContainerState.PAUSED if self._paused_by_user else ContainerState.RUNNING
             try:
-                await self._commit_pending(consumer)
+                await self._poll_loop(consumer)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("listener %s: the poll loop died; restarting", self.client_id)
+                self.state, self.error = ContainerState.FAILED, exc
             finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(consumer.stop(), self.settings.request_timeout_ms / 1000)
+                await self._close(consumer)
+            # Restart with back-off until it works or the container is stopped.
+            while True:
+                if await self._stopped_within(delay):
+                    return
+                delay = min(delay * 2, max_delay)
+                self.metrics.restarts += 1
+                try:
+                    consumer = await self._open_consumer()
+                    break
+                except Exception as exc:  # noqa: BLE001 - stays FAILED, tries again
+                    log.warning("listener %s: restart failed: %r", self.client_id, exc)
+                    self.error = exc
+            self.error = None
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    async def _open_consumer(self) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(**self._consumer_config())
+        subscription = self.subscription
+        if subscription.partitions:
+            consumer.assign([TopicPartition(p.topic, p.partition) for p in subscription.partitions])
+        elif subscription.pattern:
+            consumer.subscribe(pattern=subscription.pattern, listener=_RebalanceListener(self))
+        else:
+            consumer.subscribe(list(subscription.topics), listener=_RebalanceListener(self))
+        try:
+            await asyncio.wait_for(consumer.start(), self._request_timeout_s)
+            await self._apply_initial_offsets(consumer)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), self._request_timeout_s)
+            raise
+        self._reset_partition_state()
+        self._consumer = consumer
+        if self._paused_by_user:
+            consumer.pause(*consumer.assignment())
+        return consumer
+
+    async def _apply_initial_offsets(self, consumer: AIOKafkaConsumer) -> None:
+        for spec in self.subscription.partitions:
+            tp = TopicPartition(spec.topic, spec.partition)
+            if spec.offset == "beginning":
+                await consumer.seek_to_beginning(tp)
+            elif spec.offset == "end":
+                await consumer.seek_to_end(tp)
+            elif isinstance(spec.offset, int):
+                consumer.seek(tp, spec.offset)
+
+    async def _close(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = None
+        try:
+            await self._commit(consumer)
+        except Exception as exc:  # noqa: BLE001 - uncommitted records are redelivered: at-least-once
+            log.warning("listener %s: final commit failed: %r", self.client_id, exc)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(consumer.stop(), self._request_timeout_s)
+
+    def _reset_partition_state(self) -> None:
+        self._pending.clear()
+        self._uncommitted = 0
+        self._attempts.clear()
+        self._backoff_until.clear()
+        self._revoked.clear()
+
+    # ================================================================ the poll loop
+    async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            await self._apply_seeks(consumer)
+            self._resume_finished_backoffs(consumer)
+            batch = await consumer.getmany(
+                timeout_ms=self._poll_timeout_ms(), max_records=self._max_poll_records
+            )
+            self.metrics.polls += 1
+            if batch:
+                async with self._batch_lock:
+                    if self.endpoint.batch:
+                        await self._handle_batch(consumer, batch)
+                    else:
+                        for tp, records in batch.items():
+                            await self._handle_partition(consumer, tp, records)
+            if self._commit_due(end_of_batch=True):
+                await self._commit(consumer)
+
+    def _poll_timeout_ms(self) -> int:
+        timeout = self.settings.consumer.poll_timeout_ms
+        if self._backoff_until:
+            # Wake up in time to resume a partition whose back-off ends.
+            remaining = min(self._backoff_until.values()) - time.monotonic()
+            timeout = max(0, min(timeout, int(remaining * 1000) + 1))
+        return timeout
 
     async def _handle_partition(
-        self,
-        consumer: AIOKafkaConsumer,
-        tp: TopicPartition,
-        records: list[ConsumerRecord[bytes, bytes]],
-    ) -> bool:
-        """Handle a partition's records in order; on failure, rewind to the failed one."""
-        for record in records:
-            try:
-                await self.endpoint.invoker.invoke(record)
-            except Exception:
-                log.exception(
-                    "listener %s failed on %s-%d@%d; it will be redelivered",
-                    self.client_id,
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                )
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]
+    ) -> None:
+        for index, record in enumerate(records):
+            if tp in self._revoked:
+                return  # the partition's new owner reads on from the committed offset
+            if tp in self._backoff_until:
+                # Fetched before the partition was paused: read again after the back-off.
                 consumer.seek(tp, record.offset)
-                return False
-            self._pending[tp] = record.offset + 1
-        return True
+                return
+            acknowledgment = self._acknowledgment([record])
+            try:
+                await self.endpoint.invoker.invoke(record, acknowledgment)
+            except Exception as exc:  # noqa: BLE001 - any handler failure goes to the error handler
+                if not await self._on_failure(consumer, exc, records[index : index + 1]):
+                    return
+                continue
+            self._on_success([record], acknowledgment)
+            if self._commit_due(end_of_batch=False):
+                await self._commit(consumer)
 
-    async def _commit_pending(self, consumer: AIOKafkaConsumer | None = None) -> None:
+    async def _handle_batch(
+        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[Record]]
+    ) -> None:
+        records = [
+            record
+            for tp, part in batch.items()
+            if tp not in self._revoked and tp not in self._backoff_until
+            for record in part
+        ]
+        for tp, part in batch.items():
+            if tp in self._backoff_until and tp not in self._revoked:
+                consumer.seek(tp, part[0].offset)
+        if not records:
+            return
+        acknowledgment = self._acknowledgment(records)
+        try:
+            await self.endpoint.invoker.invoke(records, acknowledgment)
+        except Exception as exc:  # noqa: BLE001 - any handler failure goes to the error handler
+            await self._on_failure(consumer, exc, records)
+            return
+        self._on_success(records, acknowledgment)
+
+    def _acknowledgment(self, records: Sequence[Record]) -> Acknowledgment | None:
+        if not self.endpoint.ack_mode.manual:
+            return None
+        return Acknowledgment(lambda: self._mark_handled(records))
+
+    def _on_success(self, records: Sequence[Record], acknowledgment: Acknowledgment | None) -> None:
+        self.metrics.records_handled += len(records)
+        for record in records:
+            self._attempts.pop(
+                (TopicPartition(record.topic, record.partition), record.offset), None
+            )
+        if acknowledgment is None:
+            self._mark_handled(records)
+
+    async def _on_failure(
+        self, consumer: AIOKafkaConsumer, exc: Exception, records: Sequence[Record]
+    ) -> bool:
+        """Ask the error handler; ``True`` when the records were recovered (move on)."""
+        self.metrics.records_failed += 1
+        first = records[0]
+        key = (TopicPartition(first.topic, first.partition), first.offset)
+        attempt = self._attempts.get(key, 0) + 1
+        outcome = await self.error_handler.handle(exc, records, attempt, self)
+        if outcome.recovered:
+            self._attempts.pop(key, None)
+            self.metrics.recovered += 1
+            self._mark_handled(records)
+            return True
+        self._attempts[key] = attempt
+        self.metrics.retries += 1
+        # Rewind every partition to its first unhandled record and pause it for the back-off.
+        firsts: dict[TopicPartition, int] = {}
+        for record in records:
+            firsts.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+        until = time.monotonic() + outcome.retry_after_s
+        for tp, offset in firsts.items():
+            consumer.seek(tp, offset)
+            self._backoff_until[tp] = until
+        consumer.pause(*firsts)
+        return False
+
+    def _resume_finished_backoffs(self, consumer: AIOKafkaConsumer) -> None:
+        now = time.monotonic()
+        due = [tp for tp, until in self._backoff_until.items() if until <= now]
+        for tp in due:
+            del self._backoff_until[tp]
+        assigned = consumer.assignment()
+        resumable = [tp for tp in due if tp in assigned]
+        if resumable and not self._paused_by_user:
+            consumer.resume(*resumable)
+
+    # ================================================================ offsets
+    def _mark_handled(self, records: Sequence[Record]) -> None:
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            if record.offset + 1 > self._pending.get(tp, -1):
+                self._pending[tp] = record.offset + 1
+        self._uncommitted += len(records)
+
+    def _commit_due(self, *, end_of_batch: bool) -> bool:
+        if not self._pending:
+            return False
+        mode = self.endpoint.ack_mode
+        count_due = self._uncommitted >= self.endpoint.ack_count
+        time_due = time.monotonic() - self._last_commit >= self.endpoint.ack_time_s
+        match mode:
+            case AckMode.RECORD | AckMode.MANUAL_IMMEDIATE:
+                return True
+            case AckMode.BATCH | AckMode.MANUAL:
+                return end_of_batch
+            case AckMode.COUNT:
+                return count_due
+            case AckMode.TIME:
+                return time_due
+            case AckMode.COUNT_TIME:
+                return count_due or time_due
+        return False
+
+    async def _commit(self, consumer: AIOKafkaConsumer | None = None) -> None:
         consumer = consumer or self._consumer
         if consumer is None or not self._pending or self.group_id is None:
+            self._pending.clear()
             return
         offsets = {tp: OffsetAndMetadata(offset, "") for tp, offset in self._pending.items()}
         self._pending = {}
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
         await consumer.commit(offsets)
+        self.metrics.commits += 1
 
-    # ---------------------------------------------------------------- config
+    # ================================================================ rebalances
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Wait for the batch in flight: its records are handled and committed before the
+        # partitions go, and none of their records is handled after that.
+        async with self._batch_lock:
+            self._revoked |= revoked
+            consumer = self._consumer
+            if consumer is not None:
+                try:
+                    await self._commit(consumer)
+                except Exception as exc:  # noqa: BLE001 - the new owner redelivers: at-least-once
+                    log.warning("listener %s: commit on revoke failed: %r", self.client_id, exc)
+            for tp in revoked:
+                self._backoff_until.pop(tp, None)
+            self._attempts = {k: v for k, v in self._attempts.items() if k[0] not in revoked}
+
+    def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._revoked -= assigned
+        log.info("listener %s assigned %s", self.client_id, sorted(assigned))
+        if self._paused_by_user and self._consumer is not None:
+            self._consumer.pause(*assigned)
+
+    # ================================================================ seeks
+    async def _apply_seeks(self, consumer: AIOKafkaConsumer) -> None:
+        if not self._seeks:
+            return
+        requests, self._seeks = self._seeks, []
+        async with self._batch_lock:
+            # Handled records keep their commit; the replay commits lower offsets later.
+            await self._commit(consumer)
+            for request in requests:
+                await self._seek(consumer, request)
+
+    async def _seek(self, consumer: AIOKafkaConsumer, request: SeekRequest) -> None:
+        assigned = consumer.assignment()
+        if request.partitions is None:
+            tps = sorted(assigned)
+        else:
+            tps = [TopicPartition(p.topic, p.partition) for p in request.partitions]
+            tps = [tp for tp in tps if tp in assigned]
+        if not tps:
+            return
+        for tp in tps:
+            self._backoff_until.pop(tp, None)
+        self._attempts = {k: v for k, v in self._attempts.items() if k[0] not in tps}
+        match request.position:
+            case SeekPosition.BEGINNING:
+                await consumer.seek_to_beginning(*tps)
+            case SeekPosition.END:
+                await consumer.seek_to_end(*tps)
+            case SeekPosition.OFFSET:
+                assert request.offset is not None
+                for tp in tps:
+                    consumer.seek(tp, request.offset)
+            case SeekPosition.TIMESTAMP:
+                assert request.timestamp is not None
+                found = await consumer.offsets_for_times(dict.fromkeys(tps, request.timestamp))
+                ends = await consumer.end_offsets([tp for tp in tps if found.get(tp) is None])
+                for tp in tps:
+                    hit = found.get(tp)
+                    consumer.seek(tp, hit.offset if hit is not None else ends[tp])
+        if not self._paused_by_user:
+            consumer.resume(*tps)
+        log.info("listener %s: seek %s on %s", self.client_id, request.position, tps)
+
+    # ================================================================ status
+    async def status(self) -> ContainerStatus:
+        """State, assigned partitions with position, committed offset, end offset and lag."""
+        consumer = self._consumer
+        partitions: list[PartitionStatus] = []
+        if consumer is not None:
+            tps = sorted(consumer.assignment())
+            paused = consumer.paused()
+            ends: dict[TopicPartition, int] = {}
+            with contextlib.suppress(Exception):
+                ends = await asyncio.wait_for(consumer.end_offsets(tps), self._request_timeout_s)
+            for tp in tps:
+                position = committed = None
+                with contextlib.suppress(Exception):
+                    position = await asyncio.wait_for(consumer.position(tp), 2.0)
+                if self.group_id is not None:
+                    with contextlib.suppress(Exception):
+                        committed = await asyncio.wait_for(consumer.committed(tp), 2.0)
+                end = ends.get(tp)
+                lag = end - position if end is not None and position is not None else None
+                partitions.append(
+                    PartitionStatus(
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        position=position,
+                        committed=committed,
+                        end_offset=end,
+                        lag=lag,
+                        paused=tp in paused,
+                    )
+                )
+        lags = [p.lag for p in partitions if p.lag is not None]
+        return ContainerStatus(
+            client_id=self.client_id,
+            state=self.state.value,
+            error=repr(self.error) if self.error is not None else None,
+            partitions=partitions,
+            records_lag_max=max(lags) if lags else None,
+            metrics=self.metrics.model_copy(),
+        )
+
+    # ================================================================ config
+    @property
+    def _request_timeout_s(self) -> float:
+        return self.settings.request_timeout_ms / 1000
+
     @property
     def _max_poll_records(self) -> int:
-        return int(
-            self.endpoint.properties.get(
-                "max_poll_records", self.settings.consumer.max_poll_records
-            )
-        )
+        configured = self.endpoint.properties.get("max_poll_records")
+        return int(configured or self.settings.consumer.max_poll_records)
 
     def _consumer_config(self) -> dict[str, Any]:
         consumer = self.settings.consumer
@@ -188,7 +536,6 @@ class ListenerContainer:
             "bootstrap_servers": self.settings.bootstrap_servers,
             "client_id": self.client_id,
             "group_id": self.group_id,
-            "enable_auto_commit": False,
             "auto_offset_reset": consumer.auto_offset_reset,
             "max_poll_records": consumer.max_poll_records,
             "session_timeout_ms": consumer.session_timeout_ms,
@@ -201,3 +548,11 @@ class ListenerContainer:
         # The container commits; a client that auto-commits could skip unhandled records.
         config["enable_auto_commit"] = False
         return config
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Validate a subscription regex early, with a clear error."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid topic pattern {pattern!r}: {exc}") from exc

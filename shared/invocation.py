@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
+from shared.ack import Acknowledgment
 from shared.serialization import deserialize_value
 
 ArgumentResolver = Callable[[ConsumerRecord[bytes, bytes]], Any]
@@ -53,11 +54,15 @@ class HandlerInvoker:
         self.is_async = inspect.iscoroutinefunction(handler)
         hints = typing.get_type_hints(handler)
         self._resolvers: list[tuple[str, Any]] = []
+        self._ack_parameters: list[str] = []
         payload_seen = False
         for name, parameter in inspect.signature(handler).parameters.items():
             annotation = hints.get(name, parameter.annotation)
             if annotation is inspect.Parameter.empty:
                 annotation = Any
+            if _without_none(annotation) is Acknowledgment:
+                self._ack_parameters.append(name)
+                continue
             element = self._element_type(annotation) if batch else annotation
             # A batch handler names its lists in the plural: keys, offsets, partitions…
             singular = name[:-1] if batch and name.endswith("s") and name != "headers" else name
@@ -73,8 +78,8 @@ class HandlerInvoker:
             else:
                 raise TypeError(
                     f"{handler.__qualname__}: cannot inject parameter {name!r}: a handler takes "
-                    "one payload plus any of ConsumerRecord, key, topic, partition, offset, "
-                    "timestamp, headers"
+                    "one payload plus any of ConsumerRecord, Acknowledgment, key, topic, "
+                    "partition, offset, timestamp, headers"
                 )
             self._resolvers.append((name, resolver))
 
@@ -89,7 +94,16 @@ class HandlerInvoker:
         """The keyword arguments for one record (raises ``DeserializationError``)."""
         return {name: resolve(record) for name, resolve in self._resolvers}
 
-    async def invoke(self, records: ConsumerRecord[bytes, bytes] | list[Any]) -> Any:
+    @property
+    def takes_acknowledgment(self) -> bool:
+        """Whether the handler declares an ``Acknowledgment`` parameter."""
+        return bool(self._ack_parameters)
+
+    async def invoke(
+        self,
+        records: ConsumerRecord[bytes, bytes] | list[Any],
+        acknowledgment: Acknowledgment | None = None,
+    ) -> Any:
         """Call the handler; a sync handler runs in a worker thread, off the event loop."""
         if self.batch:
             assert isinstance(records, list)
@@ -98,6 +112,8 @@ class HandlerInvoker:
             }
         else:
             kwargs = self.arguments(typing.cast(ConsumerRecord[bytes, bytes], records))
+        for name in self._ack_parameters:
+            kwargs[name] = acknowledgment
         if self.is_async:
             return await typing.cast(Awaitable[Any], self.handler(**kwargs))
         return await asyncio.to_thread(self.handler, **kwargs)

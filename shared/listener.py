@@ -2,55 +2,105 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from shared.ack import AckMode
 from shared.invocation import HandlerInvoker
 
 if TYPE_CHECKING:
+    from shared.error_handler import ErrorHandler
     from shared.registry import ListenerRegistry
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
+InitialOffset = int | Literal["beginning", "end"] | None
+
+
+@dataclass(frozen=True)
+class TopicPartitionOffset:
+    """An explicitly assigned partition and where to start reading it.
+
+    ``offset``: an absolute offset, ``"beginning"``, ``"end"``, or ``None`` for the group's
+    committed offset (or ``auto_offset_reset`` when there is none).
+    """
+
+    topic: str
+    partition: int
+    offset: InitialOffset = None
+
+
+PartitionSpec = TopicPartitionOffset | tuple[str, int] | tuple[str, int, InitialOffset]
+
+
+def _partition_spec(spec: PartitionSpec) -> TopicPartitionOffset:
+    if isinstance(spec, TopicPartitionOffset):
+        return spec
+    return TopicPartitionOffset(*spec)
+
 
 @dataclass
 class ListenerEndpoint:
-    """What ``@kafka_listener`` declared: the handler and how its container should consume."""
+    """What ``@kafka_listener`` declared: the handler and how its containers should consume."""
 
     id: str
     handler: Callable[..., Any]
-    topics: tuple[str, ...]
-    group_id: str | None
+    topics: tuple[str, ...] = ()
+    pattern: str | None = None
+    partitions: tuple[TopicPartitionOffset, ...] = ()
+    group_id: str | None = None
     concurrency: int = 1
     batch: bool = False
     auto_startup: bool = True
+    ack_mode: AckMode = AckMode.BATCH
+    ack_count: int = 100
+    ack_time_s: float = 5.0
+    error_handler: ErrorHandler | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     invoker: HandlerInvoker = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.topics:
-            raise ValueError(f"listener {self.id!r} needs at least one topic")
+        sources = sum(bool(s) for s in (self.topics, self.pattern, self.partitions))
+        if sources != 1:
+            raise ValueError(
+                f"listener {self.id!r} needs exactly one of topics, pattern or partitions"
+            )
         if self.concurrency < 1:
             raise ValueError(f"listener {self.id!r}: concurrency must be at least 1")
+        if (self.topics or self.pattern) and not self.group_id:
+            raise ValueError(f"listener {self.id!r}: a subscription needs a group_id")
         # Resolved at declaration: a handler whose parameters cannot be injected fails at import.
         self.invoker = HandlerInvoker(self.handler, batch=self.batch)
+        if self.invoker.takes_acknowledgment and not self.ack_mode.manual:
+            raise ValueError(
+                f"listener {self.id!r} takes an Acknowledgment: use ack_mode=MANUAL or "
+                "MANUAL_IMMEDIATE"
+            )
 
 
 def kafka_listener(
     *topics: str,
+    pattern: str | None = None,
+    partitions: Iterable[PartitionSpec] = (),
     group_id: str | None = None,
     id: str | None = None,
     concurrency: int = 1,
     batch: bool = False,
     auto_startup: bool = True,
+    ack_mode: AckMode | str = AckMode.BATCH,
+    ack_count: int = 100,
+    ack_time_s: float = 5.0,
+    error_handler: ErrorHandler | None = None,
     registry: ListenerRegistry | None = None,
     **properties: Any,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as a listener; nothing starts until the registry starts.
 
-    Topics and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at start.
-    Extra keyword arguments are consumer properties (``auto_offset_reset``, ``max_poll_records``…).
+    Give ``topics``, a regex ``pattern``, or explicit ``partitions`` (with initial offsets).
+    Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
+    start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
+    ``max_poll_records``, ``isolation_level``…).
     """
 
     def register(handler: Handler) -> Handler:
@@ -60,10 +110,16 @@ def kafka_listener(
             id=id or handler.__name__,
             handler=handler,
             topics=topics,
+            pattern=pattern,
+            partitions=tuple(_partition_spec(p) for p in partitions),
             group_id=group_id,
             concurrency=concurrency,
             batch=batch,
             auto_startup=auto_startup,
+            ack_mode=AckMode(ack_mode),
+            ack_count=ack_count,
+            ack_time_s=ack_time_s,
+            error_handler=error_handler,
             properties=properties,
         )
         (registry or default_registry).register(endpoint)

@@ -6,10 +6,13 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
-from shared.container import ContainerState, ListenerContainer
-from shared.listener import ListenerEndpoint
+from shared.concurrent_container import ConcurrentListenerContainer
+from shared.container import ContainerState, Subscription, compile_pattern
+from shared.listener import ListenerEndpoint, TopicPartitionOffset
 from shared.placeholders import resolve_placeholders
+from shared.seek import SeekRequest
 from shared.settings import KafkaSettings
+from shared.status import ListenerStatus
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,7 @@ class ListenerRegistry:
 
     def __init__(self) -> None:
         self._endpoints: dict[str, ListenerEndpoint] = {}
-        self._containers: dict[str, list[ListenerContainer]] = {}
+        self._containers: dict[str, ConcurrentListenerContainer] = {}
 
     def register(self, endpoint: ListenerEndpoint) -> None:
         """Add an endpoint; ids are unique within a registry."""
@@ -36,57 +39,103 @@ class ListenerRegistry:
         """Every registered endpoint by id."""
         return dict(self._endpoints)
 
-    def containers(self, listener_id: str) -> list[ListenerContainer]:
-        """The containers created for ``listener_id`` (one per unit of concurrency)."""
+    def container(self, listener_id: str) -> ConcurrentListenerContainer:
+        """The container of ``listener_id`` (created by :meth:`start`)."""
         if listener_id not in self._endpoints:
             raise UnknownListenerError(listener_id)
-        return list(self._containers.get(listener_id, []))
+        try:
+            return self._containers[listener_id]
+        except KeyError:
+            raise UnknownListenerError(f"{listener_id} (the registry is not started)") from None
 
+    # ---------------------------------------------------------------- lifecycle
     async def start(
         self, settings: KafkaSettings | None = None, environ: Mapping[str, str] | None = None
     ) -> None:
-        """Create containers for every endpoint and start those with ``auto_startup``."""
+        """Create a container per endpoint and start those with ``auto_startup``."""
         settings = settings or KafkaSettings()
-        for endpoint in self._endpoints.values():
-            topics = tuple(resolve_placeholders(t, environ) for t in endpoint.topics)
-            group_id = (
-                resolve_placeholders(endpoint.group_id, environ) if endpoint.group_id else None
-            )
-            self._containers[endpoint.id] = [
-                ListenerContainer(
-                    endpoint,
-                    settings,
-                    topics=topics,
-                    group_id=group_id,
-                    client_id=f"{settings.client_id}-{endpoint.id}-{index}",
-                )
-                for index in range(endpoint.concurrency)
-            ]
-        to_start = [
-            container
-            for endpoint_id, containers in self._containers.items()
-            if self._endpoints[endpoint_id].auto_startup
-            for container in containers
-        ]
+        self._containers = {
+            endpoint.id: self._create_container(endpoint, settings, environ)
+            for endpoint in self._endpoints.values()
+        }
+        to_start = [c for c in self._containers.values() if self._endpoints[c.id].auto_startup]
         try:
             await asyncio.gather(*(c.start() for c in to_start))
         except BaseException:
             await self.stop()
             raise
 
+    @staticmethod
+    def _create_container(
+        endpoint: ListenerEndpoint, settings: KafkaSettings, environ: Mapping[str, str] | None
+    ) -> ConcurrentListenerContainer:
+        def resolve(text: str) -> str:
+            return resolve_placeholders(text, environ)
+
+        pattern = resolve(endpoint.pattern) if endpoint.pattern else None
+        if pattern is not None:
+            compile_pattern(pattern)
+        subscription = Subscription(
+            topics=tuple(resolve(t) for t in endpoint.topics),
+            pattern=pattern,
+            partitions=tuple(
+                TopicPartitionOffset(resolve(p.topic), p.partition, p.offset)
+                for p in endpoint.partitions
+            ),
+        )
+        return ConcurrentListenerContainer(
+            endpoint,
+            settings,
+            subscription=subscription,
+            group_id=resolve(endpoint.group_id) if endpoint.group_id else None,
+            client_id_prefix=f"{settings.client_id}-{endpoint.id}",
+        )
+
     async def stop(self) -> None:
         """Stop every container: each finishes and commits its current batch."""
-        containers = [c for group in self._containers.values() for c in group]
-        await asyncio.gather(*(c.stop() for c in containers), return_exceptions=True)
+        await asyncio.gather(*(c.stop() for c in self._containers.values()), return_exceptions=True)
+
+    # ---------------------------------------------------------------- by id
+    async def start_listener(self, listener_id: str) -> None:
+        """Start a stopped (or never started) listener."""
+        await self.container(listener_id).start()
+
+    async def stop_listener(self, listener_id: str) -> None:
+        """Stop a listener; it finishes and commits its batch."""
+        await self.container(listener_id).stop()
+
+    def pause(self, listener_id: str) -> None:
+        """Stop fetching for a listener (its consumers stay in the group)."""
+        self.container(listener_id).pause()
+
+    def resume(self, listener_id: str) -> None:
+        """Fetch again for a paused listener."""
+        self.container(listener_id).resume()
+
+    def seek(self, listener_id: str, request: SeekRequest) -> None:
+        """Move a listener's consumers (applied before their next poll)."""
+        self.container(listener_id).seek(request)
+
+    # ---------------------------------------------------------------- views
+    async def statuses(self) -> list[ListenerStatus]:
+        """Every listener with its containers, partitions, offsets and lag."""
+        return list(await asyncio.gather(*(c.status() for c in self._containers.values())))
+
+    def unhealthy(self) -> dict[str, str]:
+        """Listeners that should run and do not, with their state (empty when all is well)."""
+        bad = {}
+        for listener_id, container in self._containers.items():
+            state = container.state
+            # A listener stopped on purpose is not unhealthy; a crashed or stuck one is.
+            if state is ContainerState.FAILED or (
+                container.running and state not in (ContainerState.RUNNING, ContainerState.PAUSED)
+            ):
+                bad[listener_id] = state.value
+        return bad
 
     def healthy(self) -> bool:
-        """True when every container that should run is running."""
-        return all(
-            c.state is ContainerState.RUNNING
-            for endpoint_id, group in self._containers.items()
-            if self._endpoints[endpoint_id].auto_startup
-            for c in group
-        )
+        """True when every listener that should run is running (or deliberately paused)."""
+        return not self.unhealthy()
 
 
 default_registry = ListenerRegistry()

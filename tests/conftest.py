@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.local_kafka import ProvidedKafka, provide_kafka
-from shared.settings import KafkaSettings
+from shared.settings import ConsumerSettings, KafkaSettings
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
@@ -66,3 +66,17 @@ def topic_name(request: pytest.FixtureRequest) -> str:
     """A topic name no other test uses (the broker is shared by the session)."""
     name = re.sub(r"[^a-zA-Z0-9._-]", "-", request.node.name[:40])
     return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def listener_settings(kafka_bootstrap: str) -> KafkaSettings:
+    """Settings whose consumers notice rebalances and stops quickly (short polls, heartbeats)."""
+    return KafkaSettings(
+        bootstrap_servers=kafka_bootstrap,
+        consumer=ConsumerSettings(
+            poll_timeout_ms=200,
+            heartbeat_interval_ms=300,
+            session_timeout_ms=6000,
+            shutdown_timeout_s=10,
+        ),
+    )

@@ -7,8 +7,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 
@@ -107,3 +109,70 @@ async def read_to_end(
     finally:
         await consumer.stop()
     return got
+
+
+async def produce(
+    bootstrap: str,
+    topic: str,
+    values: list[bytes],
+    *,
+    key: bytes | None = None,
+    partition: int | None = None,
+    timestamps: list[int] | None = None,
+) -> list[int]:
+    """Write ``values`` in order with a plain producer; return their offsets."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(
+                topic,
+                value,
+                key=key,
+                partition=partition,
+                timestamp_ms=timestamps[i] if timestamps else None,
+            )
+            for i, value in enumerate(values)
+        ]
+        return [(await future).offset for future in futures]
+    finally:
+        await producer.stop()
+
+
+async def committed_offsets(bootstrap: str, group_id: str) -> dict[tuple[str, int], int]:
+    """The group's committed offsets, ``(topic, partition) -> offset``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        for attempt in range(50):
+            try:
+                offsets = await admin.list_consumer_group_offsets(group_id)
+                break
+            except KafkaError as exc:
+                if not exc.retriable or attempt == 49:
+                    raise
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+async def group_assignment(bootstrap: str, group_id: str) -> dict[str, set[tuple[str, int]]]:
+    """The broker's view of a group: member client id + member id -> its partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([group_id])
+    finally:
+        await admin.close()
+    members: dict[str, set[tuple[str, int]]] = {}
+    for group in response.groups:
+        for member in group[5]:
+            member_id, client_id, assignment = member[0], member[1], member[4]
+            parts = (
+                ConsumerProtocolMemberAssignment.decode(assignment).assignment if assignment else []
+            )
+            members[f"{client_id}/{member_id}"] = {
+                (topic, partition) for topic, partitions in parts for partition in partitions
+            }
+    return members

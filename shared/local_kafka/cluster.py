@@ -173,7 +173,11 @@ class LocalKafkaCluster:
                     )
             try:
                 seen = describe_cluster_sync(self.bootstrap_servers, timeout_s=5.0)
-                if seen.broker_ids == expected and seen.controller_id >= 0:
+                if (
+                    seen.broker_ids == expected
+                    and seen.controller_id >= 0
+                    and seen.group_coordinator_ready
+                ):
                     return
                 last_seen = seen
             except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"

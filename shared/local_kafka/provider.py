@@ -96,7 +96,8 @@ def _apache_kafka_container(timeout_s: float = 120.0) -> Iterator[str]:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                if describe_cluster_sync(bootstrap).broker_ids:
+                seen = describe_cluster_sync(bootstrap)
+                if seen.broker_ids and seen.group_coordinator_ready:
                     break
             except Exception as exc:
                 if time.monotonic() > deadline:

@@ -18,10 +18,19 @@ class ClusterDescription:
     cluster_id: str | None
     controller_id: int
     broker_ids: tuple[int, ...]
+    group_coordinator_ready: bool = False
+
+
+READINESS_GROUP = "kafka-local-readiness"
+"""Asking for this group's coordinator makes the broker create ``__consumer_offsets``."""
 
 
 async def describe_cluster(bootstrap_servers: str, timeout_s: float = 5.0) -> ClusterDescription:
-    """Return the brokers the cluster's metadata lists (raises when no broker answers)."""
+    """Return the brokers the cluster's metadata lists (raises when no broker answers).
+
+    Also asks for a group coordinator, so that a ready cluster serves consumer groups at once
+    (the first request creates ``__consumer_offsets``).
+    """
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
     )
@@ -32,6 +41,11 @@ async def describe_cluster(bootstrap_servers: str, timeout_s: float = 5.0) -> Cl
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         answer = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
+        try:
+            await asyncio.wait_for(admin.find_coordinator(READINESS_GROUP), timeout_s)
+            coordinator_ready = True
+        except Exception:  # noqa: BLE001 - not yet: the offsets topic is being created
+            coordinator_ready = False
     finally:
         quiet.setLevel(previous)
         with contextlib.suppress(Exception):
@@ -40,6 +54,7 @@ async def describe_cluster(bootstrap_servers: str, timeout_s: float = 5.0) -> Cl
         cluster_id=answer.get("cluster_id"),
         controller_id=answer.get("controller_id", -1),
         broker_ids=tuple(sorted(b["node_id"] for b in answer.get("brokers", []))),
+        group_coordinator_ready=coordinator_ready,
     )
 
 

@@ -1,0 +1,336 @@
+"""Listener containers against the real broker: subscriptions, injection, commits, ordering."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka.structs import ConsumerRecord
+from pydantic import BaseModel
+
+from shared.ack import AckMode, Acknowledgment
+from shared.error_handler import FixedBackOffErrorHandler
+from shared.listener import TopicPartitionOffset, kafka_listener
+from shared.registry import ListenerRegistry
+from shared.settings import KafkaSettings
+from tests.kafka_helpers import committed_offsets, create_topic, produce, wait_until
+
+
+@contextlib.asynccontextmanager
+async def started(registry: ListenerRegistry, settings: KafkaSettings) -> AsyncIterator[None]:
+    await registry.start(settings)
+    try:
+        yield
+    finally:
+        await registry.stop()
+
+
+async def test_registration_starts_nothing_until_the_registry_starts(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name)
+    await produce(bootstrap, topic_name, [b"a"])
+    registry = ListenerRegistry()
+    seen: list[bytes] = []
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", registry=registry)
+    async def handler(value: bytes) -> None:
+        seen.append(value)
+
+    assert set(registry.endpoints) == {"handler"}
+    assert await committed_offsets(bootstrap, f"g-{topic_name}") == {}
+    assert seen == []
+    async with started(registry, listener_settings):
+        await wait_until(lambda: seen == [b"a"], 30, "the record after start")
+
+
+async def test_many_topics_a_pattern_and_explicit_partitions(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    a, b, other = f"{topic_name}-a", f"{topic_name}-b", f"x{topic_name}"
+    fixed = f"{topic_name}-fixed"
+    for topic in (a, b, other):
+        await create_topic(bootstrap, topic)
+    await create_topic(bootstrap, fixed, partitions=3)
+    registry = ListenerRegistry()
+    by_topics: list[str] = []
+    by_pattern: list[str] = []
+    by_partitions: list[tuple[int, int]] = []
+
+    @kafka_listener(a, b, group_id=f"topics-{topic_name}", registry=registry)
+    async def topics_listener(topic: str) -> None:
+        by_topics.append(topic)
+
+    @kafka_listener(
+        pattern=f"^{topic_name}-[ab]$",
+        group_id=f"pattern-{topic_name}",
+        registry=registry,
+        metadata_max_age_ms=1000,
+    )
+    async def pattern_listener(topic: str) -> None:
+        by_pattern.append(topic)
+
+    @kafka_listener(
+        partitions=[(fixed, 0, 2), TopicPartitionOffset(fixed, 1, "end"), (fixed, 2)],
+        registry=registry,
+    )
+    async def partitions_listener(partition: int, offset: int) -> None:
+        by_partitions.append((partition, offset))
+
+    for partition in range(3):
+        await produce(bootstrap, fixed, [b"0", b"1", b"2", b"3"], partition=partition)
+    async with started(registry, listener_settings):
+        await produce(bootstrap, a, [b"1"])
+        await produce(bootstrap, b, [b"2"])
+        await produce(bootstrap, other, [b"3"])
+        await produce(bootstrap, fixed, [b"late"], partition=1)
+        await wait_until(lambda: len(by_topics) == 2 and len(by_pattern) == 2, 30, "both topics")
+        await wait_until(lambda: len(by_partitions) == 7, 30, "the fixed partitions")
+    assert sorted(by_topics) == sorted(by_pattern) == sorted([a, b])
+    # Partition 0 from offset 2, partition 1 from its end (only the late record), 2 from the
+    # start (no group, auto_offset_reset=earliest).
+    assert sorted(by_partitions) == [(0, 2), (0, 3), (1, 4), (2, 0), (2, 1), (2, 2), (2, 3)]
+
+
+class Order(BaseModel):
+    id: int
+    item: str
+
+
+async def test_parameters_are_injected_by_annotation(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name)
+    registry = ListenerRegistry()
+    got: dict[str, object] = {}
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", registry=registry)
+    async def handler(
+        order: Order,
+        record: ConsumerRecord,
+        key: str,
+        headers: dict,
+        topic: str,
+        partition: int,
+        offset: int,
+        timestamp: int,
+    ) -> None:
+        got.update(locals())
+
+    producer_args = {"key": b"customer-9", "timestamps": [1_700_000_000_123]}
+    await produce(bootstrap, topic_name, [b'{"id": 7, "item": "tea"}'], **producer_args)
+    async with started(registry, listener_settings):
+        await wait_until(lambda: bool(got), 30, "the record")
+    assert got["order"] == Order(id=7, item="tea")
+    assert isinstance(got["record"], ConsumerRecord)
+    assert (got["key"], got["topic"], got["partition"], got["offset"]) == (
+        "customer-9",
+        topic_name,
+        0,
+        0,
+    )
+    assert got["timestamp"] == 1_700_000_000_123
+    assert got["headers"] == {}
+
+
+async def test_a_sync_handler_does_not_block_the_event_loop(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name)
+    registry = ListenerRegistry()
+    threads: list[int] = []
+    ticks_during: list[int] = []
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", registry=registry)
+    def slow_sync(value: str) -> None:
+        threads.append(threading.get_ident())
+        before = ticks
+        time.sleep(0.5)  # blocking work: runs in a worker thread
+        ticks_during.append(ticks - before)
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        await produce(bootstrap, topic_name, [b"work"])
+        async with started(registry, listener_settings):
+            await wait_until(lambda: bool(ticks_during), 30, "the sync handler")
+    finally:
+        ticking.cancel()
+    assert threads[0] != threading.get_ident()
+    assert ticks_during[0] >= 20  # the loop kept running while the handler slept
+
+
+async def _ack_mode_run(
+    settings: KafkaSettings,
+    topic: str,
+    ack_mode: AckMode,
+    committed_while_running: int,
+    **listener: object,
+) -> list[dict[tuple[str, int], int]]:
+    """Five records; before handling each, snapshot the group's committed offsets.
+
+    Then wait until ``committed_while_running`` is committed, stop, and expect all five.
+    """
+    bootstrap = settings.bootstrap_servers
+    group = f"g-{topic}-{ack_mode}"
+    registry = ListenerRegistry()
+    snapshots: list[dict[tuple[str, int], int]] = []
+
+    async def snapshot() -> None:
+        snapshots.append(await committed_offsets(bootstrap, group))
+
+    if ack_mode.manual:
+
+        @kafka_listener(topic, group_id=group, ack_mode=ack_mode, registry=registry, **listener)
+        async def manual(offset: int, ack: Acknowledgment) -> None:
+            await snapshot()
+            if offset != 3:  # record 3 is never acknowledged
+                ack.acknowledge()
+
+    else:
+
+        @kafka_listener(topic, group_id=group, ack_mode=ack_mode, registry=registry, **listener)
+        async def automatic(offset: int) -> None:
+            await snapshot()
+
+    async with started(registry, settings):
+        await wait_until(lambda: len(snapshots) == 5, 30, "five records")
+        await wait_until(
+            lambda: _committed(bootstrap, group, topic, committed_while_running),
+            10,
+            f"offset {committed_while_running} committed while running",
+        )
+    # Stopping commits whatever was handled and not yet committed.
+    assert (await committed_offsets(bootstrap, group))[(topic, 0)] == 5
+    return snapshots
+
+
+@pytest.mark.parametrize(
+    ("ack_mode", "listener", "seen_before", "while_running"),
+    [
+        # Committed offset seen while handling record n (None: nothing committed yet).
+        (AckMode.RECORD, {}, [None, 1, 2, 3, 4], 5),
+        (AckMode.BATCH, {}, [None, None, None, None, None], 5),
+        (AckMode.COUNT, {"ack_count": 2}, [None, None, 2, 2, 4], 4),
+        (AckMode.COUNT_TIME, {"ack_count": 2, "ack_time_s": 60}, [None, None, 2, 2, 4], 4),
+        (AckMode.MANUAL_IMMEDIATE, {}, [None, 1, 2, 3, 3], 5),
+        # Record 3 is never acknowledged, but record 4 is: its commit covers it.
+        (AckMode.MANUAL, {}, [None, None, None, None, None], 5),
+    ],
+)
+async def test_ack_modes_commit_at_their_moment(
+    listener_settings: KafkaSettings,
+    topic_name: str,
+    ack_mode: AckMode,
+    listener: dict[str, object],
+    seen_before: list[int | None],
+    while_running: int,
+) -> None:
+    await create_topic(listener_settings.bootstrap_servers, topic_name)
+    await produce(listener_settings.bootstrap_servers, topic_name, [b"r"] * 5, partition=0)
+    snapshots = await _ack_mode_run(
+        listener_settings, topic_name, ack_mode, while_running, max_poll_records=5, **listener
+    )
+    assert [s.get((topic_name, 0)) for s in snapshots] == seen_before
+
+
+async def test_time_ack_mode_commits_when_the_interval_passed(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    await create_topic(listener_settings.bootstrap_servers, topic_name)
+    await produce(listener_settings.bootstrap_servers, topic_name, [b"r"] * 5, partition=0)
+    started_at = time.monotonic()
+    snapshots = await _ack_mode_run(
+        listener_settings, topic_name, AckMode.TIME, 5, ack_time_s=1.5, max_poll_records=5
+    )
+    # Nothing was committed while the five were handled; the commit came with the interval.
+    assert [s.get((topic_name, 0)) for s in snapshots] == [None] * 5
+    assert time.monotonic() - started_at >= 1.5
+
+
+async def test_a_failing_record_is_never_skipped_by_a_later_commit(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    group = f"g-{topic_name}"
+    await create_topic(bootstrap, topic_name)
+    await produce(bootstrap, topic_name, [str(n).encode() for n in range(10)], partition=0)
+    registry = ListenerRegistry()
+    handled: list[int] = []
+    failures = 0
+    healed = asyncio.Event()
+
+    @kafka_listener(
+        topic_name,
+        group_id=group,
+        ack_mode=AckMode.RECORD,
+        error_handler=FixedBackOffErrorHandler(0.2),
+        registry=registry,
+    )
+    async def flaky(offset: int) -> None:
+        nonlocal failures
+        if offset == 3 and not healed.is_set():
+            failures += 1
+            raise RuntimeError("downstream unavailable")
+        handled.append(offset)
+
+    async with started(registry, listener_settings):
+        await wait_until(lambda: failures >= 3, 30, "three failures of record 3")
+        # Later records of the partition wait; nothing past the failed record is committed.
+        assert handled == [0, 1, 2]
+        assert (await committed_offsets(bootstrap, group))[(topic_name, 0)] == 3
+        healed.set()
+        await wait_until(lambda: len(handled) == 10, 30, "the rest")
+        await wait_until(
+            lambda: _committed(bootstrap, group, topic_name, 10), 10, "commit of everything"
+        )
+    assert handled == list(range(10))
+    metrics = registry.container("flaky").children[0].metrics
+    assert metrics.records_failed == failures
+    assert metrics.retries == failures
+
+
+async def _committed(bootstrap: str, group: str, topic: str, expected: int) -> bool:
+    return (await committed_offsets(bootstrap, group)).get((topic, 0)) == expected
+
+
+async def test_partition_order_holds_while_partitions_run_concurrently(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=6)
+    for partition in range(6):
+        await produce(bootstrap, topic_name, [b"x"] * 50, partition=partition)
+    registry = ListenerRegistry()
+    order: dict[int, list[int]] = defaultdict(list)
+    in_flight = 0
+    most_in_flight = 0
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", concurrency=3, registry=registry)
+    async def handler(partition: int, offset: int) -> None:
+        nonlocal in_flight, most_in_flight
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        await asyncio.sleep(0.002)
+        order[partition].append(offset)
+        in_flight -= 1
+
+    async with started(registry, listener_settings):
+        await wait_until(lambda: sum(map(len, order.values())) == 300, 60, "all 300 records")
+    assert {p: offsets for p, offsets in order.items()} == {p: list(range(50)) for p in range(6)}
+    assert 2 <= most_in_flight <= 3
