@@ -8,6 +8,9 @@ from collections.abc import AsyncIterator
 import httpx
 from fastapi import FastAPI
 
+from shared.registry import ListenerRegistry
+from shared.settings import KafkaSettings
+
 
 @contextlib.asynccontextmanager
 async def running(app: FastAPI, name: str = "app") -> AsyncIterator[httpx.AsyncClient]:
@@ -16,3 +19,13 @@ async def running(app: FastAPI, name: str = "app") -> AsyncIterator[httpx.AsyncC
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
             yield client
+
+
+@contextlib.asynccontextmanager
+async def started(registry: ListenerRegistry, settings: KafkaSettings) -> AsyncIterator[None]:
+    """Start a listener registry for the block; stop it (committing) after."""
+    await registry.start(settings)
+    try:
+        yield
+    finally:
+        await registry.stop()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from shared.container import ContainerState
@@ -18,6 +16,7 @@ from shared.listener import kafka_listener
 from shared.registry import ListenerRegistry
 from shared.seek import PartitionRef, SeekPosition, SeekRequest
 from shared.settings import KafkaSettings
+from tests.app_helpers import started
 from tests.kafka_helpers import (
     committed_offsets,
     create_topic,
@@ -27,15 +26,6 @@ from tests.kafka_helpers import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@contextlib.asynccontextmanager
-async def started(registry: ListenerRegistry, settings: KafkaSettings) -> AsyncIterator[None]:
-    await registry.start(settings)
-    try:
-        yield
-    finally:
-        await registry.stop()
 
 
 def _disjoint_cover(members: dict[str, set[tuple[str, int]]], topic: str, partitions: int) -> bool:

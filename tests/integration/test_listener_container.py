@@ -7,7 +7,6 @@ import contextlib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka.structs import ConsumerRecord
@@ -18,16 +17,9 @@ from shared.error_handler import FixedBackOffErrorHandler
 from shared.listener import TopicPartitionOffset, kafka_listener
 from shared.registry import ListenerRegistry
 from shared.settings import KafkaSettings
+from shared.template import KafkaTemplate
+from tests.app_helpers import started
 from tests.kafka_helpers import committed_offsets, create_topic, produce, wait_until
-
-
-@contextlib.asynccontextmanager
-async def started(registry: ListenerRegistry, settings: KafkaSettings) -> AsyncIterator[None]:
-    await registry.start(settings)
-    try:
-        yield
-    finally:
-        await registry.stop()
 
 
 async def test_registration_starts_nothing_until_the_registry_starts(
@@ -334,3 +326,71 @@ async def test_partition_order_holds_while_partitions_run_concurrently(
         await wait_until(lambda: sum(map(len, order.values())) == 300, 60, "all 300 records")
     assert {p: offsets for p, offsets in order.items()} == {p: list(range(50)) for p in range(6)}
     assert 2 <= most_in_flight <= 3
+
+
+async def test_batch_listener_gets_lists_and_a_failed_batch_comes_again(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    group = f"g-{topic_name}"
+    await create_topic(bootstrap, topic_name)
+    await produce(bootstrap, topic_name, [f'{{"id": {n}, "item": "x"}}'.encode() for n in range(4)])
+    registry = ListenerRegistry()
+    batches: list[list[int]] = []
+    calls = 0
+
+    @kafka_listener(
+        topic_name,
+        group_id=group,
+        batch=True,
+        max_poll_records=4,
+        error_handler=FixedBackOffErrorHandler(0.1),
+        registry=registry,
+    )
+    async def bulk(orders: list[Order], offsets: list[int], keys: list[str | None]) -> None:
+        nonlocal calls
+        calls += 1
+        assert keys == [None] * len(orders)
+        if calls == 1:
+            raise RuntimeError("the bulk insert failed")
+        batches.append([order.id for order in orders])
+        assert offsets == [order.id for order in orders]
+
+    async with started(registry, listener_settings):
+        await wait_until(lambda: sum(map(len, batches)) == 4, 30, "the batch, redelivered")
+        await wait_until(lambda: _committed(bootstrap, group, topic_name, 4), 10, "its commit")
+    assert batches == [[0, 1, 2, 3]]  # the failed batch came back whole, once it succeeded
+    assert calls == 2
+
+
+async def test_consumer_properties_pass_through(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name)
+    template = KafkaTemplate(listener_settings, transactional_id=f"tx-{topic_name}")
+    async with template:
+        with contextlib.suppress(RuntimeError):
+            async with template.transaction():
+                await template.send(topic_name, "aborted")
+                raise RuntimeError("abort")
+        async with template.transaction():
+            await template.send(topic_name, "committed")
+    registry = ListenerRegistry()
+    seen: list[str] = []
+
+    @kafka_listener(
+        topic_name,
+        group_id=f"g-{topic_name}",
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        registry=registry,
+    )
+    async def committed_only(value: str) -> None:
+        seen.append(value)
+
+    async with started(registry, listener_settings):
+        await wait_until(lambda: seen == ["committed"], 30, "the committed record")
+    child = registry.container("committed_only").children[0]
+    assert child._consumer_config()["isolation_level"] == "read_committed"
+    assert child._consumer_config()["enable_auto_commit"] is False
