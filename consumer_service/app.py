@@ -8,38 +8,60 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from consumer_service import listeners  # noqa: F401 - importing registers the listeners
+from consumer_service.dlt_routes import router as dlt_router
 from consumer_service.routes import router
 from shared.admin import KafkaAdmin, NewTopic
+from shared.back_off import ExponentialBackOff
+from shared.dead_letter import DeadLetterPublishingRecoverer, dead_letter_topic
+from shared.dead_letter_replay import DeadLetterReplayer
+from shared.error_handler import DefaultErrorHandler
 from shared.registry import ListenerRegistry, default_registry
-from shared.settings import EventsTopicSettings, KafkaSettings
+from shared.settings import EventsTopicSettings, KafkaSettings, ListenerRetrySettings
+from shared.template import KafkaTemplate
 
 
 def create_app(
     settings: KafkaSettings | None = None,
     events: EventsTopicSettings | None = None,
     registry: ListenerRegistry | None = None,
+    retry: ListenerRetrySettings | None = None,
 ) -> FastAPI:
-    """Build the app; containers start in the lifespan and stop (committing) when it ends."""
+    """Build the app; containers start in the lifespan and stop (committing) when it ends.
+
+    Every listener retries with exponential back-off, then dead-letters to ``<topic>-dlt``.
+    """
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
     registry = registry or default_registry
+    retry = retry or ListenerRetrySettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        layout = (events.partitions, events.replication_factor)
         await KafkaAdmin(settings).ensure_topics(
-            [NewTopic(events.topic, events.partitions, events.replication_factor)]
+            [
+                NewTopic(events.topic, *layout),
+                NewTopic(dead_letter_topic(events.topic), *layout),
+            ]
         )
-        app.state.registry = registry
-        await registry.start(settings)
-        try:
-            yield
-        finally:
-            await registry.stop()
+        async with KafkaTemplate(settings) as template:
+            error_handler = DefaultErrorHandler(
+                DeadLetterPublishingRecoverer(template),
+                ExponentialBackOff(retry.initial_s, retry.multiplier, retry.max_s, retry.attempts),
+            )
+            app.state.registry = registry
+            app.state.dead_letters = DeadLetterReplayer(settings, template)
+            await registry.start(settings, error_handler=error_handler, template=template)
+            try:
+                yield
+            finally:
+                await registry.stop()
 
     app = FastAPI(
         title="Event consumer",
-        description="Runs the @kafka_listener containers and shows their state.",
+        description="Runs the @kafka_listener containers; shows their state; dead letters.",
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(dlt_router)
     return app

@@ -46,6 +46,15 @@ class KafkaAdmin:
         finally:
             await client.close()
 
+    async def topic_layout(self, topic: str) -> tuple[int, int]:
+        """``(partitions, replication factor)`` of an existing topic."""
+        async with self._client() as client:
+            (described,) = await client.describe_topics([topic])
+        if described["error_code"] or not described["partitions"]:
+            raise for_code(described["error_code"] or 3)(f"topic {topic} does not exist")
+        partitions = described["partitions"]
+        return len(partitions), len(partitions[0]["replicas"])
+
     async def ensure_topics(self, topics: Iterable[NewTopic]) -> list[str]:
         """Create the declared topics that do not exist yet; return the names created."""
         wanted = list(topics)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+
+from aiokafka.structs import ConsumerRecord
 
 from shared.container import ContainerState, ListenerContainer, Subscription
+from shared.error_handler import ErrorHandler
 from shared.listener import ListenerEndpoint
 from shared.seek import SeekRequest
 from shared.settings import KafkaSettings
@@ -26,8 +30,12 @@ class ConcurrentListenerContainer:
         subscription: Subscription,
         group_id: str | None,
         client_id_prefix: str,
+        listener_id: str | None = None,
+        error_handler: ErrorHandler | None = None,
+        not_before: Callable[[ConsumerRecord[bytes, bytes]], float | None] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._id = listener_id or endpoint.id
         self.subscription = subscription
         self.group_id = group_id
         self.children = [
@@ -37,6 +45,8 @@ class ConcurrentListenerContainer:
                 subscription=part,
                 group_id=group_id,
                 client_id=f"{client_id_prefix}-{index}",
+                error_handler=error_handler,
+                not_before=not_before,
             )
             for index, part in enumerate(self._split(subscription, endpoint.concurrency))
         ]
@@ -52,8 +62,8 @@ class ConcurrentListenerContainer:
 
     @property
     def id(self) -> str:
-        """The listener id."""
-        return self.endpoint.id
+        """The listener id (a retry topic's container: ``<id>-retry-<delay>``)."""
+        return self._id
 
     @property
     def state(self) -> ContainerState:

@@ -14,16 +14,17 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition
 
 from shared.ack import AckMode, Acknowledgment
-from shared.error_handler import ErrorHandler, FixedBackOffErrorHandler
+from shared.error_handler import BatchListenerFailedError, DefaultErrorHandler, ErrorHandler
 from shared.listener import ListenerEndpoint, TopicPartitionOffset
 from shared.seek import SeekPosition, SeekRequest
 from shared.settings import KafkaSettings
@@ -79,6 +80,7 @@ class ListenerContainer:
         group_id: str | None,
         client_id: str,
         error_handler: ErrorHandler | None = None,
+        not_before: Callable[[Record], float | None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.settings = settings
@@ -86,8 +88,10 @@ class ListenerContainer:
         self.group_id = group_id
         self.client_id = client_id
         self.error_handler: ErrorHandler = (
-            error_handler or endpoint.error_handler or FixedBackOffErrorHandler()
+            endpoint.error_handler or error_handler or DefaultErrorHandler()
         )
+        self.not_before = not_before
+        """Epoch seconds before which a record must not be handled (retry topics), or None."""
         self.state = ContainerState.STOPPED
         self.error: BaseException | None = None
         self.metrics = ContainerMetrics()
@@ -291,6 +295,8 @@ class ListenerContainer:
                 # Fetched before the partition was paused: read again after the back-off.
                 consumer.seek(tp, record.offset)
                 return
+            if self._delay(consumer, tp, record):
+                return
             acknowledgment = self._acknowledgment([record])
             try:
                 await self.endpoint.invoker.invoke(record, acknowledgment)
@@ -301,6 +307,18 @@ class ListenerContainer:
             self._on_success([record], acknowledgment)
             if self._commit_due(end_of_batch=False):
                 await self._commit(consumer)
+
+    def _delay(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: Record) -> bool:
+        """Hold a record that is not due yet: rewind and pause its partition until it is."""
+        due = self.not_before(record) if self.not_before is not None else None
+        wait = due - time.time() if due is not None else 0.0
+        if wait <= 0:
+            return False
+        consumer.seek(tp, record.offset)
+        self._backoff_until[tp] = time.monotonic() + wait
+        consumer.pause(tp)
+        self.metrics.delayed += 1
+        return True
 
     async def _handle_batch(
         self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[Record]]
@@ -319,10 +337,31 @@ class ListenerContainer:
         acknowledgment = self._acknowledgment(records)
         try:
             await self.endpoint.invoker.invoke(records, acknowledgment)
+        except BatchListenerFailedError as exc:
+            await self._on_batch_record_failure(consumer, exc, records)
+            return
         except Exception as exc:  # noqa: BLE001 - any handler failure goes to the error handler
             await self._on_failure(consumer, exc, records)
             return
         self._on_success(records, acknowledgment)
+
+    async def _on_batch_record_failure(
+        self, consumer: AIOKafkaConsumer, exc: BatchListenerFailedError, records: list[Record]
+    ) -> None:
+        """Commit the records before the failed one, handle it alone, deliver the rest again."""
+        if not 0 <= exc.index < len(records):
+            await self._on_failure(consumer, exc, records)
+            return
+        failed = records[exc.index]
+        self._on_success(records[: exc.index], None)
+        recovered = await self._on_failure(consumer, exc, [failed])
+        failed_tp = TopicPartition(failed.topic, failed.partition)
+        rewind: dict[TopicPartition, int] = {}
+        for record in records[exc.index + 1 :]:
+            rewind.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+        for tp, offset in rewind.items():
+            if tp != failed_tp or recovered:  # else it is already rewound to the failed record
+                consumer.seek(tp, offset)
 
     def _acknowledgment(self, records: Sequence[Record]) -> Acknowledgment | None:
         if not self.endpoint.ack_mode.manual:
@@ -411,7 +450,13 @@ class ListenerContainer:
         self._pending = {}
         self._uncommitted = 0
         self._last_commit = time.monotonic()
-        await consumer.commit(offsets)
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalGenerationError, RebalanceInProgressError) as exc:
+            # The group moved on without us (e.g. a handler outlasted max.poll.interval.ms):
+            # the partitions' new owners get these records again. At-least-once, not a crash.
+            log.warning("listener %s: commit refused after a rebalance: %r", self.client_id, exc)
+            return
         self.metrics.commits += 1
 
     # ================================================================ rebalances
@@ -431,6 +476,7 @@ class ListenerContainer:
             self._attempts = {k: v for k, v in self._attempts.items() if k[0] not in revoked}
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.metrics.rebalances += 1
         self._revoked -= assigned
         log.info("listener %s assigned %s", self.client_id, sorted(assigned))
         if self._paused_by_user and self._consumer is not None:

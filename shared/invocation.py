@@ -13,7 +13,8 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from shared.ack import Acknowledgment
-from shared.serialization import deserialize_value
+from shared.error_handler import BatchListenerFailedError
+from shared.serialization import DeserializationError, deserialize_value
 
 ArgumentResolver = Callable[[ConsumerRecord[bytes, bytes]], Any]
 
@@ -107,9 +108,14 @@ class HandlerInvoker:
         """Call the handler; a sync handler runs in a worker thread, off the event loop."""
         if self.batch:
             assert isinstance(records, list)
-            kwargs = {
-                name: [resolve(record) for record in records] for name, resolve in self._resolvers
-            }
+            kwargs = {name: [] for name, _ in self._resolvers}
+            for index, record in enumerate(records):
+                try:
+                    for name, resolve in self._resolvers:
+                        kwargs[name].append(resolve(record))
+                except DeserializationError as exc:
+                    # Only this record is a poison pill; the ones before it can be committed.
+                    raise BatchListenerFailedError(index, exc) from exc
         else:
             kwargs = self.arguments(typing.cast(ConsumerRecord[bytes, bytes], records))
         for name in self._ack_parameters:

@@ -12,6 +12,7 @@ from shared.invocation import HandlerInvoker
 if TYPE_CHECKING:
     from shared.error_handler import ErrorHandler
     from shared.registry import ListenerRegistry
+    from shared.retry_topics import RetryTopics
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -57,6 +58,7 @@ class ListenerEndpoint:
     ack_count: int = 100
     ack_time_s: float = 5.0
     error_handler: ErrorHandler | None = None
+    retry_topics: RetryTopics | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     invoker: HandlerInvoker = field(init=False, repr=False)
 
@@ -72,6 +74,11 @@ class ListenerEndpoint:
             raise ValueError(f"listener {self.id!r}: a subscription needs a group_id")
         # Resolved at declaration: a handler whose parameters cannot be injected fails at import.
         self.invoker = HandlerInvoker(self.handler, batch=self.batch)
+        if self.retry_topics is not None and (not self.topics or self.error_handler is not None):
+            raise ValueError(
+                f"listener {self.id!r}: retry_topics need topics (not a pattern or partitions) "
+                "and replace the error handler"
+            )
         if self.invoker.takes_acknowledgment and not self.ack_mode.manual:
             raise ValueError(
                 f"listener {self.id!r} takes an Acknowledgment: use ack_mode=MANUAL or "
@@ -92,12 +99,14 @@ def kafka_listener(
     ack_count: int = 100,
     ack_time_s: float = 5.0,
     error_handler: ErrorHandler | None = None,
+    retry_topics: RetryTopics | None = None,
     registry: ListenerRegistry | None = None,
     **properties: Any,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as a listener; nothing starts until the registry starts.
 
     Give ``topics``, a regex ``pattern``, or explicit ``partitions`` (with initial offsets).
+    ``error_handler`` overrides the registry's; ``retry_topics`` turns on non-blocking retries.
     Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
     start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
     ``max_poll_records``, ``isolation_level``…).
@@ -120,6 +129,7 @@ def kafka_listener(
             ack_count=ack_count,
             ack_time_s=ack_time_s,
             error_handler=error_handler,
+            retry_topics=retry_topics,
             properties=properties,
         )
         (registry or default_registry).register(endpoint)

@@ -6,13 +6,17 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
+from shared.admin import KafkaAdmin, NewTopic
 from shared.concurrent_container import ConcurrentListenerContainer
 from shared.container import ContainerState, Subscription, compile_pattern
+from shared.error_handler import ErrorHandler
 from shared.listener import ListenerEndpoint, TopicPartitionOffset
 from shared.placeholders import resolve_placeholders
+from shared.retry_topics import RetryTopicRouter, not_before
 from shared.seek import SeekRequest
 from shared.settings import KafkaSettings
 from shared.status import ListenerStatus
+from shared.template import KafkaTemplate
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,7 @@ class ListenerRegistry:
     def __init__(self) -> None:
         self._endpoints: dict[str, ListenerEndpoint] = {}
         self._containers: dict[str, ConcurrentListenerContainer] = {}
+        self._own_template: KafkaTemplate | None = None
 
     def register(self, endpoint: ListenerEndpoint) -> None:
         """Add an endpoint; ids are unique within a registry."""
@@ -40,35 +45,49 @@ class ListenerRegistry:
         return dict(self._endpoints)
 
     def container(self, listener_id: str) -> ConcurrentListenerContainer:
-        """The container of ``listener_id`` (created by :meth:`start`)."""
-        if listener_id not in self._endpoints:
-            raise UnknownListenerError(listener_id)
+        """The container of ``listener_id`` (made by :meth:`start`; retry topics have their own)."""
         try:
             return self._containers[listener_id]
         except KeyError:
-            raise UnknownListenerError(f"{listener_id} (the registry is not started)") from None
+            raise UnknownListenerError(listener_id) from None
 
     # ---------------------------------------------------------------- lifecycle
     async def start(
-        self, settings: KafkaSettings | None = None, environ: Mapping[str, str] | None = None
+        self,
+        settings: KafkaSettings | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        error_handler: ErrorHandler | None = None,
+        template: KafkaTemplate | None = None,
     ) -> None:
-        """Create a container per endpoint and start those with ``auto_startup``."""
+        """Create containers for every endpoint and start those with ``auto_startup``.
+
+        ``error_handler`` serves endpoints without their own. Listeners with retry topics publish
+        through ``template`` (or a template of the registry's own); their retry and dead-letter
+        topics are created here, with the main topic's partitions.
+        """
         settings = settings or KafkaSettings()
-        self._containers = {
-            endpoint.id: self._create_container(endpoint, settings, environ)
-            for endpoint in self._endpoints.values()
-        }
-        to_start = [c for c in self._containers.values() if self._endpoints[c.id].auto_startup]
+        self._containers = {}
         try:
+            for endpoint in self._endpoints.values():
+                for container in await self._create_containers(
+                    endpoint, settings, environ, error_handler, template
+                ):
+                    self._containers[container.id] = container
+            to_start = [c for c in self._containers.values() if c.endpoint.auto_startup]
             await asyncio.gather(*(c.start() for c in to_start))
         except BaseException:
             await self.stop()
             raise
 
-    @staticmethod
-    def _create_container(
-        endpoint: ListenerEndpoint, settings: KafkaSettings, environ: Mapping[str, str] | None
-    ) -> ConcurrentListenerContainer:
+    async def _create_containers(
+        self,
+        endpoint: ListenerEndpoint,
+        settings: KafkaSettings,
+        environ: Mapping[str, str] | None,
+        error_handler: ErrorHandler | None,
+        template: KafkaTemplate | None,
+    ) -> list[ConcurrentListenerContainer]:
         def resolve(text: str) -> str:
             return resolve_placeholders(text, environ)
 
@@ -83,17 +102,61 @@ class ListenerRegistry:
                 for p in endpoint.partitions
             ),
         )
-        return ConcurrentListenerContainer(
-            endpoint,
-            settings,
-            subscription=subscription,
-            group_id=resolve(endpoint.group_id) if endpoint.group_id else None,
-            client_id_prefix=f"{settings.client_id}-{endpoint.id}",
+        group_id = resolve(endpoint.group_id) if endpoint.group_id else None
+        prefix = f"{settings.client_id}-{endpoint.id}"
+        retry = endpoint.retry_topics
+        router = (
+            RetryTopicRouter(retry, template or await self._template(settings))
+            if retry is not None
+            else None
         )
+        containers = [
+            ConcurrentListenerContainer(
+                endpoint,
+                settings,
+                subscription=subscription,
+                group_id=group_id,
+                client_id_prefix=prefix,
+                error_handler=router or error_handler,
+            )
+        ]
+        if retry is None:
+            return containers
+        admin = KafkaAdmin(settings)
+        for topic in subscription.topics:
+            partitions, replication = await admin.topic_layout(topic)
+            extra = [*retry.retry_topics(topic), retry.dead_letter_topic(topic)]
+            await admin.ensure_topics(NewTopic(t, partitions, replication) for t in extra)
+            for retry_topic in retry.retry_topics(topic):
+                suffix = retry_topic.removeprefix(topic)
+                scope = f"-{topic}" if len(subscription.topics) > 1 else ""
+                containers.append(
+                    ConcurrentListenerContainer(
+                        endpoint,
+                        settings,
+                        subscription=Subscription(topics=(retry_topic,)),
+                        group_id=f"{group_id}{suffix}",
+                        client_id_prefix=f"{prefix}{suffix}",
+                        listener_id=f"{endpoint.id}{suffix}{scope}",
+                        error_handler=router,
+                        not_before=not_before,
+                    )
+                )
+        return containers
+
+    async def _template(self, settings: KafkaSettings) -> KafkaTemplate:
+        if self._own_template is None:
+            template = KafkaTemplate(settings)
+            await template.start()
+            self._own_template = template
+        return self._own_template
 
     async def stop(self) -> None:
         """Stop every container: each finishes and commits its current batch."""
         await asyncio.gather(*(c.stop() for c in self._containers.values()), return_exceptions=True)
+        template, self._own_template = self._own_template, None
+        if template is not None:
+            await template.stop()
 
     # ---------------------------------------------------------------- by id
     async def start_listener(self, listener_id: str) -> None:

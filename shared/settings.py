@@ -48,6 +48,17 @@ class ConsumerSettings(BaseSettings):
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
 
 
+class ListenerRetrySettings(BaseSettings):
+    """Blocking retries before a record is dead-lettered (env ``KAFKA_LISTENER_RETRY_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_LISTENER_RETRY_", extra="ignore")
+
+    attempts: int = Field(default=3, ge=1, description="Deliveries in all, the first included.")
+    initial_s: float = Field(default=1.0, ge=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    max_s: float = Field(default=30.0, ge=0)
+
+
 class KafkaSettings(BaseSettings):
     """Where the cluster is and how clients talk to it (env ``KAFKA_*``)."""
 

@@ -28,6 +28,8 @@ class ContainerMetrics(BaseModel):
     dead_lettered: int = 0
     commits: int = 0
     restarts: int = 0
+    rebalances: int = 0
+    delayed: int = 0
 
 
 class ContainerStatus(BaseModel):

@@ -182,6 +182,15 @@ class KafkaTemplate:
         """Whether :meth:`start` succeeded and :meth:`stop` was not called since."""
         return self._producer is not None
 
+    async def partitions_for(self, topic: str) -> list[int]:
+        """The topic's partitions (fetching metadata if needed; bounded by the request timeout)."""
+        producer = self._require_producer()
+        return sorted(
+            await asyncio.wait_for(
+                producer.partitions_for(topic), self.settings.request_timeout_ms / 1000
+            )
+        )
+
     async def check_connection(self, timeout_s: float = 2.0) -> None:
         """Ask a broker for cluster metadata; raises when none answers within ``timeout_s``."""
         producer = self._require_producer()

@@ -13,7 +13,8 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel
 
 from shared.ack import AckMode, Acknowledgment
-from shared.error_handler import FixedBackOffErrorHandler
+from shared.back_off import FixedBackOff
+from shared.error_handler import DefaultErrorHandler
 from shared.listener import TopicPartitionOffset, kafka_listener
 from shared.registry import ListenerRegistry
 from shared.settings import KafkaSettings
@@ -271,7 +272,7 @@ async def test_a_failing_record_is_never_skipped_by_a_later_commit(
         topic_name,
         group_id=group,
         ack_mode=AckMode.RECORD,
-        error_handler=FixedBackOffErrorHandler(0.2),
+        error_handler=DefaultErrorHandler(back_off=FixedBackOff(0.2, None)),
         registry=registry,
     )
     async def flaky(offset: int) -> None:
@@ -306,8 +307,6 @@ async def test_partition_order_holds_while_partitions_run_concurrently(
 ) -> None:
     bootstrap = listener_settings.bootstrap_servers
     await create_topic(bootstrap, topic_name, partitions=6)
-    for partition in range(6):
-        await produce(bootstrap, topic_name, [b"x"] * 50, partition=partition)
     registry = ListenerRegistry()
     order: dict[int, list[int]] = defaultdict(list)
     in_flight = 0
@@ -323,6 +322,12 @@ async def test_partition_order_holds_while_partitions_run_concurrently(
         in_flight -= 1
 
     async with started(registry, listener_settings):
+        children = registry.container("handler").children
+        await wait_until(
+            lambda: [len(c.assignment) for c in children] == [2, 2, 2], 30, "two partitions each"
+        )
+        for partition in range(6):
+            await produce(bootstrap, topic_name, [b"x"] * 50, partition=partition)
         await wait_until(lambda: sum(map(len, order.values())) == 300, 60, "all 300 records")
     assert {p: offsets for p, offsets in order.items()} == {p: list(range(50)) for p in range(6)}
     assert 2 <= most_in_flight <= 3
@@ -344,7 +349,7 @@ async def test_batch_listener_gets_lists_and_a_failed_batch_comes_again(
         group_id=group,
         batch=True,
         max_poll_records=4,
-        error_handler=FixedBackOffErrorHandler(0.1),
+        error_handler=DefaultErrorHandler(back_off=FixedBackOff(0.1, None)),
         registry=registry,
     )
     async def bulk(orders: list[Order], offsets: list[int], keys: list[str | None]) -> None:

@@ -1,0 +1,109 @@
+"""Dead letters over HTTP: list them with their error headers, replay them once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.dead_letter import DLT_SUFFIX, dead_letter_topic
+from shared.dead_letter_replay import (
+    AlreadyReplayedError,
+    DeadLetterNotFoundError,
+    DeadLetterReplayer,
+    DeadLetterTopicNotFoundError,
+)
+
+router = APIRouter(prefix="/dlt", tags=["dead letters"])
+
+
+def get_replayer(request: Request) -> DeadLetterReplayer:
+    """The app's dead-letter reader and replayer."""
+    replayer: DeadLetterReplayer = request.app.state.dead_letters
+    return replayer
+
+
+Replayer = Annotated[DeadLetterReplayer, Depends(get_replayer)]
+
+
+def _dlt(topic: str) -> str:
+    return topic if topic.endswith(DLT_SUFFIX) else dead_letter_topic(topic)
+
+
+class DeadLetterRef(BaseModel):
+    """One record of the dead-letter topic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
+class ReplayRequest(BaseModel):
+    """Which dead letters to replay: listed ``records``, or ``all`` not replayed yet."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"records": [{"partition": 0, "offset": 3}]}, {"all": True}]
+        },
+    )
+
+    records: list[DeadLetterRef] | None = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> ReplayRequest:
+        if self.all == bool(self.records):
+            raise ValueError("give either a non-empty 'records' list or 'all': true")
+        return self
+
+
+@router.get("/{topic}", responses={404: {"description": "No such dead-letter topic."}})
+async def list_dead_letters(
+    topic: str,
+    replayer: Replayer,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Dead letters of ``topic`` (or of the ``<topic>-dlt`` named), with why they failed."""
+    dlt = _dlt(topic)
+    try:
+        letters = await replayer.list(dlt, limit=limit)
+    except DeadLetterTopicNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no topic {dlt}") from exc
+    return {"topic": dlt, "records": [letter.as_json() for letter in letters]}
+
+
+@router.post(
+    "/{topic}/replay",
+    responses={
+        404: {"description": "No such dead-letter topic or record."},
+        409: {"description": "A selected dead letter was replayed before; nothing was sent."},
+    },
+)
+async def replay_dead_letters(
+    topic: str, request: ReplayRequest, replayer: Replayer
+) -> dict[str, Any]:
+    """Republish dead letters to their original topic, marked with ``kafka_dlt-replayed-from``."""
+    dlt = _dlt(topic)
+    selection = None if request.all else [(r.partition, r.offset) for r in request.records or []]
+    try:
+        sent, skipped = await replayer.replay(dlt, selection)
+    except DeadLetterTopicNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no topic {dlt}") from exc
+    except DeadLetterNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+    except AlreadyReplayedError as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail={
+                "message": "already replayed; nothing was sent",
+                "records": [{"partition": p, "offset": o} for p, o in exc.replayed],
+            },
+        ) from exc
+    return {
+        "topic": dlt,
+        "replayed": sent,
+        "skipped_already_replayed": [{"partition": p, "offset": o} for p, o in skipped],
+    }
