@@ -6,8 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from consumer_service import listeners  # noqa: F401 - importing registers the listeners
+from consumer_service.burrow_routes import BurrowNotFound, not_found
+from consumer_service.burrow_routes import router as burrow_router
+from consumer_service.cluster_routes import router as cluster_router
 from consumer_service.dlt_routes import router as dlt_router
 from consumer_service.routes import router
 from shared.admin import KafkaAdmin, NewTopic
@@ -15,8 +19,10 @@ from shared.back_off import ExponentialBackOff
 from shared.dead_letter import DeadLetterPublishingRecoverer, dead_letter_topic
 from shared.dead_letter_replay import DeadLetterReplayer
 from shared.error_handler import DefaultErrorHandler
+from shared.lag.monitor import LagMonitors
+from shared.metrics import LagCollector
 from shared.registry import ListenerRegistry, default_registry
-from shared.settings import EventsTopicSettings, KafkaSettings, ListenerRetrySettings
+from shared.settings import EventsTopicSettings, KafkaSettings, LagSettings, ListenerRetrySettings
 from shared.template import KafkaTemplate
 
 
@@ -25,15 +31,18 @@ def create_app(
     events: EventsTopicSettings | None = None,
     registry: ListenerRegistry | None = None,
     retry: ListenerRetrySettings | None = None,
+    lag: LagSettings | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
 
     Every listener retries with exponential back-off, then dead-letters to ``<topic>-dlt``.
+    Lag is watched, Burrow-style, on every cluster of ``LAG_CLUSTERS``.
     """
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
     registry = registry or default_registry
     retry = retry or ListenerRetrySettings()
+    monitors = LagMonitors(settings, lag or LagSettings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,17 +60,28 @@ def create_app(
             )
             app.state.registry = registry
             app.state.dead_letters = DeadLetterReplayer(settings, template)
-            await registry.start(settings, error_handler=error_handler, template=template)
+            await monitors.start()
             try:
-                yield
+                await registry.start(settings, error_handler=error_handler, template=template)
+                try:
+                    yield
+                finally:
+                    await registry.stop()
             finally:
-                await registry.stop()
+                await monitors.stop()
 
     app = FastAPI(
         title="Event consumer",
-        description="Runs the @kafka_listener containers; shows their state; dead letters.",
+        description="Runs the @kafka_listener containers; their state, dead letters, lag.",
         lifespan=lifespan,
     )
+    app.state.kafka_settings = settings
+    app.state.lag_monitors = monitors
+    app.state.metrics_registry = CollectorRegistry()
+    app.state.metrics_registry.register(LagCollector(monitors))
+    app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
     app.include_router(router)
     app.include_router(dlt_router)
+    app.include_router(cluster_router)
+    app.include_router(burrow_router)
     return app

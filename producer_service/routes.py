@@ -6,10 +6,11 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from producer_service.schemas import BatchItemResult, BatchResult, ErrorBody, EventAccepted
 from producer_service.settings import ProducerApiSettings
+from shared import metrics
 from shared.events import EventDto
 from shared.template import KafkaSendError, KafkaTemplate
 from shared.topics import TopicNotAllowedError, TopicPolicy
@@ -202,6 +203,13 @@ async def post_batch(
     else:
         code = status.HTTP_207_MULTI_STATUS
     return JSONResponse(body.model_dump(mode="json"), status_code=code, headers=headers)
+
+
+@read_router.get("/metrics", tags=["metrics"], response_class=Response)
+async def prometheus() -> Response:
+    """Prometheus text format: sends per topic and result, send latency."""
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
 
 
 @read_router.get(

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from shared.local_kafka import LocalKafkaCluster, docker_available
-from shared.local_kafka.processes import tied_to_parent
+from shared.local_kafka.processes import spawn, tied_to_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,13 +36,13 @@ def _start_service(module: str, port: int, env: dict[str, str]) -> subprocess.Po
             str(port),
         ]
     )
-    return subprocess.Popen(
+    return spawn(
         command,
         cwd=ROOT,
         env=env,
         # Own session: the Ctrl-C goes to this script, which stops services before Kafka.
         start_new_session=True,
-        preexec_fn=preexec,  # noqa: PLW1509 - only where setpriv is missing
+        preexec_fn=preexec,
     )
 
 

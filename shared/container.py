@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition
 
+from shared import metrics
 from shared.ack import AckMode, Acknowledgment
 from shared.error_handler import BatchListenerFailedError, DefaultErrorHandler, ErrorHandler
 from shared.listener import ListenerEndpoint, TopicPartitionOffset
@@ -299,7 +300,8 @@ class ListenerContainer:
                 return
             acknowledgment = self._acknowledgment([record])
             try:
-                await self.endpoint.invoker.invoke(record, acknowledgment)
+                async with self._timed():
+                    await self.endpoint.invoker.invoke(record, acknowledgment)
             except Exception as exc:  # noqa: BLE001 - any handler failure goes to the error handler
                 if not await self._on_failure(consumer, exc, records[index : index + 1]):
                     return
@@ -336,7 +338,8 @@ class ListenerContainer:
             return
         acknowledgment = self._acknowledgment(records)
         try:
-            await self.endpoint.invoker.invoke(records, acknowledgment)
+            async with self._timed():
+                await self.endpoint.invoker.invoke(records, acknowledgment)
         except BatchListenerFailedError as exc:
             await self._on_batch_record_failure(consumer, exc, records)
             return
@@ -363,6 +366,19 @@ class ListenerContainer:
             if tp != failed_tp or recovered:  # else it is already rewound to the failed record
                 consumer.seek(tp, offset)
 
+    @contextlib.asynccontextmanager
+    async def _timed(self) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            metrics.LISTENER_HANDLER_SECONDS.labels(self.endpoint.id).observe(
+                time.perf_counter() - started
+            )
+
+    def _count(self, outcome: str, records: int = 1) -> None:
+        metrics.LISTENER_RECORDS.labels(self.endpoint.id, outcome).inc(records)
+
     def _acknowledgment(self, records: Sequence[Record]) -> Acknowledgment | None:
         if not self.endpoint.ack_mode.manual:
             return None
@@ -370,6 +386,7 @@ class ListenerContainer:
 
     def _on_success(self, records: Sequence[Record], acknowledgment: Acknowledgment | None) -> None:
         self.metrics.records_handled += len(records)
+        self._count("handled", len(records))
         for record in records:
             self._attempts.pop(
                 (TopicPartition(record.topic, record.partition), record.offset), None
@@ -382,6 +399,7 @@ class ListenerContainer:
     ) -> bool:
         """Ask the error handler; ``True`` when the records were recovered (move on)."""
         self.metrics.records_failed += 1
+        self._count("failed")
         first = records[0]
         key = (TopicPartition(first.topic, first.partition), first.offset)
         attempt = self._attempts.get(key, 0) + 1
@@ -389,10 +407,12 @@ class ListenerContainer:
         if outcome.recovered:
             self._attempts.pop(key, None)
             self.metrics.recovered += 1
+            self._count("recovered", len(records))
             self._mark_handled(records)
             return True
         self._attempts[key] = attempt
         self.metrics.retries += 1
+        self._count("retried")
         # Rewind every partition to its first unhandled record and pause it for the back-off.
         firsts: dict[TopicPartition, int] = {}
         for record in records:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aiokafka.structs import ConsumerRecord
 
 from shared import headers as h
+from shared import metrics
 from shared.forwarding import forward
 from shared.template import KafkaTemplate
 
@@ -104,3 +105,4 @@ class DeadLetterPublishingRecoverer:
             ),
         )
         container.metrics.dead_lettered += 1
+        metrics.LISTENER_RECORDS.labels(container.endpoint.id, "dead_lettered").inc()

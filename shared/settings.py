@@ -71,6 +71,31 @@ class KafkaSettings(BaseSettings):
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
 
 
+class LagSettings(BaseSettings):
+    """Burrow-style lag monitoring (env ``LAG_*``).
+
+    ``LAG_CLUSTERS`` names the clusters to watch as JSON, ``{"local": "host:9092", ...}``; empty
+    means one cluster, ``local``, at ``KAFKA_BOOTSTRAP_SERVERS``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LAG_", extra="ignore")
+
+    clusters: dict[str, str] = Field(default_factory=dict)
+    window: int = Field(default=10, ge=2, description="Commits kept per partition (intervals).")
+    allowed_lag: int = Field(
+        default=0, ge=0, description="Lag at or below this counts as caught up."
+    )
+    min_distance_s: float = Field(
+        default=1.0, ge=0, description="Commits closer than this replace the window's last one."
+    )
+    offset_refresh_s: float = Field(
+        default=5.0, gt=0, description="How often log-end offsets and group members are sampled."
+    )
+    expire_group_s: float = Field(
+        default=7 * 86400, gt=0, description="Forget a group whose last commit is this old."
+    )
+
+
 class EventsTopicSettings(BaseSettings):
     """The topic the demo's events go to (env ``EVENTS_*``)."""
 

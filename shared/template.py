@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -15,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
+from shared import metrics
 from shared.partitioners import DefaultPartitioner, Partitioner, load_partitioner
 from shared.serialization import serialize_key, serialize_value
 from shared.settings import KafkaSettings
@@ -237,6 +239,7 @@ class KafkaTemplate:
 
     async def send_record(self, record: ProducerRecord, value: Any = None) -> SendResult:
         """Send a prepared record; ``value`` is the unserialized object, for partitioners."""
+        started = time.perf_counter()
         try:
             result = await self._send(record, value)
         except (asyncio.CancelledError, KeyboardInterrupt):
@@ -248,7 +251,10 @@ class KafkaTemplate:
                     f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
                 )
             self._notify_error(record, cause)
+            metrics.TEMPLATE_SENDS.labels(record.topic, "error").inc()
             raise KafkaSendError(record, cause) from exc
+        metrics.TEMPLATE_SENDS.labels(record.topic, "ok").inc()
+        metrics.TEMPLATE_SEND_SECONDS.labels(record.topic).observe(time.perf_counter() - started)
         self._notify_success(result.record, result)
         return result
 

@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.local_kafka.processes import cmdline, pid_alive, tied_to_parent
+from shared.local_kafka.processes import cmdline, pid_alive, spawn, tied_to_parent
 
 
 @dataclass
@@ -51,7 +51,7 @@ class KafkaNode:
         if die_with_parent:
             command, preexec = tied_to_parent(command)
         with open(self.log_file, "ab") as log:
-            self._process = subprocess.Popen(
+            self._process = spawn(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -60,7 +60,7 @@ class KafkaNode:
                 # Its own session: a Ctrl-C meant for the demo does not reach the JVM before we
                 # stop it in order.
                 start_new_session=True,
-                preexec_fn=preexec,  # noqa: PLW1509 - only where setpriv is missing
+                preexec_fn=preexec,
             )
         self.pid = self._process.pid
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import os
 import shutil
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -26,6 +29,21 @@ def tied_to_parent(command: list[str]) -> tuple[list[str], Callable[[], None] | 
         # util-linux sets the death signal and execs: no Python runs between fork and exec.
         return [setpriv, "--pdeathsig", "KILL", "--", *command], None
     return command, kill_with_parent
+
+
+_spawner = concurrent.futures.ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="kafka-local-spawner"
+)
+
+
+def spawn(command: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen`` from one thread that lives as long as the process.
+
+    The kernel's parent-death signal fires when the *thread* that started the child exits, not
+    the process: a child started from a short-lived worker thread (``asyncio.to_thread``) would be
+    killed with that thread.
+    """
+    return _spawner.submit(subprocess.Popen, command, **popen).result()
 
 
 def pid_alive(pid: int) -> bool:

@@ -29,7 +29,9 @@ async def api(
     async def audit(offset: int) -> None:
         handled.append(offset)
 
-    app = create_app(listener_settings, EventsTopicSettings(topic=topic_name), registry)
+    app = create_app(
+        listener_settings, EventsTopicSettings(topic=topic_name, partitions=1), registry
+    )
     async with running(app, "consumer") as client:
         yield client, handled, registry
 

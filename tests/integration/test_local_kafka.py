@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import sys
 import time
 from pathlib import Path
@@ -195,3 +196,18 @@ def test_command_line_start_status_stop(tmp_path: Path) -> None:
     assert stopped.returncode == 0
     assert not pid_alive(pid)
     assert cli("status").returncode == 3
+
+
+def test_a_node_restarted_from_a_short_lived_thread_survives_the_thread() -> None:
+    # The parent-death signal is tied to the thread that started the JVM, not the process.
+    with LocalKafkaCluster(1) as cluster:
+        cluster.stop_node(1)
+        starter = threading.Thread(target=cluster.start_node, args=(1,))
+        starter.start()
+        starter.join()
+        node = cluster.nodes[0]
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:  # watch for a kill that would follow the thread
+            assert node.is_running(), "the JVM died with the thread that started it"
+            time.sleep(0.1)
+        cluster.wait_until_ready(30)

@@ -1,0 +1,63 @@
+"""The cluster as the consumer service sees it: brokers, controller, ISR, groups, lag, metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import Response
+
+from shared import metrics
+from shared.cluster_view import ClusterView, describe_cluster_view
+from shared.lag.monitor import LagMonitors
+from shared.settings import KafkaSettings
+
+router = APIRouter()
+
+
+def get_settings(request: Request) -> KafkaSettings:
+    """The app's Kafka settings."""
+    settings: KafkaSettings = request.app.state.kafka_settings
+    return settings
+
+
+def get_monitors(request: Request) -> LagMonitors:
+    """The app's lag monitors."""
+    monitors: LagMonitors = request.app.state.lag_monitors
+    return monitors
+
+
+@router.get("/cluster", tags=["cluster"])
+async def cluster_view(
+    settings: Annotated[KafkaSettings, Depends(get_settings)],
+    internal: Annotated[bool, Query(description="Include __consumer_offsets & co.")] = False,
+) -> ClusterView:
+    """Brokers, the active KRaft controller and its voters, topics with ISR, consumer groups."""
+    return await describe_cluster_view(settings, include_internal=internal)
+
+
+@router.get("/lag/{group}", tags=["lag"], responses={404: {"description": "Unknown group."}})
+async def group_lag(
+    group: str,
+    monitors: Annotated[LagMonitors, Depends(get_monitors)],
+    cluster: str = "local",
+) -> dict[str, Any]:
+    """Per partition: log-end offset, committed offset, lag; totals per topic and group."""
+    monitor = monitors.get(cluster)
+    report = monitor.group_lag(group) if monitor is not None else None
+    if report is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group} in {cluster}")
+    return {
+        "cluster": cluster,
+        "group": group,
+        "total_lag": report.total_lag,
+        "lag_by_topic": report.lag_by_topic,
+        "partitions": [p.__dict__ for p in report.partitions],
+    }
+
+
+@router.get("/metrics", tags=["metrics"], response_class=Response)
+async def prometheus(request: Request) -> Response:
+    """Prometheus text format: listener records and latency, lag per partition, group status."""
+    body, content_type = metrics.render(request.app.state.metrics_registry)
+    return Response(body, media_type=content_type)

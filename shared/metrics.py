@@ -1,0 +1,69 @@
+"""Prometheus metrics (prometheus-client): template sends, listener records, consumer lag."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from shared.lag.monitor import LagMonitors
+
+TEMPLATE_SENDS = Counter(
+    "kafka_template_sends", "Records sent by KafkaTemplate.", ["topic", "result"]
+)
+TEMPLATE_SEND_SECONDS = Histogram(
+    "kafka_template_send_seconds", "Time from send() to the acknowledgement.", ["topic"]
+)
+LISTENER_RECORDS = Counter(
+    "kafka_listener_records",
+    "Records a listener handled, failed on (a delivery), retried, recovered or dead-lettered.",
+    ["listener", "outcome"],
+)
+LISTENER_HANDLER_SECONDS = Histogram(
+    "kafka_listener_handler_seconds", "Time a listener's handler took per call.", ["listener"]
+)
+
+
+class LagCollector(Collector):
+    """Evaluates every watched group at scrape time: lag per partition, status per group."""
+
+    def __init__(self, monitors: LagMonitors) -> None:
+        self.monitors = monitors
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """One sample per partition (lag) and per group (status, total lag)."""
+        lag = GaugeMetricFamily(
+            "kafka_consumergroup_lag",
+            "Log-end offset minus committed offset.",
+            labels=["cluster", "group", "topic", "partition"],
+        )
+        status = GaugeMetricFamily(
+            "kafka_consumergroup_status",
+            "Burrow status of the group: 1 OK, 2 WARN, 3 ERR.",
+            labels=["cluster", "group"],
+        )
+        total = GaugeMetricFamily(
+            "kafka_consumergroup_totallag", "Sum of the group's lag.", labels=["cluster", "group"]
+        )
+        for name, monitor in self.monitors.monitors.items():
+            for group in monitor.groups():
+                evaluation = monitor.status(group)
+                if evaluation is None:
+                    continue
+                status.add_metric([name, group], int(evaluation.status))
+                total.add_metric([name, group], evaluation.totallag)
+                for p in evaluation.partitions:
+                    lag.add_metric([name, group, p.topic, str(p.partition)], p.current_lag)
+        yield from (lag, status, total)
+
+
+def render(extra: CollectorRegistry | None = None) -> tuple[bytes, str]:
+    """The text exposition of the process-wide metrics plus ``extra``, and its content type."""
+    body = generate_latest(REGISTRY)
+    if extra is not None:
+        body += generate_latest(extra)
+    return body, CONTENT_TYPE_LATEST
