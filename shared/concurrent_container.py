@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
@@ -33,6 +34,7 @@ class ConcurrentListenerContainer:
         listener_id: str | None = None,
         error_handler: ErrorHandler | None = None,
         not_before: Callable[[ConsumerRecord[bytes, bytes]], float | None] | None = None,
+        dependencies: Mapping[type, Any] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._id = listener_id or endpoint.id
@@ -47,6 +49,7 @@ class ConcurrentListenerContainer:
                 client_id=f"{client_id_prefix}-{index}",
                 error_handler=error_handler,
                 not_before=not_before,
+                dependencies=dependencies,
             )
             for index, part in enumerate(self._split(subscription, endpoint.concurrency))
         ]

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -30,6 +30,7 @@ from shared.listener import ListenerEndpoint, TopicPartitionOffset
 from shared.seek import SeekPosition, SeekRequest
 from shared.settings import KafkaSettings
 from shared.status import ContainerMetrics, ContainerStatus, PartitionStatus
+from shared.template import KafkaTemplate
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class ListenerContainer:
         client_id: str,
         error_handler: ErrorHandler | None = None,
         not_before: Callable[[Record], float | None] | None = None,
+        dependencies: Mapping[type, Any] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.settings = settings
@@ -93,6 +95,19 @@ class ListenerContainer:
         )
         self.not_before = not_before
         """Epoch seconds before which a record must not be handled (retry topics), or None."""
+        self.dependencies: dict[type, Any] = dict(dependencies or {})
+        missing = [
+            kind.__name__
+            for kind in endpoint.invoker.dependencies
+            if kind not in self.dependencies
+            and not (endpoint.transactional and kind is KafkaTemplate)
+        ]
+        if missing:
+            raise ValueError(
+                f"listener {endpoint.id!r} wants {missing} injected: pass them to the registry "
+                "as start(..., dependencies={Type: instance})"
+            )
+        self._transaction_template: KafkaTemplate | None = None
         self.state = ContainerState.STOPPED
         self.error: BaseException | None = None
         self.metrics = ContainerMetrics()
@@ -121,6 +136,9 @@ class ListenerContainer:
             consumer = await self._open_consumer()
         except BaseException as exc:
             self.state, self.error = ContainerState.FAILED, exc
+            template, self._transaction_template = self._transaction_template, None
+            if template is not None:
+                await template.stop()
             raise
         self._task = asyncio.create_task(
             self._supervise(consumer), name=f"listener-{self.client_id}"
@@ -143,6 +161,10 @@ class ListenerContainer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._task = None
+        template, self._transaction_template = self._transaction_template, None
+        if template is not None:
+            self.dependencies.pop(KafkaTemplate, None)
+            await template.stop()
         self.state = ContainerState.STOPPED
 
     def pause(self) -> None:
@@ -212,6 +234,13 @@ class ListenerContainer:
         return self._stopping.is_set()
 
     async def _open_consumer(self) -> AIOKafkaConsumer:
+        if self.endpoint.transactional and self._transaction_template is None:
+            # One transactional id per container, stable across restarts: a new incarnation
+            # fences the old one and aborts its unfinished transaction.
+            template = KafkaTemplate(self.settings, transactional_id=f"{self.client_id}-tx")
+            await template.start()
+            self._transaction_template = template
+            self.dependencies[KafkaTemplate] = template
         consumer = AIOKafkaConsumer(**self._consumer_config())
         subscription = self.subscription
         if subscription.partitions:
@@ -270,7 +299,9 @@ class ListenerContainer:
             self.metrics.polls += 1
             if batch:
                 async with self._batch_lock:
-                    if self.endpoint.batch:
+                    if self.endpoint.transactional:
+                        await self._handle_in_transaction(consumer, batch)
+                    elif self.endpoint.batch:
                         await self._handle_batch(consumer, batch)
                     else:
                         for tp, records in batch.items():
@@ -301,7 +332,7 @@ class ListenerContainer:
             acknowledgment = self._acknowledgment([record])
             try:
                 async with self._timed():
-                    await self.endpoint.invoker.invoke(record, acknowledgment)
+                    await self.endpoint.invoker.invoke(record, acknowledgment, self.dependencies)
             except Exception as exc:  # noqa: BLE001 - any handler failure goes to the error handler
                 if not await self._on_failure(consumer, exc, records[index : index + 1]):
                     return
@@ -309,6 +340,58 @@ class ListenerContainer:
             self._on_success([record], acknowledgment)
             if self._commit_due(end_of_batch=False):
                 await self._commit(consumer)
+
+    async def _handle_in_transaction(
+        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[Record]]
+    ) -> None:
+        """Exactly-once: the handler's sends and the input offsets commit in one transaction.
+
+        On any failure the transaction is aborted (its output stays invisible to read_committed
+        readers) and the whole poll is delivered again after the error handler's back-off.
+        """
+        template = self._transaction_template
+        assert template is not None and self.group_id is not None
+        work = {
+            tp: records
+            for tp, records in batch.items()
+            if tp not in self._revoked and tp not in self._backoff_until
+        }
+        for tp, records in batch.items():
+            if tp in self._backoff_until and tp not in self._revoked:
+                consumer.seek(tp, records[0].offset)
+        if not work:
+            return
+        offsets: dict[TopicPartition, int] = {}
+        try:
+            async with template.transaction():
+                for tp, records in work.items():
+                    for record in records:
+                        async with self._timed():
+                            await self.endpoint.invoker.invoke(record, None, self.dependencies)
+                        offsets[tp] = record.offset + 1
+                await template.send_offsets_to_transaction(offsets, self.group_id)
+        except Exception as exc:  # noqa: BLE001 - aborted: the error handler decides when again
+            firsts = [records[0] for records in work.values()]
+            self.metrics.records_failed += 1
+            self._count("failed")
+            key = (TopicPartition(firsts[0].topic, firsts[0].partition), firsts[0].offset)
+            attempt = self._attempts.get(key, 0) + 1
+            outcome = await self.error_handler.handle(exc, firsts[:1], attempt, self)
+            self._attempts[key] = attempt
+            self.metrics.retries += 1
+            self._count("retried")
+            until = time.monotonic() + max(outcome.retry_after_s, 0.1)
+            for record in firsts:
+                tp = TopicPartition(record.topic, record.partition)
+                consumer.seek(tp, record.offset)
+                self._backoff_until[tp] = until
+                consumer.pause(tp)
+            return
+        handled = sum(len(records) for records in work.values())
+        self.metrics.records_handled += handled
+        self.metrics.commits += 1
+        self._count("handled", handled)
+        self._attempts.clear()
 
     def _delay(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: Record) -> bool:
         """Hold a record that is not due yet: rewind and pause its partition until it is."""
@@ -339,7 +422,7 @@ class ListenerContainer:
         acknowledgment = self._acknowledgment(records)
         try:
             async with self._timed():
-                await self.endpoint.invoker.invoke(records, acknowledgment)
+                await self.endpoint.invoker.invoke(records, acknowledgment, self.dependencies)
         except BatchListenerFailedError as exc:
             await self._on_batch_record_failure(consumer, exc, records)
             return
@@ -613,6 +696,8 @@ class ListenerContainer:
         config.update(self.endpoint.properties)
         # The container commits; a client that auto-commits could skip unhandled records.
         config["enable_auto_commit"] = False
+        if self.endpoint.transactional:
+            config["isolation_level"] = "read_committed"  # never build on aborted input
         return config
 
 

@@ -7,10 +7,11 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
+from pydantic import BaseModel
 
 from shared.ack import Acknowledgment
 from shared.error_handler import BatchListenerFailedError
@@ -56,6 +57,7 @@ class HandlerInvoker:
         hints = typing.get_type_hints(handler)
         self._resolvers: list[tuple[str, Any]] = []
         self._ack_parameters: list[str] = []
+        self._dependencies: list[tuple[str, type]] = []
         payload_seen = False
         for name, parameter in inspect.signature(handler).parameters.items():
             annotation = hints.get(name, parameter.annotation)
@@ -63,6 +65,11 @@ class HandlerInvoker:
                 annotation = Any
             if _without_none(annotation) is Acknowledgment:
                 self._ack_parameters.append(name)
+                continue
+            if payload_seen and _is_dependency(annotation) and name not in _BY_NAME:
+                # Anything else typed with a class is provided by the registry (a store, a
+                # template…), looked up by its type when the handler is called.
+                self._dependencies.append((name, annotation))
                 continue
             element = self._element_type(annotation) if batch else annotation
             # A batch handler names its lists in the plural: keys, offsets, partitions…
@@ -96,6 +103,11 @@ class HandlerInvoker:
         return {name: resolve(record) for name, resolve in self._resolvers}
 
     @property
+    def dependencies(self) -> list[type]:
+        """Types the handler wants injected from the registry's dependencies."""
+        return [kind for _, kind in self._dependencies]
+
+    @property
     def takes_acknowledgment(self) -> bool:
         """Whether the handler declares an ``Acknowledgment`` parameter."""
         return bool(self._ack_parameters)
@@ -104,6 +116,7 @@ class HandlerInvoker:
         self,
         records: ConsumerRecord[bytes, bytes] | list[Any],
         acknowledgment: Acknowledgment | None = None,
+        dependencies: Mapping[type, Any] | None = None,
     ) -> Any:
         """Call the handler; a sync handler runs in a worker thread, off the event loop."""
         if self.batch:
@@ -120,9 +133,19 @@ class HandlerInvoker:
             kwargs = self.arguments(typing.cast(ConsumerRecord[bytes, bytes], records))
         for name in self._ack_parameters:
             kwargs[name] = acknowledgment
+        for name, kind in self._dependencies:
+            kwargs[name] = (dependencies or {})[kind]
         if self.is_async:
             return await typing.cast(Awaitable[Any], self.handler(**kwargs))
         return await asyncio.to_thread(self.handler, **kwargs)
+
+
+def _is_dependency(annotation: Any) -> bool:
+    return (
+        isinstance(annotation, type)
+        and not _is_record_type(annotation)
+        and not issubclass(annotation, BaseModel | bytes | str | dict | list)
+    )
 
 
 def _payload(record: ConsumerRecord[bytes, bytes], target: Any) -> Any:

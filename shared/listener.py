@@ -59,6 +59,7 @@ class ListenerEndpoint:
     ack_time_s: float = 5.0
     error_handler: ErrorHandler | None = None
     retry_topics: RetryTopics | None = None
+    transactional: bool = False
     properties: dict[str, Any] = field(default_factory=dict)
     invoker: HandlerInvoker = field(init=False, repr=False)
 
@@ -78,6 +79,13 @@ class ListenerEndpoint:
             raise ValueError(
                 f"listener {self.id!r}: retry_topics need topics (not a pattern or partitions) "
                 "and replace the error handler"
+            )
+        if self.transactional and (
+            not self.group_id or self.batch or self.ack_mode.manual or self.retry_topics
+        ):
+            raise ValueError(
+                f"listener {self.id!r}: transactional listeners need a group_id and are record "
+                "listeners without manual acks or retry topics (the transaction commits)"
             )
         if self.invoker.takes_acknowledgment and not self.ack_mode.manual:
             raise ValueError(
@@ -100,6 +108,7 @@ def kafka_listener(
     ack_time_s: float = 5.0,
     error_handler: ErrorHandler | None = None,
     retry_topics: RetryTopics | None = None,
+    transactional: bool = False,
     registry: ListenerRegistry | None = None,
     **properties: Any,
 ) -> Callable[[Handler], Handler]:
@@ -107,6 +116,8 @@ def kafka_listener(
 
     Give ``topics``, a regex ``pattern``, or explicit ``partitions`` (with initial offsets).
     ``error_handler`` overrides the registry's; ``retry_topics`` turns on non-blocking retries.
+    ``transactional=True``: exactly-once consume → produce; the handler sends with an injected
+    ``KafkaTemplate`` and its output and input offsets commit in one Kafka transaction.
     Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
     start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
     ``max_poll_records``, ``isolation_level``…).
@@ -130,6 +141,7 @@ def kafka_listener(
             ack_time_s=ack_time_s,
             error_handler=error_handler,
             retry_topics=retry_topics,
+            transactional=transactional,
             properties=properties,
         )
         (registry or default_registry).register(endpoint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from shared.admin import KafkaAdmin, NewTopic
 from shared.concurrent_container import ConcurrentListenerContainer
@@ -59,19 +60,26 @@ class ListenerRegistry:
         *,
         error_handler: ErrorHandler | None = None,
         template: KafkaTemplate | None = None,
+        dependencies: Mapping[type, Any] | None = None,
     ) -> None:
         """Create containers for every endpoint and start those with ``auto_startup``.
 
         ``error_handler`` serves endpoints without their own. Listeners with retry topics publish
         through ``template`` (or a template of the registry's own); their retry and dead-letter
-        topics are created here, with the main topic's partitions.
+        topics are created here, with the main topic's partitions. ``dependencies`` are what
+        handlers may ask for by type (a store, a client…), like beans in Spring.
         """
         settings = settings or KafkaSettings()
         self._containers = {}
         try:
             for endpoint in self._endpoints.values():
                 for container in await self._create_containers(
-                    endpoint, settings, environ, error_handler, template
+                    endpoint,
+                    settings,
+                    environ,
+                    error_handler=error_handler,
+                    template=template,
+                    dependencies=dependencies or {},
                 ):
                     self._containers[container.id] = container
             to_start = [c for c in self._containers.values() if c.endpoint.auto_startup]
@@ -85,8 +93,10 @@ class ListenerRegistry:
         endpoint: ListenerEndpoint,
         settings: KafkaSettings,
         environ: Mapping[str, str] | None,
+        *,
         error_handler: ErrorHandler | None,
         template: KafkaTemplate | None,
+        dependencies: Mapping[type, Any],
     ) -> list[ConcurrentListenerContainer]:
         def resolve(text: str) -> str:
             return resolve_placeholders(text, environ)
@@ -118,6 +128,7 @@ class ListenerRegistry:
                 group_id=group_id,
                 client_id_prefix=prefix,
                 error_handler=router or error_handler,
+                dependencies=dependencies,
             )
         ]
         if retry is None:
@@ -140,6 +151,7 @@ class ListenerRegistry:
                         listener_id=f"{endpoint.id}{suffix}{scope}",
                         error_handler=router,
                         not_before=not_before,
+                        dependencies=dependencies,
                     )
                 )
         return containers

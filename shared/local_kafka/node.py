@@ -97,6 +97,7 @@ class KafkaNode:
 
     def stop(self, timeout_s: float) -> None:
         """Stop gracefully (SIGTERM, a controlled shutdown), then SIGKILL after ``timeout_s``."""
+        self.send_signal(signal.SIGCONT)  # a paused JVM cannot run its shutdown hooks
         self.send_signal(signal.SIGTERM)
         if not self.wait(timeout_s):
             self.kill()
