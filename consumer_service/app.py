@@ -19,10 +19,17 @@ from shared.back_off import ExponentialBackOff
 from shared.dead_letter import DeadLetterPublishingRecoverer, dead_letter_topic
 from shared.dead_letter_replay import DeadLetterReplayer
 from shared.error_handler import DefaultErrorHandler
+from shared.event_store import EventStore, event_store_for
 from shared.lag.monitor import LagMonitors
 from shared.metrics import LagCollector
 from shared.registry import ListenerRegistry, default_registry
-from shared.settings import EventsTopicSettings, KafkaSettings, LagSettings, ListenerRetrySettings
+from shared.settings import (
+    EventsTopicSettings,
+    EventStoreSettings,
+    KafkaSettings,
+    LagSettings,
+    ListenerRetrySettings,
+)
 from shared.template import KafkaTemplate
 
 
@@ -30,8 +37,10 @@ def create_app(
     settings: KafkaSettings | None = None,
     events: EventsTopicSettings | None = None,
     registry: ListenerRegistry | None = None,
+    *,
     retry: ListenerRetrySettings | None = None,
     lag: LagSettings | None = None,
+    store_settings: EventStoreSettings | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
 
@@ -60,15 +69,24 @@ def create_app(
             )
             app.state.registry = registry
             app.state.dead_letters = DeadLetterReplayer(settings, template)
+            store = event_store_for((store_settings or EventStoreSettings()).url)
+            await store.open()
+            app.state.event_store = store
             await monitors.start()
             try:
-                await registry.start(settings, error_handler=error_handler, template=template)
+                await registry.start(
+                    settings,
+                    error_handler=error_handler,
+                    template=template,
+                    dependencies={EventStore: store},
+                )
                 try:
                     yield
                 finally:
                     await registry.stop()
             finally:
                 await monitors.stop()
+                await store.close()
 
     app = FastAPI(
         title="Event consumer",

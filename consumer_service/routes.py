@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from consumer_service.listeners import recent_events
+from shared.event_store import EventStore, StoredEvent
 from shared.registry import ListenerRegistry, UnknownListenerError
 from shared.seek import SeekRequest
 from shared.status import ListenerStatus
@@ -116,7 +118,35 @@ async def seek_listener(
     return {"status": "accepted"}
 
 
-@router.get("/events/recent", tags=["example"])
+@router.get("/events/recent", tags=["events"])
 async def recent(limit: int = 20) -> list[dict[str, Any]]:
-    """The latest events the example listener handled, newest last."""
+    """The latest events the example listener handled in this process, newest last."""
     return list(recent_events)[-limit:]
+
+
+def get_store(request: Request) -> EventStore:
+    """The app's event store."""
+    store: EventStore = request.app.state.event_store
+    return store
+
+
+Store = Annotated[EventStore, Depends(get_store)]
+
+
+@router.get("/events/{event_id}", tags=["events"], responses={404: {"description": "Not stored."}})
+async def stored_event(event_id: UUID, store: Store) -> StoredEvent:
+    """One stored event, with the partition and offset it was read from."""
+    found = await store.get(event_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no event {event_id}")
+    return found
+
+
+@router.get("/events", tags=["events"])
+async def stored_events(
+    store: Store,
+    type: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[StoredEvent]:
+    """Stored events, newest first, optionally of one ``type``."""
+    return await store.query(type=type, limit=limit)

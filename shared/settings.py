@@ -96,6 +96,17 @@ class LagSettings(BaseSettings):
     )
 
 
+class EventStoreSettings(BaseSettings):
+    """Where the consumer service stores events (env ``EVENT_STORE_*``).
+
+    ``sqlite:///path/events.db`` (the default, a file, no server) or ``postgresql://…`` (a DSN).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EVENT_STORE_", extra="ignore")
+
+    url: str = "sqlite:///events.db"
+
+
 class EventsTopicSettings(BaseSettings):
     """The topic the demo's events go to (env ``EVENTS_*``)."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +13,14 @@ import pytest
 
 from shared.local_kafka import ProvidedKafka, provide_kafka
 from shared.settings import ConsumerSettings, KafkaSettings
+from tests import postgres_server
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
+
+# Services started by tests keep their events in a scratch file, not in the working tree.
+os.environ.setdefault(
+    "EVENT_STORE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='kafka-kit-tests-')}/events.db"
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -80,3 +88,18 @@ def listener_settings(kafka_bootstrap: str) -> KafkaSettings:
             shutdown_timeout_s=10,
         ),
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A PostgreSQL DSN: EVENT_STORE_TEST_DSN, or a private server this run starts."""
+    configured = os.environ.get("EVENT_STORE_TEST_DSN")
+    if configured:
+        yield configured
+        return
+    if not postgres_server.available():
+        if os.environ.get("CI"):
+            pytest.fail("CI must test PostgreSQL: install the postgresql package")
+        pytest.skip("PostgreSQL server programs are not installed here")
+    with postgres_server.postgres_server() as dsn:
+        yield dsn

@@ -31,7 +31,7 @@ async def test_list_and_replay_dead_letters(  # noqa: PLR0915 - one story, told 
         listener_settings,
         EventsTopicSettings(topic=topic_name, partitions=1),
         registry,
-        ListenerRetrySettings(attempts=2, initial_s=0.05),
+        retry=ListenerRetrySettings(attempts=2, initial_s=0.05),
     )
     async with running(app, "consumer") as client:
         await produce(bootstrap, topic_name, [b"bad-1", b"good", b"bad-2", b"bad-3"], key=b"k")

@@ -1,0 +1,74 @@
+"""The event store on real databases: SQLite files and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared.event_store import EventStore, PostgresEventStore, event_store_for
+from shared.events import EventDto
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/events.db"
+    else:
+        url = request.getfixturevalue("postgres_dsn")
+    opened = event_store_for(url)
+    await opened.open()
+    if isinstance(opened, PostgresEventStore):
+        await opened._connection().execute("TRUNCATE events")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_save_is_idempotent_by_event_id(store: EventStore) -> None:
+    event = EventDto(type="order.created", source="shop", key="k", payload={"n": [1, 2]})
+    assert await store.save(event, topic="events", partition=2, offset=7) is True
+    again = event.model_copy()
+    assert await store.save(again, topic="events", partition=2, offset=7) is False
+    assert await store.count() == 1
+    assert (store.inserted, store.duplicates) == (1, 1)
+    stored = await store.get(event.id)
+    assert stored is not None
+    assert stored.event == event
+    assert (stored.topic, stored.partition, stored.offset) == ("events", 2, 7)
+
+
+async def test_query_by_type_newest_first(store: EventStore) -> None:
+    for n in range(5):
+        kind = "a" if n % 2 == 0 else "b"
+        await store.save(
+            EventDto(type=kind, source="s", payload={"n": n}), topic="t", partition=0, offset=n
+        )
+    assert [e.event.payload["n"] for e in await store.query(type="a")] == [4, 2, 0]
+    assert len(await store.query(limit=2)) == 2
+    assert await store.get(EventDto(type="x", source="y").id) is None
+
+
+async def test_sqlite_survives_reopening(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/durable.db"
+    first = event_store_for(url)
+    await first.open()
+    event = EventDto(type="t", source="s")
+    await first.save(event, topic="t", partition=0, offset=0)
+    await first.close()
+    second = event_store_for(url)
+    await second.open()
+    try:
+        assert (await second.get(event.id)) is not None
+        assert await second.save(event, topic="t", partition=0, offset=0) is False
+    finally:
+        await second.close()
+
+
+def test_urls_choose_the_store() -> None:
+    assert type(event_store_for("postgresql://u@h/db")).__name__ == "PostgresEventStore"
+    assert type(event_store_for("sqlite:///x.db")).__name__ == "SqliteEventStore"
+    with pytest.raises(ValueError, match="sqlite:///path or postgresql"):
+        event_store_for("mysql://nope")
