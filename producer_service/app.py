@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from producer_service.routes import read_router, write_router
 from producer_service.settings import ProducerApiSettings
 from shared.admin import KafkaAdmin, NewTopic
+from shared.outbox import Outbox
 from shared.settings import EventsTopicSettings, KafkaSettings
 from shared.template import KafkaSendError, KafkaTemplate
 from shared.topics import TopicPolicy
@@ -37,7 +38,16 @@ def create_app(
         )
         async with template or KafkaTemplate(settings) as started:
             app.state.template = started
-            yield
+            if api.delivery_mode == "outbox":
+                outbox = Outbox(api.outbox_path, started)
+                await outbox.start()
+                app.state.outbox = outbox
+                try:
+                    yield
+                finally:
+                    await outbox.stop()
+            else:
+                yield
 
     app = FastAPI(
         title="Event producer",

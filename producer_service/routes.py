@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from producer_service.schemas import BatchItemResult, BatchResult, ErrorBody, EventAccepted
+from producer_service.schemas import (
+    BatchItemResult,
+    BatchResult,
+    ErrorBody,
+    EventAccepted,
+    OutboxStatus,
+)
 from producer_service.settings import ProducerApiSettings
 from shared import metrics
 from shared.events import EventDto
+from shared.outbox import Outbox
 from shared.template import KafkaSendError, KafkaTemplate
 from shared.topics import TopicNotAllowedError, TopicPolicy
 from shared.web.errors import answer_for_send_failure
@@ -34,6 +40,12 @@ def get_api_settings(request: Request) -> ProducerApiSettings:
     return settings
 
 
+def get_outbox(request: Request) -> Outbox | None:
+    """The outbox and its relay in outbox mode; ``None`` in direct mode."""
+    outbox: Outbox | None = getattr(request.app.state, "outbox", None)
+    return outbox
+
+
 def target_topic(
     request: Request,
     topic: Annotated[
@@ -51,6 +63,7 @@ def target_topic(
 Template = Annotated[KafkaTemplate, Depends(get_template)]
 ApiSettings = Annotated[ProducerApiSettings, Depends(get_api_settings)]
 Topic = Annotated[str, Depends(target_topic)]
+OutboxDep = Annotated[Outbox | None, Depends(get_outbox)]
 
 
 def _error(description: str, example: str) -> dict[str, Any]:
@@ -107,11 +120,16 @@ async def post_event(
     event: Annotated[EventDto, Body(openapi_examples=EVENT_EXAMPLES)],
     template: Template,
     topic: Topic,
+    outbox: OutboxDep,
 ) -> EventAccepted:
     """Validate an event and write it to Kafka; answer with its partition and offset.
 
-    The answer comes only after Kafka acknowledged the write (per `acks`).
+    The answer comes only after Kafka acknowledged the write (per `acks`) — or, in outbox
+    mode, after the local outbox committed it (`"status": "queued"`).
     """
+    if outbox is not None:
+        await outbox.enqueue([template.build_record(topic, event, key=event.key)])
+        return EventAccepted(id=event.id, status="queued", topic=topic, partition=None, offset=None)
     sent = await template.send(topic, event, key=event.key)
     return EventAccepted(
         id=event.id, topic=sent.topic, partition=sent.partition, offset=sent.offset
@@ -150,6 +168,7 @@ async def post_batch(
     template: Template,
     topic: Topic,
     api: ApiSettings,
+    outbox: OutboxDep,
 ) -> JSONResponse:
     """Write every event concurrently; answer per event, in request order.
 
@@ -161,9 +180,16 @@ async def post_batch(
             status.HTTP_413_CONTENT_TOO_LARGE,
             detail=f"{len(events)} events in one batch; at most {api.max_batch_events}",
         )
-    outcomes = await asyncio.gather(
-        *(template.send(topic, event, key=event.key) for event in events), return_exceptions=True
-    )
+    records = [(template.build_record(topic, event, key=event.key), event) for event in events]
+    if outbox is not None:
+        await outbox.enqueue([record for record, _ in records])
+        queued = [
+            BatchItemResult(index=i, id=e.id, status="queued", code=202, topic=topic)
+            for i, e in enumerate(events)
+        ]
+        body = BatchResult(accepted=len(queued), failed=0, results=queued)
+        return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+    outcomes = await template.send_records(records)
     results = []
     headers: dict[str, str] = {}
     for index, (event, outcome) in enumerate(zip(events, outcomes, strict=True)):
@@ -180,8 +206,6 @@ async def post_batch(
                     error=answer.detail,
                 )
             )
-        elif isinstance(outcome, BaseException):
-            raise outcome
         else:
             results.append(
                 BatchItemResult(
@@ -205,6 +229,21 @@ async def post_batch(
     return JSONResponse(body.model_dump(mode="json"), status_code=code, headers=headers)
 
 
+@read_router.get(
+    "/outbox", tags=["outbox"], responses={404: _error("Direct mode.", "outbox mode is off")}
+)
+async def outbox_status(outbox: OutboxDep) -> OutboxStatus:
+    """Pending and delivered counts, and the age of the oldest pending event."""
+    if outbox is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="outbox mode is off")
+    stats = await outbox.store.stats()
+    return OutboxStatus(
+        pending=stats.pending,
+        delivered=stats.delivered,
+        oldest_pending_age_s=stats.oldest_pending_age_s,
+    )
+
+
 @read_router.get("/metrics", tags=["metrics"], response_class=Response)
 async def prometheus() -> Response:
     """Prometheus text format: sends per topic and result, send latency."""
@@ -216,11 +255,16 @@ async def prometheus() -> Response:
     "/health",
     responses={503: _error("No broker answered.", "Kafka is not reachable: TimeoutError")},
 )
-async def health(template: Template) -> JSONResponse:
-    """``UP`` only when a Kafka broker answers a metadata request right now."""
+async def health(template: Template, outbox: OutboxDep) -> JSONResponse:
+    """``UP`` only when a Kafka broker answers a metadata request right now.
+
+    In outbox mode writes are accepted while Kafka is away: ``UP``, with ``"kafka": "DOWN"``.
+    """
     try:
         await template.check_connection()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         reason = f"Kafka is not reachable: {type(exc).__name__}"
+        if outbox is not None:
+            return JSONResponse({"status": "UP", "kafka": "DOWN", "detail": reason})
         return JSONResponse({"status": "DOWN", "detail": reason}, status_code=503)
     return JSONResponse({"status": "UP"})

@@ -9,12 +9,15 @@ from pydantic import BaseModel, Field
 
 
 class EventAccepted(BaseModel):
-    """Where Kafka stored an accepted event."""
+    """Where Kafka stored an accepted event (or, in outbox mode, that it is queued)."""
 
     id: UUID
+    status: Literal["sent", "queued"] = "sent"
     topic: str
-    partition: int
-    offset: int = Field(description="-1 when the producer runs with acks=0 and never learns it.")
+    partition: int | None = Field(description="None while queued in the outbox.")
+    offset: int | None = Field(
+        description="-1 when the producer runs with acks=0 and never learns it; None while queued."
+    )
 
 
 class BatchItemResult(BaseModel):
@@ -22,7 +25,7 @@ class BatchItemResult(BaseModel):
 
     index: int
     id: UUID
-    status: Literal["accepted", "failed"]
+    status: Literal["accepted", "queued", "failed"]
     code: int = Field(description="202 accepted; 503 retry later; 413 too large; 502 rejected.")
     topic: str
     partition: int | None = None
@@ -36,6 +39,14 @@ class BatchResult(BaseModel):
     accepted: int
     failed: int
     results: list[BatchItemResult]
+
+
+class OutboxStatus(BaseModel):
+    """The outbox's backlog."""
+
+    pending: int
+    delivered: int
+    oldest_pending_age_s: float | None
 
 
 class ErrorBody(BaseModel):

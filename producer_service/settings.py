@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,6 +23,12 @@ class ProducerApiSettings(BaseSettings):
         default=None, description="When set, write endpoints need `Authorization: Bearer <token>`."
     )
     retry_after_s: int = Field(default=5, gt=0)
+    delivery_mode: Literal["direct", "outbox"] = Field(
+        default="direct",
+        description="direct: answer after Kafka acknowledged; outbox: after the local outbox "
+        "committed (202 queued), relayed to Kafka in the background.",
+    )
+    outbox_path: str = "outbox.db"
 
     @field_validator("allowed_topics", mode="before")
     @classmethod

@@ -42,3 +42,9 @@ def header(headers: Iterable[tuple[str, bytes]], name: str) -> str | None:
 def without(headers: Iterable[tuple[str, bytes]], *prefixes: str) -> Headers:
     """``headers`` minus those whose names start with one of ``prefixes``."""
     return tuple((k, v) for k, v in headers if not k.startswith(prefixes))
+
+
+OUTBOX_RELAY = "outbox-relay"
+"""Which outbox relayed the record (the outbox file's id)."""
+OUTBOX_SEQ = "outbox-seq"
+"""The record's sequence number in that outbox."""

@@ -7,7 +7,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
@@ -210,7 +210,23 @@ class KafkaTemplate:
         timestamp: int | None = None,
     ) -> SendResult:
         """Send one record and wait (at most the delivery timeout) for its acknowledgement."""
-        record = ProducerRecord(
+        record = self.build_record(
+            topic, value, key=key, partition=partition, headers=headers, timestamp=timestamp
+        )
+        return await self.send_record(record, value)
+
+    @staticmethod
+    def build_record(
+        topic: str,
+        value: Any,
+        *,
+        key: str | bytes | None = None,
+        partition: int | None = None,
+        headers: Headers | None = None,
+        timestamp: int | None = None,
+    ) -> ProducerRecord:
+        """The :class:`ProducerRecord` ``send`` would send (values serialized as ``send`` does)."""
+        return ProducerRecord(
             topic=topic,
             value=serialize_value(value),
             key=serialize_key(key),
@@ -218,7 +234,6 @@ class KafkaTemplate:
             headers=_normalize_headers(headers),
             timestamp_ms=timestamp,
         )
-        return await self.send_record(record, value)
 
     async def send_default(
         self,
@@ -239,49 +254,104 @@ class KafkaTemplate:
 
     async def send_record(self, record: ProducerRecord, value: Any = None) -> SendResult:
         """Send a prepared record; ``value`` is the unserialized object, for partitioners."""
-        started = time.perf_counter()
-        try:
-            result = await self._send(record, value)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            cause: BaseException = exc
-            if isinstance(exc, TimeoutError):
-                cause = TimeoutError(
-                    f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
-                )
-            self._notify_error(record, cause)
-            metrics.TEMPLATE_SENDS.labels(record.topic, "error").inc()
-            raise KafkaSendError(record, cause) from exc
-        metrics.TEMPLATE_SENDS.labels(record.topic, "ok").inc()
-        metrics.TEMPLATE_SEND_SECONDS.labels(record.topic).observe(time.perf_counter() - started)
-        self._notify_success(result.record, result)
-        return result
+        (outcome,) = await self.send_records([(record, value)])
+        if isinstance(outcome, KafkaSendError):
+            raise outcome
+        return outcome
 
-    async def _send(self, record: ProducerRecord, value: Any) -> SendResult:
-        producer = self._require_producer()
-        if self.transactional_id is not None and not self._in_transaction.get():
-            raise TransactionStateError(
-                "this template is transactional: send inside `async with template.transaction()`"
-            )
-        async with asyncio.timeout(self._delivery_timeout_s):
-            if record.partition is None:
-                record = await self._assign_partition(producer, record, value)
-            delivery = await producer.send(
-                record.topic,
-                record.value,
-                key=record.key,
-                partition=record.partition,
-                timestamp_ms=record.timestamp_ms,
-                headers=list(record.headers),
-            )
-            metadata = await delivery
+    async def send_records(
+        self, items: Sequence[tuple[ProducerRecord, Any]]
+    ) -> list[SendResult | KafkaSendError]:
+        """Send many records, handed to the producer in order; one outcome per record.
+
+        All are appended to the producer's batches first and then awaited together, so they
+        travel in as few requests as the batch size allows and, per partition, in this order.
+        The whole call is bounded by the delivery timeout.
+        """
+        started = time.perf_counter()
+        outcomes: list[SendResult | BaseException | None] = [None] * len(items)
+        prepared = [record for record, _ in items]
+        try:
+            async with asyncio.timeout(self._delivery_timeout_s):
+                deliveries = await self._enqueue(items, prepared, outcomes)
+                for index, delivery in deliveries:
+                    try:
+                        outcomes[index] = self._result(prepared[index], await delivery)
+                    except (asyncio.CancelledError, KeyboardInterrupt):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - reported per record
+                        outcomes[index] = exc
+        except TimeoutError:
+            pass  # those without an outcome timed out
+        elapsed = time.perf_counter() - started
+        return [
+            self._finish(record, outcome, elapsed)
+            for record, outcome in zip(prepared, outcomes, strict=True)
+        ]
+
+    async def _enqueue(
+        self,
+        items: Sequence[tuple[ProducerRecord, Any]],
+        prepared: list[ProducerRecord],
+        outcomes: list[SendResult | BaseException | None],
+    ) -> list[tuple[int, asyncio.Future[Any]]]:
+        deliveries: list[tuple[int, asyncio.Future[Any]]] = []
+        try:
+            producer = self._require_producer()
+            if self.transactional_id is not None and not self._in_transaction.get():
+                raise TransactionStateError(
+                    "this template is transactional: send inside `async with "
+                    "template.transaction()`"
+                )
+        except Exception as exc:  # noqa: BLE001 - every record fails the same way
+            outcomes[:] = [exc] * len(items)
+            return deliveries
+        for index, (given, value) in enumerate(items):
+            try:
+                record = given
+                if record.partition is None:
+                    record = prepared[index] = await self._assign_partition(producer, given, value)
+                delivery = await producer.send(
+                    record.topic,
+                    record.value,
+                    key=record.key,
+                    partition=record.partition,
+                    timestamp_ms=record.timestamp_ms,
+                    headers=list(record.headers),
+                )
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported per record
+                outcomes[index] = exc
+                continue
+            deliveries.append((index, delivery))
+        return deliveries
+
+    @staticmethod
+    def _result(record: ProducerRecord, metadata: Any) -> SendResult:
         if metadata is None:  # acks=0: the partition is ours, the offset is never known
             assert record.partition is not None
             return SendResult(record, record.topic, record.partition, -1, -1)
         return SendResult(
             record, metadata.topic, metadata.partition, metadata.offset, metadata.timestamp
         )
+
+    def _finish(
+        self, record: ProducerRecord, outcome: SendResult | BaseException | None, elapsed: float
+    ) -> SendResult | KafkaSendError:
+        if isinstance(outcome, SendResult):
+            metrics.TEMPLATE_SENDS.labels(record.topic, "ok").inc()
+            metrics.TEMPLATE_SEND_SECONDS.labels(record.topic).observe(elapsed)
+            self._notify_success(outcome.record, outcome)
+            return outcome
+        cause: BaseException = outcome or TimeoutError(
+            f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
+        )
+        self._notify_error(record, cause)
+        metrics.TEMPLATE_SENDS.labels(record.topic, "error").inc()
+        error = KafkaSendError(record, cause)
+        error.__cause__ = cause
+        return error
 
     async def _assign_partition(
         self, producer: AIOKafkaProducer, record: ProducerRecord, value: Any
