@@ -14,9 +14,9 @@ from consumer_service.burrow_routes import router as burrow_router
 from consumer_service.cluster_routes import router as cluster_router
 from consumer_service.dlt_routes import router as dlt_router
 from consumer_service.routes import router
-from shared.admin import KafkaAdmin, NewTopic
+from shared.admin import KafkaAdmin
 from shared.back_off import ExponentialBackOff
-from shared.dead_letter import DeadLetterPublishingRecoverer, dead_letter_topic
+from shared.dead_letter import DeadLetterPublishingRecoverer
 from shared.dead_letter_replay import DeadLetterReplayer
 from shared.error_handler import DefaultErrorHandler
 from shared.event_store import EventStore, event_store_for
@@ -55,13 +55,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        layout = (events.partitions, events.replication_factor)
-        await KafkaAdmin(settings).ensure_topics(
-            [
-                NewTopic(events.topic, *layout),
-                NewTopic(dead_letter_topic(events.topic), *layout),
-            ]
-        )
+        await KafkaAdmin(settings).ensure_topics(events.declarations())
         async with KafkaTemplate(settings) as template:
             error_handler = DefaultErrorHandler(
                 DeadLetterPublishingRecoverer(template),

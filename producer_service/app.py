@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from producer_service.routes import read_router, write_router
 from producer_service.settings import ProducerApiSettings
-from shared.admin import KafkaAdmin, NewTopic
+from shared.admin import KafkaAdmin
 from shared.outbox import Outbox
 from shared.settings import EventsTopicSettings, KafkaSettings
 from shared.template import KafkaSendError, KafkaTemplate
@@ -33,9 +33,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await KafkaAdmin(settings).ensure_topics(
-            [NewTopic(events.topic, events.partitions, events.replication_factor)]
-        )
+        await KafkaAdmin(settings).ensure_topics(events.declarations())
         async with template or KafkaTemplate(settings) as started:
             app.state.template = started
             if api.delivery_mode == "outbox":

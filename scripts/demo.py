@@ -80,7 +80,9 @@ def _run_local(args: argparse.Namespace) -> int:
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
+            # Safe defaults: three copies, acks=all needs two of them in sync.
             "EVENTS_REPLICATION_FACTOR": str(min(3, args.nodes)),
+            "EVENTS_MIN_INSYNC_REPLICAS": "2" if args.nodes >= 3 else "1",
         }
         try:
             producer = _start_service("producer_service.main", args.producer_port, env)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
+
+if TYPE_CHECKING:
+    from shared.admin import NewTopic
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -115,3 +119,16 @@ class EventsTopicSettings(BaseSettings):
     topic: str = "events"
     partitions: int = Field(default=6, gt=0)
     replication_factor: int = Field(default=1, gt=0)
+    min_insync_replicas: int | None = Field(
+        default=None, gt=0, description="With acks=all: replicas that must have each write."
+    )
+
+    def declarations(self) -> list[NewTopic]:
+        """The events topic and its dead-letter topic, as declared at service start-up."""
+        from shared.admin import NewTopic  # noqa: PLC0415 - admin imports these settings
+        from shared.dead_letter import dead_letter_topic  # noqa: PLC0415 - same
+
+        topic = NewTopic(self.topic, self.partitions, self.replication_factor)
+        if self.min_insync_replicas is not None:
+            topic = topic.min_insync_replicas(self.min_insync_replicas)
+        return [topic, replace(topic, name=dead_letter_topic(self.topic))]

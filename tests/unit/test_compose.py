@@ -119,6 +119,7 @@ def test_the_events_topic_is_created_as_the_services_expect(compose: dict[str, A
     assert command[command.index("--replication-factor") + 1] == str(
         env["EVENTS_REPLICATION_FACTOR"]
     )
+    assert f"min.insync.replicas={env['EVENTS_MIN_INSYNC_REPLICAS']}" in command
     assert args  # the command is a flat list of flags and values
     for service_name in SERVICE_PORTS:
         depends = compose["services"][service_name]["depends_on"]
