@@ -133,6 +133,16 @@ def get_store(request: Request) -> EventStore:
 Store = Annotated[EventStore, Depends(get_store)]
 
 
+@router.get("/events/stats", tags=["events"])
+async def store_stats(store: Store) -> dict[str, int]:
+    """Events stored, and since this process started: inserts and redeliveries ignored."""
+    return {
+        "stored": await store.count(),
+        "inserted": store.inserted,
+        "duplicates_ignored": store.duplicates,
+    }
+
+
 @router.get("/events/{event_id}", tags=["events"], responses={404: {"description": "Not stored."}})
 async def stored_event(event_id: UUID, store: Store) -> StoredEvent:
     """One stored event, with the partition and offset it was read from."""

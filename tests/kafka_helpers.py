@@ -85,11 +85,18 @@ async def wait_until(
 
 
 async def read_to_end(
-    bootstrap: str, topic: str, *, timeout_s: float = 30.0
+    bootstrap: str,
+    topic: str,
+    *,
+    timeout_s: float = 30.0,
+    isolation_level: str = "read_uncommitted",
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic`` up to the current end of each partition."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level=isolation_level,
     )
     await consumer.start()
     got: list[ConsumerRecord[bytes, bytes]] = []
