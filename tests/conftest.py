@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,16 +29,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def _announce(request: pytest.FixtureRequest, provided: ProvidedKafka, what: str) -> None:
-    # Shown even under output capture: the run's log must say which Kafka it used.
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+def _say(config: pytest.Config, line: str) -> None:
+    # Shown even under output capture: the run's log must carry these lines.
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None or capture is None:
         return
     with capture.global_and_fixture_disabled():
-        reporter.write_line(
-            f"\n[kafka] {what}: {provided.bootstrap_servers} (from {provided.source})"
-        )
+        reporter.write_line(line)
+
+
+def _announce(request: pytest.FixtureRequest, provided: ProvidedKafka, what: str) -> None:
+    _say(request.config, f"\n[kafka] {what}: {provided.bootstrap_servers} (from {provided.source})")
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Callable[[dict[str, object]], None]:
+    """Print a test's counts into the run's output, as ``[name] key=value …``."""
+
+    def say(counts: dict[str, object]) -> None:
+        figures = " ".join(f"{key}={value}" for key, value in counts.items())
+        _say(request.config, f"\n[{request.node.name}] {figures}")
+
+    return say
 
 
 @pytest.fixture(scope="session")

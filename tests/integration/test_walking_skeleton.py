@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,8 +11,9 @@ import pytest
 
 from consumer_service.app import create_app as create_consumer_app
 from producer_service.app import create_app as create_producer_app
-from shared.settings import EventsTopicSettings, KafkaSettings
+from shared.settings import EventsTopicSettings, EventStoreSettings, KafkaSettings
 from tests.app_helpers import running
+from tests.kafka_helpers import wait_until
 
 
 async def wait_for_received(
@@ -110,3 +112,51 @@ async def test_invalid_event_is_rejected_with_field_errors(
     assert problems[("body", "type")] == "string_too_short"
     assert problems[("body", "extra")] == "extra_forbidden"
     assert problems[("body", "occurred_at")] == "timezone_aware"
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_events_are_stored_once_and_read_back(
+    kafka_settings: KafkaSettings,
+    events_topic: EventsTopicSettings,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    database: str,
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path}/events.db"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres_dsn")
+    )
+    producer_app = create_producer_app(kafka_settings, events_topic)
+    consumer_app = create_consumer_app(
+        kafka_settings, events_topic, store_settings=EventStoreSettings(url=url)
+    )
+    async with (
+        running(producer_app, "producer") as producer,
+        running(consumer_app, "consumer") as consumer,
+    ):
+        posted = [
+            (await producer.post("/events", json={"type": kind, "source": "shop"})).json()
+            for kind in ("order.created", "order.paid", "order.created")
+        ]
+        for accepted in posted:
+            await wait_for_received(consumer, accepted["id"])
+        one = (await consumer.get(f"/events/{posted[1]['id']}")).json()
+        assert one["event"]["type"] == "order.paid"
+        assert (one["partition"], one["offset"]) == (posted[1]["partition"], posted[1]["offset"])
+        created = (await consumer.get("/events", params={"type": "order.created"})).json()
+        assert {e["event"]["id"] for e in created} == {posted[0]["id"], posted[2]["id"]}
+        missing = await consumer.get("/events/00000000-0000-0000-0000-000000000000")
+        assert missing.status_code == 404
+
+        # Replaying the topic redelivers every event: the store ignores the repeats.
+        before = (await consumer.get("/events/stats")).json()
+        await consumer.post("/listeners/event_log/seek", json={"position": "beginning"})
+
+        async def repeats_ignored() -> bool:
+            stats = (await consumer.get("/events/stats")).json()
+            return stats["duplicates_ignored"] >= before["duplicates_ignored"] + 3
+
+        await wait_until(repeats_ignored, 30, "the replayed events ignored")
+        after = (await consumer.get("/events/stats")).json()
+    assert after["stored"] == before["stored"]

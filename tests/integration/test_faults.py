@@ -1,0 +1,555 @@
+"""Breaking the three-node cluster on purpose: nothing acknowledged may be lost.
+
+Every test kills, stops or freezes real brokers (or the consumer process), prints its counts, and
+puts the cluster back together afterwards. ``./dev test -m fault`` runs them alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from consumer_service.app import create_app as create_consumer_app
+from producer_service.app import create_app as create_producer_app
+from producer_service.settings import ProducerApiSettings
+from shared.admin import KafkaAdmin, NewTopic
+from shared.events import EventDto
+from shared.local_kafka import LocalKafkaCluster, ProvidedKafka
+from shared.local_kafka.cluster import free_ports
+from shared.registry import default_registry
+from shared.settings import (
+    ConsumerSettings,
+    EventsTopicSettings,
+    EventStoreSettings,
+    KafkaSettings,
+    LagSettings,
+    ProducerSettings,
+)
+from shared.template import KafkaTemplate
+from tests.app_helpers import running
+from tests.kafka_helpers import committed_offsets, read_to_end, wait_until
+
+pytestmark = [pytest.mark.fault, pytest.mark.cluster]
+
+ROOT = Path(__file__).resolve().parents[2]
+Report = Callable[[dict[str, object]], None]
+
+
+@pytest.fixture
+def cluster(kafka_cluster: ProvidedKafka) -> Iterator[LocalKafkaCluster]:
+    """The session's three nodes, made whole again after each test."""
+    if kafka_cluster.cluster is None:
+        pytest.skip("needs a cluster this run started: it kills and restarts brokers")
+    yield kafka_cluster.cluster
+    for node in kafka_cluster.cluster.nodes:
+        node.send_signal(18)  # SIGCONT: a frozen node first
+        if not node.is_running():
+            kafka_cluster.cluster.start_node(node.node_id, wait=False)
+    kafka_cluster.cluster.wait_until_ready(120)
+
+
+def _settings(cluster: LocalKafkaCluster, **producer: Any) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap_servers=cluster.bootstrap_servers,
+        request_timeout_ms=5000,
+        producer=ProducerSettings(**{"delivery_timeout_ms": 15000, **producer}),
+        consumer=ConsumerSettings(
+            poll_timeout_ms=200, heartbeat_interval_ms=500, session_timeout_ms=6000
+        ),
+    )
+
+
+def _events(topic: str) -> EventsTopicSettings:
+    return EventsTopicSettings(
+        topic=topic, partitions=3, replication_factor=3, min_insync_replicas=2
+    )
+
+
+@contextlib.asynccontextmanager
+async def _event_store_app(
+    settings: KafkaSettings, topic: str, tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The consumer service with its example listener storing events (the product path)."""
+    monkeypatch.setenv("EVENTS_TOPIC", topic)
+    monkeypatch.setenv("EVENT_LOG_GROUP_ID", f"store-{topic}")
+    app = create_consumer_app(
+        settings,
+        _events(topic),
+        default_registry,
+        lag=LagSettings(offset_refresh_s=2),
+        store_settings=EventStoreSettings(url=f"sqlite:///{tmp}/events.db"),
+    )
+    async with running(app, "consumer") as client:
+        yield client
+
+
+async def _stored_ids(consumer: httpx.AsyncClient) -> list[str]:
+    stored = (await consumer.get("/events", params={"limit": 1000})).json()
+    return [entry["event"]["id"] for entry in stored]
+
+
+async def _leader_of(bootstrap: str, topic: str, partition: int) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return next(p["leader"] for p in described["partitions"] if p["partition"] == partition)
+
+
+class Poster:
+    """POSTs events steadily and remembers every answer."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.sent = 0
+        self.accepted: list[tuple[str, float]] = []
+        self.statuses: Counter[int] = Counter()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Poster:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        while True:
+            self.sent += 1
+            event = {"type": "tick", "source": "fault", "key": f"k{self.sent % 7}"}
+            response = await self.client.post("/events", json=event)
+            self.statuses[response.status_code] += 1
+            if response.status_code == 202:
+                self.accepted.append((response.json()["id"], time.monotonic()))
+            await asyncio.sleep(0.01)
+
+    def longest_gap_after(self, moment: float) -> float:
+        times = [moment] + [t for _, t in self.accepted if t >= moment]
+        return max((b - a for a, b in pairwise(times)), default=0.0)
+
+
+async def test_leader_killed_while_events_are_posted(
+    cluster: LocalKafkaCluster,
+    topic_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    report: Report,
+) -> None:
+    settings = _settings(cluster)
+    producer_app = create_producer_app(settings, _events(topic_name))
+    async with (
+        running(producer_app, "producer") as producer,
+        _event_store_app(settings, topic_name, tmp_path, monkeypatch) as consumer,
+    ):
+        async with Poster(producer) as poster:
+            await wait_until(lambda: len(poster.accepted) >= 50, 60, "50 events before the kill")
+            leader = await _leader_of(settings.bootstrap_servers, topic_name, 0)
+            killed_at = time.monotonic()
+            await asyncio.to_thread(cluster.kill_node, leader)
+            before = len(poster.accepted)
+            await wait_until(lambda: len(poster.accepted) >= before + 150, 90, "150 after the kill")
+        accepted = {event_id for event_id, _ in poster.accepted}
+
+        async def all_stored() -> bool:
+            return accepted <= set(await _stored_ids(consumer))
+
+        await wait_until(all_stored, 90, "every accepted event in the store")
+        stored = await _stored_ids(consumer)
+        stats = (await consumer.get("/events/stats")).json()
+    lost = accepted - set(stored)
+    report(
+        {
+            "killed_leader": leader,
+            "sent": poster.sent,
+            "acknowledged": len(accepted),
+            "answered_503": poster.statuses[503],
+            "stored": len(stored),
+            "duplicates_suppressed": stats["duplicates_ignored"],
+            "lost": len(lost),
+            "writes_resumed_after_s": round(poster.longest_gap_after(killed_at), 2),
+        }
+    )
+    assert not lost
+    assert len(stored) == len(set(stored))
+    assert set(poster.statuses) <= {202, 503}
+
+
+CONSUMER_PORT_ENV = "PORT"
+
+
+def _consumer_process(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "consumer_service.main:app", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _wait_healthy(url: str, timeout_s: float = 60) -> None:
+    async def healthy() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(url, timeout=2)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await wait_until(healthy, timeout_s, f"{url} healthy", interval_s=0.3)
+
+
+async def test_consumer_service_killed_mid_stream_and_restarted(
+    cluster: LocalKafkaCluster, topic_name: str, tmp_path: Path, report: Report
+) -> None:
+    settings = _settings(cluster)
+    await KafkaAdmin(settings).ensure_topics(_events(topic_name).declarations())
+    (port,) = free_ports(1)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
+        "EVENTS_TOPIC": topic_name,
+        "EVENTS_PARTITIONS": "3",
+        "EVENTS_REPLICATION_FACTOR": "3",
+        "EVENTS_MIN_INSYNC_REPLICAS": "2",
+        "EVENT_LOG_GROUP_ID": f"store-{topic_name}",
+        "EVENT_STORE_URL": f"sqlite:///{tmp_path}/events.db",
+        "KAFKA_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        "KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS": "500",
+        "KAFKA_CONSUMER_MAX_POLL_RECORDS": "50",
+    }
+    base = f"http://127.0.0.1:{port}"
+    total = 1500
+    ids = []
+    process = _consumer_process(env, port)
+    try:
+        await _wait_healthy(f"{base}/health")
+        async with KafkaTemplate(settings) as template:
+
+            async def produce_all() -> None:
+                for _ in range(0, total, 50):
+                    batch = [
+                        EventDto(type="order", source="fault", key=f"c{n % 11}") for n in range(50)
+                    ]
+                    ids.extend(str(e.id) for e in batch)
+                    await template.send_records(
+                        [(template.build_record(topic_name, e, key=e.key), e) for e in batch]
+                    )
+                    await asyncio.sleep(0.02)
+
+            producing = asyncio.create_task(produce_all())
+
+            async def stored_at_least(count: int) -> bool:
+                try:
+                    async with httpx.AsyncClient() as client:
+                        stats = (await client.get(f"{base}/events/stats", timeout=2)).json()
+                except httpx.HTTPError:
+                    return False
+                return stats["stored"] >= count
+
+            await wait_until(lambda: stored_at_least(300), 60, "300 stored before the kill")
+            process.kill()  # SIGKILL, mid-stream
+            process.wait()
+            process = _consumer_process(env, port)
+            await _wait_healthy(f"{base}/health")
+            await producing
+            await wait_until(lambda: stored_at_least(total), 120, "every event stored")
+            async with httpx.AsyncClient() as client:
+                stats = (await client.get(f"{base}/events/stats")).json()
+                stored = (await client.get(f"{base}/events", params={"limit": 1000})).json()
+    finally:
+        process.kill()
+        process.wait()
+    report(
+        {
+            "produced": total,
+            "stored": stats["stored"],
+            "redelivered_after_restart": stats["duplicates_ignored"],
+        }
+    )
+    assert stats["stored"] == total == len(set(ids))
+    assert all(entry["event"]["id"] in set(ids) for entry in stored)
+
+
+async def test_two_of_three_brokers_down(
+    cluster: LocalKafkaCluster,
+    topic_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    report: Report,
+) -> None:
+    settings = _settings(cluster, delivery_timeout_ms=4000)
+    direct = create_producer_app(settings, _events(topic_name))
+    outbox = create_producer_app(
+        settings,
+        _events(topic_name),
+        ProducerApiSettings(delivery_mode="outbox", outbox_path=str(tmp_path / "outbox.db")),
+    )
+    async with (
+        running(direct, "direct") as direct_client,
+        running(outbox, "outbox") as outbox_client,
+        _event_store_app(settings, topic_name, tmp_path, monkeypatch) as consumer,
+    ):
+        event = {"type": "t", "source": "s"}
+        assert (await direct_client.post("/events", json=event)).status_code == 202
+        down = [2, 3]  # node 1 alone stays up
+        for node in down:
+            await asyncio.to_thread(cluster.kill_node, node)
+        during = await asyncio.gather(
+            *(direct_client.post("/events", json={**event, "key": f"k{n}"}) for n in range(6))
+        )
+        queued = [
+            await outbox_client.post("/events", json={**event, "key": f"q{n}"}) for n in range(20)
+        ]
+        pending = (await outbox_client.get("/outbox")).json()["pending"]
+        for node in down:
+            await asyncio.to_thread(cluster.start_node, node, wait=False)
+        await asyncio.to_thread(cluster.wait_until_ready, 120)
+
+        async def direct_works_again() -> bool:
+            return (await direct_client.post("/events", json=event)).status_code == 202
+
+        resumed_at = time.monotonic()
+        await wait_until(direct_works_again, 90, "writes without a restart", interval_s=0.5)
+        resumed_after = time.monotonic() - resumed_at
+
+        async def outbox_drained() -> bool:
+            return (await outbox_client.get("/outbox")).json()["pending"] == 0
+
+        await wait_until(outbox_drained, 90, "the outbox delivered after recovery")
+        queued_ids = {r.json()["id"] for r in queued}
+
+        async def queued_stored() -> bool:
+            return queued_ids <= set(await _stored_ids(consumer))
+
+        await wait_until(queued_stored, 90, "queued events in the store")
+        stored = await _stored_ids(consumer)
+    report(
+        {
+            "direct_during_outage": dict(Counter(r.status_code for r in during)),
+            "outbox_queued": sum(r.status_code == 202 for r in queued),
+            "outbox_pending_during_outage": pending,
+            "outbox_stored_after": len(queued_ids & set(stored)),
+            "direct_resumed_after_s": round(resumed_after, 2),
+        }
+    )
+    assert all(r.status_code == 503 for r in during)  # never 202 without two in-sync replicas
+    assert all(r.headers["retry-after"] for r in during)
+    assert all(r.status_code == 202 and r.json()["status"] == "queued" for r in queued)
+    assert Counter(stored)[next(iter(queued_ids))] == 1
+    assert len(stored) == len(set(stored))
+
+
+async def test_frozen_coordinator_the_group_recovers_and_loses_nothing(
+    cluster: LocalKafkaCluster,
+    topic_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    report: Report,
+) -> None:
+    settings = _settings(cluster)
+    group = f"store-{topic_name}"
+    async with _event_store_app(settings, topic_name, tmp_path, monkeypatch) as consumer:
+        acked: list[str] = []
+        async with KafkaTemplate(settings) as template:
+
+            async def keep_sending() -> None:
+                while True:
+                    event = EventDto(type="t", source="s", key=f"k{len(acked) % 5}")
+                    with contextlib.suppress(Exception):
+                        await template.send(topic_name, event, key=event.key)
+                        acked.append(str(event.id))
+                    await asyncio.sleep(0.02)
+
+            sending = asyncio.create_task(keep_sending())
+            try:
+                await wait_until(lambda: len(acked) >= 50, 60, "traffic before the freeze")
+                admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+                await admin.start()
+                try:
+                    coordinator = await admin.find_coordinator(group)
+                finally:
+                    await admin.close()
+                children = default_registry.container("event_log").children
+                rebalances_before = sum(c.metrics.rebalances for c in children)
+                cluster.pause_node(coordinator)
+                await asyncio.sleep(10)  # the fault itself: frozen past every session timeout
+                cluster.resume_node(coordinator)
+                frozen_for = 10
+                at_resume = len(acked)
+                await wait_until(lambda: len(acked) >= at_resume + 50, 90, "traffic after")
+            finally:
+                sending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+
+        async def all_stored() -> bool:
+            return set(acked) <= set(await _stored_ids(consumer))
+
+        await wait_until(all_stored, 120, "every acknowledged event stored")
+        rebalances = sum(c.metrics.rebalances for c in children) - rebalances_before
+        stored = await _stored_ids(consumer)
+    report(
+        {
+            "frozen_node": coordinator,
+            "frozen_s": frozen_for,
+            "acknowledged": len(acked),
+            "stored": len(stored),
+            "rebalances": rebalances,
+            "lost": len(set(acked) - set(stored)),
+        }
+    )
+    # Whether the members rejoin (a rebalance) depends on timing: the group's new coordinator
+    # may accept their heartbeats as they are. Reported, not asserted; recovery is asserted.
+    assert len(acked) >= at_resume + 50
+    assert set(acked) <= set(stored)
+
+
+async def test_exactly_once_pipeline_killed_at_random_points(
+    cluster: LocalKafkaCluster, topic_name: str, report: Report
+) -> None:
+    settings = _settings(cluster)
+    source, target, group = f"{topic_name}-in", f"{topic_name}-out", f"eos-{topic_name}"
+    admin = KafkaAdmin(settings)
+    await admin.ensure_topics([NewTopic(t, 3, 3).min_insync_replicas(2) for t in (source, target)])
+    total = 900
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for n in range(total):
+            await producer.send(source, json.dumps({"n": n}).encode(), key=str(n).encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+    rng = random.Random(7)
+    kills = 5
+    command = [sys.executable, "-m", "tests.eos_pipeline", settings.bootstrap_servers, source]
+    command += [target, group, "3"]
+
+    async def start() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        assert process.stdout is not None
+        assert (await asyncio.wait_for(process.stdout.readline(), 60)).strip() == b"started"
+        return process
+
+    async def progress() -> int:
+        offsets = await committed_offsets(settings.bootstrap_servers, group)
+        return sum(offsets.get((source, p), 0) for p in range(3))
+
+    progress_at_kill = []
+    for _ in range(kills):
+        process = await start()
+        await asyncio.sleep(rng.uniform(0.5, 2.5))  # the fault: a kill at a random point
+        process.kill()
+        await process.wait()
+        progress_at_kill.append(await progress())
+    process = await start()
+    try:
+        await wait_until(lambda: _is(progress, total), 120, "every input committed")
+    finally:
+        process.kill()
+        await process.wait()
+    committed = await read_to_end(
+        settings.bootstrap_servers, target, isolation_level="read_committed"
+    )
+    everything = await read_to_end(settings.bootstrap_servers, target)
+    outputs = Counter(json.loads(r.value)["n"] for r in committed)
+    report(
+        {
+            "inputs": total,
+            "kills": kills,
+            "committed_input_at_each_kill": progress_at_kill,
+            "outputs_visible": sum(outputs.values()),
+            "duplicates": sum(c - 1 for c in outputs.values() if c > 1),
+            "aborted_writes_in_log": len(everything) - len(committed),
+        }
+    )
+    assert outputs == Counter(range(total))
+
+
+async def _is(value: Callable[[], Any], expected: int) -> bool:
+    return await value() == expected
+
+
+async def test_acks_1_can_lose_what_a_dying_leader_acknowledged(
+    cluster: LocalKafkaCluster, topic_name: str, report: Report
+) -> None:
+    bootstrap = cluster.bootstrap_servers
+    await KafkaAdmin(_settings(cluster)).ensure_topics(
+        [NewTopic(topic_name, 1, 3).min_insync_replicas(2)]
+    )
+    leader = await _leader_of(bootstrap, topic_name, 0)
+    followers = [n for n in (1, 2, 3) if n != leader]
+    one = KafkaTemplate(_settings(cluster, acks="1", delivery_timeout_ms=5000))
+    every = KafkaTemplate(_settings(cluster, acks="all", delivery_timeout_ms=3000))
+    async with one, every:
+        await one.send(topic_name, b"warm-up-1")  # connections and metadata before the fault
+        await every.send(topic_name, b"warm-up-all")
+        for node in followers:
+            cluster.pause_node(node)  # the followers stop copying; still in the ISR for now
+        # A fetch a follower sent just before it froze is answered within fetch.wait.max.ms
+        # (500 ms) into its socket, and read when it thaws: let those answers go out empty.
+        await asyncio.sleep(1.5)
+        try:
+            sent_one = await one.send_records(
+                [(one.build_record(topic_name, f"acks1-{n}".encode()), None) for n in range(20)]
+            )
+            sent_all = await every.send_records(
+                [(every.build_record(topic_name, f"acksall-{n}".encode()), None) for n in range(5)]
+            )
+            cluster.kill_node(leader)  # dies right after acknowledging
+        finally:
+            for node in followers:
+                cluster.resume_node(node)
+
+    async def new_leader() -> bool:
+        try:
+            leader_now = await _leader_of(followers_bootstrap(cluster, followers), topic_name, 0)
+        except Exception:  # noqa: BLE001 - metadata still names the dead node: ask again
+            return False
+        return leader_now in followers
+
+    await wait_until(new_leader, 60, "a follower to lead")
+    present = {
+        r.value for r in await read_to_end(followers_bootstrap(cluster, followers), topic_name)
+    }
+    acked_one = [r.record.value for r in sent_one if not isinstance(r, Exception)]
+    acked_all = [r.record.value for r in sent_all if not isinstance(r, Exception)]
+    lost_one = [v for v in acked_one if v not in present]
+    lost_all = [v for v in acked_all if v not in present]
+    report(
+        {
+            "acks1_acknowledged": len(acked_one),
+            "acks1_lost_after_failover": len(lost_one),
+            "acksall_acknowledged": len(acked_all),
+            "acksall_lost": len(lost_all),
+        }
+    )
+    assert lost_all == []  # acks=all never acknowledged what only the leader had
+    assert acked_one and lost_one  # acks=1 did, and those records are gone
+
+
+def followers_bootstrap(cluster: LocalKafkaCluster, followers: list[int]) -> str:
+    return ",".join(cluster.node(n).address for n in followers)
