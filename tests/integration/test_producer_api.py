@@ -255,3 +255,13 @@ async def test_concurrent_posts_all_land(
         json.loads(r.value)["id"] for r in await read_records(kafka_bootstrap, topic_name, 30)
     }
     assert stored == ids
+
+
+async def test_prometheus_metrics_count_sends(api: httpx.AsyncClient, topic_name: str) -> None:
+    assert (await api.post("/events", json=EVENT)).status_code == 202
+    response = await api.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert f'kafka_template_sends_total{{result="ok",topic="{topic_name}"}}' in text
+    assert f'kafka_template_send_seconds_count{{topic="{topic_name}"}}' in text
