@@ -108,6 +108,11 @@ class ListenerContainer:
                 "as start(..., dependencies={Type: instance})"
             )
         self._transaction_template: KafkaTemplate | None = None
+        # Labelled metric children, looked up once (a lookup costs more than an update).
+        self._handler_seconds = metrics.BatchedObserver(
+            metrics.LISTENER_HANDLER_SECONDS.labels(endpoint.id)
+        )
+        self._handled_records = metrics.LISTENER_RECORDS.labels(endpoint.id, "handled")
         self.state = ContainerState.STOPPED
         self.error: BaseException | None = None
         self.metrics = ContainerMetrics()
@@ -320,26 +325,46 @@ class ListenerContainer:
     async def _handle_partition(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]
     ) -> None:
-        for index, record in enumerate(records):
-            if tp in self._revoked:
-                return  # the partition's new owner reads on from the committed offset
-            if tp in self._backoff_until:
-                # Fetched before the partition was paused: read again after the back-off.
-                consumer.seek(tp, record.offset)
-                return
-            if self._delay(consumer, tp, record):
-                return
-            acknowledgment = self._acknowledgment([record])
-            try:
-                async with self._timed():
-                    await self.endpoint.invoker.invoke(record, acknowledgment, self.dependencies)
-            except Exception as exc:  # noqa: BLE001 - any handler failure goes to the error handler
-                if not await self._on_failure(consumer, exc, records[index : index + 1]):
+        # The hot loop: what does not change per record is decided once per partition batch.
+        invoke = self.endpoint.invoker.invoke
+        dependencies = self.dependencies
+        manual = self.endpoint.ack_mode.manual
+        commits_per_record = self.endpoint.ack_mode not in (AckMode.BATCH, AckMode.MANUAL)
+        observe = self._handler_seconds.add
+        clock = time.perf_counter
+        handled = 0
+        try:
+            for index, record in enumerate(records):
+                if tp in self._revoked:
+                    return  # the partition's new owner reads on from the committed offset
+                if tp in self._backoff_until:
+                    # Fetched before the partition was paused: read again after the back-off.
+                    consumer.seek(tp, record.offset)
                     return
-                continue
-            self._on_success([record], acknowledgment)
-            if self._commit_due(end_of_batch=False):
-                await self._commit(consumer)
+                if self.not_before is not None and self._delay(consumer, tp, record):
+                    return
+                acknowledgment = self._acknowledgment([record]) if manual else None
+                started = clock()
+                try:
+                    await invoke(record, acknowledgment, dependencies)
+                except Exception as exc:  # noqa: BLE001 - every handler failure goes there
+                    observe(clock() - started)
+                    if not await self._on_failure(consumer, exc, records[index : index + 1]):
+                        return
+                    continue
+                observe(clock() - started)
+                handled += 1
+                if self._attempts:
+                    self._attempts.pop((tp, record.offset), None)
+                if acknowledgment is None:
+                    self._pending[tp] = record.offset + 1
+                    self._uncommitted += 1
+                if commits_per_record and self._commit_due(end_of_batch=False):
+                    await self._commit(consumer)
+        finally:
+            self.metrics.records_handled += handled
+            self._handled_records.inc(handled)
+            self._handler_seconds.flush()
 
     async def _handle_in_transaction(
         self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[Record]]
@@ -390,7 +415,7 @@ class ListenerContainer:
         handled = sum(len(records) for records in work.values())
         self.metrics.records_handled += handled
         self.metrics.commits += 1
-        self._count("handled", handled)
+        self._handled_records.inc(handled)
         self._attempts.clear()
 
     def _delay(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: Record) -> bool:
@@ -455,9 +480,8 @@ class ListenerContainer:
         try:
             yield
         finally:
-            metrics.LISTENER_HANDLER_SECONDS.labels(self.endpoint.id).observe(
-                time.perf_counter() - started
-            )
+            self._handler_seconds.add(time.perf_counter() - started)
+            self._handler_seconds.flush()
 
     def _count(self, outcome: str, records: int = 1) -> None:
         metrics.LISTENER_RECORDS.labels(self.endpoint.id, outcome).inc(records)
@@ -469,11 +493,12 @@ class ListenerContainer:
 
     def _on_success(self, records: Sequence[Record], acknowledgment: Acknowledgment | None) -> None:
         self.metrics.records_handled += len(records)
-        self._count("handled", len(records))
-        for record in records:
-            self._attempts.pop(
-                (TopicPartition(record.topic, record.partition), record.offset), None
-            )
+        self._handled_records.inc(len(records))
+        if self._attempts:
+            for record in records:
+                self._attempts.pop(
+                    (TopicPartition(record.topic, record.partition), record.offset), None
+                )
         if acknowledgment is None:
             self._mark_handled(records)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import types
 import typing
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
@@ -15,7 +14,7 @@ from pydantic import BaseModel
 
 from shared.ack import Acknowledgment
 from shared.error_handler import BatchListenerFailedError
-from shared.serialization import DeserializationError, deserialize_value
+from shared.serialization import DeserializationError, converter
 
 ArgumentResolver = Callable[[ConsumerRecord[bytes, bytes]], Any]
 
@@ -82,7 +81,7 @@ class HandlerInvoker:
                 resolver = _BY_NAME[singular]
             elif not payload_seen:
                 payload_seen = True
-                resolver = functools.partial(_payload, target=element)
+                resolver = _payload_resolver(converter(_without_none(element)))
             else:
                 raise TypeError(
                     f"{handler.__qualname__}: cannot inject parameter {name!r}: a handler takes "
@@ -130,13 +129,15 @@ class HandlerInvoker:
                     # Only this record is a poison pill; the ones before it can be committed.
                     raise BatchListenerFailedError(index, exc) from exc
         else:
-            kwargs = self.arguments(typing.cast(ConsumerRecord[bytes, bytes], records))
-        for name in self._ack_parameters:
-            kwargs[name] = acknowledgment
-        for name, kind in self._dependencies:
-            kwargs[name] = (dependencies or {})[kind]
+            kwargs = {name: resolve(records) for name, resolve in self._resolvers}
+        if self._ack_parameters:
+            for name in self._ack_parameters:
+                kwargs[name] = acknowledgment
+        if self._dependencies:
+            for name, kind in self._dependencies:
+                kwargs[name] = (dependencies or {})[kind]
         if self.is_async:
-            return await typing.cast(Awaitable[Any], self.handler(**kwargs))
+            return await self.handler(**kwargs)
         return await asyncio.to_thread(self.handler, **kwargs)
 
 
@@ -148,5 +149,10 @@ def _is_dependency(annotation: Any) -> bool:
     )
 
 
-def _payload(record: ConsumerRecord[bytes, bytes], target: Any) -> Any:
-    return deserialize_value(record.value, _without_none(target))
+def _payload_resolver(
+    convert: Callable[[bytes | None], Any],
+) -> Callable[[ConsumerRecord[bytes, bytes]], Any]:
+    def payload(record: ConsumerRecord[bytes, bytes]) -> Any:
+        return convert(record.value)
+
+    return payload

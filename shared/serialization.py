@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -40,23 +41,43 @@ def serialize_key(key: str | bytes | None) -> bytes | None:
 
 def deserialize_value(raw: bytes | None, target: Any) -> Any:
     """Convert a record's raw value into ``target``: a model, ``bytes``, ``str``, ``dict``, …."""
+    return converter(target)(raw)
+
+
+def converter(target: Any) -> Callable[[bytes | None], Any]:
+    """A function turning raw values into ``target`` (decided once, applied per record)."""
     if target is bytes or target is Any:
-        return raw
+        return _identity
+    if target is str:
+        return _text
+    if isinstance(target, type) and issubclass(target, BaseModel):
+        parse = target.model_validate_json
+    else:
+        parse = _adapter(target).validate_json
+    name = getattr(target, "__name__", str(target))
+
+    def convert(raw: bytes | None) -> Any:
+        if raw is None:
+            raise DeserializationError("the record has no value (a tombstone)", raw)
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise DeserializationError(f"the value is not a valid {name}: {exc}", raw) from exc
+
+    return convert
+
+
+def _identity(raw: bytes | None) -> bytes | None:
+    return raw
+
+
+def _text(raw: bytes | None) -> str:
     if raw is None:
         raise DeserializationError("the record has no value (a tombstone)", raw)
-    if target is str:
-        try:
-            return raw.decode()
-        except UnicodeDecodeError as exc:
-            raise DeserializationError(f"the value is not UTF-8: {exc}", raw) from exc
     try:
-        if isinstance(target, type) and issubclass(target, BaseModel):
-            return target.model_validate_json(raw)
-        return _adapter(target).validate_json(raw)
-    except ValueError as exc:
-        raise DeserializationError(
-            f"the value is not a valid {getattr(target, '__name__', target)}: {exc}", raw
-        ) from exc
+        return raw.decode()
+    except UnicodeDecodeError as exc:
+        raise DeserializationError(f"the value is not UTF-8: {exc}", raw) from exc
 
 
 _adapters: dict[Any, TypeAdapter[Any]] = {}

@@ -8,9 +8,8 @@ import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
@@ -26,9 +25,11 @@ log = logging.getLogger(__name__)
 Headers = Mapping[str, bytes | str] | Iterable[tuple[str, bytes | str]]
 
 
-@dataclass(frozen=True)
-class ProducerRecord:
-    """A record as handed to the producer: topic, optional partition, key, value, headers."""
+class ProducerRecord(NamedTuple):
+    """A record as handed to the producer: topic, optional partition, key, value, headers.
+
+    A named tuple, not a dataclass: one is built per send, and tuples build fastest.
+    """
 
     topic: str
     value: bytes | None
@@ -38,8 +39,7 @@ class ProducerRecord:
     timestamp_ms: int | None = None
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(NamedTuple):
     """The record sent and where it landed: topic, partition, offset, timestamp (ms)."""
 
     record: ProducerRecord
@@ -134,8 +134,13 @@ class KafkaTemplate:
         )
         self.default_partitioner = DefaultPartitioner(producer.max_batch_size)
         self.producer_listener: ProducerListener = producer_listener or LoggingProducerListener()
+        # The default listener ignores successes: do not call it a million times for nothing.
+        self._listens_to_successes = not isinstance(self.producer_listener, LoggingProducerListener)
         self.transactional_id = transactional_id or producer.transactional_id
         self._producer: AIOKafkaProducer | None = None
+        # Per topic: (all partitions, available partitions), dropped on every metadata update.
+        self._partitions: dict[str, tuple[list[int], list[int]]] = {}
+        self._metrics: dict[str, tuple[Any, Any, Any]] = {}
         self._transaction_lock = asyncio.Lock()
         self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"kafka-template-{id(self)}-transaction", default=False
@@ -152,7 +157,11 @@ class KafkaTemplate:
         except BaseException:
             await self._close(producer)
             raise
+        producer.client.cluster.add_listener(self._metadata_changed)
         self._producer = producer
+
+    def _metadata_changed(self, cluster: Any) -> None:
+        self._partitions.clear()
 
     async def stop(self) -> None:
         """Flush what is buffered and close the producer; bounded, so it never hangs."""
@@ -254,10 +263,42 @@ class KafkaTemplate:
 
     async def send_record(self, record: ProducerRecord, value: Any = None) -> SendResult:
         """Send a prepared record; ``value`` is the unserialized object, for partitioners."""
-        (outcome,) = await self.send_records([(record, value)])
-        if isinstance(outcome, KafkaSendError):
-            raise outcome
-        return outcome
+        started = time.perf_counter()
+        outcome: SendResult | BaseException | None = None
+        try:
+            async with asyncio.timeout(self._delivery_timeout_s):
+                producer = self._writable_producer()
+                if record.partition is None:
+                    record = await self._assign_partition(producer, record, value)
+                delivery = await producer.send(
+                    record.topic,
+                    record.value,
+                    key=record.key,
+                    partition=record.partition,
+                    timestamp_ms=record.timestamp_ms,
+                    headers=list(record.headers) if record.headers else None,
+                )
+                outcome = self._result(record, await delivery)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except TimeoutError:
+            outcome = None  # no acknowledgement in time
+        except Exception as exc:  # noqa: BLE001 - reported as KafkaSendError
+            outcome = exc
+        finished = self._finish(record, outcome)
+        failed = isinstance(finished, KafkaSendError)
+        self._count(record.topic, int(not failed), int(failed), time.perf_counter() - started)
+        if failed:
+            raise finished
+        return finished
+
+    def _writable_producer(self) -> AIOKafkaProducer:
+        producer = self._require_producer()
+        if self.transactional_id is not None and not self._in_transaction.get():
+            raise TransactionStateError(
+                "this template is transactional: send inside `async with template.transaction()`"
+            )
+        return producer
 
     async def send_records(
         self, items: Sequence[tuple[ProducerRecord, Any]]
@@ -284,10 +325,17 @@ class KafkaTemplate:
         except TimeoutError:
             pass  # those without an outcome timed out
         elapsed = time.perf_counter() - started
-        return [
-            self._finish(record, outcome, elapsed)
+        finished = [
+            self._finish(record, outcome)
             for record, outcome in zip(prepared, outcomes, strict=True)
         ]
+        by_topic: dict[str, list[int]] = {}
+        for record, result in zip(prepared, finished, strict=True):
+            counts = by_topic.setdefault(record.topic, [0, 0])
+            counts[isinstance(result, KafkaSendError)] += 1
+        for topic, (sent, failed) in by_topic.items():
+            self._count(topic, sent, failed, elapsed)
+        return finished
 
     async def _enqueue(
         self,
@@ -297,12 +345,7 @@ class KafkaTemplate:
     ) -> list[tuple[int, asyncio.Future[Any]]]:
         deliveries: list[tuple[int, asyncio.Future[Any]]] = []
         try:
-            producer = self._require_producer()
-            if self.transactional_id is not None and not self._in_transaction.get():
-                raise TransactionStateError(
-                    "this template is transactional: send inside `async with "
-                    "template.transaction()`"
-                )
+            producer = self._writable_producer()
         except Exception as exc:  # noqa: BLE001 - every record fails the same way
             outcomes[:] = [exc] * len(items)
             return deliveries
@@ -317,7 +360,7 @@ class KafkaTemplate:
                     key=record.key,
                     partition=record.partition,
                     timestamp_ms=record.timestamp_ms,
-                    headers=list(record.headers),
+                    headers=list(record.headers) if record.headers else None,
                 )
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise
@@ -326,6 +369,17 @@ class KafkaTemplate:
                 continue
             deliveries.append((index, delivery))
         return deliveries
+
+    def _topic_metrics(self, topic: str) -> tuple[Any, Any, Any]:
+        # Looking up labelled children costs more than updating them: once per topic.
+        found = self._metrics.get(topic)
+        if found is None:
+            found = self._metrics[topic] = (
+                metrics.TEMPLATE_SENDS.labels(topic, "ok"),
+                metrics.TEMPLATE_SENDS.labels(topic, "error"),
+                metrics.TEMPLATE_SEND_SECONDS.labels(topic),
+            )
+        return found
 
     @staticmethod
     def _result(record: ProducerRecord, metadata: Any) -> SendResult:
@@ -337,27 +391,38 @@ class KafkaTemplate:
         )
 
     def _finish(
-        self, record: ProducerRecord, outcome: SendResult | BaseException | None, elapsed: float
+        self, record: ProducerRecord, outcome: SendResult | BaseException | None
     ) -> SendResult | KafkaSendError:
+        """Notify the listener; turn failures into :class:`KafkaSendError` (no metrics here)."""
         if isinstance(outcome, SendResult):
-            metrics.TEMPLATE_SENDS.labels(record.topic, "ok").inc()
-            metrics.TEMPLATE_SEND_SECONDS.labels(record.topic).observe(elapsed)
-            self._notify_success(outcome.record, outcome)
+            if self._listens_to_successes:
+                self._notify_success(outcome.record, outcome)
             return outcome
         cause: BaseException = outcome or TimeoutError(
             f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
         )
         self._notify_error(record, cause)
-        metrics.TEMPLATE_SENDS.labels(record.topic, "error").inc()
         error = KafkaSendError(record, cause)
         error.__cause__ = cause
         return error
 
+    def _count(self, topic: str, sent: int, failed: int, elapsed: float) -> None:
+        ok_counter, failed_counter, latency = self._topic_metrics(topic)
+        if sent:
+            ok_counter.inc(sent)
+            latency.observe(elapsed)  # once per call: the latency of that send / batch
+        if failed:
+            failed_counter.inc(failed)
+
     async def _assign_partition(
         self, producer: AIOKafkaProducer, record: ProducerRecord, value: Any
     ) -> ProducerRecord:
-        partitions = sorted(await producer.partitions_for(record.topic))
-        available = sorted(producer.client.cluster.available_partitions_for_topic(record.topic))
+        known = self._partitions.get(record.topic)
+        if known is None:
+            partitions = sorted(await producer.partitions_for(record.topic))
+            available = sorted(producer.client.cluster.available_partitions_for_topic(record.topic))
+            known = self._partitions[record.topic] = (partitions, available)
+        partitions, available = known
         chosen = None
         if self.partitioner is not None:
             chosen = self.partitioner(record, value, partitions, available)
@@ -367,14 +432,7 @@ class KafkaTemplate:
                 )
         if chosen is None:
             chosen = self.default_partitioner(record, value, partitions, available)
-        return ProducerRecord(
-            topic=record.topic,
-            value=record.value,
-            key=record.key,
-            partition=chosen,
-            headers=record.headers,
-            timestamp_ms=record.timestamp_ms,
-        )
+        return record._replace(partition=chosen)
 
     async def flush(self) -> None:
         """Wait until every buffered record was sent (bounded by the delivery timeout)."""

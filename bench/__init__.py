@@ -1,0 +1,1 @@
+"""Benchmarks: the product measured side by side with raw aiokafka, FastStream and Kafka's tools."""

@@ -1,0 +1,55 @@
+"""``./dev bench`` (``python -m bench``): every scenario side by side, one broker, one run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench import consumer, producer
+from bench.harness import Report
+from shared.local_kafka import LocalKafkaCluster
+
+SCENARIOS = {"producer": producer.run, "consumer": consumer.run}
+
+
+@contextlib.contextmanager
+def broker() -> Iterator[str]:
+    """``KAFKA_BOOTSTRAP_SERVERS`` if set, else a one-node Kafka of our own."""
+    existing = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if existing:
+        yield existing
+        return
+    with LocalKafkaCluster(1) as cluster:
+        yield cluster.bootstrap_servers
+
+
+async def main_async(args: argparse.Namespace, bootstrap: str) -> Report:
+    report = Report(args.repeats)
+    for name in args.scenarios:
+        print(f"--- scenario {name}", flush=True)
+        await SCENARIOS[name](report, bootstrap, args.events, args.repeats)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__)
+    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
+    parser.add_argument("--events", type=int, default=100_000, help="events per run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    args = parser.parse_args(argv)
+    with broker() as bootstrap:
+        report = asyncio.run(main_async(args, bootstrap))
+    json_path, md_path = report.write(args.out)
+    print(report.markdown())
+    print(f"written: {json_path} {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

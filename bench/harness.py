@@ -1,0 +1,151 @@
+"""Repeat measurements, keep medians and spreads, write JSON and a Markdown table with ratios."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.events import EventDto
+
+
+def sample_event(n: int = 0, size: int = 1024) -> EventDto:
+    """An event whose JSON is about ``size`` bytes (the benchmarks' 1 KB record)."""
+    event = EventDto(
+        type="order.created",
+        source="bench",
+        key=f"customer-{n % 100}",
+        payload={"order_id": n, "lines": [], "note": ""},
+    )
+    padding = size - len(event.model_dump_json())
+    event.payload["note"] = "x" * max(0, padding)
+    return event
+
+
+@dataclass
+class Measurement:
+    """One variant of one scenario: its runs, and the figure that matters."""
+
+    scenario: str
+    variant: str
+    unit: str
+    runs: list[float] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        """The middle run."""
+        return statistics.median(self.runs) if self.runs else float("nan")
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        """Lowest and highest run."""
+        return (min(self.runs), max(self.runs)) if self.runs else (float("nan"),) * 2
+
+
+class Report:
+    """Everything one bench run measured."""
+
+    def __init__(self, repeats: int) -> None:
+        self.repeats = repeats
+        self.started = time.strftime("%Y-%m-%d %H:%M:%S")
+        self.measurements: list[Measurement] = []
+        self.ratios: list[tuple[str, str, float, str]] = []
+        self.notes: list[str] = []
+
+    def measurement(self, scenario: str, variant: str, unit: str) -> Measurement:
+        """Get or create the measurement of ``variant``."""
+        for m in self.measurements:
+            if (m.scenario, m.variant) == (scenario, variant):
+                return m
+        created = Measurement(scenario, variant, unit)
+        self.measurements.append(created)
+        return created
+
+    def ratio(self, scenario: str, numerator: str, denominator: str, target: str = "") -> float:
+        """Median of ``numerator`` ÷ median of ``denominator`` (same scenario), recorded."""
+        top = self.measurement(scenario, numerator, "").median
+        bottom = self.measurement(scenario, denominator, "").median
+        value = top / bottom if bottom else float("nan")
+        self.ratios.append((scenario, f"{numerator} ÷ {denominator}", value, target))
+        return value
+
+    def write(self, directory: Path) -> tuple[Path, Path]:
+        """``bench-<time>.json`` and ``.md`` in ``directory``; returns both paths."""
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        data = {
+            "started": self.started,
+            "repeats": self.repeats,
+            "machine": {"python": platform.python_version(), "cpus": _cpus()},
+            "measurements": [
+                {**asdict(m), "median": m.median, "spread": m.spread} for m in self.measurements
+            ],
+            "ratios": [
+                {"scenario": s, "ratio": r, "value": v, "target": t} for s, r, v, t in self.ratios
+            ],
+            "notes": self.notes,
+        }
+        json_path = directory / f"bench-{stamp}.json"
+        json_path.write_text(json.dumps(data, indent=2, default=_jsonable))
+        md_path = directory / f"bench-{stamp}.md"
+        md_path.write_text(self.markdown())
+        return json_path, md_path
+
+    def markdown(self) -> str:
+        """The tables: figures (median, spread over the runs) and ratios."""
+        lines = [
+            f"Bench run {self.started}, {self.repeats} runs per figure (median, min-max).",
+            "",
+            "| scenario | variant | median | min-max | unit | notes |",
+            "|---|---|---:|---:|---|---|",
+        ]
+        for m in self.measurements:
+            low, high = m.spread
+            notes = ", ".join(f"{k} {_fmt(v)}" for k, v in m.extra.items())
+            lines.append(
+                f"| {m.scenario} | {m.variant} | {_fmt(m.median)} | {_fmt(low)}-{_fmt(high)} "
+                f"| {m.unit} | {notes} |"
+            )
+        lines += ["", "| scenario | ratio | value | target |", "|---|---|---:|---|"]
+        for scenario, ratio, value, target in self.ratios:
+            lines.append(f"| {scenario} | {ratio} | {value:.2f} | {target} |")
+        if self.notes:
+            lines += ["", *[f"- {note}" for note in self.notes]]
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+async def interleaved(
+    repeats: int,
+    variants: dict[str, Callable[[], Awaitable[float]]],
+    record: Callable[[str, float], None],
+) -> None:
+    """Run every variant ``repeats`` times, round-robin, so drift hits all of them alike."""
+    for _ in range(repeats):
+        for name, run in variants.items():
+            record(name, await run())
