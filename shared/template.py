@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from shared import metrics
+from shared.deadlines import DeadlineGuard
 from shared.partitioners import DefaultPartitioner, Partitioner, load_partitioner
 from shared.serialization import serialize_key, serialize_value
 from shared.settings import KafkaSettings
@@ -137,6 +138,8 @@ class KafkaTemplate:
         # The default listener ignores successes: do not call it a million times for nothing.
         self._listens_to_successes = not isinstance(self.producer_listener, LoggingProducerListener)
         self.transactional_id = transactional_id or producer.transactional_id
+        self._acks_zero = producer.acks == "0"
+        self._guard = DeadlineGuard(producer.delivery_timeout_ms / 1000)
         self._producer: AIOKafkaProducer | None = None
         # Per topic: (all partitions, available partitions), dropped on every metadata update.
         self._partitions: dict[str, tuple[list[int], list[int]]] = {}
@@ -265,26 +268,31 @@ class KafkaTemplate:
         """Send a prepared record; ``value`` is the unserialized object, for partitioners."""
         started = time.perf_counter()
         outcome: SendResult | BaseException | None = None
+        guarded = self._guard.enter()
         try:
-            async with asyncio.timeout(self._delivery_timeout_s):
-                producer = self._writable_producer()
-                if record.partition is None:
-                    record = await self._assign_partition(producer, record, value)
-                delivery = await producer.send(
-                    record.topic,
-                    record.value,
-                    key=record.key,
-                    partition=record.partition,
-                    timestamp_ms=record.timestamp_ms,
-                    headers=list(record.headers) if record.headers else None,
-                )
-                outcome = self._result(record, await delivery)
-        except (asyncio.CancelledError, KeyboardInterrupt):
+            producer = self._writable_producer()
+            if record.partition is None and self._assigns(record):
+                record = await self._assign_partition(producer, record, value)
+            delivery = await producer.send(
+                record.topic,
+                record.value,
+                key=record.key,
+                partition=record.partition,
+                timestamp_ms=record.timestamp_ms,
+                headers=list(record.headers) if record.headers else None,
+            )
+            outcome = self._result(record, await delivery)
+        except asyncio.CancelledError:
+            if not self._guard.leave(guarded):
+                raise
+            guarded = None
+            outcome = None  # the delivery timeout passed: no acknowledgement in time
+        except KeyboardInterrupt:
             raise
-        except TimeoutError:
-            outcome = None  # no acknowledgement in time
         except Exception as exc:  # noqa: BLE001 - reported as KafkaSendError
             outcome = exc
+        finally:
+            self._guard.leave(guarded)
         finished = self._finish(record, outcome)
         failed = isinstance(finished, KafkaSendError)
         self._count(record.topic, int(not failed), int(failed), time.perf_counter() - started)
@@ -312,18 +320,24 @@ class KafkaTemplate:
         started = time.perf_counter()
         outcomes: list[SendResult | BaseException | None] = [None] * len(items)
         prepared = [record for record, _ in items]
+        deadline = started + self._delivery_timeout_s
+        deliveries: list[tuple[int, asyncio.Future[Any]]] = []
         try:
             async with asyncio.timeout(self._delivery_timeout_s):
                 deliveries = await self._enqueue(items, prepared, outcomes)
-                for index, delivery in deliveries:
-                    try:
-                        outcomes[index] = self._result(prepared[index], await delivery)
-                    except (asyncio.CancelledError, KeyboardInterrupt):
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - reported per record
-                        outcomes[index] = exc
         except TimeoutError:
-            pass  # those without an outcome timed out
+            pass  # records not handed over in time get no outcome: they timed out
+        if deliveries:
+            # wait(), not gather(): a timeout must not cancel the producer's own futures.
+            await asyncio.wait(
+                [delivery for _, delivery in deliveries],
+                timeout=max(0.0, deadline - time.perf_counter()),
+            )
+        for index, delivery in deliveries:
+            if not delivery.done():
+                continue
+            failure = delivery.exception()
+            outcomes[index] = failure or self._result(prepared[index], delivery.result())
         elapsed = time.perf_counter() - started
         finished = [
             self._finish(record, outcome)
@@ -352,7 +366,7 @@ class KafkaTemplate:
         for index, (given, value) in enumerate(items):
             try:
                 record = given
-                if record.partition is None:
+                if record.partition is None and self._assigns(record):
                     record = prepared[index] = await self._assign_partition(producer, given, value)
                 delivery = await producer.send(
                     record.topic,
@@ -386,6 +400,8 @@ class KafkaTemplate:
         if metadata is None:  # acks=0: the partition is ours, the offset is never known
             assert record.partition is not None
             return SendResult(record, record.topic, record.partition, -1, -1)
+        if record.partition is None:  # the producer placed it (a key): say where
+            record = record._replace(partition=metadata.partition)
         return SendResult(
             record, metadata.topic, metadata.partition, metadata.offset, metadata.timestamp
         )
@@ -413,6 +429,15 @@ class KafkaTemplate:
             latency.observe(elapsed)  # once per call: the latency of that send / batch
         if failed:
             failed_counter.inc(failed)
+
+    def _assigns(self, record: ProducerRecord) -> bool:
+        """Whether the template picks the partition, or leaves it to the producer.
+
+        A key without a custom partitioner maps as the producer would map it (murmur2 over all
+        partitions): aiokafka does that itself, and the result reports the partition. Keyless
+        records (sticky), custom partitioners and acks=0 (no result to report it) need ours.
+        """
+        return record.key is None or self.partitioner is not None or self._acks_zero
 
     async def _assign_partition(
         self, producer: AIOKafkaProducer, record: ProducerRecord, value: Any
