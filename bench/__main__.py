@@ -10,11 +10,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import consumer, producer
-from bench.harness import Report
+from bench import consumer, e2e, http, producer, scale
+from bench.harness import Options, Report
 from shared.local_kafka import LocalKafkaCluster
 
-SCENARIOS = {"producer": producer.run, "consumer": consumer.run}
+SCENARIOS = {
+    "producer": producer.run,
+    "consumer": consumer.run,
+    "http": http.run,
+    "e2e": e2e.run,
+    "scale": scale.run,
+}
 
 
 @contextlib.contextmanager
@@ -30,9 +36,10 @@ def broker() -> Iterator[str]:
 
 async def main_async(args: argparse.Namespace, bootstrap: str) -> Report:
     report = Report(args.repeats)
+    options = Options(bootstrap, args.events, args.repeats, args.rss_events)
     for name in args.scenarios:
         print(f"--- scenario {name}", flush=True)
-        await SCENARIOS[name](report, bootstrap, args.events, args.repeats)
+        await SCENARIOS[name](report, options)
     return report
 
 
@@ -42,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000, help="events per run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument(
+        "--rss-events", type=int, default=1_000_000, help="events through both services for RSS"
+    )
     args = parser.parse_args(argv)
     with broker() as bootstrap:
         report = asyncio.run(main_async(args, bootstrap))

@@ -9,7 +9,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer
 
-from bench.harness import Report, interleaved, sample_event
+from bench.harness import Options, Report, interleaved, sample_event
 from bench.producer import fresh_topic, producer_settings
 from shared.events import EventDto
 from shared.listener import kafka_listener
@@ -156,8 +156,9 @@ async def java_consumer_performance(bootstrap: str, topic: str, count: int) -> f
     return float(rate)
 
 
-async def run(report: Report, bootstrap: str, count: int, repeats: int) -> None:
+async def run(report: Report, options: Options) -> None:
     """Fill a topic once; every variant reads all of it with a fresh group, interleaved."""
+    bootstrap, count, repeats = options.bootstrap, options.events, options.repeats
     topic = await fill(bootstrap, count)
     variants = {
         "listener container": lambda: container(bootstrap, topic, count),

@@ -29,6 +29,16 @@ def sample_event(n: int = 0, size: int = 1024) -> EventDto:
     return event
 
 
+@dataclass(frozen=True)
+class Options:
+    """What every scenario is given: the broker, events per run, runs, events for RSS."""
+
+    bootstrap: str
+    events: int
+    repeats: int
+    rss_events: int = 1_000_000
+
+
 @dataclass
 class Measurement:
     """One variant of one scenario: its runs, and the figure that matters."""

@@ -9,7 +9,7 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import Report, interleaved, sample_event
+from bench.harness import Options, Report, interleaved, sample_event
 from shared.admin import KafkaAdmin, NewTopic
 from shared.local_kafka.tools import PRODUCER_PERFORMANCE, run_kafka_tool
 from shared.settings import KafkaSettings, ProducerSettings
@@ -184,8 +184,9 @@ async def java_producer_performance(bootstrap: str, count: int, partitions: int 
     return float(match.group(1))
 
 
-async def run(report: Report, bootstrap: str, count: int, repeats: int) -> None:
+async def run(report: Report, options: Options) -> None:
     """Every variant, interleaved, ``repeats`` times; ratios against raw aiokafka."""
+    bootstrap, count, repeats = options.bootstrap, options.events, options.repeats
     size = len(sample_event().model_dump_json())
     variants = {
         "KafkaTemplate.send": lambda: template_send(bootstrap, count),

@@ -13,7 +13,7 @@ from shared.lag.monitor import ClusterLagMonitor, LagMonitors
 router = APIRouter(prefix="/v3/kafka", tags=["lag (Burrow v3)"])
 
 
-def get_monitors(request: Request) -> LagMonitors:
+async def get_monitors(request: Request) -> LagMonitors:
     """The app's lag monitors, one per watched cluster."""
     monitors: LagMonitors = request.app.state.lag_monitors
     return monitors

@@ -15,13 +15,13 @@ from shared.settings import KafkaSettings
 router = APIRouter()
 
 
-def get_settings(request: Request) -> KafkaSettings:
+async def get_settings(request: Request) -> KafkaSettings:
     """The app's Kafka settings."""
     settings: KafkaSettings = request.app.state.kafka_settings
     return settings
 
 
-def get_monitors(request: Request) -> LagMonitors:
+async def get_monitors(request: Request) -> LagMonitors:
     """The app's lag monitors."""
     monitors: LagMonitors = request.app.state.lag_monitors
     return monitors

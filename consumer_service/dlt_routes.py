@@ -18,7 +18,7 @@ from shared.dead_letter_replay import (
 router = APIRouter(prefix="/dlt", tags=["dead letters"])
 
 
-def get_replayer(request: Request) -> DeadLetterReplayer:
+async def get_replayer(request: Request) -> DeadLetterReplayer:
     """The app's dead-letter reader and replayer."""
     replayer: DeadLetterReplayer = request.app.state.dead_letters
     return replayer

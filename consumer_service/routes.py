@@ -17,7 +17,7 @@ from shared.status import ListenerStatus
 router = APIRouter()
 
 
-def get_registry(request: Request) -> ListenerRegistry:
+async def get_registry(request: Request) -> ListenerRegistry:
     """The registry whose containers this app runs."""
     registry: ListenerRegistry = request.app.state.registry
     return registry
@@ -124,7 +124,7 @@ async def recent(limit: int = 20) -> list[dict[str, Any]]:
     return list(recent_events)[-limit:]
 
 
-def get_store(request: Request) -> EventStore:
+async def get_store(request: Request) -> EventStore:
     """The app's event store."""
     store: EventStore = request.app.state.event_store
     return store

@@ -28,25 +28,25 @@ write_router = APIRouter(tags=["events"])
 read_router = APIRouter(tags=["health"])
 
 
-def get_template(request: Request) -> KafkaTemplate:
+async def get_template(request: Request) -> KafkaTemplate:
     """The application's template (started in the lifespan)."""
     template: KafkaTemplate = request.app.state.template
     return template
 
 
-def get_api_settings(request: Request) -> ProducerApiSettings:
+async def get_api_settings(request: Request) -> ProducerApiSettings:
     """The service's HTTP limits."""
     settings: ProducerApiSettings = request.app.state.api_settings
     return settings
 
 
-def get_outbox(request: Request) -> Outbox | None:
+async def get_outbox(request: Request) -> Outbox | None:
     """The outbox and its relay in outbox mode; ``None`` in direct mode."""
     outbox: Outbox | None = getattr(request.app.state, "outbox", None)
     return outbox
 
 
-def target_topic(
+async def target_topic(
     request: Request,
     topic: Annotated[
         str | None, Query(description="Write here instead of the events topic (allow-listed).")

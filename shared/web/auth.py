@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
@@ -13,10 +13,14 @@ from pydantic import SecretStr
 _bearer = HTTPBearer(auto_error=False, description="Required when the service sets a token.")
 
 
-def bearer_token_auth(token: SecretStr | None) -> Callable[..., None]:
-    """A dependency that demands ``Authorization: Bearer <token>``; with no token, it admits all."""
+def bearer_token_auth(token: SecretStr | None) -> Callable[..., Awaitable[None]]:
+    """A dependency that demands ``Authorization: Bearer <token>``; with no token, it admits all.
 
-    def check(
+    Dependencies here are ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a
+    thread hop per request per dependency.
+    """
+
+    async def check(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
         if token is None:

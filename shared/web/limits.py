@@ -64,7 +64,7 @@ class BodySizeLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Dependency: 415 unless the body is declared as JSON (``application/json`` or ``+json``)."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type in JSON_MEDIA_TYPES or media_type.endswith("+json"):
