@@ -97,10 +97,6 @@ class HandlerInvoker:
             return args[0] if args else Any
         raise TypeError(f"a batch listener's parameters are lists, not {annotation!r}")
 
-    def arguments(self, record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
-        """The keyword arguments for one record (raises ``DeserializationError``)."""
-        return {name: resolve(record) for name, resolve in self._resolvers}
-
     @property
     def dependencies(self) -> list[type]:
         """Types the handler wants injected from the registry's dependencies."""
