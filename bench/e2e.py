@@ -63,23 +63,19 @@ async def run(report: Report, options: Options) -> None:
                 await client.post("/events", json={"type": "warm", "source": "up"})
                 await asyncio.sleep(2)
                 for rate in RATES:
-                    latencies.clear()
-                    accepted = await _offer(client, rate, SECONDS)
-                    deadline = time.monotonic() + 10
-                    while len(latencies) < accepted and time.monotonic() < deadline:  # noqa: ASYNC110
-                        await asyncio.sleep(0.1)
-                    p50, p95, p99 = (_percentile(latencies, q) for q in (50, 95, 99))
                     m = report.measurement(SCENARIO, f"{rate}/s offered", "p99 ms")
-                    m.runs.append(p99)
-                    m.extra.update(
-                        {
-                            "p50 ms": p50,
-                            "p95 ms": p95,
-                            "accepted": accepted,
-                            "handled": len(latencies),
-                        }
-                    )
-                    if p99 < 100 and len(latencies) >= accepted:
+                    complete = True
+                    for _ in range(options.repeats):
+                        latencies.clear()
+                        accepted = await _offer(client, rate, SECONDS)
+                        deadline = time.monotonic() + 10
+                        while len(latencies) < accepted and time.monotonic() < deadline:  # noqa: ASYNC110
+                            await asyncio.sleep(0.1)
+                        p50, p95, p99 = (_percentile(latencies, q) for q in (50, 95, 99))
+                        m.runs.append(p99)
+                        m.extra.update({"p50 ms": p50, "p95 ms": p95, "accepted": accepted})
+                        complete = complete and len(latencies) >= accepted
+                    if m.median < 100 and complete:
                         best = rate
                     else:
                         break
@@ -89,5 +85,5 @@ async def run(report: Report, options: Options) -> None:
         f"{SCENARIO}: open-loop POSTs at each rate for {SECONDS} s (one httpx client in the bench "
         f"process, which also runs the listener); latency = handler time - the event's "
         f"occurred_at set by the client. Highest rate with p99 < 100 ms: {best}/s "
-        f"(steps {RATES}, one run each)."
+        f"(steps {RATES}; median p99 over {options.repeats} runs per step)."
     )
