@@ -72,17 +72,22 @@ async def template_send_records(bootstrap: str, count: int, partitions: int = 6)
         return count / (time.perf_counter() - started)
 
 
-async def raw_aiokafka(bootstrap: str, count: int, partitions: int = 6) -> float:
-    """``AIOKafkaProducer.send`` + the futures, serializing the same pydantic events."""
-    topic = await fresh_topic(bootstrap, partitions)
-    events = [sample_event(n) for n in range(count)]
-    producer = AIOKafkaProducer(
+def raw_producer(bootstrap: str) -> AIOKafkaProducer:
+    """aiokafka's producer with the settings every variant shares."""
+    return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=True,
         linger_ms=LINGER_MS,
         max_batch_size=BATCH_BYTES,
     )
+
+
+async def raw_aiokafka(bootstrap: str, count: int, partitions: int = 6) -> float:
+    """``AIOKafkaProducer.send`` + the futures, serializing the same pydantic events."""
+    topic = await fresh_topic(bootstrap, partitions)
+    events = [sample_event(n) for n in range(count)]
+    producer = raw_producer(bootstrap)
     await producer.start()
     try:
         await producer.send_and_wait(topic, events[0].model_dump_json().encode())
@@ -103,13 +108,7 @@ async def raw_send_and_wait(bootstrap: str, count: int, partitions: int = 6) -> 
     """``send_and_wait`` per event, WINDOW tasks at once: raw aiokafka used like ``send``."""
     topic = await fresh_topic(bootstrap, partitions)
     events = [sample_event(n) for n in range(count)]
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=LINGER_MS,
-        max_batch_size=BATCH_BYTES,
-    )
+    producer = raw_producer(bootstrap)
     await producer.start()
     try:
         await producer.send_and_wait(topic, events[0].model_dump_json().encode())

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
-import aiosqlite
 import psycopg
 from pydantic import BaseModel
 
 from shared.events import EventDto
+from shared.sqlite_file import SqliteFile
 
 _COLUMNS = "id, type, source, key, payload, occurred_at, topic, partition, kafka_offset, stored_at"
 _CREATE = """
@@ -125,35 +125,16 @@ class _Counting:
         return inserted
 
 
-class SqliteEventStore(_Counting):
-    """Events in a SQLite file (WAL journal, so readers do not block the writer)."""
+class SqliteEventStore(_Counting, SqliteFile):
+    """Events in a SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__()
-        self.path = Path(path)
-        self._db: aiosqlite.Connection | None = None
+        _Counting.__init__(self)
+        SqliteFile.__init__(self, path, "event store")
 
     async def open(self) -> None:
         """Open the file, creating the table."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(self.path)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
-        await db.execute(_CREATE)
-        await db.execute(_INDEX)
-        await db.commit()
-        self._db = db
-
-    async def close(self) -> None:
-        """Close the file."""
-        db, self._db = self._db, None
-        if db is not None:
-            await db.close()
-
-    def _connection(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("the event store is not open")
-        return self._db
+        await self._open((_CREATE, _INDEX))
 
     async def save(self, event: EventDto, *, topic: str, partition: int, offset: int) -> bool:
         """Insert unless the id exists; committed before returning."""

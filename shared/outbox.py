@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from shared import headers as h
+from shared.sqlite_file import SqliteFile
 from shared.template import KafkaSendError, KafkaTemplate, ProducerRecord, SendResult
 
 log = logging.getLogger(__name__)
@@ -66,22 +66,16 @@ class OutboxStats:
     oldest_pending_age_s: float | None
 
 
-class OutboxStore:
+class OutboxStore(SqliteFile):
     """The durable queue: a SQLite file, synchronous=FULL, WAL journal."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        super().__init__(path, "outbox")
         self.relay_id = ""
-        self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
         """Open (or create) the file; its relay id names this outbox in record headers."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(self.path)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=FULL")
-        for statement in _SCHEMA:
-            await db.execute(statement)
+        db = await self._open(_SCHEMA)
         await db.execute(
             "INSERT OR IGNORE INTO outbox_meta (name, value) VALUES ('relay_id', ?)",
             (uuid.uuid4().hex,),
@@ -90,18 +84,6 @@ class OutboxStore:
         async with db.execute("SELECT value FROM outbox_meta WHERE name = 'relay_id'") as cursor:
             row = await cursor.fetchone()
         self.relay_id = str(row[0]) if row else ""
-        self._db = db
-
-    async def close(self) -> None:
-        """Close the file."""
-        db, self._db = self._db, None
-        if db is not None:
-            await db.close()
-
-    def _connection(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("the outbox is not open")
-        return self._db
 
     async def enqueue(self, records: Sequence[ProducerRecord]) -> list[int]:
         """Store records durably, in one commit; their sequence numbers."""
