@@ -20,6 +20,7 @@ from shared.dead_letter import DeadLetterPublishingRecoverer
 from shared.dead_letter_replay import DeadLetterReplayer
 from shared.error_handler import DefaultErrorHandler
 from shared.event_store import EventStore, event_store_for
+from shared.gc_tuning import GcSettings, tuned_garbage_collector
 from shared.lag.monitor import LagMonitors
 from shared.metrics import LagCollector
 from shared.registry import ListenerRegistry, default_registry
@@ -41,6 +42,7 @@ def create_app(
     retry: ListenerRetrySettings | None = None,
     lag: LagSettings | None = None,
     store_settings: EventStoreSettings | None = None,
+    gc_settings: GcSettings | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
 
@@ -75,7 +77,8 @@ def create_app(
                     dependencies={EventStore: store},
                 )
                 try:
-                    yield
+                    with tuned_garbage_collector(gc_settings):
+                        yield
                 finally:
                     await registry.stop()
             finally:

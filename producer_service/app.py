@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from producer_service.routes import read_router, write_router
 from producer_service.settings import ProducerApiSettings
 from shared.admin import KafkaAdmin
+from shared.gc_tuning import GcSettings, tuned_garbage_collector
 from shared.outbox import Outbox
 from shared.settings import EventsTopicSettings, KafkaSettings
 from shared.template import KafkaSendError, KafkaTemplate
@@ -25,6 +26,7 @@ def create_app(
     events: EventsTopicSettings | None = None,
     api: ProducerApiSettings | None = None,
     template: KafkaTemplate | None = None,
+    gc_settings: GcSettings | None = None,
 ) -> FastAPI:
     """Build the app; the template connects in the lifespan, not at import."""
     settings = settings or KafkaSettings()
@@ -34,17 +36,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await KafkaAdmin(settings).ensure_topics(events.declarations())
-        async with template or KafkaTemplate(settings) as started:
+        async with template or KafkaTemplate(settings) as started, AsyncExitStack() as stack:
             app.state.template = started
             if api.delivery_mode == "outbox":
                 outbox = Outbox(api.outbox_path, started)
                 await outbox.start()
+                stack.push_async_callback(outbox.stop)
                 app.state.outbox = outbox
-                try:
-                    yield
-                finally:
-                    await outbox.stop()
-            else:
+            with tuned_garbage_collector(gc_settings):
                 yield
 
     app = FastAPI(

@@ -20,6 +20,12 @@ class ProducerSettings(BaseSettings):
     follower copied it; ``all`` — every in-sync replica has it (at least ``min.insync.replicas``):
     survives the loss of a broker. Idempotence (on by default, only with ``all``) makes the
     producer's retries write each record once and in order.
+
+    ``max_batch_size`` is 256 KiB, not the Java client's 16 KiB: aiokafka keeps one open batch per
+    partition, and once it is full every further send to that partition waits until it was sent —
+    with many concurrent sends (a busy HTTP service) most of them queue up and wake up again and
+    again. Java queues further batches instead. Keyless records still stick to a partition for
+    one batch's worth of bytes, as in Java.
     """
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_PRODUCER_", extra="ignore")
@@ -27,7 +33,7 @@ class ProducerSettings(BaseSettings):
     acks: Literal["0", "1", "all"] = "all"
     enable_idempotence: bool = True
     linger_ms: int = Field(default=5, ge=0)
-    max_batch_size: int = Field(default=16384, gt=0)
+    max_batch_size: int = Field(default=262_144, gt=0)
     compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
     delivery_timeout_ms: int = Field(default=30_000, gt=0)
     default_topic: str | None = None

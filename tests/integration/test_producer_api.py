@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator
 
@@ -265,3 +266,20 @@ async def test_prometheus_metrics_count_sends(api: httpx.AsyncClient, topic_name
     text = response.text
     assert f'kafka_template_sends_total{{result="ok",topic="{topic_name}"}}' in text
     assert f'kafka_template_send_seconds_count{{topic="{topic_name}"}}' in text
+
+
+async def test_the_service_tunes_the_garbage_collector_while_it_runs(
+    kafka_settings: KafkaSettings, topic_name: str
+) -> None:
+    before = gc.get_threshold()
+    app = create_app(kafka_settings, EventsTopicSettings(topic=topic_name, partitions=1))
+    async with running(app, "producer") as client:
+        assert gc.get_threshold()[0] == 10_000
+        assert gc.get_freeze_count() > 0
+        # Many concurrent sends to one partition: more than one batch's worth of 1 KB events.
+        body = {**EVENT, "payload": {"note": "x" * 1000}}
+        responses = await asyncio.gather(*(client.post("/events", json=body) for _ in range(400)))
+        assert [r.status_code for r in responses] == [202] * 400
+        offsets = sorted(r.json()["offset"] for r in responses)
+        assert offsets == list(range(offsets[0], offsets[0] + 400))
+    assert gc.get_threshold() == before
