@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bisect
+import weakref
+from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,25 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from shared.lag.monitor import LagMonitors
+
+_batches: weakref.WeakSet[_Batched] = weakref.WeakSet()
+
+
+class _FlushPendingOnScrape(Collector):
+    """Adds every batched observation to its metric before the registry is read."""
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """No metrics of its own (and registering must not flush)."""
+        return iter(())
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Flush; yields nothing of its own."""
+        flush_pending()
+        return iter(())
+
+
+# Registered before the metrics below: the registry collects in registration order.
+REGISTRY.register(_FlushPendingOnScrape())
 
 TEMPLATE_SENDS = Counter(
     "kafka_template_sends", "Records sent by KafkaTemplate.", ["topic", "result"]
@@ -29,29 +50,55 @@ LISTENER_HANDLER_SECONDS = Histogram(
 )
 
 
-class BatchedObserver:
-    """Collects observations of one histogram child and adds them in one go per batch.
+class _Batched:
+    """Values gathered for one metric child and added in one go: on flush, when many wait, or
+    when the registry is scraped. A deque, so a scrape from another thread loses nothing."""
 
-    ``Histogram.observe`` takes a lock and walks the buckets for every value: at 100,000 records
-    a second that is a real part of a listener's cost. This keeps the same buckets and sum, adding
-    each bucket's count once per flush. It uses the child's bucket counters directly and falls back
-    to ``observe`` if a future prometheus-client lays them out differently.
-    """
+    flush_at = 1024
 
     def __init__(self, child: Any) -> None:
         self.child = child
-        self._bounds: list[float] | None = getattr(child, "_upper_bounds", None)
-        self._values: list[float] = []
+        self._values: deque[float] = deque()
+        _batches.add(self)
 
     def add(self, value: float) -> None:
-        """Remember one observation."""
+        """Remember one value."""
         self._values.append(value)
+        if len(self._values) >= self.flush_at:
+            self.flush()
 
     def flush(self) -> None:
-        """Add what was remembered to the histogram."""
-        values, self._values = self._values, []
-        if not values:
-            return
+        """Add what was remembered to the metric."""
+        pending = self._values
+        values = [pending.popleft() for _ in range(len(pending))]
+        if values:
+            self._apply(values)
+
+    def _apply(self, values: list[float]) -> None:
+        raise NotImplementedError
+
+
+class BatchedCounter(_Batched):
+    """Increments of one counter child, added as one ``inc``."""
+
+    def _apply(self, values: list[float]) -> None:
+        self.child.inc(sum(values))
+
+
+class BatchedObserver(_Batched):
+    """Observations of one histogram child, each bucket's count added once per flush.
+
+    ``Histogram.observe`` takes a lock and walks the buckets for every value: at 100,000 records
+    a second that is a real part of a listener's cost. This keeps the same buckets and sum. It
+    uses the child's bucket counters directly and falls back to ``observe`` if a future
+    prometheus-client lays them out differently.
+    """
+
+    def __init__(self, child: Any) -> None:
+        super().__init__(child)
+        self._bounds: list[float] | None = getattr(child, "_upper_bounds", None)
+
+    def _apply(self, values: list[float]) -> None:
         buckets = getattr(self.child, "_buckets", None)
         total = getattr(self.child, "_sum", None)
         if self._bounds is None or buckets is None or total is None:
@@ -65,6 +112,12 @@ class BatchedObserver:
             if count:
                 buckets[index].inc(count)
         total.inc(sum(values))
+
+
+def flush_pending() -> None:
+    """Add every batched value to its metric (done before each scrape of the default registry)."""
+    for batch in list(_batches):
+        batch.flush()
 
 
 class LagCollector(Collector):

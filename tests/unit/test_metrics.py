@@ -1,6 +1,7 @@
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
-from shared.metrics import BatchedObserver
+from shared import metrics
+from shared.metrics import BatchedCounter, BatchedObserver
 
 
 def _exposition(values: list[float], batched: bool) -> str:
@@ -26,3 +27,31 @@ def test_batched_observations_equal_one_by_one() -> None:
 
 def test_flush_without_observations_changes_nothing() -> None:
     assert _exposition([], batched=True) == _exposition([], batched=False)
+
+
+def test_batched_counter_adds_the_sum() -> None:
+    registry = CollectorRegistry()
+    child = Counter("c", "test", ["l"], registry=registry).labels("x")
+    counter = BatchedCounter(child)
+    for amount in (1, 2, 3):
+        counter.add(amount)
+    assert registry.get_sample_value("c_total", {"l": "x"}) == 0  # not yet added
+    counter.flush()
+    assert registry.get_sample_value("c_total", {"l": "x"}) == 6
+
+
+def test_a_full_batch_is_added_without_a_flush() -> None:
+    registry = CollectorRegistry()
+    child = Counter("c", "test", registry=registry)
+    counter = BatchedCounter(child)
+    for _ in range(BatchedCounter.flush_at):
+        counter.add(1)
+    assert registry.get_sample_value("c_total") == BatchedCounter.flush_at
+
+
+def test_scraping_the_default_registry_adds_what_waits() -> None:
+    child = metrics.TEMPLATE_SENDS.labels("test-scrape-flush", "ok")
+    counter = BatchedCounter(child)
+    counter.add(5)
+    text = generate_latest(REGISTRY).decode()
+    assert 'kafka_template_sends_total{result="ok",topic="test-scrape-flush"} 5.0' in text
