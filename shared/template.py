@@ -339,8 +339,7 @@ class KafkaTemplate:
         except TimeoutError:
             pass  # records not handed over in time get no outcome: they timed out
         if deliveries:
-            # wait(), not gather(): a timeout must not cancel the producer's own futures.
-            await asyncio.wait(deliveries, timeout=max(0.0, deadline - time.perf_counter()))
+            await self._await_all(deliveries, deadline - time.perf_counter())
         for index, delivery in zip(indexes, deliveries, strict=True):
             if not delivery.done():
                 continue
@@ -357,6 +356,20 @@ class KafkaTemplate:
         for topic, (sent, failed) in by_topic.items():
             self._count(topic, sent, failed, elapsed)
         return finished
+
+    @staticmethod
+    async def _await_all(deliveries: list[asyncio.Future[Any]], timeout_s: float) -> None:
+        """Wait until every future is done or the time is up; never cancels them.
+
+        One future after another, not ``asyncio.wait(all)``: a batch's futures complete together
+        and in order, so this sleeps about once per batch, where ``wait`` pays a callback per
+        record. ``wait`` (not ``await``) for each: a timeout must not cancel the producer's futures.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                for delivery in deliveries:
+                    if not delivery.done():
+                        await asyncio.wait((delivery,))
 
     async def _enqueue(
         self,
