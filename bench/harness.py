@@ -60,6 +60,26 @@ class Measurement:
         return (min(self.runs), max(self.runs)) if self.runs else (float("nan"),) * 2
 
 
+@dataclass
+class Ratio:
+    """One ratio of two variants: its value in each round, and the target it is held to."""
+
+    scenario: str
+    name: str
+    rounds: list[float]
+    target: str = ""
+
+    @property
+    def value(self) -> float:
+        """The median round."""
+        return statistics.median(self.rounds) if self.rounds else float("nan")
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        """Lowest and highest round."""
+        return (min(self.rounds), max(self.rounds)) if self.rounds else (float("nan"),) * 2
+
+
 class Report:
     """Everything one bench run measured."""
 
@@ -67,7 +87,7 @@ class Report:
         self.repeats = repeats
         self.started = time.strftime("%Y-%m-%d %H:%M:%S")
         self.measurements: list[Measurement] = []
-        self.ratios: list[tuple[str, str, float, str]] = []
+        self.ratios: list[Ratio] = []
         self.notes: list[str] = []
 
     def measurement(self, scenario: str, variant: str, unit: str) -> Measurement:
@@ -80,12 +100,21 @@ class Report:
         return created
 
     def ratio(self, scenario: str, numerator: str, denominator: str, target: str = "") -> float:
-        """Median of ``numerator`` ÷ median of ``denominator`` (same scenario), recorded."""
-        top = self.measurement(scenario, numerator, "").median
-        bottom = self.measurement(scenario, denominator, "").median
-        value = top / bottom if bottom else float("nan")
-        self.ratios.append((scenario, f"{numerator} ÷ {denominator}", value, target))
-        return value
+        """``numerator`` ÷ ``denominator`` (same scenario), recorded with its spread.
+
+        Runs are interleaved (scale: in sequence), so run *i* of each was measured in round *i*: the
+        ratio is the median of the rounds' ratios (drift of a shared machine between rounds
+        cancels out), and the spread is theirs. Unequal run counts fall back to the medians.
+        """
+        top = self.measurement(scenario, numerator, "")
+        bottom = self.measurement(scenario, denominator, "")
+        if top.runs and len(top.runs) == len(bottom.runs):
+            rounds = [a / b for a, b in zip(top.runs, bottom.runs, strict=True) if b]
+        else:
+            rounds = [top.median / bottom.median] if bottom.median else []
+        ratio = Ratio(scenario, f"{numerator} ÷ {denominator}", rounds, target)
+        self.ratios.append(ratio)
+        return ratio.value
 
     def write(self, directory: Path) -> tuple[Path, Path]:
         """``bench-<time>.json`` and ``.md`` in ``directory``; returns both paths."""
@@ -98,9 +127,7 @@ class Report:
             "measurements": [
                 {**asdict(m), "median": m.median, "spread": m.spread} for m in self.measurements
             ],
-            "ratios": [
-                {"scenario": s, "ratio": r, "value": v, "target": t} for s, r, v, t in self.ratios
-            ],
+            "ratios": [{**asdict(r), "value": r.value, "spread": r.spread} for r in self.ratios],
             "notes": self.notes,
         }
         json_path = directory / f"bench-{stamp}.json"
@@ -124,9 +151,16 @@ class Report:
                 f"| {m.scenario} | {m.variant} | {_fmt(m.median)} | {_fmt(low)}-{_fmt(high)} "
                 f"| {m.unit} | {notes} |"
             )
-        lines += ["", "| scenario | ratio | value | target |", "|---|---|---:|---|"]
-        for scenario, ratio, value, target in self.ratios:
-            lines.append(f"| {scenario} | {ratio} | {value:.2f} | {target} |")
+        lines += [
+            "",
+            "| scenario | ratio (median of the rounds) | value | min-max | target |",
+            "|---|---|---:|---:|---|",
+        ]
+        for r in self.ratios:
+            low, high = r.spread
+            lines.append(
+                f"| {r.scenario} | {r.name} | {r.value:.2f} | {low:.2f}-{high:.2f} | {r.target} |"
+            )
         if self.notes:
             lines += ["", *[f"- {note}" for note in self.notes]]
         return "\n".join(lines) + "\n"
