@@ -175,6 +175,9 @@ class KafkaTemplate:
         producer, self._producer = self._producer, None
         if producer is not None:
             await self._close(producer)
+        for batched in self._metrics.values():
+            for metric in batched:
+                metric.flush()  # a template that goes away leaves its counts behind
 
     async def _close(self, producer: AIOKafkaProducer) -> None:
         # aiokafka's stop() can wait forever for a broker that is gone (aiokafka#1101).

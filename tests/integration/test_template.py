@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 import string
@@ -10,6 +11,7 @@ from collections import Counter
 from itertools import groupby
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from shared.events import EventDto
@@ -302,3 +304,19 @@ async def test_lifecycle_flush_and_send_before_start(kafka_bootstrap: str, topic
     await template.stop()
     await template.stop()  # idempotent
     assert not template.is_running
+
+
+async def test_send_metrics_survive_the_template(kafka_bootstrap: str, topic_name: str) -> None:
+    await create_topic(kafka_bootstrap, topic_name)
+    template = KafkaTemplate(_settings(kafka_bootstrap))
+    async with template:
+        await template.send(topic_name, b"a")
+        results = await template.send_records([(template.build_record(topic_name, b"b"), None)] * 3)
+    assert all(isinstance(r, SendResult) for r in results)
+    del template
+    gc.collect()  # the template's batched metrics are gone: stop() must have added them
+    sent = REGISTRY.get_sample_value(
+        "kafka_template_sends_total", {"topic": topic_name, "result": "ok"}
+    )
+    calls = REGISTRY.get_sample_value("kafka_template_send_seconds_count", {"topic": topic_name})
+    assert (sent, calls) == (4.0, 2.0)
