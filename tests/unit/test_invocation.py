@@ -101,3 +101,28 @@ async def test_handler_errors_propagate() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         await asyncio.wait_for(HandlerInvoker(handler).invoke(record()), 5)
+
+
+async def test_one_argument_handlers_get_their_payload_however_declared() -> None:
+    seen: list[object] = []
+
+    async def positional(order: Order) -> None:
+        seen.append(order)
+
+    async def keyword_only(*, order: Order) -> None:
+        seen.append(order)
+
+    async def only_the_key(key: str) -> None:
+        seen.append(key)
+
+    for handler in (positional, keyword_only, only_the_key):
+        await HandlerInvoker(handler).invoke(record())
+    assert seen == [Order(id=7), Order(id=7), "k1"]
+
+
+async def test_a_bad_payload_fails_at_the_call() -> None:
+    async def handler(order: Order) -> None:
+        raise AssertionError("not called")
+
+    with pytest.raises(ValueError, match="not a valid Order"):
+        HandlerInvoker(handler).invoke(record(b"{}"))
