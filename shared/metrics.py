@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import weakref
 from collections import deque
 from collections.abc import Iterator
@@ -69,8 +70,10 @@ class _Batched:
 
     def flush(self) -> None:
         """Add what was remembered to the metric."""
-        pending = self._values
-        values = [pending.popleft() for _ in range(len(pending))]
+        pending, values = self._values, []
+        with contextlib.suppress(IndexError):  # a scrape's thread took the rest
+            for _ in range(len(pending)):
+                values.append(pending.popleft())
         if values:
             self._apply(values)
 
