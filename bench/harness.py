@@ -52,12 +52,12 @@ class Measurement:
     @property
     def median(self) -> float:
         """The middle run."""
-        return statistics.median(self.runs) if self.runs else float("nan")
+        return _median(self.runs)
 
     @property
     def spread(self) -> tuple[float, float]:
         """Lowest and highest run."""
-        return (min(self.runs), max(self.runs)) if self.runs else (float("nan"),) * 2
+        return _spread(self.runs)
 
 
 @dataclass
@@ -72,12 +72,12 @@ class Ratio:
     @property
     def value(self) -> float:
         """The median round."""
-        return statistics.median(self.rounds) if self.rounds else float("nan")
+        return _median(self.rounds)
 
     @property
     def spread(self) -> tuple[float, float]:
         """Lowest and highest round."""
-        return (min(self.rounds), max(self.rounds)) if self.rounds else (float("nan"),) * 2
+        return _spread(self.rounds)
 
 
 class Report:
@@ -164,6 +164,14 @@ class Report:
         if self.notes:
             lines += ["", *[f"- {note}" for note in self.notes]]
         return "\n".join(lines) + "\n"
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _spread(values: list[float]) -> tuple[float, float]:
+    return (min(values), max(values)) if values else (float("nan"), float("nan"))
 
 
 def _fmt(value: Any) -> str:
