@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiokafka import AIOKafkaProducer
 
 from bench.harness import Options, Report, interleaved, sample_event
 from shared.admin import KafkaAdmin, NewTopic
+from shared.events import EventDto
 from shared.local_kafka.tools import PRODUCER_PERFORMANCE, run_kafka_tool
 from shared.settings import KafkaSettings, ProducerSettings
 from shared.template import KafkaTemplate
@@ -44,17 +47,26 @@ async def fresh_topic(bootstrap: str, partitions: int = 6) -> str:
     return name
 
 
+async def timed_windows(
+    events: list[EventDto], send_window: Callable[[list[EventDto]], Awaitable[object]]
+) -> float:
+    """Events per second of ``send_window`` over ``events``, WINDOW of them per call."""
+    started = time.perf_counter()
+    for start in range(0, len(events), WINDOW):
+        await send_window(events[start : start + WINDOW])
+    return len(events) / (time.perf_counter() - started)
+
+
 async def template_send(bootstrap: str, count: int, partitions: int = 6) -> float:
     """``await template.send(topic, event, key=…)`` per event, WINDOW of them concurrently."""
     topic = await fresh_topic(bootstrap, partitions)
     events = [sample_event(n) for n in range(count)]
     async with KafkaTemplate(producer_settings(bootstrap)) as template:
         await template.send(topic, events[0], key=events[0].key)  # metadata and connections
-        started = time.perf_counter()
-        for start in range(0, count, WINDOW):
-            chunk = events[start : start + WINDOW]
-            await asyncio.gather(*(template.send(topic, e, key=e.key) for e in chunk))
-        return count / (time.perf_counter() - started)
+        return await timed_windows(
+            events,
+            lambda chunk: asyncio.gather(*(template.send(topic, e, key=e.key) for e in chunk)),
+        )
 
 
 async def template_send_records(bootstrap: str, count: int, partitions: int = 6) -> float:
@@ -63,13 +75,12 @@ async def template_send_records(bootstrap: str, count: int, partitions: int = 6)
     events = [sample_event(n) for n in range(count)]
     async with KafkaTemplate(producer_settings(bootstrap)) as template:
         await template.send(topic, events[0], key=events[0].key)
-        started = time.perf_counter()
-        for start in range(0, count, WINDOW):
-            chunk = events[start : start + WINDOW]
-            await template.send_records(
+        return await timed_windows(
+            events,
+            lambda chunk: template.send_records(
                 [(template.build_record(topic, e, key=e.key), e) for e in chunk]
-            )
-        return count / (time.perf_counter() - started)
+            ),
+        )
 
 
 def raw_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -83,48 +94,51 @@ def raw_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
+@contextlib.asynccontextmanager
+async def started_raw_producer(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaProducer]:
+    """A started raw producer that has sent once to ``topic`` (metadata and connections)."""
+    producer = raw_producer(bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, sample_event().model_dump_json().encode())
+        yield producer
+    finally:
+        await producer.stop()
+
+
 async def raw_aiokafka(bootstrap: str, count: int, partitions: int = 6) -> float:
     """``AIOKafkaProducer.send`` + the futures, serializing the same pydantic events."""
     topic = await fresh_topic(bootstrap, partitions)
     events = [sample_event(n) for n in range(count)]
-    producer = raw_producer(bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, events[0].model_dump_json().encode())
-        started = time.perf_counter()
-        for start in range(0, count, WINDOW):
+    async with started_raw_producer(bootstrap, topic) as producer:
+
+        async def send_window(chunk: list[EventDto]) -> None:
             futures = [
                 await producer.send(topic, e.model_dump_json().encode(), key=e.key.encode())
-                for e in events[start : start + WINDOW]
+                for e in chunk
                 if e.key is not None
             ]
             await asyncio.gather(*futures)
-        return count / (time.perf_counter() - started)
-    finally:
-        await producer.stop()
+
+        return await timed_windows(events, send_window)
 
 
 async def raw_send_and_wait(bootstrap: str, count: int, partitions: int = 6) -> float:
     """``send_and_wait`` per event, WINDOW tasks at once: raw aiokafka used like ``send``."""
     topic = await fresh_topic(bootstrap, partitions)
     events = [sample_event(n) for n in range(count)]
-    producer = raw_producer(bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, events[0].model_dump_json().encode())
-        started = time.perf_counter()
-        for start in range(0, count, WINDOW):
-            await asyncio.gather(
+    async with started_raw_producer(bootstrap, topic) as producer:
+        return await timed_windows(
+            events,
+            lambda chunk: asyncio.gather(
                 *(
                     producer.send_and_wait(
                         topic, e.model_dump_json().encode(), key=(e.key or "").encode()
                     )
-                    for e in events[start : start + WINDOW]
+                    for e in chunk
                 )
-            )
-        return count / (time.perf_counter() - started)
-    finally:
-        await producer.stop()
+            ),
+        )
 
 
 async def faststream_publish(bootstrap: str, count: int, partitions: int = 6) -> float:
@@ -144,13 +158,12 @@ async def faststream_publish(bootstrap: str, count: int, partitions: int = 6) ->
     await broker.start()
     try:
         await broker.publish(events[0], topic, key=events[0].key.encode())
-        started = time.perf_counter()
-        for start in range(0, count, WINDOW):
-            chunk = events[start : start + WINDOW]
-            await asyncio.gather(
+        return await timed_windows(
+            events,
+            lambda chunk: asyncio.gather(
                 *(broker.publish(e, topic, key=(e.key or "").encode()) for e in chunk)
-            )
-        return count / (time.perf_counter() - started)
+            ),
+        )
     finally:
         await broker.stop()
 

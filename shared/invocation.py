@@ -58,7 +58,8 @@ class HandlerInvoker:
         self._ack_parameters: list[str] = []
         self._dependencies: list[tuple[str, type]] = []
         payload_seen = False
-        for name, parameter in inspect.signature(handler).parameters.items():
+        parameters = inspect.signature(handler).parameters
+        for name, parameter in parameters.items():
             annotation = hints.get(name, parameter.annotation)
             if annotation is inspect.Parameter.empty:
                 annotation = Any
@@ -91,7 +92,7 @@ class HandlerInvoker:
             self._resolvers.append((name, resolver))
         # The common handler — one argument per record, first and positional, nothing else
         # injected — is called positionally, without building keyword arguments per record.
-        first = next(iter(inspect.signature(handler).parameters.values()), None)
+        first = next(iter(parameters.values()), None)
         self._only_argument: Any = (
             self._resolvers[0][1]
             if not batch
