@@ -128,6 +128,8 @@ class ListenerContainer:
         self._revoked: set[TopicPartition] = set()
         self._paused_by_user = False
         self._seeks: list[SeekRequest] = []
+        self.seeks_applied = 0
+        """Seek requests the poll loop has carried out so far."""
 
     # ================================================================ lifecycle
     async def start(self) -> None:
@@ -620,6 +622,7 @@ class ListenerContainer:
             await self._commit(consumer)
             for request in requests:
                 await self._seek(consumer, request)
+                self.seeks_applied += 1
 
     async def _seek(self, consumer: AIOKafkaConsumer, request: SeekRequest) -> None:
         assigned = consumer.assignment()
@@ -634,10 +637,15 @@ class ListenerContainer:
             self._backoff_until.pop(tp, None)
         self._attempts = {k: v for k, v in self._attempts.items() if k[0] not in tps}
         match request.position:
-            case SeekPosition.BEGINNING:
-                await consumer.seek_to_beginning(*tps)
-            case SeekPosition.END:
-                await consumer.seek_to_end(*tps)
+            case SeekPosition.BEGINNING | SeekPosition.END:
+                if request.position is SeekPosition.BEGINNING:
+                    await consumer.seek_to_beginning(*tps)
+                else:
+                    await consumer.seek_to_end(*tps)
+                # aiokafka resolves these lazily, at the next fetch: resolve them now, so "the
+                # end" is the end when the seek is applied, not whenever the fetch happens.
+                for tp in tps:
+                    await consumer.position(tp)
             case SeekPosition.OFFSET:
                 assert request.offset is not None
                 for tp in tps:

@@ -350,7 +350,11 @@ async def test_seek_and_replay_from_offset_zero(
         await wait_until(lambda: len(first) == 17, 30, "a replay from a timestamp")
         assert [offset for offset, _ in first[14:]] == [3, 4, 5]
 
+        (reader_container,) = registry.container("reader").children
+        applied = reader_container.seeks_applied
         registry.seek("reader", SeekRequest(position=SeekPosition.END))
+        # Seeks are applied by the poll loop: produce only once "the end" was taken.
+        await wait_until(lambda: reader_container.seeks_applied > applied, 30, "the seek")
         await produce(bootstrap, topic_name, [b"new"], partition=0)
         await wait_until(lambda: first[-1] == (6, b"new"), 30, "only the new record")
         assert len(first) == 18
