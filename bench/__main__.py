@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench import consumer, e2e, http, producer, scale
 from bench.harness import Options, Report
-from shared.local_kafka import LocalKafkaCluster
+from kafka_kit.local_kafka import LocalKafkaCluster
 
 SCENARIOS = {
     "producer": producer.run,

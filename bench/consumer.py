@@ -11,12 +11,12 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.harness import Options, Report, interleaved, sample_event
 from bench.producer import fresh_topic, producer_settings
-from shared.events import EventDto
-from shared.listener import kafka_listener
-from shared.local_kafka.tools import CONSUMER_PERFORMANCE, run_kafka_tool
-from shared.registry import ListenerRegistry
-from shared.settings import ConsumerSettings, KafkaSettings
-from shared.template import KafkaTemplate
+from kafka_kit.listener import kafka_listener
+from kafka_kit.local_kafka.tools import CONSUMER_PERFORMANCE, run_kafka_tool
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.template import KafkaTemplate
+from producer_service.events import EventDto
 
 SCENARIO = "2 consumer"
 MAX_POLL = 500

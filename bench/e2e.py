@@ -12,10 +12,10 @@ import httpx
 
 from bench.harness import Options, Report, sample_event
 from bench.processes import uvicorn
-from shared.events import EventDto
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import ConsumerSettings, KafkaSettings
+from producer_service.events import EventDto
 
 SCENARIO = "4 end to end"
 RATES = (50, 100, 200, 400, 600, 800, 1000)

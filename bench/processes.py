@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.local_kafka.cluster import free_ports
+from kafka_kit.local_kafka.cluster import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiokafka import AIOKafkaProducer
 
 from bench.harness import Options, Report, interleaved, sample_event
-from shared.admin import KafkaAdmin, NewTopic
-from shared.events import EventDto
-from shared.local_kafka.tools import PRODUCER_PERFORMANCE, run_kafka_tool
-from shared.settings import KafkaSettings, ProducerSettings
-from shared.template import KafkaTemplate
+from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.local_kafka.tools import PRODUCER_PERFORMANCE, run_kafka_tool
+from kafka_kit.settings import KafkaSettings, ProducerSettings
+from kafka_kit.template import KafkaTemplate
+from producer_service.events import EventDto
 
 SCENARIO = "1 producer"
 WINDOW = 1000  # records in flight at once, for every Python variant alike

@@ -6,32 +6,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry
 
-from consumer_service import listeners  # noqa: F401 - importing registers the listeners
 from consumer_service.burrow_routes import BurrowNotFound, not_found
 from consumer_service.burrow_routes import router as burrow_router
 from consumer_service.cluster_routes import router as cluster_router
 from consumer_service.dlt_routes import router as dlt_router
+from consumer_service.event_store import EventStore, event_store_for
+from consumer_service.listeners import RecentEvents, register_event_log
 from consumer_service.routes import router
-from shared.admin import KafkaAdmin
-from shared.back_off import ExponentialBackOff
-from shared.dead_letter import DeadLetterPublishingRecoverer
-from shared.dead_letter_replay import DeadLetterReplayer
-from shared.error_handler import DefaultErrorHandler
-from shared.event_store import EventStore, event_store_for
-from shared.gc_tuning import GcSettings, tuned_garbage_collector
-from shared.lag.monitor import LagMonitors
-from shared.metrics import LagCollector
-from shared.registry import ListenerRegistry, default_registry
-from shared.settings import (
-    EventsTopicSettings,
-    EventStoreSettings,
+from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
+from kafka_kit import (
+    DeadLetterPublishingRecoverer,
+    DeadLetterReplayer,
+    DefaultErrorHandler,
+    ExponentialBackOff,
+    KafkaAdmin,
     KafkaSettings,
+    KafkaTemplate,
+    LagMonitors,
     LagSettings,
-    ListenerRetrySettings,
+    ListenerRegistry,
 )
-from shared.template import KafkaTemplate
+from kafka_kit.metrics import LagCollector
+from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
+from producer_service.events import EventsTopicSettings
 
 
 def create_app(
@@ -42,28 +41,35 @@ def create_app(
     retry: ListenerRetrySettings | None = None,
     lag: LagSettings | None = None,
     store_settings: EventStoreSettings | None = None,
+    event_log: EventLogSettings | None = None,
     gc_settings: GcSettings | None = None,
+    metrics_registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
 
+    ``registry`` holds the listeners to run; by default a new one with the example listener
+    (``event_log``: stores every event of ``events.topic``, group ``event_log.group_id``).
     Every listener retries with exponential back-off, then dead-letters to ``<topic>-dlt``.
-    Lag is watched, Burrow-style, on every cluster of ``LAG_CLUSTERS``.
+    Lag is watched, Burrow-style, on every cluster of ``LAG_CLUSTERS``. Metrics go to
+    ``metrics_registry`` (prometheus-client's global registry by default).
     """
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
-    registry = registry or default_registry
+    if registry is None:
+        registry = ListenerRegistry()
+        group_id = (event_log or EventLogSettings()).group_id
+        register_event_log(registry, topic=events.topic, group_id=group_id)
     retry = retry or ListenerRetrySettings()
     monitors = LagMonitors(settings, lag or LagSettings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await KafkaAdmin(settings).ensure_topics(events.declarations())
-        async with KafkaTemplate(settings) as template:
+        async with KafkaTemplate(settings, metrics_registry=metrics_registry) as template:
             error_handler = DefaultErrorHandler(
                 DeadLetterPublishingRecoverer(template),
                 ExponentialBackOff(retry.initial_s, retry.multiplier, retry.max_s, retry.attempts),
             )
-            app.state.registry = registry
             app.state.dead_letters = DeadLetterReplayer(settings, template)
             store = event_store_for((store_settings or EventStoreSettings()).url)
             await store.open()
@@ -74,7 +80,8 @@ def create_app(
                     settings,
                     error_handler=error_handler,
                     template=template,
-                    dependencies={EventStore: store},
+                    dependencies={EventStore: store, RecentEvents: app.state.recent_events},
+                    metrics_registry=metrics_registry,
                 )
                 try:
                     with tuned_garbage_collector(gc_settings):
@@ -91,9 +98,11 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.kafka_settings = settings
+    app.state.registry = registry
+    app.state.recent_events = RecentEvents()
     app.state.lag_monitors = monitors
-    app.state.metrics_registry = CollectorRegistry()
-    app.state.metrics_registry.register(LagCollector(monitors))
+    app.state.metrics_registries = (metrics_registry or REGISTRY, CollectorRegistry())
+    app.state.metrics_registries[1].register(LagCollector(monitors))
     app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
     app.include_router(router)
     app.include_router(dlt_router)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from shared.lag import burrow_json
-from shared.lag.monitor import ClusterLagMonitor, LagMonitors
+from kafka_kit.lag.monitor import ClusterLagMonitor, LagMonitors
+from kafka_kit.web import burrow_json
 
 router = APIRouter(prefix="/v3/kafka", tags=["lag (Burrow v3)"])
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
-from shared import metrics
-from shared.cluster_view import ClusterView, describe_cluster_view
-from shared.lag.monitor import LagMonitors
-from shared.settings import KafkaSettings
+from kafka_kit import metrics
+from kafka_kit.cluster_view import ClusterView, describe_cluster_view
+from kafka_kit.lag.monitor import LagMonitors
+from kafka_kit.settings import KafkaSettings
 
 router = APIRouter()
 
@@ -59,5 +59,5 @@ async def group_lag(
 @router.get("/metrics", tags=["metrics"], response_class=Response)
 async def prometheus(request: Request) -> Response:
     """Prometheus text format: listener records and latency, lag per partition, group status."""
-    body, content_type = metrics.render(request.app.state.metrics_registry)
+    body, content_type = metrics.render(*request.app.state.metrics_registries)
     return Response(body, media_type=content_type)

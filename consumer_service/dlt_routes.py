@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.dead_letter import DLT_SUFFIX, dead_letter_topic
-from shared.dead_letter_replay import (
+from kafka_kit.dead_letter import DLT_SUFFIX, dead_letter_topic
+from kafka_kit.dead_letter_replay import DeadLetterReplayer
+from kafka_kit.errors import (
     AlreadyReplayedError,
     DeadLetterNotFoundError,
-    DeadLetterReplayer,
     DeadLetterTopicNotFoundError,
 )
 

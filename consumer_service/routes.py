@@ -8,11 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from consumer_service.listeners import recent_events
-from shared.event_store import EventStore, StoredEvent
-from shared.registry import ListenerRegistry, UnknownListenerError
-from shared.seek import SeekRequest
-from shared.status import ListenerStatus
+from consumer_service.event_store import EventStore, StoredEvent
+from consumer_service.listeners import RecentEvents
+from kafka_kit.errors import UnknownListenerError
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.seek import SeekRequest
+from kafka_kit.status import ListenerStatus
 
 router = APIRouter()
 
@@ -118,10 +119,18 @@ async def seek_listener(
     return {"status": "accepted"}
 
 
+async def get_recent_events(request: Request) -> RecentEvents:
+    """What the example listener handled lately."""
+    recent: RecentEvents = request.app.state.recent_events
+    return recent
+
+
 @router.get("/events/recent", tags=["events"])
-async def recent(limit: int = 20) -> list[dict[str, Any]]:
+async def recent(
+    events: Annotated[RecentEvents, Depends(get_recent_events)], limit: int = 20
+) -> list[dict[str, Any]]:
     """The latest events the example listener handled in this process, newest last."""
-    return list(recent_events)[-limit:]
+    return events.latest(limit)
 
 
 async def get_store(request: Request) -> EventStore:

@@ -7,28 +7,33 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from prometheus_client import REGISTRY, CollectorRegistry
 
+from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
+from kafka_kit.outbox import Outbox
+from kafka_kit.web.auth import bearer_token_auth
+from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
+from kafka_kit.web.limits import BodySizeLimitMiddleware
+from kafka_kit.web.send_failures import answer_for_send_failure
+from kafka_kit.web.topic_policy import TopicPolicy
+from producer_service.events import EventsTopicSettings
 from producer_service.routes import read_router, write_router
 from producer_service.settings import ProducerApiSettings
-from shared.admin import KafkaAdmin
-from shared.gc_tuning import GcSettings, tuned_garbage_collector
-from shared.outbox import Outbox
-from shared.settings import EventsTopicSettings, KafkaSettings
-from shared.template import KafkaSendError, KafkaTemplate
-from shared.topics import TopicPolicy
-from shared.web.auth import bearer_token_auth
-from shared.web.errors import answer_for_send_failure
-from shared.web.limits import BodySizeLimitMiddleware
 
 
 def create_app(
     settings: KafkaSettings | None = None,
     events: EventsTopicSettings | None = None,
     api: ProducerApiSettings | None = None,
+    *,
     template: KafkaTemplate | None = None,
     gc_settings: GcSettings | None = None,
+    metrics_registry: CollectorRegistry | None = None,
 ) -> FastAPI:
-    """Build the app; the template connects in the lifespan, not at import."""
+    """Build the app; the template connects in the lifespan, not at import.
+
+    Its metrics go to ``metrics_registry`` (prometheus-client's global registry by default).
+    """
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
     api = api or ProducerApiSettings()
@@ -36,7 +41,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await KafkaAdmin(settings).ensure_topics(events.declarations())
-        async with template or KafkaTemplate(settings) as started, AsyncExitStack() as stack:
+        own = template or KafkaTemplate(settings, metrics_registry=metrics_registry)
+        async with own as started, AsyncExitStack() as stack:
             app.state.template = started
             if api.delivery_mode == "outbox":
                 outbox = Outbox(api.outbox_path, started)
@@ -52,6 +58,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.api_settings = api
+    app.state.metrics_registry = metrics_registry or REGISTRY
     app.state.topic_policy = TopicPolicy(events.topic, api.allowed_topics)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.max_body_bytes)
 

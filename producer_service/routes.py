@@ -7,6 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
+from kafka_kit import metrics
+from kafka_kit.errors import KafkaSendError, TopicNotAllowedError
+from kafka_kit.outbox import Outbox
+from kafka_kit.template import KafkaTemplate
+from kafka_kit.web.limits import require_json
+from kafka_kit.web.send_failures import answer_for_send_failure
+from kafka_kit.web.topic_policy import TopicPolicy
+from producer_service.events import EventDto
 from producer_service.schemas import (
     BatchItemResult,
     BatchResult,
@@ -15,13 +23,6 @@ from producer_service.schemas import (
     OutboxStatus,
 )
 from producer_service.settings import ProducerApiSettings
-from shared import metrics
-from shared.events import EventDto
-from shared.outbox import Outbox
-from shared.template import KafkaSendError, KafkaTemplate
-from shared.topics import TopicNotAllowedError, TopicPolicy
-from shared.web.errors import answer_for_send_failure
-from shared.web.limits import require_json
 
 write_router = APIRouter(tags=["events"])
 """Routes that write to Kafka (behind the optional bearer token)."""
@@ -245,9 +246,9 @@ async def outbox_status(outbox: OutboxDep) -> OutboxStatus:
 
 
 @read_router.get("/metrics", tags=["metrics"], response_class=Response)
-async def prometheus() -> Response:
+async def prometheus(request: Request) -> Response:
     """Prometheus text format: sends per topic and result, send latency."""
-    body, content_type = metrics.render()
+    body, content_type = metrics.render(request.app.state.metrics_registry)
     return Response(body, media_type=content_type)
 
 

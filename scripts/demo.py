@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from shared.local_kafka import LocalKafkaCluster, docker_available
-from shared.local_kafka.processes import spawn, tied_to_parent
+from kafka_kit.local_kafka import LocalKafkaCluster, docker_available
+from kafka_kit.local_kafka.processes import spawn, tied_to_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 

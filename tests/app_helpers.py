@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 from fastapi import FastAPI
 
-from shared.registry import ListenerRegistry
-from shared.settings import KafkaSettings
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings
 
 
 @contextlib.asynccontextmanager

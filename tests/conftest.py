@@ -1,4 +1,8 @@
-"""Session fixtures: one real Kafka (and one three-node cluster) shared by every test."""
+"""Fixtures of this project's tests.
+
+The Kafka fixtures (``kafka_broker``, ``kafka_bootstrap_servers``, ``kafka_cluster``,
+``kafka_settings``) come from kafka_kit's own pytest plugin, the one users get.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.local_kafka import ProvidedKafka, provide_kafka
-from shared.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.settings import ConsumerSettings, KafkaSettings
 from tests import postgres_server
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
@@ -29,57 +32,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def _say(config: pytest.Config, line: str) -> None:
-    # Shown even under output capture: the run's log must carry these lines.
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(line)
-
-
-def _announce(request: pytest.FixtureRequest, provided: ProvidedKafka, what: str) -> None:
-    _say(request.config, f"\n[kafka] {what}: {provided.bootstrap_servers} (from {provided.source})")
-
-
 @pytest.fixture
 def report(request: pytest.FixtureRequest) -> Callable[[dict[str, object]], None]:
     """Print a test's counts into the run's output, as ``[name] key=value …``."""
 
     def say(counts: dict[str, object]) -> None:
         figures = " ".join(f"{key}={value}" for key, value in counts.items())
-        _say(request.config, f"\n[{request.node.name}] {figures}")
+        say(request.config, f"\n[{request.node.name}] {figures}")
 
     return say
-
-
-@pytest.fixture(scope="session")
-def kafka(request: pytest.FixtureRequest) -> Iterator[ProvidedKafka]:
-    """One broker: KAFKA_BOOTSTRAP_SERVERS → testcontainers → the local launcher."""
-    with provide_kafka(1) as provided:
-        _announce(request, provided, "single broker")
-        yield provided
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap(kafka: ProvidedKafka) -> str:
-    """The single broker's bootstrap address."""
-    return kafka.bootstrap_servers
-
-
-@pytest.fixture(scope="session")
-def kafka_cluster(request: pytest.FixtureRequest) -> Iterator[ProvidedKafka]:
-    """Three brokers: KAFKA_CLUSTER_BOOTSTRAP_SERVERS → the local launcher."""
-    with provide_kafka(3, env_var="KAFKA_CLUSTER_BOOTSTRAP_SERVERS") as provided:
-        _announce(request, provided, "three-node cluster")
-        yield provided
-
-
-@pytest.fixture
-def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
-    """Settings pointing at the session's broker."""
-    return KafkaSettings(bootstrap_servers=kafka_bootstrap)
 
 
 @pytest.fixture
@@ -90,10 +51,10 @@ def topic_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def listener_settings(kafka_bootstrap: str) -> KafkaSettings:
+def listener_settings(kafka_bootstrap_servers: str) -> KafkaSettings:
     """Settings whose consumers notice rebalances and stops quickly (short polls, heartbeats)."""
     return KafkaSettings(
-        bootstrap_servers=kafka_bootstrap,
+        bootstrap_servers=kafka_bootstrap_servers,
         consumer=ConsumerSettings(
             poll_timeout_ms=200,
             heartbeat_interval_ms=300,

@@ -12,10 +12,10 @@ import sys
 
 from pydantic import BaseModel
 
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.settings import ConsumerSettings, KafkaSettings
-from shared.template import KafkaTemplate
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.template import KafkaTemplate
 
 
 class Number(BaseModel):

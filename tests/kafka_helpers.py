@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
-from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 
@@ -33,55 +29,6 @@ async def create_topic(
                 await asyncio.sleep(0.1)
     finally:
         await admin.close()
-
-
-async def read_records(
-    bootstrap: str,
-    topic: str,
-    count: int,
-    *,
-    timeout_s: float = 30.0,
-    **consumer_config: Any,
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read ``count`` records of ``topic`` from the beginning, without a group."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        **consumer_config,
-    )
-    await consumer.start()
-    got: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while len(got) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                got += [record for records in batch.values() for record in records]
-    except TimeoutError:
-        raise AssertionError(f"read {len(got)} of {count} records of {topic}") from None
-    finally:
-        await consumer.stop()
-    return got
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
-    timeout_s: float = 30.0,
-    what: str = "a condition",
-    interval_s: float = 0.1,
-) -> None:
-    """Poll ``condition`` until it is true; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(interval_s)
 
 
 async def read_to_end(
@@ -144,24 +91,6 @@ async def produce(
         return [(await future).offset for future in futures]
     finally:
         await producer.stop()
-
-
-async def committed_offsets(bootstrap: str, group_id: str) -> dict[tuple[str, int], int]:
-    """The group's committed offsets, ``(topic, partition) -> offset``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        for attempt in range(50):
-            try:
-                offsets = await admin.list_consumer_group_offsets(group_id)
-                break
-            except KafkaError as exc:
-                if not exc.retriable or attempt == 49:
-                    raise
-                await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
 
 
 async def group_assignment(bootstrap: str, group_id: str) -> dict[str, set[tuple[str, int]]]:

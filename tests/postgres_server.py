@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from shared.local_kafka.cluster import free_ports
+from kafka_kit.local_kafka.cluster import free_ports
 
 
 def _binary(name: str) -> str | None:

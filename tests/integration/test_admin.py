@@ -9,15 +9,17 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from shared.admin import KafkaAdmin, KafkaUnavailableError, NewTopic, TopicDeclarationError
-from shared.cluster_view import describe_cluster_view
-from shared.listener import kafka_listener
-from shared.local_kafka import ProvidedKafka
-from shared.local_kafka.cluster import free_ports
-from shared.registry import ListenerRegistry
-from shared.settings import KafkaSettings
+from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.cluster_view import describe_cluster_view
+from kafka_kit.errors import ClusterUnreachableError, TopicDeclarationError
+from kafka_kit.listener import kafka_listener
+from kafka_kit.local_kafka import ProvidedKafka
+from kafka_kit.local_kafka.cluster import free_ports
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.testing import wait_until
 from tests.app_helpers import started
-from tests.kafka_helpers import produce, wait_until
+from tests.kafka_helpers import produce
 
 
 def test_topic_helpers_build_declarations() -> None:
@@ -83,7 +85,7 @@ async def test_unreachable_cluster_fails_clearly_within_a_bounded_wait() -> None
     (port,) = free_ports(1)
     settings = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=2000)
     started_at = time.monotonic()
-    with pytest.raises(KafkaUnavailableError, match=f"no Kafka broker at 127.0.0.1:{port}"):
+    with pytest.raises(ClusterUnreachableError, match=f"no Kafka broker at 127.0.0.1:{port}"):
         await KafkaAdmin(settings).ensure_topics([NewTopic("anything")])
     assert time.monotonic() - started_at < 10
 

@@ -11,16 +11,18 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import TopicPartition
 
 
-async def test_produce_with_each_acks_setting(kafka_bootstrap: str, topic_name: str) -> None:
+async def test_produce_with_each_acks_setting(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
     # The topic exists first: an acks=0 write racing topic auto-creation is lost unnoticed.
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
     await admin.start()
     await admin.create_topics([NewTopic(topic_name, 1, 1)])
     await admin.close()
     results = {}
     for acks in (0, 1, "all"):
         producer = AIOKafkaProducer(
-            bootstrap_servers=kafka_bootstrap,
+            bootstrap_servers=kafka_bootstrap_servers,
             acks=acks,
             enable_idempotence=acks == "all",
             compression_type="gzip",
@@ -33,7 +35,7 @@ async def test_produce_with_each_acks_setting(kafka_bootstrap: str, topic_name: 
     assert results[0] is None  # acks=0: the producer never hears where the record went
     # Nor when: its request can be appended after a later producer's, so only the set is known.
     assert {results[1].offset, results["all"].offset} < {0, 1, 2}
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap_servers)
     await consumer.start()
     try:
         tp = TopicPartition(topic_name, 0)
@@ -45,8 +47,12 @@ async def test_produce_with_each_acks_setting(kafka_bootstrap: str, topic_name: 
         await consumer.stop()
 
 
-async def test_transactions_hide_aborted_records(kafka_bootstrap: str, topic_name: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=topic_name)
+async def test_transactions_hide_aborted_records(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap_servers, transactional_id=topic_name
+    )
     await producer.start()
     try:
         async with producer.transaction():
@@ -63,7 +69,7 @@ async def test_transactions_hide_aborted_records(kafka_bootstrap: str, topic_nam
     for isolation in ("read_committed", "read_uncommitted"):
         consumer = AIOKafkaConsumer(
             topic_name,
-            bootstrap_servers=kafka_bootstrap,
+            bootstrap_servers=kafka_bootstrap_servers,
             auto_offset_reset="earliest",
             isolation_level=isolation,
         )
@@ -82,8 +88,8 @@ async def test_transactions_hide_aborted_records(kafka_bootstrap: str, topic_nam
     assert values["read_uncommitted"] == [b"committed", b"aborted", b"after"]
 
 
-async def test_admin_operations(kafka_bootstrap: str, topic_name: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+async def test_admin_operations(kafka_bootstrap_servers: str, topic_name: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
     await admin.start()
     try:
         await admin.create_topics(
@@ -104,7 +110,7 @@ async def test_admin_operations(kafka_bootstrap: str, topic_name: str) -> None:
 
         consumer = AIOKafkaConsumer(
             topic_name,
-            bootstrap_servers=kafka_bootstrap,
+            bootstrap_servers=kafka_bootstrap_servers,
             group_id=topic_name,
             enable_auto_commit=False,
         )

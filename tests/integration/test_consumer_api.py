@@ -8,11 +8,13 @@ import httpx
 import pytest
 
 from consumer_service.app import create_app
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.settings import EventsTopicSettings, KafkaSettings
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.testing import wait_until
+from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
-from tests.kafka_helpers import create_topic, produce, wait_until
+from tests.kafka_helpers import create_topic, produce
 
 Api = tuple[httpx.AsyncClient, list[int], ListenerRegistry]
 

@@ -11,19 +11,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from shared.container import ContainerState
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.seek import PartitionRef, SeekPosition, SeekRequest
-from shared.settings import KafkaSettings
+from kafka_kit.container import ContainerState
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.seek import PartitionRef, SeekPosition, SeekRequest
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.testing import committed_offsets, wait_until
 from tests.app_helpers import started
-from tests.kafka_helpers import (
-    committed_offsets,
-    create_topic,
-    group_assignment,
-    produce,
-    wait_until,
-)
+from tests.kafka_helpers import create_topic, group_assignment, produce
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,9 +32,9 @@ def _disjoint_cover(members: dict[str, set[tuple[str, int]]], topic: str, partit
 
 SECOND_PROCESS = """
 import asyncio, sys
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import ConsumerSettings, KafkaSettings
 
 async def main():
     registry = ListenerRegistry()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from consumer_service.app import create_app
-from shared import headers as h
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.settings import EventsTopicSettings, KafkaSettings, ListenerRetrySettings
+from consumer_service.settings import ListenerRetrySettings
+from kafka_kit import headers as h
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.testing import wait_until
+from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
-from tests.kafka_helpers import produce, read_to_end, wait_until
+from tests.kafka_helpers import produce, read_to_end
 
 
 async def test_list_and_replay_dead_letters(  # noqa: PLR0915 - one story, told in order

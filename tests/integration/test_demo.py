@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from shared.local_kafka.cluster import free_ports
-from shared.local_kafka.processes import pid_alive
+from kafka_kit.local_kafka.cluster import free_ports
+from kafka_kit.local_kafka.processes import pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 

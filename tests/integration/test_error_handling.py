@@ -17,25 +17,19 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pydantic import BaseModel
 
-from shared import headers as h
-from shared.back_off import ExponentialBackOff, FixedBackOff
-from shared.dead_letter import DeadLetterPublishingRecoverer
-from shared.error_handler import BatchListenerFailedError, DefaultErrorHandler
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.retry_topics import RetryTopics
-from shared.settings import ConsumerSettings, KafkaSettings
-from shared.template import KafkaTemplate
+from kafka_kit import headers as h
+from kafka_kit.back_off import ExponentialBackOff, FixedBackOff
+from kafka_kit.dead_letter import DeadLetterPublishingRecoverer
+from kafka_kit.error_handler import DefaultErrorHandler
+from kafka_kit.errors import BatchListenerFailedError
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.retry_topics import RetryTopics
+from kafka_kit.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.template import KafkaTemplate
+from kafka_kit.testing import committed_offsets, read_records, wait_until
 from tests.app_helpers import started
-from tests.kafka_helpers import (
-    committed_offsets,
-    create_topic,
-    group_assignment,
-    produce,
-    read_records,
-    read_to_end,
-    wait_until,
-)
+from tests.kafka_helpers import create_topic, group_assignment, produce, read_to_end
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -241,17 +235,17 @@ async def test_poison_pills_go_straight_to_the_dead_letter_topic(
     (letter,) = await read_records(bootstrap, f"{topic_name}-dlt", 1)
     assert letter.value == poison  # raw bytes intact
     headers = dict(letter.headers)
-    assert headers[h.DLT_EXCEPTION_FQCN] == b"shared.serialization.DeserializationError"
+    assert headers[h.DLT_EXCEPTION_FQCN] == b"kafka_kit.serialization.DeserializationError"
     assert headers[h.DLT_ORIGINAL_OFFSET] == b"1"
 
 
 async def test_a_long_back_off_keeps_the_consumer_in_its_group(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
     # max.poll.interval.ms is 2 s; the back-off totals 4.5 s. Sleeping through it would get the
     # consumer thrown out; pausing the partition and polling on does not.
     settings = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap,
+        bootstrap_servers=kafka_bootstrap_servers,
         consumer=ConsumerSettings(
             poll_timeout_ms=200,
             heartbeat_interval_ms=300,
@@ -260,8 +254,8 @@ async def test_a_long_back_off_keeps_the_consumer_in_its_group(
         ),
     )
     group = f"g-{topic_name}"
-    await create_topic(bootstrap=kafka_bootstrap, name=topic_name)
-    await produce(kafka_bootstrap, topic_name, [b"slow to succeed"])
+    await create_topic(bootstrap=kafka_bootstrap_servers, name=topic_name)
+    await produce(kafka_bootstrap_servers, topic_name, [b"slow to succeed"])
     attempts = Attempts()
     registry = ListenerRegistry()
     handled: list[bytes] = []
@@ -282,20 +276,20 @@ async def test_a_long_back_off_keeps_the_consumer_in_its_group(
     async with started(registry, settings):
         child = registry.container("patient").children[0]
         await wait_until(lambda: child.metrics.rebalances == 1, 30, "the first assignment")
-        (member_before,) = await group_assignment(kafka_bootstrap, group)
+        (member_before,) = await group_assignment(kafka_bootstrap_servers, group)
         await wait_until(lambda: handled == [b"slow to succeed"], 30, "success after 4.5 s")
-        (member_after,) = await group_assignment(kafka_bootstrap, group)
+        (member_after,) = await group_assignment(kafka_bootstrap_servers, group)
     assert attempts.failed[-1][2] - attempts.failed[0][2] >= 3.0
     assert child.metrics.rebalances == 1  # never left the group
     assert member_after == member_before
 
 
 async def test_blocking_in_the_handler_past_max_poll_interval_does_cost_the_membership(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
     # The control for the test above: the same wait done by sleeping is noticed by Kafka.
     settings = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap,
+        bootstrap_servers=kafka_bootstrap_servers,
         consumer=ConsumerSettings(
             poll_timeout_ms=200,
             heartbeat_interval_ms=300,
@@ -303,8 +297,8 @@ async def test_blocking_in_the_handler_past_max_poll_interval_does_cost_the_memb
             max_poll_interval_ms=2000,
         ),
     )
-    await create_topic(bootstrap=kafka_bootstrap, name=topic_name)
-    await produce(kafka_bootstrap, topic_name, [b"x"])
+    await create_topic(bootstrap=kafka_bootstrap_servers, name=topic_name)
+    await produce(kafka_bootstrap_servers, topic_name, [b"x"])
     registry = ListenerRegistry()
     handled: list[bytes] = []
 
@@ -367,11 +361,11 @@ async def test_a_failed_dead_letter_write_leaves_the_record_uncommitted(
 
 BACKING_OFF_PROCESS = """
 import asyncio, sys
-from shared.back_off import FixedBackOff
-from shared.error_handler import DefaultErrorHandler
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.back_off import FixedBackOff
+from kafka_kit.error_handler import DefaultErrorHandler
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import ConsumerSettings, KafkaSettings
 
 class Announce:
     def failed_delivery(self, record, exc, attempt):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.event_store import EventStore, PostgresEventStore, event_store_for
-from shared.events import EventDto
+from consumer_service.event_store import EventStore, PostgresEventStore, event_store_for
+from producer_service.events import EventDto
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,14 +7,15 @@ from collections import Counter
 
 from pydantic import BaseModel
 
-from shared.back_off import FixedBackOff
-from shared.error_handler import DefaultErrorHandler
-from shared.listener import kafka_listener
-from shared.registry import ListenerRegistry
-from shared.settings import KafkaSettings
-from shared.template import KafkaTemplate
+from kafka_kit.back_off import FixedBackOff
+from kafka_kit.error_handler import DefaultErrorHandler
+from kafka_kit.listener import kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.template import KafkaTemplate
+from kafka_kit.testing import committed_offsets, wait_until
 from tests.app_helpers import started
-from tests.kafka_helpers import committed_offsets, create_topic, produce, read_to_end, wait_until
+from tests.kafka_helpers import create_topic, produce, read_to_end
 
 
 class Number(BaseModel):

@@ -26,24 +26,19 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer_service.app import create_app as create_consumer_app
+from consumer_service.settings import EventLogSettings, EventStoreSettings
+from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.local_kafka import LocalKafkaCluster, ProvidedKafka
+from kafka_kit.local_kafka.cluster import free_ports
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import ConsumerSettings, KafkaSettings, LagSettings, ProducerSettings
+from kafka_kit.template import KafkaTemplate
+from kafka_kit.testing import committed_offsets, wait_until
 from producer_service.app import create_app as create_producer_app
+from producer_service.events import EventDto, EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
-from shared.admin import KafkaAdmin, NewTopic
-from shared.events import EventDto
-from shared.local_kafka import LocalKafkaCluster, ProvidedKafka
-from shared.local_kafka.cluster import free_ports
-from shared.registry import default_registry
-from shared.settings import (
-    ConsumerSettings,
-    EventsTopicSettings,
-    EventStoreSettings,
-    KafkaSettings,
-    LagSettings,
-    ProducerSettings,
-)
-from shared.template import KafkaTemplate
 from tests.app_helpers import running
-from tests.kafka_helpers import committed_offsets, read_to_end, wait_until
+from tests.kafka_helpers import read_to_end
 
 pytestmark = [pytest.mark.fault, pytest.mark.cluster]
 
@@ -83,20 +78,18 @@ def _events(topic: str) -> EventsTopicSettings:
 
 @contextlib.asynccontextmanager
 async def _event_store_app(
-    settings: KafkaSettings, topic: str, tmp: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[httpx.AsyncClient]:
+    settings: KafkaSettings, topic: str, tmp: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, ListenerRegistry]]:
     """The consumer service with its example listener storing events (the product path)."""
-    monkeypatch.setenv("EVENTS_TOPIC", topic)
-    monkeypatch.setenv("EVENT_LOG_GROUP_ID", f"store-{topic}")
     app = create_consumer_app(
         settings,
         _events(topic),
-        default_registry,
         lag=LagSettings(offset_refresh_s=2),
         store_settings=EventStoreSettings(url=f"sqlite:///{tmp}/events.db"),
+        event_log=EventLogSettings(group_id=f"store-{topic}"),
     )
     async with running(app, "consumer") as client:
-        yield client
+        yield client, app.state.registry
 
 
 async def _stored_ids(consumer: httpx.AsyncClient) -> list[str]:
@@ -153,14 +146,13 @@ async def test_leader_killed_while_events_are_posted(
     cluster: LocalKafkaCluster,
     topic_name: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     report: Report,
 ) -> None:
     settings = _settings(cluster)
     producer_app = create_producer_app(settings, _events(topic_name))
     async with (
         running(producer_app, "producer") as producer,
-        _event_store_app(settings, topic_name, tmp_path, monkeypatch) as consumer,
+        _event_store_app(settings, topic_name, tmp_path) as (consumer, _),
     ):
         async with Poster(producer) as poster:
             await wait_until(lambda: len(poster.accepted) >= 50, 60, "50 events before the kill")
@@ -295,7 +287,6 @@ async def test_two_of_three_brokers_down(
     cluster: LocalKafkaCluster,
     topic_name: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     report: Report,
 ) -> None:
     settings = _settings(cluster, delivery_timeout_ms=4000)
@@ -308,7 +299,7 @@ async def test_two_of_three_brokers_down(
     async with (
         running(direct, "direct") as direct_client,
         running(outbox, "outbox") as outbox_client,
-        _event_store_app(settings, topic_name, tmp_path, monkeypatch) as consumer,
+        _event_store_app(settings, topic_name, tmp_path) as (consumer, _),
     ):
         event = {"type": "t", "source": "s"}
         assert (await direct_client.post("/events", json=event)).status_code == 202
@@ -364,12 +355,11 @@ async def test_frozen_coordinator_the_group_recovers_and_loses_nothing(
     cluster: LocalKafkaCluster,
     topic_name: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     report: Report,
 ) -> None:
     settings = _settings(cluster)
     group = f"store-{topic_name}"
-    async with _event_store_app(settings, topic_name, tmp_path, monkeypatch) as consumer:
+    async with _event_store_app(settings, topic_name, tmp_path) as (consumer, registry):
         acked: list[str] = []
         async with KafkaTemplate(settings) as template:
 
@@ -390,7 +380,7 @@ async def test_frozen_coordinator_the_group_recovers_and_loses_nothing(
                     coordinator = await admin.find_coordinator(group)
                 finally:
                     await admin.close()
-                children = default_registry.container("event_log").children
+                children = registry.container("event_log").children
                 rebalances_before = sum(c.metrics.rebalances for c in children)
                 cluster.pause_node(coordinator)
                 await asyncio.sleep(10)  # the fault itself: frozen past every session timeout

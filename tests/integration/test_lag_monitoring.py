@@ -12,12 +12,14 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from consumer_service.app import create_app
-from shared.listener import kafka_listener
-from shared.local_kafka import ProvidedKafka
-from shared.registry import ListenerRegistry
-from shared.settings import EventsTopicSettings, KafkaSettings, LagSettings
+from kafka_kit.listener import kafka_listener
+from kafka_kit.local_kafka import ProvidedKafka
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings, LagSettings
+from kafka_kit.testing import wait_until
+from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
-from tests.kafka_helpers import create_topic, produce, wait_until
+from tests.kafka_helpers import create_topic, produce
 
 FAST = {"window": 4, "min_distance_s": 0, "offset_refresh_s": 0.3}
 
@@ -310,13 +312,17 @@ async def test_lag_report_and_prometheus_metrics(
 
 @pytest.mark.cluster
 async def test_one_process_watches_several_clusters(
-    kafka_bootstrap: str, kafka_cluster: ProvidedKafka, topic_name: str
+    kafka_bootstrap_servers: str, kafka_cluster: ProvidedKafka, topic_name: str
 ) -> None:
-    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     lag = LagSettings(
-        clusters={"local": kafka_bootstrap, "replicated": kafka_cluster.bootstrap_servers}, **FAST
+        clusters={"local": kafka_bootstrap_servers, "replicated": kafka_cluster.bootstrap_servers},
+        **FAST,
     )
-    for bootstrap, group in ((kafka_bootstrap, "a"), (kafka_cluster.bootstrap_servers, "b")):
+    for bootstrap, group in (
+        (kafka_bootstrap_servers, "a"),
+        (kafka_cluster.bootstrap_servers, "b"),
+    ):
         await create_topic(bootstrap, f"{topic_name}-{group}")
         await produce(bootstrap, f"{topic_name}-{group}", [b"x"] * 4)
         async with Committer(bootstrap, f"{group}-{topic_name}", f"{topic_name}-{group}") as c:

@@ -16,9 +16,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from shared.local_kafka import KAFKA_VERSION, KafkaLaunchError, LocalKafkaCluster, ProvidedKafka
-from shared.local_kafka.processes import cmdline, pid_alive
-from shared.local_kafka.readiness import describe_cluster
+from kafka_kit.errors import KafkaLaunchError
+from kafka_kit.local_kafka import KAFKA_VERSION, LocalKafkaCluster, ProvidedKafka
+from kafka_kit.local_kafka.processes import cmdline, pid_alive
+from kafka_kit.local_kafka.readiness import describe_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,29 +32,29 @@ def _wait_until(condition, timeout_s: float, what: str) -> None:
         time.sleep(0.1)
 
 
-async def test_single_broker_answers_metadata(kafka: ProvidedKafka) -> None:
-    seen = await describe_cluster(kafka.bootstrap_servers)
+async def test_single_broker_answers_metadata(kafka_broker: ProvidedKafka) -> None:
+    seen = await describe_cluster(kafka_broker.bootstrap_servers)
     assert len(seen.broker_ids) == 1
     assert seen.controller_id in seen.broker_ids
-    if kafka.cluster is not None:
-        node = kafka.cluster.nodes[0]
+    if kafka_broker.cluster is not None:
+        node = kafka_broker.cluster.nodes[0]
         config = node.config_file.read_text()
         assert "process.roles=broker,controller" in config
         assert "zookeeper" not in config
         assert "kafka.Kafka" in cmdline(node.pid or 0)
         assert f"kafka_2.13-{KAFKA_VERSION}.jar" in "".join(
-            os.listdir(kafka.cluster._classpath or ".")
+            os.listdir(kafka_broker.cluster._classpath or ".")
         )
 
 
 async def test_offsets_start_at_zero_and_records_stay_after_reading(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
     await admin.start()
     await admin.create_topics([NewTopic(topic_name, 1, 1)])
     await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers)
     await producer.start()
     offsets = [
         (await producer.send_and_wait(topic_name, f"v{i}".encode())).offset for i in range(3)
@@ -64,7 +65,7 @@ async def test_offsets_start_at_zero_and_records_stay_after_reading(
     async def read_all(group: str) -> list[tuple[int, bytes]]:
         consumer = AIOKafkaConsumer(
             topic_name,
-            bootstrap_servers=kafka_bootstrap,
+            bootstrap_servers=kafka_bootstrap_servers,
             group_id=group,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -148,7 +149,7 @@ def test_stop_is_graceful_then_removes_the_data() -> None:
 def test_killing_the_owner_kills_its_brokers(tmp_path: Path) -> None:
     script = (
         "import json, sys, time\n"
-        "from shared.local_kafka import LocalKafkaCluster\n"
+        "from kafka_kit.local_kafka import LocalKafkaCluster\n"
         "c = LocalKafkaCluster(1).start()\n"
         "print(json.dumps([n.pid for n in c.nodes]), flush=True)\n"
         "time.sleep(600)\n"
@@ -171,7 +172,7 @@ def test_command_line_start_status_stop(tmp_path: Path) -> None:
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "shared.local_kafka", *args],
+            [sys.executable, "-m", "kafka_kit.local_kafka", *args],
             cwd=ROOT,
             env=env,
             check=False,

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kafka_kit import headers as h
+from kafka_kit.outbox import Outbox
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.template import KafkaTemplate
+from kafka_kit.testing import wait_until
 from producer_service.app import create_app
+from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
-from shared import headers as h
-from shared.outbox import Outbox
-from shared.settings import EventsTopicSettings, KafkaSettings
-from shared.template import KafkaTemplate
 from tests.app_helpers import running
-from tests.kafka_helpers import create_topic, read_to_end, wait_until
+from tests.kafka_helpers import create_topic, read_to_end
 
 
 async def test_queued_events_are_relayed_in_order_and_counted(

@@ -11,12 +11,14 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from kafka_kit.partitioners import key_partition
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.testing import read_records
 from producer_service.app import create_app
+from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
-from shared.partitioners import key_partition
-from shared.settings import EventsTopicSettings, KafkaSettings
 from tests.app_helpers import running
-from tests.kafka_helpers import create_topic, read_records
+from tests.kafka_helpers import create_topic
 
 EVENT = {"type": "order.created", "source": "checkout", "key": "customer-1", "payload": {"n": 1}}
 
@@ -38,24 +40,24 @@ async def api(kafka_settings: KafkaSettings, topic_name: str) -> AsyncIterator[h
 
 
 async def test_post_event_answers_202_with_coordinates(
-    api: httpx.AsyncClient, kafka_bootstrap: str, topic_name: str
+    api: httpx.AsyncClient, kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
     response = await api.post("/events", json=EVENT)
     assert response.status_code == 202
     body = response.json()
     assert body["topic"] == topic_name and body["offset"] == 0
-    (record,) = await read_records(kafka_bootstrap, topic_name, 1)
+    (record,) = await read_records(kafka_bootstrap_servers, topic_name, 1)
     assert (record.partition, record.offset, record.key) == (body["partition"], 0, b"customer-1")
     assert json.loads(record.value)["id"] == body["id"]
 
 
 async def test_allowed_topic_parameter(
-    api: httpx.AsyncClient, kafka_bootstrap: str, topic_name: str
+    api: httpx.AsyncClient, kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
     response = await api.post("/events", params={"topic": f"{topic_name}-audit"}, json=EVENT)
     assert response.status_code == 202
     assert response.json()["topic"] == f"{topic_name}-audit"
-    assert len(await read_records(kafka_bootstrap, f"{topic_name}-audit", 1)) == 1
+    assert len(await read_records(kafka_bootstrap_servers, f"{topic_name}-audit", 1)) == 1
 
 
 @pytest.mark.parametrize(
@@ -143,7 +145,7 @@ async def test_batch_over_the_count_is_413(api: httpx.AsyncClient) -> None:
 
 
 async def test_batch_is_answered_per_event_in_request_order(
-    api: httpx.AsyncClient, kafka_bootstrap: str, topic_name: str
+    api: httpx.AsyncClient, kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
     events = [{**EVENT, "key": f"k{n % 2}", "payload": {"n": n}} for n in range(5)]
     response = await api.post("/events/batch", json=events)
@@ -154,7 +156,7 @@ async def test_batch_is_answered_per_event_in_request_order(
     assert all(r["status"] == "accepted" and r["code"] == 202 for r in body["results"])
     records = {
         (r.partition, r.offset): json.loads(r.value)
-        for r in await read_records(kafka_bootstrap, topic_name, 5)
+        for r in await read_records(kafka_bootstrap_servers, topic_name, 5)
     }
     for n, result in enumerate(body["results"]):
         assert records[(result["partition"], result["offset"])]["payload"] == {"n": n}
@@ -245,7 +247,7 @@ async def test_openapi_documents_examples_for_every_endpoint(api: httpx.AsyncCli
 
 
 async def test_concurrent_posts_all_land(
-    api: httpx.AsyncClient, kafka_bootstrap: str, topic_name: str
+    api: httpx.AsyncClient, kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
     responses = await asyncio.gather(
         *(api.post("/events", json={**EVENT, "key": f"c{n}"}) for n in range(30))
@@ -253,7 +255,8 @@ async def test_concurrent_posts_all_land(
     assert all(r.status_code == 202 for r in responses)
     ids = {r.json()["id"] for r in responses}
     stored = {
-        json.loads(r.value)["id"] for r in await read_records(kafka_bootstrap, topic_name, 30)
+        json.loads(r.value)["id"]
+        for r in await read_records(kafka_bootstrap_servers, topic_name, 30)
     }
     assert stored == ids
 

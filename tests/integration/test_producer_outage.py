@@ -11,12 +11,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kafka_kit.local_kafka import LocalKafkaCluster
+from kafka_kit.settings import KafkaSettings, ProducerSettings
+from kafka_kit.testing import wait_until
 from producer_service.app import create_app
+from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
-from shared.local_kafka import LocalKafkaCluster
-from shared.settings import EventsTopicSettings, KafkaSettings, ProducerSettings
 from tests.app_helpers import running
-from tests.kafka_helpers import read_to_end, wait_until
+from tests.kafka_helpers import read_to_end
 
 
 @pytest.fixture

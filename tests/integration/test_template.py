@@ -14,18 +14,14 @@ import pytest
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
-from shared.events import EventDto
-from shared.local_kafka.tools import CONSOLE_PRODUCER, run_kafka_tool
-from shared.partitioners import PriorityPartitioner
-from shared.settings import KafkaSettings, ProducerSettings
-from shared.template import (
-    KafkaSendError,
-    KafkaTemplate,
-    ProducerRecord,
-    SendResult,
-    TransactionStateError,
-)
-from tests.kafka_helpers import create_topic, read_records
+from kafka_kit.errors import KafkaSendError, TransactionStateError
+from kafka_kit.local_kafka.tools import CONSOLE_PRODUCER, run_kafka_tool
+from kafka_kit.partitioners import PriorityPartitioner
+from kafka_kit.settings import KafkaSettings, ProducerSettings
+from kafka_kit.template import KafkaTemplate, ProducerRecord, SendResult
+from kafka_kit.testing import read_records
+from producer_service.events import EventDto
+from tests.kafka_helpers import create_topic
 
 
 def _settings(bootstrap: str, **producer: object) -> KafkaSettings:
@@ -37,9 +33,11 @@ class Reading(BaseModel):
     value: float
 
 
-async def test_send_returns_where_the_record_landed(kafka_bootstrap: str, topic_name: str) -> None:
-    await create_topic(kafka_bootstrap, topic_name, partitions=2)
-    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:
+async def test_send_returns_where_the_record_landed(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name, partitions=2)
+    async with KafkaTemplate(_settings(kafka_bootstrap_servers)) as template:
         first = await template.send(topic_name, Reading(sensor="a", value=1.5), partition=1)
         second = await template.send(
             topic_name,
@@ -58,7 +56,8 @@ async def test_send_returns_where_the_record_landed(kafka_bootstrap: str, topic_
         topic_name, b"\x00raw", b"k", 1, (("trace-id", b"t-1"),), 1_700_000_000_000
     )
     records = {
-        (r.partition, r.offset): r for r in await read_records(kafka_bootstrap, topic_name, 3)
+        (r.partition, r.offset): r
+        for r in await read_records(kafka_bootstrap_servers, topic_name, 3)
     }
     assert Reading.model_validate_json(records[(1, 0)].value) == Reading(sensor="a", value=1.5)
     assert records[(1, 1)].value == b"\x00raw"
@@ -69,21 +68,23 @@ async def test_send_returns_where_the_record_landed(kafka_bootstrap: str, topic_
 
 
 async def test_send_default_uses_the_configured_topic(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
-    await create_topic(kafka_bootstrap, topic_name)
-    async with KafkaTemplate(_settings(kafka_bootstrap, default_topic=topic_name)) as template:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+    async with KafkaTemplate(
+        _settings(kafka_bootstrap_servers, default_topic=topic_name)
+    ) as template:
         result = await template.send_default({"n": 1})
     assert (result.topic, result.offset) == (topic_name, 0)
-    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:
+    async with KafkaTemplate(_settings(kafka_bootstrap_servers)) as template:
         with pytest.raises(ValueError, match="no default topic"):
             await template.send_default({"n": 1})
 
 
 @pytest.mark.parametrize("acks", ["0", "1", "all"])
-async def test_each_acks_setting(kafka_bootstrap: str, topic_name: str, acks: str) -> None:
-    await create_topic(kafka_bootstrap, topic_name)
-    async with KafkaTemplate(_settings(kafka_bootstrap, acks=acks)) as template:
+async def test_each_acks_setting(kafka_bootstrap_servers: str, topic_name: str, acks: str) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+    async with KafkaTemplate(_settings(kafka_bootstrap_servers, acks=acks)) as template:
         results = [await template.send(topic_name, f"v{i}") for i in range(3)]
     assert {r.partition for r in results} == {0}
     if acks == "0":
@@ -91,7 +92,7 @@ async def test_each_acks_setting(kafka_bootstrap: str, topic_name: str, acks: st
         assert [r.offset for r in results] == [-1, -1, -1]
     else:
         assert [r.offset for r in results] == [0, 1, 2]
-    assert sorted(r.value for r in await read_records(kafka_bootstrap, topic_name, 3)) == [
+    assert sorted(r.value for r in await read_records(kafka_bootstrap_servers, topic_name, 3)) == [
         b"v0",
         b"v1",
         b"v2",
@@ -99,12 +100,16 @@ async def test_each_acks_setting(kafka_bootstrap: str, topic_name: str, acks: st
 
 
 @pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
-async def test_compression_codecs(kafka_bootstrap: str, topic_name: str, codec: str) -> None:
-    await create_topic(kafka_bootstrap, topic_name)
+async def test_compression_codecs(
+    kafka_bootstrap_servers: str, topic_name: str, codec: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
     value = ("compressible " * 200).encode()
-    async with KafkaTemplate(_settings(kafka_bootstrap, compression_type=codec)) as template:
+    async with KafkaTemplate(
+        _settings(kafka_bootstrap_servers, compression_type=codec)
+    ) as template:
         await asyncio.gather(*(template.send(topic_name, value) for _ in range(20)))
-    records = await read_records(kafka_bootstrap, topic_name, 20)
+    records = await read_records(kafka_bootstrap_servers, topic_name, 20)
     assert all(r.value == value for r in records)
 
 
@@ -118,18 +123,18 @@ def _keys(count: int) -> list[str]:
 
 
 async def test_keys_land_where_the_java_client_puts_them(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
     java_topic, python_topic = f"{topic_name}-java", f"{topic_name}-python"
     for topic in (java_topic, python_topic):
-        await create_topic(kafka_bootstrap, topic, partitions=12)
+        await create_topic(kafka_bootstrap_servers, topic, partitions=12)
     keys = _keys(1200)
     # Kafka's own Java producer, fed "key<TAB>value" lines.
     await asyncio.to_thread(
         run_kafka_tool,
         CONSOLE_PRODUCER,
         "--bootstrap-server",
-        kafka_bootstrap,
+        kafka_bootstrap_servers,
         "--topic",
         java_topic,
         "--property",
@@ -140,9 +145,9 @@ async def test_keys_land_where_the_java_client_puts_them(
     )
     java = {
         r.key.decode(): r.partition
-        for r in await read_records(kafka_bootstrap, java_topic, len(keys))
+        for r in await read_records(kafka_bootstrap_servers, java_topic, len(keys))
     }
-    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:
+    async with KafkaTemplate(_settings(kafka_bootstrap_servers)) as template:
         sent = await asyncio.gather(*(template.send(python_topic, b"v", key=key) for key in keys))
     python = {key: result.partition for key, result in zip(keys, sent, strict=True)}
     assert len(java) == len(keys) == 1200
@@ -151,10 +156,10 @@ async def test_keys_land_where_the_java_client_puts_them(
 
 
 async def test_keyless_records_are_sent_in_sticky_batches(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
-    await create_topic(kafka_bootstrap, topic_name, partitions=6)
-    settings = _settings(kafka_bootstrap, max_batch_size=4000, linger_ms=20)
+    await create_topic(kafka_bootstrap_servers, topic_name, partitions=6)
+    settings = _settings(kafka_bootstrap_servers, max_batch_size=4000, linger_ms=20)
     value = b"x" * 200
     async with KafkaTemplate(settings) as template:
         # Concurrent, as a busy service sends; partitions are chosen in call order.
@@ -175,23 +180,27 @@ async def test_keyless_records_are_sent_in_sticky_batches(
 
 
 async def test_custom_partitioners_per_template_and_from_settings(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
-    await create_topic(kafka_bootstrap, topic_name, partitions=4)
+    await create_topic(kafka_bootstrap_servers, topic_name, partitions=4)
 
     def last_partition(record, value, partitions, available):
         return partitions[-1] if value == "to-the-end" else None
 
-    async with KafkaTemplate(_settings(kafka_bootstrap), partitioner=last_partition) as template:
+    async with KafkaTemplate(
+        _settings(kafka_bootstrap_servers), partitioner=last_partition
+    ) as template:
         assert (await template.send(topic_name, "to-the-end")).partition == 3
         # None: the default partitioner decides (murmur2 for a key).
         keyed = await template.send(topic_name, "other", key="customer-1")
-    async with KafkaTemplate(_settings(kafka_bootstrap)) as plain:
+    async with KafkaTemplate(_settings(kafka_bootstrap_servers)) as plain:
         assert (
             await plain.send(topic_name, "other", key="customer-1")
         ).partition == keyed.partition
 
-    by_settings = _settings(kafka_bootstrap, partitioner="shared.partitioners:PriorityPartitioner")
+    by_settings = _settings(
+        kafka_bootstrap_servers, partitioner="kafka_kit.partitioners:PriorityPartitioner"
+    )
     async with KafkaTemplate(by_settings) as template:
         assert isinstance(template.partitioner, PriorityPartitioner)
         urgent = [
@@ -209,10 +218,10 @@ async def test_custom_partitioners_per_template_and_from_settings(
 
 
 async def test_a_partitioner_choosing_a_missing_partition_fails_the_send(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap_servers: str, topic_name: str
 ) -> None:
-    await create_topic(kafka_bootstrap, topic_name, partitions=2)
-    template = KafkaTemplate(_settings(kafka_bootstrap), partitioner=lambda *_: 7)
+    await create_topic(kafka_bootstrap_servers, topic_name, partitions=2)
+    template = KafkaTemplate(_settings(kafka_bootstrap_servers), partitioner=lambda *_: 7)
     async with template:
         with pytest.raises(KafkaSendError, match="partition 7") as raised:
             await template.send(topic_name, "v")
@@ -233,11 +242,15 @@ class RecordingListener:
 
 
 async def test_producer_listener_hooks_and_the_error_carries_the_record(
-    kafka_bootstrap: str, topic_name: str, caplog: pytest.LogCaptureFixture
+    kafka_bootstrap_servers: str, topic_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await create_topic(kafka_bootstrap, topic_name, partitions=1, **{"max.message.bytes": "2000"})
+    await create_topic(
+        kafka_bootstrap_servers, topic_name, partitions=1, **{"max.message.bytes": "2000"}
+    )
     listener = RecordingListener()
-    async with KafkaTemplate(_settings(kafka_bootstrap), producer_listener=listener) as template:
+    async with KafkaTemplate(
+        _settings(kafka_bootstrap_servers), producer_listener=listener
+    ) as template:
         ok = await template.send(topic_name, "small", key="k")
         with pytest.raises(KafkaSendError) as raised:
             await template.send(topic_name, b"x" * 5000, key="big")
@@ -249,16 +262,20 @@ async def test_producer_listener_hooks_and_the_error_carries_the_record(
     assert raised.value.record.value == b"x" * 5000
     assert type(raised.value.cause).__name__ == "MessageSizeTooLargeError"
 
-    caplog.set_level(logging.ERROR, logger="shared.template")
-    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:  # the default listener
+    caplog.set_level(logging.ERROR, logger="kafka_kit.template")
+    async with KafkaTemplate(
+        _settings(kafka_bootstrap_servers)
+    ) as template:  # the default listener
         with pytest.raises(KafkaSendError):
             await template.send(topic_name, b"x" * 5000, key="big")
     assert any("send failed" in m and topic_name in m for m in caplog.messages)
 
 
-async def test_transaction_commits_or_aborts(kafka_bootstrap: str, topic_name: str) -> None:
-    await create_topic(kafka_bootstrap, topic_name)
-    template = KafkaTemplate(_settings(kafka_bootstrap), transactional_id=f"tx-{topic_name}")
+async def test_transaction_commits_or_aborts(kafka_bootstrap_servers: str, topic_name: str) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+    template = KafkaTemplate(
+        _settings(kafka_bootstrap_servers), transactional_id=f"tx-{topic_name}"
+    )
     async with template:
         async with template.transaction():
             await template.send(topic_name, "committed-1")
@@ -275,24 +292,30 @@ async def test_transaction_commits_or_aborts(kafka_bootstrap: str, topic_name: s
                 async with template.transaction():
                     pass
             await template.send(topic_name, "committed-3")
-    committed = await read_records(kafka_bootstrap, topic_name, 3, isolation_level="read_committed")
+    committed = await read_records(
+        kafka_bootstrap_servers, topic_name, 3, isolation_level="read_committed"
+    )
     assert [r.value for r in committed] == [b"committed-1", b"committed-2", b"committed-3"]
     everything = await read_records(
-        kafka_bootstrap, topic_name, 4, isolation_level="read_uncommitted"
+        kafka_bootstrap_servers, topic_name, 4, isolation_level="read_uncommitted"
     )
     assert b"aborted" in [r.value for r in everything]
 
 
-async def test_a_non_transactional_template_refuses_transactions(kafka_bootstrap: str) -> None:
-    async with KafkaTemplate(_settings(kafka_bootstrap)) as template:
+async def test_a_non_transactional_template_refuses_transactions(
+    kafka_bootstrap_servers: str,
+) -> None:
+    async with KafkaTemplate(_settings(kafka_bootstrap_servers)) as template:
         with pytest.raises(TransactionStateError, match="no transactional id"):
             async with template.transaction():
                 pass
 
 
-async def test_lifecycle_flush_and_send_before_start(kafka_bootstrap: str, topic_name: str) -> None:
-    await create_topic(kafka_bootstrap, topic_name)
-    template = KafkaTemplate(_settings(kafka_bootstrap, linger_ms=1000))
+async def test_lifecycle_flush_and_send_before_start(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+    template = KafkaTemplate(_settings(kafka_bootstrap_servers, linger_ms=1000))
     with pytest.raises(KafkaSendError, match="not started"):
         await template.send(topic_name, "v")
     await template.start()
@@ -306,9 +329,11 @@ async def test_lifecycle_flush_and_send_before_start(kafka_bootstrap: str, topic
     assert not template.is_running
 
 
-async def test_send_metrics_survive_the_template(kafka_bootstrap: str, topic_name: str) -> None:
-    await create_topic(kafka_bootstrap, topic_name)
-    template = KafkaTemplate(_settings(kafka_bootstrap))
+async def test_send_metrics_survive_the_template(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+    template = KafkaTemplate(_settings(kafka_bootstrap_servers))
     async with template:
         await template.send(topic_name, b"a")
         results = await template.send_records([(template.build_record(topic_name, b"b"), None)] * 3)

@@ -10,10 +10,12 @@ import httpx
 import pytest
 
 from consumer_service.app import create_app as create_consumer_app
+from consumer_service.settings import EventStoreSettings
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.testing import wait_until
 from producer_service.app import create_app as create_producer_app
-from shared.settings import EventsTopicSettings, EventStoreSettings, KafkaSettings
+from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
-from tests.kafka_helpers import wait_until
 
 
 async def wait_for_received(

@@ -1,4 +1,4 @@
-from shared.back_off import ExponentialBackOff, FixedBackOff
+from kafka_kit.back_off import ExponentialBackOff, FixedBackOff
 
 
 def test_fixed_back_off_counts_deliveries() -> None:

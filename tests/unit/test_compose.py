@@ -1,4 +1,4 @@
-"""docker-compose.yml agrees with the settings, the pinned Kafka and the listeners."""
+"""docker-compose.yml agrees with the settings and the pinned Kafka."""
 
 from __future__ import annotations
 
@@ -12,15 +12,10 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-import consumer_service.listeners  # noqa: F401 - registers the example listener
-from shared.local_kafka import KAFKA_VERSION
-from shared.registry import default_registry
-from shared.settings import (
-    ConsumerSettings,
-    EventsTopicSettings,
-    KafkaSettings,
-    ProducerSettings,
-)
+from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
+from kafka_kit.local_kafka import KAFKA_VERSION
+from kafka_kit.settings import ConsumerSettings, KafkaSettings, ProducerSettings
+from producer_service.events import EventsTopicSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PORTS = {"producer": 8000, "consumer": 8001}
@@ -41,14 +36,16 @@ def _env_names(settings: type[BaseSettings]) -> set[str]:
 
 
 def _known_env_names() -> set[str]:
-    names = set().union(
-        *(_env_names(s) for s in (KafkaSettings, ProducerSettings, ConsumerSettings))
+    every = (
+        KafkaSettings,
+        ProducerSettings,
+        ConsumerSettings,
+        EventsTopicSettings,
+        EventLogSettings,
+        EventStoreSettings,
+        ListenerRetrySettings,
     )
-    names |= _env_names(EventsTopicSettings)
-    for endpoint in default_registry.endpoints.values():
-        for text in (*endpoint.topics, endpoint.group_id or ""):
-            names |= set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
-    return names
+    return set().union(*(_env_names(s) for s in every))
 
 
 def _kafka_nodes(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:

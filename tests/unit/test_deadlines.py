@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from shared.deadlines import DeadlineGuard
+from kafka_kit._deadlines import DeadlineGuard
 
 
 async def guarded_wait(guard: DeadlineGuard, seconds: float) -> str:

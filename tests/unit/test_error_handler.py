@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from aiokafka.structs import ConsumerRecord
 
-from shared.back_off import ExponentialBackOff, FixedBackOff
-from shared.error_handler import (
-    RECOVERED,
-    BatchListenerFailedError,
-    DefaultErrorHandler,
-    ErrorOutcome,
-    is_retryable,
-)
-from shared.retry_topics import RetryTopics, not_before
-from shared.serialization import DeserializationError
-from shared.status import ContainerMetrics
+from kafka_kit.back_off import ExponentialBackOff, FixedBackOff
+from kafka_kit.error_handler import RECOVERED, DefaultErrorHandler, ErrorOutcome, is_retryable
+from kafka_kit.errors import BatchListenerFailedError, DeserializationError
+from kafka_kit.retry_topics import RetryTopics, not_before
+from kafka_kit.status import ContainerMetrics
 
 
 class Container:

@@ -4,7 +4,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from shared.events import EventDto
+from producer_service.events import EventDto
 
 
 def test_id_and_occurred_at_are_generated() -> None:

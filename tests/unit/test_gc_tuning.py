@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from shared.gc_tuning import GcSettings, tuned_garbage_collector
+from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 
 
 class _Node:

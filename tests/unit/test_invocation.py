@@ -5,7 +5,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel
 
-from shared.invocation import HandlerInvoker
+from kafka_kit._invocation import HandlerInvoker
 
 
 class Order(BaseModel):

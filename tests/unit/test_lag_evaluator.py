@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.lag.evaluator import (
+from kafka_kit.lag.evaluator import (
     CommitSample,
     Status,
     evaluate_group,

@@ -1,5 +1,5 @@
-from shared.lag.evaluator import Status
-from shared.lag.store import UNKNOWN_LAG, LagStore
+from kafka_kit.lag.evaluator import Status
+from kafka_kit.lag.store import UNKNOWN_LAG, LagStore
 
 
 def test_commits_form_a_window_and_lag_follows_the_log_end() -> None:

@@ -1,8 +1,8 @@
 import base64
 import re
 
-from shared.local_kafka.cluster import LocalKafkaCluster, free_ports, new_cluster_id
-from shared.local_kafka.node import KafkaNode
+from kafka_kit.local_kafka.cluster import LocalKafkaCluster, free_ports, new_cluster_id
+from kafka_kit.local_kafka.node import KafkaNode
 
 
 def test_cluster_ids_look_like_kafka_uuids() -> None:

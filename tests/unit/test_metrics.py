@@ -1,7 +1,9 @@
+import subprocess
+import sys
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
-from shared import metrics
-from shared.metrics import BatchedCounter, BatchedObserver
+from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
 
 
 def _exposition(values: list[float], batched: bool) -> str:
@@ -49,9 +51,30 @@ def test_a_full_batch_is_added_without_a_flush() -> None:
     assert registry.get_sample_value("c_total") == BatchedCounter.flush_at
 
 
-def test_scraping_the_default_registry_adds_what_waits() -> None:
-    child = metrics.TEMPLATE_SENDS.labels("test-scrape-flush", "ok")
-    counter = BatchedCounter(child)
+def test_scraping_a_registry_adds_what_waits() -> None:
+    kit = KafkaMetrics.on(CollectorRegistry())
+    counter = kit.batched_counter(kit.template_sends.labels("test-scrape-flush", "ok"))
     counter.add(5)
-    text = generate_latest(REGISTRY).decode()
+    text = generate_latest(kit.registry).decode()
     assert 'kafka_template_sends_total{result="ok",topic="test-scrape-flush"} 5.0' in text
+
+
+def test_one_metrics_object_per_registry() -> None:
+    registry = CollectorRegistry()
+    assert KafkaMetrics.on(registry) is KafkaMetrics.on(registry)
+    assert KafkaMetrics.on(registry) is not KafkaMetrics.on(CollectorRegistry())
+    assert KafkaMetrics.on() is KafkaMetrics.on(REGISTRY)
+
+
+def test_importing_the_library_registers_no_metric() -> None:
+    # A fresh interpreter: this test process may have wired templates to the global registry.
+    code = (
+        "import prometheus_client, kafka_kit, kafka_kit.metrics, kafka_kit.testing\n"
+        "import kafka_kit.web.limits, kafka_kit.outbox, kafka_kit.lag.monitor\n"
+        "names = [m.name for m in prometheus_client.REGISTRY.collect()]\n"
+        "print([n for n in names if n.startswith('kafka')])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -1,6 +1,6 @@
 import struct
 
-from shared.lag.offsets_topic import parse_offset_commit
+from kafka_kit.lag.offsets_topic import parse_offset_commit
 
 
 def _string(text: str) -> bytes:

@@ -5,15 +5,15 @@ from itertools import groupby, pairwise
 import pytest
 from aiokafka.partitioner import murmur2
 
-from shared.events import EventDto
-from shared.partitioners import (
+from kafka_kit.partitioners import (
     DefaultPartitioner,
     PriorityPartitioner,
     StickyPartitioner,
     key_partition,
     load_partitioner,
 )
-from shared.template import ProducerRecord
+from kafka_kit.template import ProducerRecord
+from producer_service.events import EventDto
 
 # Test vectors of org.apache.kafka.common.utils.UtilsTest#testMurmur2 (signed Java ints).
 JAVA_MURMUR2 = {
@@ -102,8 +102,8 @@ def test_priority_partitioner_needs_enough_partitions() -> None:
 
 def test_load_partitioner_from_a_spec() -> None:
     assert isinstance(
-        load_partitioner("shared.partitioners:PriorityPartitioner"), PriorityPartitioner
+        load_partitioner("kafka_kit.partitioners:PriorityPartitioner"), PriorityPartitioner
     )
-    assert load_partitioner("shared.partitioners:key_partition") is key_partition
+    assert load_partitioner("kafka_kit.partitioners:key_partition") is key_partition
     with pytest.raises(ValueError, match=r"package\.module:name"):
-        load_partitioner("shared.partitioners.PriorityPartitioner")
+        load_partitioner("kafka_kit.partitioners.PriorityPartitioner")

@@ -1,6 +1,7 @@
 import pytest
 
-from shared.placeholders import UnresolvedPlaceholderError, resolve_placeholders
+from kafka_kit._placeholders import resolve_placeholders
+from kafka_kit.errors import UnresolvedPlaceholderError
 
 
 def test_value_from_environment_wins_over_default() -> None:

@@ -1,8 +1,8 @@
 import pytest
 
-from shared.partitioners import PriorityPartitioner
-from shared.settings import KafkaSettings, ProducerSettings
-from shared.template import KafkaTemplate
+from kafka_kit.partitioners import PriorityPartitioner
+from kafka_kit.settings import KafkaSettings, ProducerSettings
+from kafka_kit.template import KafkaTemplate
 
 
 def _config(**producer: object) -> dict[str, object]:
@@ -33,7 +33,7 @@ def test_batching_and_compression_from_settings() -> None:
 def test_environment_configures_the_producer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_PRODUCER_ACKS", "1")
     monkeypatch.setenv("KAFKA_PRODUCER_LINGER_MS", "50")
-    monkeypatch.setenv("KAFKA_PRODUCER_PARTITIONER", "shared.partitioners:PriorityPartitioner")
+    monkeypatch.setenv("KAFKA_PRODUCER_PARTITIONER", "kafka_kit.partitioners:PriorityPartitioner")
     template = KafkaTemplate(KafkaSettings())
     assert template._producer_config()["acks"] == 1
     assert template._producer_config()["linger_ms"] == 50

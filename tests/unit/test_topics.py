@@ -1,6 +1,7 @@
 import pytest
 
-from shared.topics import TopicNotAllowedError, TopicPolicy, is_internal_topic
+from kafka_kit.errors import TopicNotAllowedError
+from kafka_kit.web.topic_policy import TopicPolicy, is_internal_topic
 
 
 def test_default_and_allowed_topics() -> None:

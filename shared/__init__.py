@@ -1,1 +1,0 @@
-"""The library both services import."""

@@ -1,0 +1,129 @@
+"""kafka_kit: Spring-for-Apache-Kafka-style messaging for asyncio, on aiokafka.
+
+The public API is what ``__all__`` lists; every other name may change between versions. Optional
+parts live in their own subpackages with their own extras: ``kafka_kit.web`` (FastAPI helpers,
+extra ``web``), ``kafka_kit.outbox`` (extra ``outbox``) and ``kafka_kit.testing`` (a real Kafka
+for tests, extra ``testing``). Importing kafka_kit starts nothing and registers nothing.
+"""
+
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from kafka_kit.ack import AckMode, Acknowledgment
+from kafka_kit.admin import KafkaAdmin, NewTopic, TopicChanges
+from kafka_kit.back_off import BackOff, ExponentialBackOff, FixedBackOff
+from kafka_kit.cluster_view import ClusterView, describe_cluster_view
+from kafka_kit.concurrent_container import ConcurrentListenerContainer
+from kafka_kit.container import ContainerState, ListenerContainer
+from kafka_kit.dead_letter import DeadLetterPublishingRecoverer, dead_letter_topic
+from kafka_kit.dead_letter_replay import DeadLetter, DeadLetterReplayer
+from kafka_kit.error_handler import (
+    ConsumerRecordRecoverer,
+    DefaultErrorHandler,
+    ErrorHandler,
+    ErrorOutcome,
+    RetryListener,
+)
+from kafka_kit.errors import (
+    AlreadyReplayedError,
+    BatchListenerFailedError,
+    ClusterUnreachableError,
+    DeadLetterNotFoundError,
+    DeadLetterTopicNotFoundError,
+    DeserializationError,
+    KafkaArtifactsError,
+    KafkaKitError,
+    KafkaLaunchError,
+    KafkaSendError,
+    TemplateNotStartedError,
+    TopicDeclarationError,
+    TopicNotAllowedError,
+    TransactionStateError,
+    UnknownListenerError,
+    UnresolvedPlaceholderError,
+)
+from kafka_kit.lag.monitor import ClusterLagMonitor, LagMonitors
+from kafka_kit.listener import ListenerEndpoint, TopicPartitionOffset, kafka_listener
+from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.partitioners import DefaultPartitioner, Partitioner
+from kafka_kit.registry import ListenerRegistry, default_registry
+from kafka_kit.retry_topics import RetryTopics
+from kafka_kit.seek import PartitionRef, SeekPosition, SeekRequest
+from kafka_kit.settings import ConsumerSettings, KafkaSettings, LagSettings, ProducerSettings
+from kafka_kit.status import ListenerStatus
+from kafka_kit.template import (
+    KafkaTemplate,
+    LoggingProducerListener,
+    ProducerListener,
+    ProducerRecord,
+    SendResult,
+)
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "AckMode",
+    "Acknowledgment",
+    "AlreadyReplayedError",
+    "BackOff",
+    "BatchListenerFailedError",
+    "ClusterLagMonitor",
+    "ClusterUnreachableError",
+    "ClusterView",
+    "ConcurrentListenerContainer",
+    "ConsumerRecord",
+    "ConsumerRecordRecoverer",
+    "ConsumerSettings",
+    "ContainerState",
+    "DeadLetter",
+    "DeadLetterNotFoundError",
+    "DeadLetterPublishingRecoverer",
+    "DeadLetterReplayer",
+    "DeadLetterTopicNotFoundError",
+    "DefaultErrorHandler",
+    "DefaultPartitioner",
+    "DeserializationError",
+    "ErrorHandler",
+    "ErrorOutcome",
+    "ExponentialBackOff",
+    "FixedBackOff",
+    "KafkaAdmin",
+    "KafkaArtifactsError",
+    "KafkaKitError",
+    "KafkaLaunchError",
+    "KafkaMetrics",
+    "KafkaSendError",
+    "KafkaSettings",
+    "KafkaTemplate",
+    "LagMonitors",
+    "LagSettings",
+    "ListenerContainer",
+    "ListenerEndpoint",
+    "ListenerRegistry",
+    "ListenerStatus",
+    "LoggingProducerListener",
+    "NewTopic",
+    "PartitionRef",
+    "Partitioner",
+    "ProducerListener",
+    "ProducerRecord",
+    "ProducerSettings",
+    "RetryListener",
+    "RetryTopics",
+    "SeekPosition",
+    "SeekRequest",
+    "SendResult",
+    "TemplateNotStartedError",
+    "TopicChanges",
+    "TopicDeclarationError",
+    "TopicNotAllowedError",
+    "TopicPartition",
+    "TopicPartitionOffset",
+    "TransactionStateError",
+    "UnknownListenerError",
+    "UnresolvedPlaceholderError",
+    "__version__",
+    "dead_letter_topic",
+    "default_registry",
+    "describe_cluster_view",
+    "kafka_listener",
+]

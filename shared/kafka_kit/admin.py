@@ -1,0 +1,236 @@
+"""Topic administration (Spring's ``KafkaAdmin`` + ``TopicBuilder``): declare topics, ensure them.
+
+At service start-up every declared topic is created when missing, its partitions are raised when
+there are fewer, and its configs are updated when they differ. Kafka cannot remove partitions, so
+a declaration with fewer partitions than the topic has is an error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
+from aiokafka.admin import NewTopic as _AdminNewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+from kafka_kit.errors import ClusterUnreachableError, TopicDeclarationError
+from kafka_kit.settings import KafkaSettings
+
+__all__ = ["KafkaAdmin", "NewTopic", "TopicChanges"]
+
+
+log = logging.getLogger(__name__)
+
+DYNAMIC_TOPIC_CONFIG = 1
+"""``config_source`` of a config set on the topic itself (not a broker or default value)."""
+
+
+@dataclass(frozen=True)
+class NewTopic:
+    """A topic declaration; the helpers return a new declaration (like Spring's ``TopicBuilder``).
+
+    ``NewTopic("orders", 6, 3).retention(days=7).min_insync_replicas(2)``
+    """
+
+    name: str
+    partitions: int = 1
+    replication_factor: int = 1
+    configs: Mapping[str, str] = field(default_factory=dict)
+
+    def config(self, name: str, value: str | int) -> NewTopic:
+        """Any topic config."""
+        return replace(self, configs={**self.configs, name: str(value)})
+
+    def retention(self, *, ms: int = 0, hours: float = 0, days: float = 0) -> NewTopic:
+        """``retention.ms``: how long records are kept (``-1`` keeps them forever)."""
+        total = ms + int(hours * 3_600_000) + int(days * 86_400_000)
+        return self.config("retention.ms", total)
+
+    def cleanup_policy(self, policy: Literal["delete", "compact", "compact,delete"]) -> NewTopic:
+        """``cleanup.policy``: delete old segments, or keep the latest record per key."""
+        return self.config("cleanup.policy", policy)
+
+    def compacted(self) -> NewTopic:
+        """``cleanup.policy=compact``."""
+        return self.cleanup_policy("compact")
+
+    def min_insync_replicas(self, count: int) -> NewTopic:
+        """``min.insync.replicas``: replicas that must have a write for ``acks=all`` to succeed."""
+        return self.config("min.insync.replicas", count)
+
+
+@dataclass
+class TopicChanges:
+    """What :meth:`KafkaAdmin.ensure_topics` changed."""
+
+    created: list[str] = field(default_factory=list)
+    partitions_increased: dict[str, tuple[int, int]] = field(default_factory=dict)
+    configs_updated: dict[str, dict[str, tuple[str | None, str]]] = field(default_factory=dict)
+
+
+class KafkaAdmin:
+    """Bounded topic administration over aiokafka's admin client."""
+
+    def __init__(self, settings: KafkaSettings | None = None) -> None:
+        self.settings = settings or KafkaSettings()
+
+    @property
+    def _timeout_s(self) -> float:
+        return self.settings.request_timeout_ms / 1000
+
+    @contextlib.asynccontextmanager
+    async def client(self) -> AsyncIterator[AIOKafkaAdminClient]:
+        """A started admin client; a clear error when no broker answers in time."""
+        client = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            client_id=f"{self.settings.client_id}-admin",
+            request_timeout_ms=self.settings.request_timeout_ms,
+        )
+        try:
+            await asyncio.wait_for(client.start(), self._timeout_s)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await client.close()
+            raise ClusterUnreachableError(
+                f"no Kafka broker at {self.settings.bootstrap_servers} answered within "
+                f"{self._timeout_s:.0f} s: {type(exc).__name__}: {exc}"
+            ) from exc
+        try:
+            yield client
+        finally:
+            await client.close()
+
+    async def topic_layout(self, topic: str) -> tuple[int, int]:
+        """``(partitions, replication factor)`` of an existing topic."""
+        async with self.client() as client:
+            (described,) = await client.describe_topics([topic])
+        if described["error_code"] or not described["partitions"]:
+            raise for_code(described["error_code"] or 3)(f"topic {topic} does not exist")
+        partitions = described["partitions"]
+        return len(partitions), len(partitions[0]["replicas"])
+
+    async def ensure_topics(self, topics: Iterable[NewTopic]) -> list[str]:
+        """Make the declared topics exist as declared; return the names created."""
+        return (await self.reconcile_topics(topics)).created
+
+    async def reconcile_topics(self, topics: Iterable[NewTopic]) -> TopicChanges:
+        """Create missing topics, raise partition counts, update differing configs."""
+        wanted = {topic.name: topic for topic in topics}
+        changes = TopicChanges()
+        if not wanted:
+            return changes
+        async with self.client() as client:
+            existing = set(await client.list_topics())
+            await self._create(client, [t for n, t in wanted.items() if n not in existing], changes)
+            present = [t for n, t in wanted.items() if n in existing]
+            if present:
+                await self._raise_partitions(client, present, changes)
+                await self._update_configs(client, present, changes)
+        for name in changes.created:
+            log.info("created topic %s", name)
+        for name, (old, new) in changes.partitions_increased.items():
+            log.info("topic %s: partitions %d -> %d", name, old, new)
+        for name, updated in changes.configs_updated.items():
+            log.info("topic %s: configs updated %s", name, updated)
+        return changes
+
+    async def _create(
+        self, client: AIOKafkaAdminClient, missing: list[NewTopic], changes: TopicChanges
+    ) -> None:
+        if not missing:
+            return
+        response = await client.create_topics(
+            [
+                _AdminNewTopic(
+                    t.name, t.partitions, t.replication_factor, topic_configs=dict(t.configs)
+                )
+                for t in missing
+            ]
+        )
+        for name, code, *rest in response.topic_errors:
+            error = for_code(code)
+            if code == 0:
+                changes.created.append(name)
+            elif error is not TopicAlreadyExistsError:  # another service was first: fine
+                detail = rest[0] if rest and rest[0] else error.description
+                raise error(f"creating topic {name} failed: {detail}")
+
+    async def _raise_partitions(
+        self, client: AIOKafkaAdminClient, topics: list[NewTopic], changes: TopicChanges
+    ) -> None:
+        described = {d["topic"]: d for d in await client.describe_topics([t.name for t in topics])}
+        grow: dict[str, NewPartitions] = {}
+        for topic in topics:
+            current = len(described[topic.name]["partitions"])
+            if topic.partitions < current:
+                raise TopicDeclarationError(
+                    f"topic {topic.name} has {current} partitions but is declared with "
+                    f"{topic.partitions}: Kafka cannot remove partitions. Declare {current} or "
+                    "more, or create a new topic."
+                )
+            if topic.partitions > current:
+                grow[topic.name] = NewPartitions(topic.partitions)
+                changes.partitions_increased[topic.name] = (current, topic.partitions)
+        if grow:
+            response = await client.create_partitions(grow)
+            for name, code, message in response.topic_errors:
+                if code:
+                    raise for_code(code)(f"adding partitions to {name} failed: {message}")
+
+    async def _update_configs(
+        self, client: AIOKafkaAdminClient, topics: list[NewTopic], changes: TopicChanges
+    ) -> None:
+        declared = [t for t in topics if t.configs]
+        if not declared:
+            return
+        current = await self.topic_configs(client, [t.name for t in declared])
+        updates = []
+        for topic in declared:
+            values, dynamic = current[topic.name]
+            differing = {
+                key: (values.get(key), value)
+                for key, value in topic.configs.items()
+                if values.get(key) != value
+            }
+            if differing:
+                changes.configs_updated[topic.name] = differing
+                # AlterConfigs replaces the topic's whole dynamic config: keep what was set.
+                updates.append(
+                    ConfigResource(
+                        ConfigResourceType.TOPIC, topic.name, {**dynamic, **topic.configs}
+                    )
+                )
+        if updates:
+            for response in await client.alter_configs(updates):
+                for code, message, _, name in response.resources:
+                    if code:
+                        raise for_code(code)(f"updating configs of {name} failed: {message}")
+
+    @staticmethod
+    async def topic_configs(
+        client: AIOKafkaAdminClient, names: list[str]
+    ) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+        """Per topic: every config value, and the ones set on the topic itself."""
+        responses = await client.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+        )
+        result: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        for response in responses:
+            for code, message, _, name, entries in response.resources:
+                if code:
+                    raise for_code(code)(f"describing configs of {name} failed: {message}")
+                values = {entry[0]: entry[1] for entry in entries}
+                dynamic = {e[0]: e[1] for e in entries if e[3] == DYNAMIC_TOPIC_CONFIG}
+                result[name] = (values, dynamic)
+        return result
+
+    async def describe_topics(self, names: list[str] | None = None) -> list[dict[str, Any]]:
+        """Topics with partitions: leader, replicas, in-sync replicas (all topics by default)."""
+        async with self.client() as client:
+            return list(await client.describe_topics(names))

@@ -1,0 +1,164 @@
+"""A picture of the cluster: brokers, the KRaft controller, topics with ISR, consumer groups."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from pydantic import BaseModel
+
+from kafka_kit.admin import KafkaAdmin
+from kafka_kit.quorum import MetadataQuorum, describe_quorum
+from kafka_kit.settings import KafkaSettings
+
+__all__ = [
+    "BrokerInfo",
+    "ClusterView",
+    "GroupInfo",
+    "GroupMember",
+    "PartitionInfo",
+    "TopicInfo",
+    "describe_cluster_view",
+    "describe_groups",
+]
+
+
+class BrokerInfo(BaseModel):
+    """A broker as the cluster metadata lists it."""
+
+    node_id: int
+    host: str
+    port: int
+    rack: str | None
+
+
+class PartitionInfo(BaseModel):
+    """One partition: its leader, its replicas, and which of them are in sync."""
+
+    partition: int
+    leader: int
+    replicas: list[int]
+    isr: list[int]
+    offline_replicas: list[int]
+
+
+class TopicInfo(BaseModel):
+    """A topic and its partitions."""
+
+    name: str
+    internal: bool
+    partitions: list[PartitionInfo]
+
+
+class GroupMember(BaseModel):
+    """A member of a consumer group and the partitions assigned to it."""
+
+    member_id: str
+    client_id: str
+    client_host: str
+    assignment: list[tuple[str, int]]
+
+
+class GroupInfo(BaseModel):
+    """A consumer group: state, members, assignment."""
+
+    group_id: str
+    state: str
+    protocol_type: str
+    protocol: str
+    members: list[GroupMember]
+
+
+class ClusterView(BaseModel):
+    """The whole picture."""
+
+    cluster_id: str | None
+    controller: MetadataQuorum
+    brokers: list[BrokerInfo]
+    topics: list[TopicInfo]
+    groups: list[GroupInfo]
+
+
+async def describe_groups(client: AIOKafkaAdminClient, group_ids: list[str]) -> list[GroupInfo]:
+    """State, members and assignment of each group."""
+    # One group per request: aiokafka 0.14 cannot decode Kafka 4.4's DescribeGroups answer for
+    # several groups at once ("Buffer underrun decoding string") and drops the connection.
+    answers = await asyncio.gather(*(client.describe_consumer_groups([g]) for g in group_ids))
+    groups: list[GroupInfo] = []
+    for response in (r for answer in answers for r in answer):
+        for error_code, group_id, state, protocol_type, protocol, members, *_ in response.groups:
+            if error_code:
+                continue
+            groups.append(
+                GroupInfo(
+                    group_id=group_id,
+                    state=state,
+                    protocol_type=protocol_type,
+                    protocol=protocol,
+                    members=[_member(m) for m in members],
+                )
+            )
+    return sorted(groups, key=lambda g: g.group_id)
+
+
+def _member(member: Any) -> GroupMember:
+    member_id, client_id, client_host, _, assignment = member[:5]
+    parts = ConsumerProtocolMemberAssignment.decode(assignment).assignment if assignment else []
+    return GroupMember(
+        member_id=member_id,
+        client_id=client_id,
+        client_host=client_host,
+        assignment=sorted((topic, p) for topic, partitions in parts for p in partitions),
+    )
+
+
+async def describe_cluster_view(
+    settings: KafkaSettings, *, include_internal: bool = False
+) -> ClusterView:
+    """Brokers, the active KRaft controller and its voters, topics with ISR, consumer groups."""
+    async with KafkaAdmin(settings).client() as client:
+        cluster, topics, listed, quorum = await asyncio.gather(
+            client.describe_cluster(),
+            client.describe_topics(),
+            client.list_consumer_groups(),
+            describe_quorum(client),
+        )
+        groups = await describe_groups(client, sorted({g[0] for g in listed}))
+    return ClusterView(
+        cluster_id=cluster.get("cluster_id"),
+        controller=quorum,
+        brokers=sorted(
+            (
+                BrokerInfo(node_id=b["node_id"], host=b["host"], port=b["port"], rack=b["rack"])
+                for b in cluster["brokers"]
+            ),
+            key=lambda b: b.node_id,
+        ),
+        topics=sorted(
+            (
+                TopicInfo(
+                    name=t["topic"],
+                    internal=t["is_internal"],
+                    partitions=sorted(
+                        (
+                            PartitionInfo(
+                                partition=p["partition"],
+                                leader=p["leader"],
+                                replicas=p["replicas"],
+                                isr=p["isr"],
+                                offline_replicas=p["offline_replicas"],
+                            )
+                            for p in t["partitions"]
+                        ),
+                        key=lambda p: p.partition,
+                    ),
+                )
+                for t in topics
+                if include_internal or not (t["is_internal"] or t["topic"].startswith("__"))
+            ),
+            key=lambda t: t.name,
+        ),
+        groups=groups,
+    )

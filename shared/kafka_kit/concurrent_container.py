@@ -1,0 +1,135 @@
+"""``concurrency=N``: N listener containers, N consumers of one group, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord
+
+from kafka_kit.container import ContainerState, ListenerContainer, Subscription
+from kafka_kit.error_handler import ErrorHandler
+from kafka_kit.listener import ListenerEndpoint
+from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.seek import SeekRequest
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.status import ListenerStatus
+
+__all__ = ["ConcurrentListenerContainer"]
+
+
+class ConcurrentListenerContainer:
+    """Runs one endpoint with ``concurrency`` child containers (Spring's concurrent container).
+
+    Subscribed children share the group, so Kafka gives each partition to exactly one of them.
+    Explicitly assigned partitions are dealt out round-robin among the children.
+    """
+
+    def __init__(
+        self,
+        endpoint: ListenerEndpoint,
+        settings: KafkaSettings,
+        *,
+        subscription: Subscription,
+        group_id: str | None,
+        client_id_prefix: str,
+        listener_id: str | None = None,
+        error_handler: ErrorHandler | None = None,
+        not_before: Callable[[ConsumerRecord[bytes, bytes]], float | None] | None = None,
+        dependencies: Mapping[type, Any] | None = None,
+        prometheus: KafkaMetrics | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self._id = listener_id or endpoint.id
+        self.subscription = subscription
+        self.group_id = group_id
+        self.children = [
+            ListenerContainer(
+                endpoint,
+                settings,
+                subscription=part,
+                group_id=group_id,
+                client_id=f"{client_id_prefix}-{index}",
+                error_handler=error_handler,
+                not_before=not_before,
+                dependencies=dependencies,
+                prometheus=prometheus,
+            )
+            for index, part in enumerate(self._split(subscription, endpoint.concurrency))
+        ]
+
+    @staticmethod
+    def _split(subscription: Subscription, concurrency: int) -> list[Subscription]:
+        if not subscription.partitions:
+            return [subscription] * concurrency
+        count = min(concurrency, len(subscription.partitions))
+        return [
+            Subscription(partitions=subscription.partitions[index::count]) for index in range(count)
+        ]
+
+    @property
+    def id(self) -> str:
+        """The listener id (a retry topic's container: ``<id>-retry-<delay>``)."""
+        return self._id
+
+    @property
+    def state(self) -> ContainerState:
+        """FAILED if any child failed; otherwise the state all children share, else STARTING."""
+        states = {child.state for child in self.children}
+        if ContainerState.FAILED in states:
+            return ContainerState.FAILED
+        if len(states) == 1:
+            return states.pop()
+        if ContainerState.STOPPING in states:
+            return ContainerState.STOPPING
+        return ContainerState.STARTING
+
+    @property
+    def running(self) -> bool:
+        """Whether any child's poll loop exists."""
+        return any(child.running for child in self.children)
+
+    async def start(self) -> None:
+        """Start every child; if one cannot connect, stop the others and raise."""
+        try:
+            await asyncio.gather(*(child.start() for child in self.children))
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self, timeout_s: float | None = None) -> None:
+        """Stop every child (each finishes and commits its batch)."""
+        await asyncio.gather(*(child.stop(timeout_s) for child in self.children))
+
+    def pause(self) -> None:
+        """Pause every child."""
+        for child in self.children:
+            child.pause()
+
+    def resume(self) -> None:
+        """Resume every child."""
+        for child in self.children:
+            child.resume()
+
+    def seek(self, request: SeekRequest) -> None:
+        """Seek in every child; each applies it to the partitions it owns."""
+        for child in self.children:
+            child.seek(request)
+
+    async def status(self) -> ListenerStatus:
+        """The listener with each child's partitions, offsets and lag."""
+        children = await asyncio.gather(*(child.status() for child in self.children))
+        lags = [c.records_lag_max for c in children if c.records_lag_max is not None]
+        return ListenerStatus(
+            id=self.id,
+            group_id=self.group_id,
+            topics=list(self.subscription.topics)
+            or sorted({p.topic for p in self.subscription.partitions}),
+            pattern=self.subscription.pattern,
+            state=self.state.value,
+            concurrency=len(self.children),
+            ack_mode=self.endpoint.ack_mode.value,
+            records_lag_max=max(lags) if lags else None,
+            containers=list(children),
+        )

@@ -1,0 +1,146 @@
+"""Every error kafka_kit raises, under one root: ``KafkaKitError``.
+
+As in ``aiokafka.errors``, each error says whether trying again may help (``retriable``). Each also
+keeps the built-in base it had before the root existed (``ValueError``, ``KeyError``, …), so code
+that catches those goes on working. Errors of the Kafka client itself stay aiokafka's: a
+``KafkaSendError`` carries one as its ``cause``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiokafka.errors import KafkaTimeoutError
+
+if TYPE_CHECKING:
+    from kafka_kit.template import ProducerRecord
+
+__all__ = [
+    "AlreadyReplayedError",
+    "BatchListenerFailedError",
+    "ClusterUnreachableError",
+    "DeadLetterNotFoundError",
+    "DeadLetterTopicNotFoundError",
+    "DeserializationError",
+    "KafkaArtifactsError",
+    "KafkaKitError",
+    "KafkaLaunchError",
+    "KafkaSendError",
+    "TemplateNotStartedError",
+    "TopicDeclarationError",
+    "TopicNotAllowedError",
+    "TransactionStateError",
+    "UnknownListenerError",
+    "UnresolvedPlaceholderError",
+]
+
+
+class KafkaKitError(Exception):
+    """The root of kafka_kit's errors; ``retriable``: the same call may succeed later."""
+
+    retriable: bool = False
+
+
+# ---------------------------------------------------------------- sending
+class KafkaSendError(KafkaKitError, RuntimeError):
+    """A send failed or timed out; ``record`` is what was not (known to be) written."""
+
+    def __init__(self, record: ProducerRecord, cause: BaseException) -> None:
+        reason = str(cause) or type(cause).__name__
+        super().__init__(f"sending to {record.topic} failed: {type(cause).__name__}: {reason}")
+        self.record = record
+        self.cause = cause
+        # A timeout, or a broker away or recovering: the same send may succeed later.
+        self.retriable = isinstance(cause, TimeoutError | KafkaTimeoutError) or bool(
+            getattr(cause, "retriable", False)
+        )
+
+
+class TemplateNotStartedError(KafkaKitError, RuntimeError):
+    """The template was used before ``start()`` or after ``stop()``."""
+
+    retriable = True
+
+
+class TransactionStateError(KafkaKitError, RuntimeError):
+    """A transactional operation was used outside a transaction, or without a transactional id."""
+
+
+# ---------------------------------------------------------------- listening
+class DeserializationError(KafkaKitError, ValueError):
+    """A record value could not be converted to the type its handler declares."""
+
+    def __init__(self, message: str, raw: bytes | None) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class BatchListenerFailedError(KafkaKitError):
+    """Raised by a batch listener to say which record of the batch failed.
+
+    The records before it are committed, that one goes to the error handler, and the records
+    after it are delivered again.
+    """
+
+    def __init__(self, index: int, cause: BaseException | None = None) -> None:
+        super().__init__(f"record {index} of the batch failed: {cause!r}")
+        self.index = index
+        self.cause = cause
+
+
+class UnknownListenerError(KafkaKitError, KeyError):
+    """No listener with that id is registered."""
+
+
+class UnresolvedPlaceholderError(KafkaKitError, KeyError):
+    """A ``${NAME}`` has no value and no default."""
+
+
+# ---------------------------------------------------------------- dead letters
+class DeadLetterTopicNotFoundError(KafkaKitError, LookupError):
+    """The dead-letter topic does not exist."""
+
+
+class DeadLetterNotFoundError(KafkaKitError, LookupError):
+    """A selected ``(partition, offset)`` is not in the dead-letter topic."""
+
+    def __init__(self, missing: list[tuple[int, int]]) -> None:
+        super().__init__(f"no dead letters at {missing}")
+        self.missing = missing
+
+
+class AlreadyReplayedError(KafkaKitError, RuntimeError):
+    """Selected dead letters were replayed before; nothing was sent."""
+
+    def __init__(self, replayed: list[tuple[int, int]]) -> None:
+        super().__init__(f"already replayed: {replayed}")
+        self.replayed = replayed
+
+
+# ---------------------------------------------------------------- the cluster
+class ClusterUnreachableError(KafkaKitError, ConnectionError):
+    """No broker answered within the bounded wait (not aiokafka's ``ClusterUnreachableError``)."""
+
+    retriable = True
+
+
+class TopicDeclarationError(KafkaKitError, ValueError):
+    """A declaration Kafka cannot honour (e.g. fewer partitions than the topic has)."""
+
+
+class TopicNotAllowedError(KafkaKitError, PermissionError):
+    """The topic is internal or not in the allow-list."""
+
+    def __init__(self, topic: str, reason: str) -> None:
+        super().__init__(f"topic {topic!r} is not allowed: {reason}")
+        self.topic = topic
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- the local Kafka
+class KafkaArtifactsError(KafkaKitError, RuntimeError):
+    """Maven could not resolve the Kafka jars."""
+
+
+class KafkaLaunchError(KafkaKitError, RuntimeError):
+    """The local Kafka did not start or did not become ready; the message has the log tail."""

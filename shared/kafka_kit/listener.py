@@ -1,0 +1,159 @@
+"""``@kafka_listener``: declare a function as the handler of a topic's records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from kafka_kit._invocation import HandlerInvoker
+from kafka_kit.ack import AckMode
+
+if TYPE_CHECKING:
+    from kafka_kit.error_handler import ErrorHandler
+    from kafka_kit.registry import ListenerRegistry
+    from kafka_kit.retry_topics import RetryTopics
+
+__all__ = [
+    "InitialOffset",
+    "ListenerEndpoint",
+    "PartitionSpec",
+    "TopicPartitionOffset",
+    "kafka_listener",
+]
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+InitialOffset = int | Literal["beginning", "end"] | None
+
+
+@dataclass(frozen=True)
+class TopicPartitionOffset:
+    """An explicitly assigned partition and where to start reading it.
+
+    ``offset``: an absolute offset, ``"beginning"``, ``"end"``, or ``None`` for the group's
+    committed offset (or ``auto_offset_reset`` when there is none).
+    """
+
+    topic: str
+    partition: int
+    offset: InitialOffset = None
+
+
+PartitionSpec = TopicPartitionOffset | tuple[str, int] | tuple[str, int, InitialOffset]
+
+
+def _partition_spec(spec: PartitionSpec) -> TopicPartitionOffset:
+    if isinstance(spec, TopicPartitionOffset):
+        return spec
+    return TopicPartitionOffset(*spec)
+
+
+@dataclass
+class ListenerEndpoint:
+    """What ``@kafka_listener`` declared: the handler and how its containers should consume."""
+
+    id: str
+    handler: Callable[..., Any]
+    topics: tuple[str, ...] = ()
+    pattern: str | None = None
+    partitions: tuple[TopicPartitionOffset, ...] = ()
+    group_id: str | None = None
+    concurrency: int = 1
+    batch: bool = False
+    auto_startup: bool = True
+    ack_mode: AckMode = AckMode.BATCH
+    ack_count: int = 100
+    ack_time_s: float = 5.0
+    error_handler: ErrorHandler | None = None
+    retry_topics: RetryTopics | None = None
+    transactional: bool = False
+    properties: dict[str, Any] = field(default_factory=dict)
+    invoker: HandlerInvoker = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        sources = sum(bool(s) for s in (self.topics, self.pattern, self.partitions))
+        if sources != 1:
+            raise ValueError(
+                f"listener {self.id!r} needs exactly one of topics, pattern or partitions"
+            )
+        if self.concurrency < 1:
+            raise ValueError(f"listener {self.id!r}: concurrency must be at least 1")
+        if (self.topics or self.pattern) and not self.group_id:
+            raise ValueError(f"listener {self.id!r}: a subscription needs a group_id")
+        # Resolved at declaration: a handler whose parameters cannot be injected fails at import.
+        self.invoker = HandlerInvoker(self.handler, batch=self.batch)
+        if self.retry_topics is not None and (not self.topics or self.error_handler is not None):
+            raise ValueError(
+                f"listener {self.id!r}: retry_topics need topics (not a pattern or partitions) "
+                "and replace the error handler"
+            )
+        if self.transactional and (
+            not self.group_id or self.batch or self.ack_mode.manual or self.retry_topics
+        ):
+            raise ValueError(
+                f"listener {self.id!r}: transactional listeners need a group_id and are record "
+                "listeners without manual acks or retry topics (the transaction commits)"
+            )
+        if self.invoker.takes_acknowledgment and not self.ack_mode.manual:
+            raise ValueError(
+                f"listener {self.id!r} takes an Acknowledgment: use ack_mode=MANUAL or "
+                "MANUAL_IMMEDIATE"
+            )
+
+
+def kafka_listener(
+    *topics: str,
+    pattern: str | None = None,
+    partitions: Iterable[PartitionSpec] = (),
+    group_id: str | None = None,
+    id: str | None = None,
+    concurrency: int = 1,
+    batch: bool = False,
+    auto_startup: bool = True,
+    ack_mode: AckMode | str = AckMode.BATCH,
+    ack_count: int = 100,
+    ack_time_s: float = 5.0,
+    error_handler: ErrorHandler | None = None,
+    retry_topics: RetryTopics | None = None,
+    transactional: bool = False,
+    registry: ListenerRegistry | None = None,
+    **properties: Any,
+) -> Callable[[Handler], Handler]:
+    """Register the decorated function as a listener; nothing starts until the registry starts.
+
+    Give ``topics``, a regex ``pattern``, or explicit ``partitions`` (with initial offsets).
+    ``error_handler`` overrides the registry's; ``retry_topics`` turns on non-blocking retries.
+    ``transactional=True``: exactly-once consume → produce; the handler sends with an injected
+    ``KafkaTemplate`` and its output and input offsets commit in one Kafka transaction.
+    Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
+    start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
+    ``max_poll_records``, ``isolation_level``…).
+    """
+
+    def register(handler: Handler) -> Handler:
+        from kafka_kit.registry import default_registry  # noqa: PLC0415 - registry imports us
+
+        endpoint = ListenerEndpoint(
+            id=id or handler.__name__,
+            handler=handler,
+            topics=topics,
+            pattern=pattern,
+            partitions=tuple(_partition_spec(p) for p in partitions),
+            group_id=group_id,
+            concurrency=concurrency,
+            batch=batch,
+            auto_startup=auto_startup,
+            ack_mode=AckMode(ack_mode),
+            ack_count=ack_count,
+            ack_time_s=ack_time_s,
+            error_handler=error_handler,
+            retry_topics=retry_topics,
+            transactional=transactional,
+            properties=properties,
+        )
+        (registry or default_registry).register(endpoint)
+        return handler
+
+    return register

@@ -1,0 +1,116 @@
+"""Command line: ``python -m kafka_kit.local_kafka start|stop|status|run [--nodes N]``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from kafka_kit.local_kafka.artifacts import KAFKA_VERSION, cache_root, resolve_classpath
+from kafka_kit.local_kafka.cluster import LocalKafkaCluster
+from kafka_kit.local_kafka.readiness import describe_cluster_sync
+
+
+def _pointer() -> Path:
+    # The CLI keeps one background cluster; its run directory is remembered here.
+    configured = os.environ.get("KAFKA_LOCAL_STATE")
+    return Path(configured) if configured else cache_root() / "cli-cluster"
+
+
+def _attached() -> LocalKafkaCluster | None:
+    pointer = _pointer()
+    if not pointer.exists():
+        return None
+    directory = Path(pointer.read_text().strip())
+    if not (directory / "cluster.json").exists():
+        return None
+    return LocalKafkaCluster.attach(directory)
+
+
+def _start(args: argparse.Namespace) -> int:
+    current = _attached()
+    if current is not None and any(n.is_running() for n in current.nodes):
+        print(f"already running: KAFKA_BOOTSTRAP_SERVERS={current.bootstrap_servers}")
+        return 0
+    cluster = LocalKafkaCluster(args.nodes, version=args.version, die_with_parent=False)
+    cluster.start()
+    assert cluster.directory is not None
+    _pointer().parent.mkdir(parents=True, exist_ok=True)
+    _pointer().write_text(str(cluster.directory))
+    print(f"Kafka {cluster.version}, {args.nodes} node(s), KRaft, data in {cluster.directory}")
+    print(f"export KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}")
+    return 0
+
+
+def _stop(_: argparse.Namespace) -> int:
+    cluster = _attached()
+    if cluster is None:
+        print("no local Kafka started by this command")
+        return 0
+    cluster.stop()
+    _pointer().unlink(missing_ok=True)
+    print("stopped")
+    return 0
+
+
+def _status(_: argparse.Namespace) -> int:
+    cluster = _attached()
+    if cluster is None:
+        print("not started")
+        return 3
+    for node in cluster.nodes:
+        state = "running" if node.is_running() else "stopped"
+        print(f"node {node.node_id}: {state}  pid={node.pid}  {node.address}  log={node.log_file}")
+    try:
+        seen = describe_cluster_sync(cluster.bootstrap_servers)
+    except Exception as exc:  # noqa: BLE001 - the answer is the status
+        print(f"metadata: no answer ({exc})")
+        return 1
+    print(f"metadata: cluster {seen.cluster_id}, brokers {list(seen.broker_ids)}")
+    print(f"KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}")
+    return 0 if len(seen.broker_ids) == len(cluster.nodes) else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with LocalKafkaCluster(args.nodes, version=args.version) as cluster:
+        print(f"KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}  (Ctrl-C stops)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    return 0
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    print(resolve_classpath(args.version))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the local Kafka launcher's command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m kafka_kit.local_kafka",
+        description="Apache Kafka from Maven Central in KRaft mode on loopback ports.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, handler, text in (
+        ("start", _start, "start a cluster in the background"),
+        ("run", _run, "start a cluster in the foreground until Ctrl-C"),
+        ("stop", _stop, "stop the background cluster"),
+        ("status", _status, "show the background cluster's nodes and metadata"),
+        ("resolve", _resolve, "only resolve the Kafka jars with Maven"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.set_defaults(handler=handler)
+        command.add_argument("--nodes", type=int, default=1, choices=(1, 3))
+        command.add_argument("--version", default=KAFKA_VERSION)
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Ask a Kafka cluster, over its own protocol, whether every broker has registered."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+__all__ = ["ClusterDescription", "describe_cluster", "describe_cluster_sync"]
+
+
+@dataclass(frozen=True)
+class ClusterDescription:
+    """What a broker's metadata answer says about the cluster."""
+
+    cluster_id: str | None
+    controller_id: int
+    broker_ids: tuple[int, ...]
+    group_coordinator_ready: bool = False
+
+
+READINESS_GROUP = "kafka-local-readiness"
+"""Asking for this group's coordinator makes the broker create ``__consumer_offsets``."""
+
+
+async def describe_cluster(bootstrap_servers: str, timeout_s: float = 5.0) -> ClusterDescription:
+    """Return the brokers the cluster's metadata lists (raises when no broker answers).
+
+    Also asks for a group coordinator, so that a ready cluster serves consumer groups at once
+    (the first request creates ``__consumer_offsets``).
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+    )
+    # aiokafka logs every refused bootstrap connection at ERROR; while we poll that is expected.
+    quiet = logging.getLogger("aiokafka")
+    previous = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+        answer = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
+        try:
+            await asyncio.wait_for(admin.find_coordinator(READINESS_GROUP), timeout_s)
+            coordinator_ready = True
+        except Exception:  # noqa: BLE001 - not yet: the offsets topic is being created
+            coordinator_ready = False
+    finally:
+        quiet.setLevel(previous)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(admin.close(), timeout_s)
+    return ClusterDescription(
+        cluster_id=answer.get("cluster_id"),
+        controller_id=answer.get("controller_id", -1),
+        broker_ids=tuple(sorted(b["node_id"] for b in answer.get("brokers", []))),
+        group_coordinator_ready=coordinator_ready,
+    )
+
+
+def describe_cluster_sync(bootstrap_servers: str, timeout_s: float = 5.0) -> ClusterDescription:
+    """Blocking form of :func:`describe_cluster`, safe to call with or without a running loop."""
+    coroutine_factory = lambda: describe_cluster(bootstrap_servers, timeout_s)  # noqa: E731
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine_factory())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_factory())).result()

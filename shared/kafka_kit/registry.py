@@ -1,0 +1,227 @@
+"""The listener registry: the endpoints declared, and the containers running them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from kafka_kit._placeholders import resolve_placeholders
+from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.concurrent_container import ConcurrentListenerContainer
+from kafka_kit.container import ContainerState, Subscription, compile_pattern
+from kafka_kit.error_handler import ErrorHandler
+from kafka_kit.errors import UnknownListenerError
+from kafka_kit.listener import ListenerEndpoint, TopicPartitionOffset
+from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.retry_topics import RetryTopicRouter, not_before
+from kafka_kit.seek import SeekRequest
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.status import ListenerStatus
+from kafka_kit.template import KafkaTemplate
+
+__all__ = ["ListenerRegistry", "default_registry"]
+
+
+log = logging.getLogger(__name__)
+
+
+class ListenerRegistry:
+    """Holds ``@kafka_listener`` endpoints; ``start()`` creates and starts their containers."""
+
+    def __init__(self) -> None:
+        self._endpoints: dict[str, ListenerEndpoint] = {}
+        self._containers: dict[str, ConcurrentListenerContainer] = {}
+        self._own_template: KafkaTemplate | None = None
+        self._prometheus: KafkaMetrics | None = None
+
+    def register(self, endpoint: ListenerEndpoint) -> None:
+        """Add an endpoint; ids are unique within a registry."""
+        if endpoint.id in self._endpoints:
+            raise ValueError(f"a listener with id {endpoint.id!r} is already registered")
+        self._endpoints[endpoint.id] = endpoint
+
+    @property
+    def endpoints(self) -> Mapping[str, ListenerEndpoint]:
+        """Every registered endpoint by id."""
+        return dict(self._endpoints)
+
+    def container(self, listener_id: str) -> ConcurrentListenerContainer:
+        """The container of ``listener_id`` (made by :meth:`start`; retry topics have their own)."""
+        try:
+            return self._containers[listener_id]
+        except KeyError:
+            raise UnknownListenerError(listener_id) from None
+
+    # ---------------------------------------------------------------- lifecycle
+    async def start(
+        self,
+        settings: KafkaSettings | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        error_handler: ErrorHandler | None = None,
+        template: KafkaTemplate | None = None,
+        dependencies: Mapping[type, Any] | None = None,
+        metrics_registry: CollectorRegistry | None = None,
+    ) -> None:
+        """Create containers for every endpoint and start those with ``auto_startup``.
+
+        ``error_handler`` serves endpoints without their own. Listeners with retry topics publish
+        through ``template`` (or a template of the registry's own); their retry and dead-letter
+        topics are created here, with the main topic's partitions. ``dependencies`` are what
+        handlers may ask for by type (a store, a client…), like beans in Spring. The listeners'
+        Prometheus metrics go to ``metrics_registry`` (prometheus-client's global one by default).
+        """
+        settings = settings or KafkaSettings()
+        self._prometheus = KafkaMetrics.on(metrics_registry)
+        self._containers = {}
+        try:
+            for endpoint in self._endpoints.values():
+                for container in await self._create_containers(
+                    endpoint,
+                    settings,
+                    environ,
+                    error_handler=error_handler,
+                    template=template,
+                    dependencies=dependencies or {},
+                ):
+                    self._containers[container.id] = container
+            to_start = [c for c in self._containers.values() if c.endpoint.auto_startup]
+            await asyncio.gather(*(c.start() for c in to_start))
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _create_containers(
+        self,
+        endpoint: ListenerEndpoint,
+        settings: KafkaSettings,
+        environ: Mapping[str, str] | None,
+        *,
+        error_handler: ErrorHandler | None,
+        template: KafkaTemplate | None,
+        dependencies: Mapping[type, Any],
+    ) -> list[ConcurrentListenerContainer]:
+        def resolve(text: str) -> str:
+            return resolve_placeholders(text, environ)
+
+        pattern = resolve(endpoint.pattern) if endpoint.pattern else None
+        if pattern is not None:
+            compile_pattern(pattern)
+        subscription = Subscription(
+            topics=tuple(resolve(t) for t in endpoint.topics),
+            pattern=pattern,
+            partitions=tuple(
+                TopicPartitionOffset(resolve(p.topic), p.partition, p.offset)
+                for p in endpoint.partitions
+            ),
+        )
+        group_id = resolve(endpoint.group_id) if endpoint.group_id else None
+        prefix = f"{settings.client_id}-{endpoint.id}"
+        retry = endpoint.retry_topics
+        router = (
+            RetryTopicRouter(retry, template or await self._template(settings))
+            if retry is not None
+            else None
+        )
+        containers = [
+            ConcurrentListenerContainer(
+                endpoint,
+                settings,
+                subscription=subscription,
+                group_id=group_id,
+                client_id_prefix=prefix,
+                error_handler=router or error_handler,
+                dependencies=dependencies,
+                prometheus=self._prometheus,
+            )
+        ]
+        if retry is None:
+            return containers
+        admin = KafkaAdmin(settings)
+        for topic in subscription.topics:
+            partitions, replication = await admin.topic_layout(topic)
+            extra = [*retry.retry_topics(topic), retry.dead_letter_topic(topic)]
+            await admin.ensure_topics(NewTopic(t, partitions, replication) for t in extra)
+            for retry_topic in retry.retry_topics(topic):
+                suffix = retry_topic.removeprefix(topic)
+                scope = f"-{topic}" if len(subscription.topics) > 1 else ""
+                containers.append(
+                    ConcurrentListenerContainer(
+                        endpoint,
+                        settings,
+                        subscription=Subscription(topics=(retry_topic,)),
+                        group_id=f"{group_id}{suffix}",
+                        client_id_prefix=f"{prefix}{suffix}",
+                        listener_id=f"{endpoint.id}{suffix}{scope}",
+                        error_handler=router,
+                        not_before=not_before,
+                        dependencies=dependencies,
+                        prometheus=self._prometheus,
+                    )
+                )
+        return containers
+
+    async def _template(self, settings: KafkaSettings) -> KafkaTemplate:
+        if self._own_template is None:
+            registry = self._prometheus.registry if self._prometheus is not None else None
+            template = KafkaTemplate(settings, metrics_registry=registry)
+            await template.start()
+            self._own_template = template
+        return self._own_template
+
+    async def stop(self) -> None:
+        """Stop every container: each finishes and commits its current batch."""
+        await asyncio.gather(*(c.stop() for c in self._containers.values()), return_exceptions=True)
+        template, self._own_template = self._own_template, None
+        if template is not None:
+            await template.stop()
+
+    # ---------------------------------------------------------------- by id
+    async def start_listener(self, listener_id: str) -> None:
+        """Start a stopped (or never started) listener."""
+        await self.container(listener_id).start()
+
+    async def stop_listener(self, listener_id: str) -> None:
+        """Stop a listener; it finishes and commits its batch."""
+        await self.container(listener_id).stop()
+
+    def pause(self, listener_id: str) -> None:
+        """Stop fetching for a listener (its consumers stay in the group)."""
+        self.container(listener_id).pause()
+
+    def resume(self, listener_id: str) -> None:
+        """Fetch again for a paused listener."""
+        self.container(listener_id).resume()
+
+    def seek(self, listener_id: str, request: SeekRequest) -> None:
+        """Move a listener's consumers (applied before their next poll)."""
+        self.container(listener_id).seek(request)
+
+    # ---------------------------------------------------------------- views
+    async def statuses(self) -> list[ListenerStatus]:
+        """Every listener with its containers, partitions, offsets and lag."""
+        return list(await asyncio.gather(*(c.status() for c in self._containers.values())))
+
+    def unhealthy(self) -> dict[str, str]:
+        """Listeners that should run and do not, with their state (empty when all is well)."""
+        bad = {}
+        for listener_id, container in self._containers.items():
+            state = container.state
+            # A listener stopped on purpose is not unhealthy; a crashed or stuck one is.
+            if state is ContainerState.FAILED or (
+                container.running and state not in (ContainerState.RUNNING, ContainerState.PAUSED)
+            ):
+                bad[listener_id] = state.value
+        return bad
+
+    def healthy(self) -> bool:
+        """True when every listener that should run is running (or deliberately paused)."""
+        return not self.unhealthy()
+
+
+default_registry = ListenerRegistry()
+"""Where ``@kafka_listener`` registers when no ``registry=`` is given."""

@@ -1,0 +1,158 @@
+"""Non-blocking retries through ``<topic>-retry-<delay>`` topics, then ``<topic>-dlt``.
+
+Like Spring's ``@RetryableTopic``: a failed record is published to a retry topic with a
+"not before" header and committed on the main topic, so the main partition moves on at once. The
+same handler consumes each retry topic (in a group of its own) and handles a record only when it is
+due; after the last attempt the record goes to the dead-letter topic. Ordering within a key is given
+up: a retried record is handled after records that came later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiokafka.structs import ConsumerRecord
+
+from kafka_kit import headers as h
+from kafka_kit._forwarding import forward
+from kafka_kit.back_off import BackOff, FixedBackOff
+from kafka_kit.dead_letter import DLT_SUFFIX, DeadLetterPublishingRecoverer, origin_of
+from kafka_kit.error_handler import RECOVERED, RECOVERY_FAILED_RETRY_S, ErrorOutcome, is_retryable
+from kafka_kit.template import KafkaTemplate
+
+if TYPE_CHECKING:
+    from kafka_kit.container import ListenerContainer
+
+__all__ = ["RetryTopicRouter", "RetryTopics", "not_before"]
+
+
+log = logging.getLogger(__name__)
+
+Record = ConsumerRecord[bytes, bytes]
+
+
+@dataclass(frozen=True)
+class RetryTopics:
+    """``attempts`` deliveries in all (the first plus retries), spaced by ``back_off``.
+
+    Retry topics are named by delay: an exponential back-off gives ``-retry-1000``,
+    ``-retry-2000``…; a fixed one a single ``-retry-<delay>`` topic used for every retry.
+    """
+
+    attempts: int = 3
+    back_off: BackOff = FixedBackOff(1.0, None)  # noqa: RUF009 - frozen, shared safely
+    retry_suffix: str = "-retry"
+    dlt_suffix: str = DLT_SUFFIX
+    not_retryable: tuple[type[BaseException], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts counts the first delivery: at least 1")
+
+    def delays_s(self) -> list[float]:
+        """The wait before each retry (``attempts - 1`` of them)."""
+        delays: list[float] = []
+        for retry in range(1, self.attempts):
+            delay = self.back_off.delay_s(retry)
+            delays.append(delays[-1] if delay is None and delays else delay or 0.0)
+        return delays
+
+    def topic_for(self, main_topic: str, delay_s: float) -> str:
+        """The retry topic for ``delay_s``."""
+        return f"{main_topic}{self.retry_suffix}-{round(delay_s * 1000)}"
+
+    def retry_topics(self, main_topic: str) -> list[str]:
+        """Every retry topic of ``main_topic``, in order of use, each once."""
+        return list(dict.fromkeys(self.topic_for(main_topic, d) for d in self.delays_s()))
+
+    def dead_letter_topic(self, main_topic: str) -> str:
+        """Where records go after the last attempt."""
+        return f"{main_topic}{self.dlt_suffix}"
+
+
+def not_before(record: Record) -> float | None:
+    """Epoch seconds before which a retry-topic record must wait (``None``: no header)."""
+    due = h.header(record.headers, h.RETRY_NOT_BEFORE)
+    return int(due) / 1000 if due is not None else None
+
+
+class RetryTopicRouter:
+    """The error handler of a listener with retry topics: forward to the next topic, or the DLT."""
+
+    def __init__(
+        self,
+        retry: RetryTopics,
+        template: KafkaTemplate,
+        recovery_retry_s: float = RECOVERY_FAILED_RETRY_S,
+    ) -> None:
+        self.retry = retry
+        self.recovery_retry_s = recovery_retry_s
+        self.template = template
+        self.dead_letters = DeadLetterPublishingRecoverer(
+            template, destination=lambda record: retry.dead_letter_topic(origin_of(record)[0])
+        )
+
+    async def handle(
+        self,
+        exc: Exception,
+        records: Sequence[Record],
+        attempt: int,
+        container: ListenerContainer,
+    ) -> ErrorOutcome:
+        """Publish each failed record onwards; commit it here once that write is acknowledged."""
+        for record in records:
+            try:
+                await self._forward(record, exc, container)
+            except Exception as failure:  # noqa: BLE001 - not committed: comes again
+                log.error(
+                    "listener %s: forwarding %s-%d@%d failed: %r",
+                    container.client_id,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    failure,
+                )
+                return ErrorOutcome.retry(self.recovery_retry_s)
+        return RECOVERED
+
+    async def _forward(self, record: Record, exc: Exception, container: ListenerContainer) -> None:
+        delivered = int(h.header(record.headers, h.RETRY_ATTEMPT) or 1)
+        delays = self.retry.delays_s()
+        if delivered > len(delays) or not is_retryable(exc, self.retry.not_retryable):
+            await self.dead_letters.recover(record, exc, container)
+            return
+        delay = delays[delivered - 1]
+        topic, partition, offset, timestamp = origin_of(record)
+        target = self.retry.topic_for(topic, delay)
+        due_ms = int((time.time() + delay) * 1000)
+        await forward(
+            self.template,
+            record,
+            target,
+            partition=partition,
+            headers=(
+                *h.without(record.headers, h.RETRY_PREFIX),
+                (h.RETRY_ATTEMPT, str(delivered + 1).encode()),
+                (h.RETRY_NOT_BEFORE, str(due_ms).encode()),
+                (h.RETRY_ORIGINAL_TOPIC, topic.encode()),
+                (h.RETRY_ORIGINAL_PARTITION, str(partition).encode()),
+                (h.RETRY_ORIGINAL_OFFSET, str(offset).encode()),
+                (h.RETRY_ORIGINAL_TIMESTAMP, str(timestamp).encode()),
+                (h.RETRY_EXCEPTION_MESSAGE, str(exc).encode()[:4096]),
+            ),
+        )
+        container.metrics.retries += 1
+        log.info(
+            "listener %s: %s-%d@%d failed (delivery %d), retry in %.1f s via %s",
+            container.client_id,
+            record.topic,
+            record.partition,
+            record.offset,
+            delivered,
+            delay,
+            target,
+        )

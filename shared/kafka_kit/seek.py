@@ -1,0 +1,65 @@
+"""Where to move a listener's consumers: beginning, end, an offset, or a timestamp."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["PartitionRef", "SeekPosition", "SeekRequest"]
+
+
+class SeekPosition(StrEnum):
+    """The kinds of seek a registry can perform."""
+
+    BEGINNING = "beginning"
+    END = "end"
+    OFFSET = "offset"
+    TIMESTAMP = "timestamp"
+
+
+class PartitionRef(BaseModel):
+    """One partition of a topic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: str = Field(min_length=1)
+    partition: int = Field(ge=0)
+
+
+class SeekRequest(BaseModel):
+    """A seek for some (or, without ``partitions``, all) of a listener's assigned partitions."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"position": "beginning"},
+                {
+                    "position": "offset",
+                    "offset": 42,
+                    "partitions": [{"topic": "events", "partition": 0}],
+                },
+                {"position": "timestamp", "timestamp": 1767225600000},
+            ]
+        },
+    )
+
+    position: SeekPosition
+    offset: int | None = Field(default=None, ge=0, description="With position=offset.")
+    timestamp: int | None = Field(
+        default=None, ge=0, description="Epoch ms, with position=timestamp: first record at/after."
+    )
+    partitions: list[PartitionRef] | None = Field(
+        default=None, description="Only these partitions; all assigned ones when absent."
+    )
+
+    @model_validator(mode="after")
+    def _value_matches_position(self) -> SeekRequest:
+        wants_offset = self.position is SeekPosition.OFFSET
+        wants_timestamp = self.position is SeekPosition.TIMESTAMP
+        if wants_offset != (self.offset is not None):
+            raise ValueError("'offset' is given exactly when position is 'offset'")
+        if wants_timestamp != (self.timestamp is not None):
+            raise ValueError("'timestamp' is given exactly when position is 'timestamp'")
+        return self

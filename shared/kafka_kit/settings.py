@@ -1,0 +1,93 @@
+"""Settings from environment variables (pydantic-settings), named like ``spring.kafka.*``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ConsumerSettings", "KafkaSettings", "LagSettings", "ProducerSettings"]
+
+
+class ProducerSettings(BaseSettings):
+    """How the template's producer batches and acknowledges records (env ``KAFKA_PRODUCER_*``).
+
+    ``acks``: ``0`` — the producer does not wait: fastest, and a record can be lost unnoticed (its
+    offset is unknown); ``1`` — the partition leader wrote it: lost if the leader dies before a
+    follower copied it; ``all`` — every in-sync replica has it (at least ``min.insync.replicas``):
+    survives the loss of a broker. Idempotence (on by default, only with ``all``) makes the
+    producer's retries write each record once and in order.
+
+    ``max_batch_size`` is 256 KiB, not the Java client's 16 KiB: aiokafka keeps one open batch per
+    partition, and once it is full every further send to that partition waits until it was sent —
+    with many concurrent sends (a busy HTTP service) most of them queue up and wake up again and
+    again. Java queues further batches instead. Keyless records still stick to a partition for
+    one batch's worth of bytes, as in Java.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_PRODUCER_", extra="ignore")
+
+    acks: Literal["0", "1", "all"] = "all"
+    enable_idempotence: bool = True
+    linger_ms: int = Field(default=5, ge=0)
+    max_batch_size: int = Field(default=262_144, gt=0)
+    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
+    delivery_timeout_ms: int = Field(default=30_000, gt=0)
+    default_topic: str | None = None
+    partitioner: str | None = Field(
+        default=None, description="'package.module:name' of a custom partitioner (callable/class)"
+    )
+    transactional_id: str | None = None
+
+
+class ConsumerSettings(BaseSettings):
+    """Defaults for every listener container's consumer (env ``KAFKA_CONSUMER_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_CONSUMER_", extra="ignore")
+
+    auto_offset_reset: Literal["earliest", "latest", "none"] = "earliest"
+    max_poll_records: int = Field(default=500, gt=0)
+    poll_timeout_ms: int = Field(default=1000, gt=0)
+    session_timeout_ms: int = Field(default=10_000, gt=0)
+    heartbeat_interval_ms: int = Field(default=3_000, gt=0)
+    max_poll_interval_ms: int = Field(default=300_000, gt=0)
+    isolation_level: Literal["read_uncommitted", "read_committed"] = "read_uncommitted"
+    shutdown_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class KafkaSettings(BaseSettings):
+    """Where the cluster is and how clients talk to it (env ``KAFKA_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "localhost:9092"
+    client_id: str = "kafka-kit"
+    request_timeout_ms: int = Field(default=30_000, gt=0)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+
+
+class LagSettings(BaseSettings):
+    """Burrow-style lag monitoring (env ``LAG_*``).
+
+    ``LAG_CLUSTERS`` names the clusters to watch as JSON, ``{"local": "host:9092", ...}``; empty
+    means one cluster, ``local``, at ``KAFKA_BOOTSTRAP_SERVERS``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LAG_", extra="ignore")
+
+    clusters: dict[str, str] = Field(default_factory=dict)
+    window: int = Field(default=10, ge=2, description="Commits kept per partition (intervals).")
+    allowed_lag: int = Field(
+        default=0, ge=0, description="Lag at or below this counts as caught up."
+    )
+    min_distance_s: float = Field(
+        default=1.0, ge=0, description="Commits closer than this replace the window's last one."
+    )
+    offset_refresh_s: float = Field(
+        default=5.0, gt=0, description="How often log-end offsets and group members are sampled."
+    )
+    expire_group_s: float = Field(
+        default=7 * 86400, gt=0, description="Forget a group whose last commit is this old."
+    )

@@ -1,0 +1,551 @@
+"""``KafkaTemplate``: send values to topics and learn where Kafka put them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import time
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, NamedTuple, Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from kafka_kit._deadlines import DeadlineGuard
+from kafka_kit.errors import KafkaSendError, TemplateNotStartedError, TransactionStateError
+from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
+from kafka_kit.partitioners import DefaultPartitioner, Partitioner, load_partitioner
+from kafka_kit.serialization import serialize_key, serialize_value
+from kafka_kit.settings import KafkaSettings
+
+__all__ = [
+    "Headers",
+    "KafkaTemplate",
+    "LoggingProducerListener",
+    "ProducerListener",
+    "ProducerRecord",
+    "SendResult",
+]
+
+
+log = logging.getLogger(__name__)
+
+Headers = Mapping[str, bytes | str] | Iterable[tuple[str, bytes | str]]
+
+
+class ProducerRecord(NamedTuple):
+    """A record as handed to the producer: topic, optional partition, key, value, headers.
+
+    A named tuple, not a dataclass: one is built per send, and tuples build fastest.
+    """
+
+    topic: str
+    value: bytes | None
+    key: bytes | None = None
+    partition: int | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp_ms: int | None = None
+
+
+class SendResult(NamedTuple):
+    """The record sent and where it landed: topic, partition, offset, timestamp (ms)."""
+
+    record: ProducerRecord
+    """As handed to the producer, like Spring's ``getProducerRecord()``: a keyed record's
+    ``partition`` may be ``None`` (the producer chose it); ``partition`` below says where."""
+    topic: str
+    partition: int
+    offset: int
+    """``-1`` with ``acks=0``: the producer never hears back from the broker."""
+    timestamp: int
+
+
+class ProducerListener(Protocol):
+    """Hooks called after each send (Spring's ``ProducerListener``)."""
+
+    def on_success(self, record: ProducerRecord, result: SendResult) -> None:
+        """The broker acknowledged ``record``."""
+
+    def on_error(self, record: ProducerRecord, exc: BaseException) -> None:
+        """``record`` was not (known to be) written."""
+
+
+class LoggingProducerListener:
+    """The default listener: logs failed sends, ignores successes."""
+
+    def on_success(self, record: ProducerRecord, result: SendResult) -> None:
+        """Nothing to do."""
+
+    def on_error(self, record: ProducerRecord, exc: BaseException) -> None:
+        """Log the failed record's coordinates and the cause."""
+        log.error(
+            "send failed: topic=%s partition=%s key=%r: %s: %s",
+            record.topic,
+            record.partition,
+            record.key,
+            type(exc).__name__,
+            exc,
+        )
+
+
+def _normalize_headers(headers: Headers | None) -> tuple[tuple[str, bytes], ...]:
+    if not headers:
+        return ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return tuple(
+        (name, value.encode() if isinstance(value, str) else value) for name, value in items
+    )
+
+
+class KafkaTemplate:
+    """Spring's ``KafkaTemplate`` for asyncio: ``await template.send(topic, value)``."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings | None = None,
+        *,
+        partitioner: Partitioner | None = None,
+        producer_listener: ProducerListener | None = None,
+        transactional_id: str | None = None,
+        metrics_registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.settings = settings or KafkaSettings()
+        producer = self.settings.producer
+        spec = producer.partitioner
+        self.partitioner: Partitioner | None = partitioner or (
+            load_partitioner(spec) if spec else None
+        )
+        self.default_partitioner = DefaultPartitioner(producer.max_batch_size)
+        self.producer_listener: ProducerListener = producer_listener or LoggingProducerListener()
+        # The default listener ignores successes: do not call it a million times for nothing.
+        self._listens_to_successes = not isinstance(self.producer_listener, LoggingProducerListener)
+        self.transactional_id = transactional_id or producer.transactional_id
+        self._acks_zero = producer.acks == "0"
+        self._guard = DeadlineGuard(producer.delivery_timeout_ms / 1000)
+        self._producer: AIOKafkaProducer | None = None
+        # Per topic: (all partitions, available partitions), dropped on every metadata update.
+        self._partitions: dict[str, tuple[list[int], list[int]]] = {}
+        self._kit_metrics = KafkaMetrics.on(metrics_registry)
+        self._metrics: dict[str, tuple[BatchedCounter, BatchedCounter, BatchedObserver]] = {}
+        self._transaction_lock = asyncio.Lock()
+        self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"kafka-template-{id(self)}-transaction", default=False
+        )
+
+    # ---------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        """Connect the producer (bounded by the request timeout)."""
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(**self._producer_config())
+        try:
+            await asyncio.wait_for(producer.start(), self.settings.request_timeout_ms / 1000)
+        except BaseException:
+            await self._close(producer)
+            raise
+        producer.client.cluster.add_listener(self._metadata_changed)
+        self._producer = producer
+
+    def _metadata_changed(self, cluster: Any) -> None:
+        self._partitions.clear()
+
+    async def stop(self) -> None:
+        """Flush what is buffered and close the producer; bounded, so it never hangs."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await self._close(producer)
+        for batched in self._metrics.values():
+            for metric in batched:
+                metric.flush()  # a template that goes away leaves its counts behind
+
+    async def _close(self, producer: AIOKafkaProducer) -> None:
+        # aiokafka's stop() can wait forever for a broker that is gone (aiokafka#1101).
+        try:
+            await asyncio.wait_for(producer.stop(), self._delivery_timeout_s)
+        except TimeoutError:
+            log.warning("the producer did not stop within the delivery timeout; abandoned")
+
+    async def __aenter__(self) -> KafkaTemplate:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def is_running(self) -> bool:
+        """Whether :meth:`start` succeeded and :meth:`stop` was not called since."""
+        return self._producer is not None
+
+    async def partitions_for(self, topic: str) -> list[int]:
+        """The topic's partitions (fetching metadata if needed; bounded by the request timeout)."""
+        producer = self._require_producer()
+        return sorted(
+            await asyncio.wait_for(
+                producer.partitions_for(topic), self.settings.request_timeout_ms / 1000
+            )
+        )
+
+    async def check_connection(self, timeout_s: float = 2.0) -> None:
+        """Ask a broker for cluster metadata; raises when none answers within ``timeout_s``."""
+        producer = self._require_producer()
+        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+
+    # ---------------------------------------------------------------- sending
+    def send(
+        self,
+        topic: str,
+        value: Any,
+        *,
+        key: str | bytes | None = None,
+        partition: int | None = None,
+        headers: Headers | None = None,
+        timestamp: int | None = None,
+    ) -> Coroutine[Any, Any, SendResult]:
+        """Send one record and wait (at most the delivery timeout) for its acknowledgement.
+
+        ``await template.send(...)``. A plain function returning ``send_record``'s coroutine, not
+        a coroutine of its own: one frame fewer per send, and a value that cannot be serialized
+        fails at the call.
+        """
+        record = self.build_record(
+            topic, value, key=key, partition=partition, headers=headers, timestamp=timestamp
+        )
+        return self.send_record(record, value)
+
+    @staticmethod
+    def build_record(
+        topic: str,
+        value: Any,
+        *,
+        key: str | bytes | None = None,
+        partition: int | None = None,
+        headers: Headers | None = None,
+        timestamp: int | None = None,
+    ) -> ProducerRecord:
+        """The :class:`ProducerRecord` ``send`` would send (values serialized as ``send`` does)."""
+        return ProducerRecord(
+            topic,
+            serialize_value(value),
+            serialize_key(key),
+            partition,
+            _normalize_headers(headers) if headers else (),
+            timestamp,
+        )
+
+    async def send_default(
+        self,
+        value: Any,
+        *,
+        key: str | bytes | None = None,
+        partition: int | None = None,
+        headers: Headers | None = None,
+        timestamp: int | None = None,
+    ) -> SendResult:
+        """Send to the configured default topic (``KAFKA_PRODUCER_DEFAULT_TOPIC``)."""
+        topic = self.settings.producer.default_topic
+        if topic is None:
+            raise ValueError("no default topic: set KAFKA_PRODUCER_DEFAULT_TOPIC")
+        return await self.send(
+            topic, value, key=key, partition=partition, headers=headers, timestamp=timestamp
+        )
+
+    async def send_record(self, record: ProducerRecord, value: Any = None) -> SendResult:
+        """Send a prepared record; ``value`` is the unserialized object, for partitioners."""
+        started = time.perf_counter()
+        outcome: SendResult | BaseException | None = None
+        guarded = self._guard.enter()
+        try:
+            producer = self._writable_producer()
+            if record.partition is None and self._assigns(record):
+                record = await self._assign_partition(producer, record, value)
+            delivery = await producer.send(
+                record.topic,
+                record.value,
+                key=record.key,
+                partition=record.partition,
+                timestamp_ms=record.timestamp_ms,
+                headers=list(record.headers) if record.headers else None,
+            )
+            outcome = self._result(record, await delivery)
+        except asyncio.CancelledError:
+            if not self._guard.leave(guarded):
+                raise
+            guarded = None
+            outcome = None  # the delivery timeout passed: no acknowledgement in time
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported as KafkaSendError
+            outcome = exc
+        finally:
+            self._guard.leave(guarded)
+        finished = self._finish(record, outcome)
+        failed = isinstance(finished, KafkaSendError)
+        self._count(record.topic, int(not failed), int(failed), time.perf_counter() - started)
+        if failed:
+            raise finished
+        return finished
+
+    def _writable_producer(self) -> AIOKafkaProducer:
+        producer = self._require_producer()
+        if self.transactional_id is not None and not self._in_transaction.get():
+            raise TransactionStateError(
+                "this template is transactional: send inside `async with template.transaction()`"
+            )
+        return producer
+
+    async def send_records(
+        self, items: Sequence[tuple[ProducerRecord, Any]]
+    ) -> list[SendResult | KafkaSendError]:
+        """Send many records, handed to the producer in order; one outcome per record.
+
+        All are appended to the producer's batches first and then awaited together, so they
+        travel in as few requests as the batch size allows and, per partition, in this order.
+        The whole call is bounded by the delivery timeout.
+        """
+        started = time.perf_counter()
+        outcomes: list[SendResult | BaseException | None] = [None] * len(items)
+        prepared = [record for record, _ in items]
+        deadline = started + self._delivery_timeout_s
+        # Which records were handed over, and their futures (two lists: no tuple per record).
+        indexes: list[int] = []
+        deliveries: list[asyncio.Future[Any]] = []
+        try:
+            async with asyncio.timeout(self._delivery_timeout_s):
+                await self._enqueue(items, prepared, outcomes, indexes, deliveries)
+        except TimeoutError:
+            pass  # records not handed over in time get no outcome: they timed out
+        if deliveries:
+            await self._await_all(deliveries, deadline - time.perf_counter())
+        for index, delivery in zip(indexes, deliveries, strict=True):
+            if not delivery.done():
+                continue
+            failure = delivery.exception()
+            outcomes[index] = failure or self._result(prepared[index], delivery.result())
+        elapsed = time.perf_counter() - started
+        finished: list[SendResult | KafkaSendError] = []
+        by_topic: dict[str, list[int]] = {}
+        for record, outcome in zip(prepared, outcomes, strict=True):
+            result = self._finish(record, outcome)
+            finished.append(result)
+            counts = by_topic.get(record.topic) or by_topic.setdefault(record.topic, [0, 0])
+            counts[isinstance(result, KafkaSendError)] += 1
+        for topic, (sent, failed) in by_topic.items():
+            self._count(topic, sent, failed, elapsed)
+        return finished
+
+    @staticmethod
+    async def _await_all(deliveries: list[asyncio.Future[Any]], timeout_s: float) -> None:
+        """Wait until every future is done or the time is up; never cancels them.
+
+        One future after another, not ``asyncio.wait(all)``: a batch's futures complete together
+        and in order, so this sleeps about once per batch, where ``wait`` pays a callback per
+        record. ``wait`` (not ``await``) for each: a timeout must not cancel the producer's futures.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                for delivery in deliveries:
+                    if not delivery.done():
+                        await asyncio.wait((delivery,))
+
+    async def _enqueue(
+        self,
+        items: Sequence[tuple[ProducerRecord, Any]],
+        prepared: list[ProducerRecord],
+        outcomes: list[SendResult | BaseException | None],
+        indexes: list[int],
+        deliveries: list[asyncio.Future[Any]],
+    ) -> None:
+        try:
+            producer = self._writable_producer()
+        except Exception as exc:  # noqa: BLE001 - every record fails the same way
+            outcomes[:] = [exc] * len(items)
+            return
+        for index, (given, value) in enumerate(items):
+            try:
+                record = given
+                if record.partition is None and self._assigns(record):
+                    record = prepared[index] = await self._assign_partition(producer, given, value)
+                delivery = await producer.send(
+                    record.topic,
+                    record.value,
+                    key=record.key,
+                    partition=record.partition,
+                    timestamp_ms=record.timestamp_ms,
+                    headers=list(record.headers) if record.headers else None,
+                )
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported per record
+                outcomes[index] = exc
+                continue
+            indexes.append(index)
+            deliveries.append(delivery)
+
+    def _topic_metrics(self, topic: str) -> tuple[BatchedCounter, BatchedCounter, BatchedObserver]:
+        # Looking up labelled children costs more than updating them: once per topic. Updates
+        # are batched (added at each scrape): a lock per update was a real share of a send.
+        found = self._metrics.get(topic)
+        if found is None:
+            kit = self._kit_metrics
+            found = self._metrics[topic] = (
+                kit.batched_counter(kit.template_sends.labels(topic, "ok")),
+                kit.batched_counter(kit.template_sends.labels(topic, "error")),
+                kit.batched_observer(kit.template_send_seconds.labels(topic)),
+            )
+        return found
+
+    @staticmethod
+    def _result(record: ProducerRecord, metadata: Any) -> SendResult:
+        if metadata is None:  # acks=0: the partition is ours, the offset is never known
+            assert record.partition is not None
+            return SendResult(record, record.topic, record.partition, -1, -1)
+        return SendResult(
+            record, metadata.topic, metadata.partition, metadata.offset, metadata.timestamp
+        )
+
+    def _finish(
+        self, record: ProducerRecord, outcome: SendResult | BaseException | None
+    ) -> SendResult | KafkaSendError:
+        """Notify the listener; turn failures into :class:`KafkaSendError` (no metrics here)."""
+        if isinstance(outcome, SendResult):
+            if self._listens_to_successes:
+                self._notify_success(outcome.record, outcome)
+            return outcome
+        cause: BaseException = outcome or TimeoutError(
+            f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
+        )
+        self._notify_error(record, cause)
+        error = KafkaSendError(record, cause)
+        error.__cause__ = cause
+        return error
+
+    def _count(self, topic: str, sent: int, failed: int, elapsed: float) -> None:
+        ok_counter, failed_counter, latency = self._topic_metrics(topic)
+        if sent:
+            ok_counter.add(sent)
+            latency.add(elapsed)  # once per call: the latency of that send / batch
+        if failed:
+            failed_counter.add(failed)
+
+    def _assigns(self, record: ProducerRecord) -> bool:
+        """Whether the template picks the partition, or leaves it to the producer.
+
+        A key without a custom partitioner maps as the producer would map it (murmur2 over all
+        partitions): aiokafka does that itself, and the result reports the partition. Keyless
+        records (sticky), custom partitioners and acks=0 (no result to report it) need ours.
+        """
+        return record.key is None or self.partitioner is not None or self._acks_zero
+
+    async def _assign_partition(
+        self, producer: AIOKafkaProducer, record: ProducerRecord, value: Any
+    ) -> ProducerRecord:
+        known = self._partitions.get(record.topic)
+        if known is None:
+            partitions = sorted(await producer.partitions_for(record.topic))
+            available = sorted(producer.client.cluster.available_partitions_for_topic(record.topic))
+            known = self._partitions[record.topic] = (partitions, available)
+        partitions, available = known
+        chosen = None
+        if self.partitioner is not None:
+            chosen = self.partitioner(record, value, partitions, available)
+            if chosen is not None and chosen not in partitions:
+                raise ValueError(
+                    f"the partitioner chose partition {chosen}, but {record.topic} has {partitions}"
+                )
+        if chosen is None:
+            chosen = self.default_partitioner(record, value, partitions, available)
+        return record._replace(partition=chosen)
+
+    async def flush(self) -> None:
+        """Wait until every buffered record was sent (bounded by the delivery timeout)."""
+        if self._producer is not None:
+            await asyncio.wait_for(self._producer.flush(), self._delivery_timeout_s)
+
+    # ---------------------------------------------------------------- transactions
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[KafkaTemplate]:
+        """Sends inside are committed together on normal exit and aborted on an exception."""
+        producer = self._require_producer()
+        if self.transactional_id is None:
+            raise TransactionStateError(
+                "no transactional id: set KAFKA_PRODUCER_TRANSACTIONAL_ID or transactional_id="
+            )
+        if self._in_transaction.get():
+            raise TransactionStateError("a transaction is already open in this task")
+        # One producer, one open transaction: other tasks queue for theirs.
+        async with self._transaction_lock:
+            await asyncio.wait_for(producer.begin_transaction(), self._delivery_timeout_s)
+            token = self._in_transaction.set(True)
+            try:
+                yield self
+            except BaseException:
+                await asyncio.wait_for(producer.abort_transaction(), self._delivery_timeout_s)
+                raise
+            else:
+                await asyncio.wait_for(producer.commit_transaction(), self._delivery_timeout_s)
+            finally:
+                self._in_transaction.reset(token)
+
+    async def send_offsets_to_transaction(
+        self, offsets: Mapping[TopicPartition, int], group_id: str
+    ) -> None:
+        """Commit a consumer group's offsets as part of the open transaction (exactly-once)."""
+        producer = self._require_producer()
+        if not self._in_transaction.get():
+            raise TransactionStateError("send_offsets_to_transaction needs an open transaction")
+        committed = {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
+        await asyncio.wait_for(
+            producer.send_offsets_to_transaction(committed, group_id), self._delivery_timeout_s
+        )
+
+    # ---------------------------------------------------------------- internals
+    def _require_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise TemplateNotStartedError("the template is not started")
+        return self._producer
+
+    def _notify_success(self, record: ProducerRecord, result: SendResult) -> None:
+        try:
+            self.producer_listener.on_success(record, result)
+        except Exception:
+            log.exception("ProducerListener.on_success raised")
+
+    def _notify_error(self, record: ProducerRecord, exc: BaseException) -> None:
+        try:
+            self.producer_listener.on_error(record, exc)
+        except Exception:
+            log.exception("ProducerListener.on_error raised")
+
+    @property
+    def _delivery_timeout_s(self) -> float:
+        return self.settings.producer.delivery_timeout_ms / 1000
+
+    def _producer_config(self) -> dict[str, Any]:
+        producer = self.settings.producer
+        acks: int | str = "all" if producer.acks == "all" else int(producer.acks)
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.settings.bootstrap_servers,
+            "client_id": self.settings.client_id,
+            "request_timeout_ms": self.settings.request_timeout_ms,
+            "acks": acks,
+            # Idempotence needs acks=all: Kafka dedupes retries only for fully replicated writes.
+            "enable_idempotence": producer.enable_idempotence and acks == "all",
+            "linger_ms": producer.linger_ms,
+            "max_batch_size": producer.max_batch_size,
+            "compression_type": producer.compression_type,
+        }
+        if self.transactional_id is not None:
+            # Transactions need idempotence and acks=all; aiokafka enforces both.
+            config.update(transactional_id=self.transactional_id, acks="all")
+            config["enable_idempotence"] = True
+        return config

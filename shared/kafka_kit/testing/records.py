@@ -1,0 +1,84 @@
+"""What tests check against the broker: records in a topic, a group's offsets, a condition."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
+
+__all__ = ["committed_offsets", "read_records", "wait_until"]
+
+
+async def read_records(
+    bootstrap_servers: str,
+    topic: str,
+    count: int,
+    *,
+    timeout_s: float = 30.0,
+    **consumer_config: Any,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read ``count`` records of ``topic`` from the beginning, without a group (Spring's
+    ``KafkaTestUtils.getRecords``); fails with how many arrived when fewer do in time."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **consumer_config,
+    )
+    await consumer.start()
+    got: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(got) < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                got += [record for records in batch.values() for record in records]
+    except TimeoutError:
+        raise AssertionError(f"read {len(got)} of {count} records of {topic}") from None
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[tuple[str, int], int]:
+    """The group's committed offsets, ``(topic, partition) -> offset`` (next to read)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        for attempt in range(50):
+            try:
+                offsets = await admin.list_consumer_group_offsets(group_id)
+                break
+            except KafkaError as exc:
+                # The coordinator may still be loading the group: ask again, briefly.
+                if not exc.retriable or attempt == 49:
+                    raise
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    timeout_s: float = 30.0,
+    what: str = "a condition",
+    interval_s: float = 0.1,
+) -> None:
+    """Poll ``condition`` (sync or async) until it is true; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(interval_s)

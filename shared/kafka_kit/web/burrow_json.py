@@ -1,0 +1,120 @@
+"""Burrow's v3 HTTP JSON shapes, field for field, so Burrow clients and dashboards can read them."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from kafka_kit.lag.evaluator import CommitSample, GroupStatus, PartitionStatus, Status
+from kafka_kit.lag.monitor import ClusterLagMonitor
+
+__all__ = [
+    "answer",
+    "cluster_module_json",
+    "consumer_detail_json",
+    "error",
+    "group_json",
+    "offset_json",
+    "partition_json",
+    "request_info",
+]
+
+
+_HOST = socket.gethostname()
+
+
+def request_info(path: str) -> dict[str, str]:
+    """Burrow's ``request`` object: the URL asked for and the answering host."""
+    return {"url": path, "host": _HOST}
+
+
+def answer(path: str, message: str, **fields: Any) -> dict[str, Any]:
+    """A successful Burrow response."""
+    return {"error": False, "message": message, **fields, "request": request_info(path)}
+
+
+def error(path: str, message: str) -> dict[str, Any]:
+    """A Burrow error body (sent with a 404)."""
+    return {"error": True, "message": message, "request": request_info(path)}
+
+
+def offset_json(sample: CommitSample | None) -> dict[str, int] | None:
+    """A ``ConsumerOffset``: offset, commit timestamp, when it was seen, lag then."""
+    if sample is None:
+        return None
+    return {
+        "offset": sample.offset,
+        "timestamp": sample.timestamp,
+        "observedAt": sample.observed_at,
+        "lag": sample.lag,
+    }
+
+
+def partition_json(status: PartitionStatus) -> dict[str, Any]:
+    """A ``PartitionStatus``."""
+    return {
+        "topic": status.topic,
+        "partition": status.partition,
+        "owner": status.owner,
+        "client_id": status.client_id,
+        "status": status.status.name,
+        "start": offset_json(status.start),
+        "end": offset_json(status.end),
+        "current_lag": status.current_lag,
+        "complete": status.complete,
+    }
+
+
+def group_json(status: GroupStatus, *, all_partitions: bool) -> dict[str, Any]:
+    """A ``ConsumerGroupStatus``; ``/status`` lists only partitions that are not OK."""
+    shown = [
+        partition_json(p) for p in status.partitions if all_partitions or p.status is not Status.OK
+    ]
+    return {
+        "cluster": status.cluster,
+        "group": status.group,
+        "status": status.status.name,
+        "complete": status.complete,
+        "partitions": shown,
+        "partition_count": status.partition_count,
+        "maxlag": partition_json(status.maxlag) if status.maxlag else None,
+        "totallag": status.totallag,
+    }
+
+
+def consumer_detail_json(monitor: ClusterLagMonitor, group: str) -> dict[str, list[dict[str, Any]]]:
+    """``ConsumerTopics``: per topic, a list indexed by partition of its commit window."""
+    topics: dict[str, list[dict[str, Any]]] = {}
+    windows = monitor.store.groups.get(group, {})
+    for topic in sorted({t for t, _ in windows}):
+        count = max(p for t, p in windows if t == topic) + 1
+        partitions = []
+        for partition in range(count):
+            entry = windows.get((topic, partition))
+            partitions.append(
+                {
+                    "offsets": [offset_json(s) for s in entry.samples] if entry else [],
+                    "owner": entry.owner if entry else "",
+                    "client_id": entry.client_id if entry else "",
+                    "current-lag": monitor.store.current_lag(group, topic, partition),
+                }
+            )
+        topics[topic] = partitions
+    return topics
+
+
+def cluster_module_json(monitor: ClusterLagMonitor) -> dict[str, Any]:
+    """The ``cluster`` module detail Burrow shows for a cluster."""
+    return {
+        "class-name": "kafka",
+        "servers": monitor.settings.bootstrap_servers.split(","),
+        "client-profile": {
+            "name": "default",
+            "client-id": monitor.settings.client_id,
+            "kafka-version": "",
+            "tls": None,
+            "sasl": None,
+        },
+        "topic-refresh": int(monitor.lag.offset_refresh_s),
+        "offset-refresh": int(monitor.lag.offset_refresh_s),
+    }

@@ -1,0 +1,35 @@
+"""How a failed Kafka write is answered over HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiokafka.errors import MessageSizeTooLargeError
+
+from kafka_kit.errors import KafkaSendError
+
+__all__ = ["SendFailureAnswer", "answer_for_send_failure"]
+
+
+@dataclass(frozen=True)
+class SendFailureAnswer:
+    """Status, reason and headers for a send that Kafka did not acknowledge."""
+
+    status_code: int
+    detail: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def answer_for_send_failure(exc: KafkaSendError, retry_after_s: int) -> SendFailureAnswer:
+    """503 + ``Retry-After`` when trying later may work; 413 for too large; else 502."""
+    if exc.retriable:
+        return SendFailureAnswer(
+            503,
+            f"Kafka did not acknowledge the write: {exc.cause}",
+            {"Retry-After": str(retry_after_s)},
+        )
+    if isinstance(exc.cause, MessageSizeTooLargeError):
+        return SendFailureAnswer(413, f"Kafka refused the record as too large: {exc.cause}")
+    return SendFailureAnswer(
+        502, f"Kafka rejected the write: {type(exc.cause).__name__}: {exc.cause}"
+    )
