@@ -69,7 +69,7 @@ async def list_dead_letters(
     """Dead letters of ``topic`` (or of the ``<topic>-dlt`` named), with why they failed."""
     dlt = _dlt(topic)
     try:
-        letters = await replayer.list(dlt, limit=limit)
+        letters = await replayer.list_dead_letters(dlt, limit=limit)
     except DeadLetterTopicNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no topic {dlt}") from exc
     return {"topic": dlt, "records": [letter.as_json() for letter in letters]}

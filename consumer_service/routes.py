@@ -26,7 +26,7 @@ async def get_registry(request: Request) -> ListenerRegistry:
 
 Registry = Annotated[ListenerRegistry, Depends(get_registry)]
 
-NOT_FOUND = {404: {"description": "No listener with that id."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No listener with that id."}}
 
 
 async def _status_of(registry: ListenerRegistry, listener_id: str) -> ListenerStatus:

@@ -136,7 +136,9 @@ class HandlerInvoker:
         resolved (and payloads converted) at the call, so conversion errors raise there.
         """
         if self._only_argument is not None:
-            return self.handler(self._only_argument(records))
+            awaitable: Awaitable[Any] = self.handler(self._only_argument(records))
+            return awaitable
+        kwargs: dict[str, Any]
         if self.batch:
             assert isinstance(records, list)
             kwargs = {name: [] for name, _ in self._resolvers}
@@ -156,7 +158,8 @@ class HandlerInvoker:
             for name, kind in self._dependencies:
                 kwargs[name] = (dependencies or {})[kind]
         if self.is_async:
-            return self.handler(**kwargs)
+            awaitable = self.handler(**kwargs)
+            return awaitable
         return asyncio.to_thread(self.handler, **kwargs)
 
 

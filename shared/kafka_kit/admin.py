@@ -145,7 +145,8 @@ class KafkaAdmin:
     ) -> None:
         if not missing:
             return
-        response = await client.create_topics(
+        # aiokafka's protocol responses declare their fields at run time: typed as Any here.
+        response: Any = await client.create_topics(
             [
                 _AdminNewTopic(
                     t.name, t.partitions, t.replication_factor, topic_configs=dict(t.configs)
@@ -178,7 +179,7 @@ class KafkaAdmin:
                 grow[topic.name] = NewPartitions(topic.partitions)
                 changes.partitions_increased[topic.name] = (current, topic.partitions)
         if grow:
-            response = await client.create_partitions(grow)
+            response: Any = await client.create_partitions(grow)
             for name, code, message in response.topic_errors:
                 if code:
                     raise for_code(code)(f"adding partitions to {name} failed: {message}")
@@ -207,8 +208,9 @@ class KafkaAdmin:
                     )
                 )
         if updates:
-            for response in await client.alter_configs(updates):
-                for code, message, _, name in response.resources:
+            altered: list[Any] = await client.alter_configs(updates)
+            for answer in altered:
+                for code, message, _, name in answer.resources:
                     if code:
                         raise for_code(code)(f"updating configs of {name} failed: {message}")
 
@@ -217,7 +219,7 @@ class KafkaAdmin:
         client: AIOKafkaAdminClient, names: list[str]
     ) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
         """Per topic: every config value, and the ones set on the topic itself."""
-        responses = await client.describe_configs(
+        responses: list[Any] = await client.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
         )
         result: dict[str, tuple[dict[str, str], dict[str, str]]] = {}

@@ -85,7 +85,9 @@ async def describe_groups(client: AIOKafkaAdminClient, group_ids: list[str]) -> 
     """State, members and assignment of each group."""
     # One group per request: aiokafka 0.14 cannot decode Kafka 4.4's DescribeGroups answer for
     # several groups at once ("Buffer underrun decoding string") and drops the connection.
-    answers = await asyncio.gather(*(client.describe_consumer_groups([g]) for g in group_ids))
+    answers: list[list[Any]] = await asyncio.gather(
+        *(client.describe_consumer_groups([g]) for g in group_ids)
+    )
     groups: list[GroupInfo] = []
     for response in (r for answer in answers for r in answer):
         for error_code, group_id, state, protocol_type, protocol, members, *_ in response.groups:

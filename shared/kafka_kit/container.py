@@ -61,7 +61,7 @@ class Subscription:
     partitions: tuple[TopicPartitionOffset, ...] = ()
 
 
-class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+class _RebalanceListener(ConsumerRebalanceListener):
     def __init__(self, container: ListenerContainer) -> None:
         self.container = container
 

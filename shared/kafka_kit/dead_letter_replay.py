@@ -97,7 +97,7 @@ class DeadLetterReplayer:
         self.template = template
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def list(self, dlt: str, *, limit: int = 100) -> list[DeadLetter]:
+    async def list_dead_letters(self, dlt: str, *, limit: int = 100) -> list[DeadLetter]:
         """Up to ``limit`` dead letters, oldest first, each marked when already replayed."""
         records = await self._read_all(dlt, limit=limit)
         replayed = await self._replayed(dlt)

@@ -39,7 +39,8 @@ class Partitioner(Protocol):
 
 def key_partition(key: bytes, partitions: Sequence[int]) -> int:
     """The partition the Java client picks for ``key``: ``toPositive(murmur2(key)) % count``."""
-    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+    hashed: int = murmur2(key)
+    return partitions[(hashed & 0x7FFFFFFF) % len(partitions)]
 
 
 class StickyPartitioner:

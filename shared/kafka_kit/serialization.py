@@ -49,6 +49,7 @@ def converter(target: Any) -> Callable[[bytes | None], Any]:
         return _identity
     if target is str:
         return _text
+    parse: Callable[[bytes], Any]
     if isinstance(target, type) and issubclass(target, BaseModel):
         parse = target.model_validate_json
     else:

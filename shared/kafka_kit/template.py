@@ -289,10 +289,11 @@ class KafkaTemplate:
         finally:
             self._guard.leave(guarded)
         finished = self._finish(record, outcome)
-        failed = isinstance(finished, KafkaSendError)
-        self._count(record.topic, int(not failed), int(failed), time.perf_counter() - started)
-        if failed:
+        elapsed = time.perf_counter() - started
+        if isinstance(finished, KafkaSendError):
+            self._count(record.topic, 0, 1, elapsed)
             raise finished
+        self._count(record.topic, 1, 0, elapsed)
         return finished
 
     def _writable_producer(self) -> AIOKafkaProducer:

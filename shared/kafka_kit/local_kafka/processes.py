@@ -46,7 +46,11 @@ def spawn(command: list[str], **popen: Any) -> subprocess.Popen[bytes]:
     the process: a child started from a short-lived worker thread (``asyncio.to_thread``) would be
     killed with that thread.
     """
-    return _spawner.submit(subprocess.Popen, command, **popen).result()
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, **popen)
+
+    return _spawner.submit(start).result()
 
 
 def pid_alive(pid: int) -> bool:

@@ -62,10 +62,13 @@ async def describe_cluster(bootstrap_servers: str, timeout_s: float = 5.0) -> Cl
 
 def describe_cluster_sync(bootstrap_servers: str, timeout_s: float = 5.0) -> ClusterDescription:
     """Blocking form of :func:`describe_cluster`, safe to call with or without a running loop."""
-    coroutine_factory = lambda: describe_cluster(bootstrap_servers, timeout_s)  # noqa: E731
+
+    def describe() -> ClusterDescription:
+        return asyncio.run(describe_cluster(bootstrap_servers, timeout_s))
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine_factory())
+        return describe()
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(coroutine_factory())).result()
+        return pool.submit(describe).result()
