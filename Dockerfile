@@ -1,10 +1,12 @@
 # One image for both services; docker-compose.yml picks the app with `command`.
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# The library (kafka_kit, from shared/) with the services' extras, at the pinned versions.
+COPY pyproject.toml constraints.txt README.md ./
 COPY shared ./shared
+RUN pip install --no-cache-dir -c constraints.txt ".[services]"
+# The services are not part of the library: they run from /app (uvicorn puts it on sys.path).
 COPY producer_service ./producer_service
 COPY consumer_service ./consumer_service
-RUN pip install --no-cache-dir .
 EXPOSE 8000 8001
 CMD ["uvicorn", "producer_service.main:app", "--host", "0.0.0.0", "--port", "8000"]

@@ -36,11 +36,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def report(request: pytest.FixtureRequest) -> Callable[[dict[str, object]], None]:
     """Print a test's counts into the run's output, as ``[name] key=value …``."""
 
-    def say(counts: dict[str, object]) -> None:
+    def print_counts(counts: dict[str, object]) -> None:
         figures = " ".join(f"{key}={value}" for key, value in counts.items())
         say(request.config, f"\n[{request.node.name}] {figures}")
 
-    return say
+    return print_counts
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
@@ -90,6 +90,9 @@ class BatchedObserver(_Batched):
         total.inc(sum(values))
 
 
+_B = TypeVar("_B", bound=_Batched)
+
+
 class _FlushPendingOnScrape(Collector):
     """Adds every batched observation to its metric before the registry is read."""
 
@@ -152,13 +155,13 @@ class KafkaMetrics:
 
     def batched_counter(self, child: Any) -> BatchedCounter:
         """A :class:`BatchedCounter` of ``child`` that this registry's scrapes flush."""
-        batched = BatchedCounter(child)
-        self._batches.add(batched)
-        return batched
+        return self._flushed_on_scrape(BatchedCounter(child))
 
     def batched_observer(self, child: Any) -> BatchedObserver:
         """A :class:`BatchedObserver` of ``child`` that this registry's scrapes flush."""
-        batched = BatchedObserver(child)
+        return self._flushed_on_scrape(BatchedObserver(child))
+
+    def _flushed_on_scrape(self, batched: _B) -> _B:
         self._batches.add(batched)
         return batched
 

@@ -102,7 +102,13 @@ def _normalize_headers(headers: Headers | None) -> tuple[tuple[str, bytes], ...]
 
 
 class KafkaTemplate:
-    """Spring's ``KafkaTemplate`` for asyncio: ``await template.send(topic, value)``."""
+    """Spring's ``KafkaTemplate`` for asyncio: ``await template.send(topic, value)``.
+
+    ``settings`` default to the ``KAFKA_*`` environment variables. ``partitioner`` overrides
+    ``KAFKA_PRODUCER_PARTITIONER``; ``producer_listener`` sees every outcome; ``transactional_id``
+    makes every send part of a transaction. Its send metrics go to ``metrics_registry``
+    (prometheus-client's global registry by default).
+    """
 
     def __init__(
         self,

@@ -10,6 +10,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import TopicPartition
 
+from kafka_kit.testing import wait_until
+
 
 async def test_produce_with_each_acks_setting(
     kafka_bootstrap_servers: str, topic_name: str
@@ -96,8 +98,13 @@ async def test_admin_operations(kafka_bootstrap_servers: str, topic_name: str) -
             [NewTopic(topic_name, 2, 1, topic_configs={"retention.ms": "100000"})]
         )
         await admin.create_partitions({topic_name: NewPartitions(4)})
-        (described,) = await admin.describe_topics([topic_name])
-        assert len(described["partitions"]) == 4
+
+        async def grown() -> bool:
+            # The broker answering may learn of the new partitions a moment after the request.
+            (described,) = await admin.describe_topics([topic_name])
+            return len(described["partitions"]) == 4
+
+        await wait_until(grown, 30, "four partitions")
         resource = ConfigResource(
             ConfigResourceType.TOPIC, topic_name, configs={"retention.ms": "200000"}
         )

@@ -235,7 +235,7 @@ async def test_poison_pills_go_straight_to_the_dead_letter_topic(
     (letter,) = await read_records(bootstrap, f"{topic_name}-dlt", 1)
     assert letter.value == poison  # raw bytes intact
     headers = dict(letter.headers)
-    assert headers[h.DLT_EXCEPTION_FQCN] == b"kafka_kit.serialization.DeserializationError"
+    assert headers[h.DLT_EXCEPTION_FQCN] == b"kafka_kit.errors.DeserializationError"
     assert headers[h.DLT_ORIGINAL_OFFSET] == b"1"
 
 
