@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from kafka_kit.local_kafka import LocalKafkaCluster, docker_available
+from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.processes import spawn, tied_to_parent
+from kafka_kit.testing import docker_available
 
 ROOT = Path(__file__).resolve().parent.parent
 

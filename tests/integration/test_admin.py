@@ -13,11 +13,10 @@ from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.cluster_view import describe_cluster_view
 from kafka_kit.errors import ClusterUnreachableError, TopicDeclarationError
 from kafka_kit.listener import kafka_listener
-from kafka_kit.local_kafka import ProvidedKafka
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
-from kafka_kit.testing import wait_until
+from kafka_kit.testing import ProvidedKafka, wait_until
 from tests.app_helpers import started
 from tests.kafka_helpers import produce
 

@@ -28,12 +28,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.settings import EventLogSettings, EventStoreSettings
 from kafka_kit.admin import KafkaAdmin, NewTopic
-from kafka_kit.local_kafka import LocalKafkaCluster, ProvidedKafka
+from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, LagSettings, ProducerSettings
 from kafka_kit.template import KafkaTemplate
-from kafka_kit.testing import committed_offsets, wait_until
+from kafka_kit.testing import ProvidedKafka, committed_offsets, wait_until
 from producer_service.app import create_app as create_producer_app
 from producer_service.events import EventDto, EventsTopicSettings
 from producer_service.settings import ProducerApiSettings

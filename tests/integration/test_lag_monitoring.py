@@ -13,10 +13,9 @@ from aiokafka.structs import TopicPartition
 
 from consumer_service.app import create_app
 from kafka_kit.listener import kafka_listener
-from kafka_kit.local_kafka import ProvidedKafka
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings, LagSettings
-from kafka_kit.testing import wait_until
+from kafka_kit.testing import ProvidedKafka, wait_until
 from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, produce

@@ -17,9 +17,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from kafka_kit.errors import KafkaLaunchError
-from kafka_kit.local_kafka import KAFKA_VERSION, LocalKafkaCluster, ProvidedKafka
+from kafka_kit.local_kafka import KAFKA_VERSION, LocalKafkaCluster
 from kafka_kit.local_kafka.processes import cmdline, pid_alive
 from kafka_kit.local_kafka.readiness import describe_cluster
+from kafka_kit.testing import ProvidedKafka
 
 ROOT = Path(__file__).resolve().parents[2]
 

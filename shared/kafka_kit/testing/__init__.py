@@ -8,13 +8,8 @@ container when a Docker daemon answers, else the launcher (Kafka's jars from Mav
 with Java 17+ in KRaft mode). The helpers read what tests need to check: records and offsets.
 """
 
-from kafka_kit.local_kafka import (
-    KAFKA_VERSION,
-    LocalKafkaCluster,
-    ProvidedKafka,
-    docker_available,
-    provide_kafka,
-)
+from kafka_kit.local_kafka import KAFKA_VERSION, LocalKafkaCluster
+from kafka_kit.testing.provider import ProvidedKafka, docker_available, provide_kafka
 from kafka_kit.testing.records import committed_offsets, read_records, wait_until
 
 __all__ = [

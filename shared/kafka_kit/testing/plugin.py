@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kafka_kit.local_kafka.provider import ProvidedKafka, provide_kafka
+from kafka_kit.testing.provider import ProvidedKafka, provide_kafka
 
 if TYPE_CHECKING:
     from kafka_kit.settings import KafkaSettings

@@ -5,14 +5,16 @@ from __future__ import annotations
 from fastapi import HTTPException, Request, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kafka_kit.errors import KafkaKitError
+
 __all__ = ["BodySizeLimitMiddleware", "BodyTooLargeError", "require_json"]
 
 
 JSON_MEDIA_TYPES = ("application/json",)
 
 
-class BodyTooLargeError(HTTPException):
-    """The request body is larger than the service accepts."""
+class BodyTooLargeError(KafkaKitError, HTTPException):
+    """The request body is larger than the service accepts (FastAPI answers it with a 413)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__(

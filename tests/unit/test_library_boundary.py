@@ -1,0 +1,107 @@
+"""Where the library ends: what it imports, what it exports, which errors it raises."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import aiokafka.errors
+import pytest
+
+import kafka_kit
+from kafka_kit import KafkaKitError
+
+PACKAGE = Path(kafka_kit.__file__).parent
+MODULES = sorted(
+    info.name
+    for info in pkgutil.walk_packages([str(PACKAGE)], prefix="kafka_kit.")
+    if not info.name.endswith("__main__")
+)
+PUBLIC = [m for m in MODULES if not any(part.startswith("_") for part in m.split("."))]
+
+
+def _imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_the_library_never_imports_a_service() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        assert not _imported_roots(path) & {"producer_service", "consumer_service", "tests"}, path
+
+
+def test_only_the_optional_parts_import_their_extras() -> None:
+    extras = {
+        "fastapi": "web",
+        "starlette": "web",
+        "aiosqlite": "outbox",
+        "pytest": "testing",
+        "testcontainers": "testing",
+    }
+    optional = {"web": ["web"], "outbox": ["outbox.py", "sqlite_file.py"], "testing": ["testing"]}
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE).as_posix()
+        for root in _imported_roots(path) & set(extras):
+            allowed = optional[extras[root]]
+            assert any(relative.startswith(a) for a in allowed), f"{relative} imports {root}"
+
+
+def test_importing_the_core_imports_no_web_framework_or_database() -> None:
+    code = (
+        "import sys, kafka_kit, kafka_kit.lag, kafka_kit.local_kafka\n"
+        "heavy = ('fastapi', 'starlette', 'aiosqlite', 'psycopg', 'pytest')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_public_module_declares_its_api(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = getattr(module, "__all__", None)
+    assert isinstance(exported, list), f"{name} has no __all__"
+    assert [n for n in exported if not hasattr(module, n)] == []
+
+
+def test_the_top_level_api_is_importable() -> None:
+    assert [n for n in kafka_kit.__all__ if not hasattr(kafka_kit, n)] == []
+    assert "KafkaTemplate" in kafka_kit.__all__ and "kafka_listener" in kafka_kit.__all__
+    assert kafka_kit.__version__
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_error_derives_from_the_root(name: str) -> None:
+    module = importlib.import_module(name)
+    for _, cls in inspect.getmembers(module, inspect.isclass):
+        if cls.__module__ == name and issubclass(cls, BaseException):
+            assert issubclass(cls, KafkaKitError), f"{name}.{cls.__name__}"
+
+
+def test_no_error_is_named_like_an_aiokafka_error() -> None:
+    ours = set(kafka_kit.errors.__all__)
+    assert ours & set(dir(aiokafka.errors)) == set()
+
+
+def test_errors_keep_their_builtin_bases() -> None:
+    assert issubclass(kafka_kit.DeserializationError, ValueError)
+    assert issubclass(kafka_kit.UnknownListenerError, KeyError)
+    assert issubclass(kafka_kit.ClusterUnreachableError, ConnectionError)
+    assert kafka_kit.ClusterUnreachableError("x").retriable
+    assert not kafka_kit.TopicDeclarationError("x").retriable
+
+
+def test_the_package_is_typed() -> None:
+    assert (PACKAGE / "py.typed").exists()
