@@ -11,11 +11,14 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.harness import Options, Report, interleaved, sample_event
 from bench.producer import fresh_topic, producer_settings
-from kafka_kit.listener import kafka_listener
+from kafka_kit import (
+    ConsumerSettings,
+    KafkaSettings,
+    KafkaTemplate,
+    ListenerRegistry,
+    kafka_listener,
+)
 from kafka_kit.local_kafka.tools import CONSUMER_PERFORMANCE, run_kafka_tool
-from kafka_kit.registry import ListenerRegistry
-from kafka_kit.settings import ConsumerSettings, KafkaSettings
-from kafka_kit.template import KafkaTemplate
 from producer_service.events import EventDto
 
 SCENARIO = "2 consumer"

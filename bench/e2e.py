@@ -12,9 +12,7 @@ import httpx
 
 from bench.harness import Options, Report, sample_event
 from bench.processes import uvicorn
-from kafka_kit.listener import kafka_listener
-from kafka_kit.registry import ListenerRegistry
-from kafka_kit.settings import ConsumerSettings, KafkaSettings
+from kafka_kit import ConsumerSettings, KafkaSettings, ListenerRegistry, kafka_listener
 from producer_service.events import EventDto
 
 SCENARIO = "4 end to end"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kafka_kit.template import KafkaTemplate, ProducerRecord, SendResult
+from kafka_kit import KafkaTemplate, ProducerRecord, SendResult
 from producer_service.app import create_app
 
 

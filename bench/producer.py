@@ -12,10 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiokafka import AIOKafkaProducer
 
 from bench.harness import Options, Report, interleaved, sample_event
-from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit import KafkaAdmin, KafkaSettings, KafkaTemplate, NewTopic, ProducerSettings
 from kafka_kit.local_kafka.tools import PRODUCER_PERFORMANCE, run_kafka_tool
-from kafka_kit.settings import KafkaSettings, ProducerSettings
-from kafka_kit.template import KafkaTemplate
 from producer_service.events import EventDto
 
 SCENARIO = "1 producer"

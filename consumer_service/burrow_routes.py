@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from kafka_kit.lag.monitor import ClusterLagMonitor, LagMonitors
+from kafka_kit import ClusterLagMonitor, LagMonitors
 from kafka_kit.web import burrow_json
 
 router = APIRouter(prefix="/v3/kafka", tags=["lag (Burrow v3)"])

@@ -7,10 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
-from kafka_kit import metrics
-from kafka_kit.cluster_view import ClusterView, describe_cluster_view
-from kafka_kit.lag.monitor import LagMonitors
-from kafka_kit.settings import KafkaSettings
+from kafka_kit import ClusterView, KafkaSettings, LagMonitors, describe_cluster_view, metrics
 
 router = APIRouter()
 

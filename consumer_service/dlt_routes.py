@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kafka_kit.dead_letter import DLT_SUFFIX, dead_letter_topic
-from kafka_kit.dead_letter_replay import DeadLetterReplayer
-from kafka_kit.errors import (
+from kafka_kit import (
     AlreadyReplayedError,
     DeadLetterNotFoundError,
+    DeadLetterReplayer,
     DeadLetterTopicNotFoundError,
+    dead_letter_topic,
 )
+from kafka_kit.dead_letter import DLT_SUFFIX
 
 router = APIRouter(prefix="/dlt", tags=["dead letters"])
 

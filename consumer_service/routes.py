@@ -10,10 +10,7 @@ from fastapi.responses import JSONResponse
 
 from consumer_service.event_store import EventStore, StoredEvent
 from consumer_service.listeners import RecentEvents
-from kafka_kit.errors import UnknownListenerError
-from kafka_kit.registry import ListenerRegistry
-from kafka_kit.seek import SeekRequest
-from kafka_kit.status import ListenerStatus
+from kafka_kit import ListenerRegistry, ListenerStatus, SeekRequest, UnknownListenerError
 
 router = APIRouter()
 

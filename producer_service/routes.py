@@ -7,10 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from kafka_kit import metrics
-from kafka_kit.errors import KafkaSendError, TopicNotAllowedError
+from kafka_kit import KafkaSendError, KafkaTemplate, TopicNotAllowedError, metrics
 from kafka_kit.outbox import Outbox
-from kafka_kit.template import KafkaTemplate
 from kafka_kit.web.limits import require_json
 from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.topic_policy import TopicPolicy

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from consumer_service.app import create_app as create_consumer_app
-from consumer_service.settings import EventStoreSettings
+from consumer_service.settings import EventLogSettings, EventStoreSettings
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import wait_until
 from producer_service.app import create_app as create_producer_app
@@ -32,11 +33,17 @@ async def wait_for_received(
 
 
 @pytest.fixture
-def events_topic(monkeypatch: pytest.MonkeyPatch, topic_name: str) -> EventsTopicSettings:
-    # The example listener reads ${EVENTS_TOPIC} and ${EVENT_LOG_GROUP_ID} when it starts.
-    monkeypatch.setenv("EVENTS_TOPIC", topic_name)
-    monkeypatch.setenv("EVENT_LOG_GROUP_ID", f"event-log-{topic_name}")
-    return EventsTopicSettings(partitions=3)
+def events_topic(topic_name: str) -> EventsTopicSettings:
+    # Given to both apps as objects, not through the environment: one source of configuration.
+    return EventsTopicSettings(topic=topic_name, partitions=3)
+
+
+def event_log_consumer(
+    settings: KafkaSettings, events: EventsTopicSettings, **options: Any
+) -> FastAPI:
+    """The consumer service, its example listener in a group of the test's own."""
+    group = EventLogSettings(group_id=f"event-log-{events.topic}")
+    return create_consumer_app(settings, events, event_log=group, **options)
 
 
 async def test_posted_event_round_trips_to_the_listener(
@@ -51,13 +58,19 @@ async def test_posted_event_round_trips_to_the_listener(
         "occurred_at": "2026-11-25T10:00:00.123456+02:00",
     }
     producer_app = create_producer_app(kafka_settings, events_topic)
-    consumer_app = create_consumer_app(kafka_settings, events_topic)
+    consumer_app = event_log_consumer(kafka_settings, events_topic)
     async with (
         running(producer_app, "producer") as producer,
         running(consumer_app, "consumer") as consumer,
     ):
         assert (await producer.get("/health")).json() == {"status": "UP"}
         assert (await consumer.get("/health")).json() == {"status": "UP"}
+        # The example listener consumes the topic it was given, in the group it was given.
+        listener = (await consumer.get("/listeners/event_log")).json()
+        assert (listener["topics"], listener["group_id"]) == (
+            [events_topic.topic],
+            f"event-log-{events_topic.topic}",
+        )
 
         answer = await producer.post("/events", json=posted)
         assert answer.status_code == 202, answer.text
@@ -80,7 +93,7 @@ async def test_defaults_are_generated_and_same_key_keeps_its_partition(
     kafka_settings: KafkaSettings, events_topic: EventsTopicSettings
 ) -> None:
     producer_app = create_producer_app(kafka_settings, events_topic)
-    consumer_app = create_consumer_app(kafka_settings, events_topic)
+    consumer_app = event_log_consumer(kafka_settings, events_topic)
     async with (
         running(producer_app, "producer") as producer,
         running(consumer_app, "consumer") as consumer,
@@ -130,7 +143,7 @@ async def test_events_are_stored_once_and_read_back(
         else request.getfixturevalue("postgres_dsn")
     )
     producer_app = create_producer_app(kafka_settings, events_topic)
-    consumer_app = create_consumer_app(
+    consumer_app = event_log_consumer(
         kafka_settings, events_topic, store_settings=EventStoreSettings(url=url)
     )
     async with (
