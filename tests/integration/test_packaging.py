@@ -17,16 +17,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # Runs inside the fresh virtualenv, from a folder that has a `shared/` package of its own.
 SMOKE = textwrap.dedent(
     """
-    import asyncio, importlib.util, os, sys, uuid
+    import asyncio, importlib, importlib.util, os, sys, uuid
     from pathlib import Path
 
-    import shared  # the user's own, unrelated package
     import kafka_kit
     from kafka_kit import (
         DeserializationError, KafkaKitError, KafkaSettings, KafkaTemplate, ListenerRegistry,
         kafka_listener,
     )
 
+    shared = importlib.import_module("shared")  # the user's own, unrelated package
     assert shared.WHO == "unrelated", shared.__file__
     assert Path(kafka_kit.__file__).is_relative_to(sys.prefix), kafka_kit.__file__
     assert (Path(kafka_kit.__file__).parent / "py.typed").exists()
