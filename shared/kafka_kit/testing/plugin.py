@@ -17,14 +17,11 @@ the end: a session whose tests use none of them starts nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
+from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing.provider import ProvidedKafka, provide_kafka
-
-if TYPE_CHECKING:
-    from kafka_kit.settings import KafkaSettings
 
 __all__ = ["kafka_bootstrap_servers", "kafka_broker", "kafka_cluster", "kafka_settings", "say"]
 
@@ -68,6 +65,4 @@ def kafka_cluster(request: pytest.FixtureRequest) -> Iterator[ProvidedKafka]:
 @pytest.fixture
 def kafka_settings(kafka_bootstrap_servers: str) -> KafkaSettings:
     """Settings pointing at the session's single broker (everything else from the environment)."""
-    from kafka_kit.settings import KafkaSettings  # noqa: PLC0415 - only when a test asks
-
     return KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
