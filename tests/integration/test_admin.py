@@ -51,6 +51,17 @@ async def test_ensure_creates_raises_partitions_and_updates_configs(
                 )
             ]
         )
+
+    async def configs() -> dict[str, str]:
+        async with admin.client() as client:
+            values, _ = (await KafkaAdmin.topic_configs(client, [topic_name]))[topic_name]
+        return values
+
+    # KRaft brokers apply metadata changes a moment after the controller accepted them.
+    async def altered() -> bool:
+        return (await configs())["max.message.bytes"] == "500000"
+
+    await wait_until(altered, 30, "the direct change visible")
     grown = NewTopic(topic_name, 5).retention(hours=2).cleanup_policy("compact,delete")
     changes = await admin.reconcile_topics([grown])
     assert changes.created == []
@@ -59,10 +70,13 @@ async def test_ensure_creates_raises_partitions_and_updates_configs(
         "retention.ms": ("3600000", "7200000"),
         "cleanup.policy": ("delete", "compact,delete"),
     }
-    assert await admin.topic_layout(topic_name) == (5, 1)
-    async with admin.client() as client:
-        values, _ = (await KafkaAdmin.topic_configs(client, [topic_name]))[topic_name]
-    assert values["retention.ms"] == "7200000"
+
+    async def reconciled() -> bool:
+        layout = await admin.topic_layout(topic_name)
+        return layout == (5, 1) and (await configs())["retention.ms"] == "7200000"
+
+    await wait_until(reconciled, 30, "the declaration applied")
+    values = await configs()
     assert values["cleanup.policy"] == "compact,delete"
     assert values["max.message.bytes"] == "500000"  # kept
 

@@ -100,7 +100,8 @@ async def test_admin_operations(kafka_bootstrap_servers: str, topic_name: str) -
         await admin.create_partitions({topic_name: NewPartitions(4)})
 
         async def grown() -> bool:
-            # The broker answering may learn of the new partitions a moment after the request.
+            # KRaft: the broker answering applies the change from the metadata log a moment after
+            # the controller accepted it, so an immediate read may still show the old state.
             (described,) = await admin.describe_topics([topic_name])
             return len(described["partitions"]) == 4
 
@@ -109,11 +110,16 @@ async def test_admin_operations(kafka_bootstrap_servers: str, topic_name: str) -
             ConfigResourceType.TOPIC, topic_name, configs={"retention.ms": "200000"}
         )
         await admin.alter_configs([resource])
-        (response,) = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic_name)]
-        )
-        configs = {entry[0]: entry[1] for entry in response.resources[0][4]}
-        assert configs["retention.ms"] == "200000"
+
+        async def altered() -> bool:
+            # The same for configs.
+            (response,) = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic_name)]
+            )
+            configs = {entry[0]: entry[1] for entry in response.resources[0][4]}
+            return configs["retention.ms"] == "200000"
+
+        await wait_until(altered, 30, "retention.ms altered")
 
         consumer = AIOKafkaConsumer(
             topic_name,
