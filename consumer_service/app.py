@@ -29,8 +29,22 @@ from kafka_kit import (
     ListenerRegistry,
 )
 from kafka_kit.metrics import LagCollector
+from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
+from kafka_kit.web.service import ServiceSettings
 from producer_service.events import EventsTopicSettings
+
+SETTINGS = (
+    KafkaSettings,
+    EventsTopicSettings,
+    EventLogSettings,
+    EventStoreSettings,
+    ListenerRetrySettings,
+    LagSettings,
+    GcSettings,
+    ServiceSettings,
+)
+"""Every settings class the service reads from the environment."""
 
 
 def create_app(
@@ -43,6 +57,7 @@ def create_app(
     store_settings: EventStoreSettings | None = None,
     event_log: EventLogSettings | None = None,
     gc_settings: GcSettings | None = None,
+    service: ServiceSettings | None = None,
     metrics_registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
@@ -96,7 +111,11 @@ def create_app(
         title="Event consumer",
         description="Runs the @kafka_listener containers; their state, dead letters, lag.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_docs_offline(app)
+    app.state.service = service or ServiceSettings()
     app.state.kafka_settings = settings
     app.state.registry = registry
     app.state.recent_events = RecentEvents()

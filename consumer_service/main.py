@@ -2,8 +2,11 @@
 
 import logging
 
-from consumer_service.app import create_app
+from consumer_service.app import SETTINGS, create_app
+from kafka_kit.environment import exit_if_invalid
 
+# A bad variable ends the start here, one line each, exit status 2: not a traceback at import.
+exit_if_invalid(*SETTINGS)
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 app = create_app()

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from consumer_service.event_store import EventStore, StoredEvent
 from consumer_service.listeners import RecentEvents
 from kafka_kit import ListenerRegistry, ListenerStatus, SeekRequest, UnknownListenerError
+from kafka_kit.web.service import ServiceSettings
 
 router = APIRouter()
 
@@ -45,13 +46,16 @@ def _known(registry: ListenerRegistry, listener_id: str) -> None:
 
 
 @router.get("/health", tags=["health"])
-async def health(registry: Registry) -> JSONResponse:
-    """``UP`` (200) when every listener that should run does, else ``DOWN`` (503) with which."""
+async def health(registry: Registry, request: Request) -> JSONResponse:
+    """``UP`` (200) when every listener that should run does, else ``DOWN`` (503) with which.
+
+    With ``SERVICE_INSTANCE_ID`` set, the answer names it as ``instance``.
+    """
+    service: ServiceSettings = request.app.state.service
     unhealthy = registry.unhealthy()
-    body: dict[str, Any] = {"status": "DOWN" if unhealthy else "UP"}
     if unhealthy:
-        body["listeners"] = unhealthy
-    return JSONResponse(body, status_code=503 if unhealthy else 200)
+        return JSONResponse(service.health("DOWN", listeners=unhealthy), status_code=503)
+    return JSONResponse(service.health("UP"))
 
 
 @router.get("/listeners", tags=["listeners"])

@@ -14,7 +14,10 @@ class EventStoreSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EVENT_STORE_", extra="ignore")
 
-    url: str = "sqlite:///events.db"
+    url: str = Field(
+        default="sqlite:///events.db",
+        description="where the consumer stores events: `sqlite:///path` or `postgresql://…`",
+    )
 
 
 class EventLogSettings(BaseSettings):
@@ -22,7 +25,9 @@ class EventLogSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EVENT_LOG_", extra="ignore")
 
-    group_id: str = Field(default="event-log", min_length=1)
+    group_id: str = Field(
+        default="event-log", min_length=1, description="the example listener's consumer group"
+    )
 
 
 class ListenerRetrySettings(BaseSettings):
@@ -30,7 +35,12 @@ class ListenerRetrySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_LISTENER_RETRY_", extra="ignore")
 
-    attempts: int = Field(default=3, ge=1, description="Deliveries in all, the first included.")
-    initial_s: float = Field(default=1.0, ge=0)
-    multiplier: float = Field(default=2.0, ge=1)
-    max_s: float = Field(default=30.0, ge=0)
+    attempts: int = Field(
+        default=3,
+        ge=1,
+        description="deliveries of a failing record, the first included, before it is "
+        "dead-lettered",
+    )
+    initial_s: float = Field(default=1.0, ge=0, description="the first back-off")
+    multiplier: float = Field(default=2.0, ge=1, description="each back-off is this times longer")
+    max_s: float = Field(default=30.0, ge=0, description="the longest back-off")

@@ -12,13 +12,18 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
 from kafka_kit.web.auth import bearer_token_auth
+from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.limits import BodySizeLimitMiddleware
 from kafka_kit.web.send_failures import answer_for_send_failure
+from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.events import EventsTopicSettings
 from producer_service.routes import read_router, write_router
 from producer_service.settings import ProducerApiSettings
+
+SETTINGS = (KafkaSettings, EventsTopicSettings, ProducerApiSettings, GcSettings, ServiceSettings)
+"""Every settings class the service reads from the environment."""
 
 
 def create_app(
@@ -28,6 +33,7 @@ def create_app(
     *,
     template: KafkaTemplate | None = None,
     gc_settings: GcSettings | None = None,
+    service: ServiceSettings | None = None,
     metrics_registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """Build the app; the template connects in the lifespan, not at import.
@@ -56,8 +62,12 @@ def create_app(
         title="Event producer",
         description="POST events; each is written to Kafka and answered with partition and offset.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_docs_offline(app)
     app.state.api_settings = api
+    app.state.service = service or ServiceSettings()
     app.state.metrics_registry = metrics_registry or REGISTRY
     app.state.topic_policy = TopicPolicy(events.topic, api.allowed_topics)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.max_body_bytes)

@@ -57,11 +57,16 @@ class EventsTopicSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EVENTS_", extra="ignore")
 
-    topic: str = "events"
-    partitions: int = Field(default=6, gt=0)
-    replication_factor: int = Field(default=1, gt=0)
+    topic: str = Field(default="events", description="the events topic (and `<topic>-dlt`)")
+    partitions: int = Field(default=6, gt=0, description="its partitions, ensured at start-up")
+    replication_factor: int = Field(
+        default=1, gt=0, description="its replicas (the demo and compose use 3)"
+    )
     min_insync_replicas: int | None = Field(
-        default=None, gt=0, description="With acks=all: replicas that must have each write."
+        default=None,
+        gt=0,
+        description="with acks=all, replicas that must have each write (the demo: 2; none: the "
+        "broker's)",
     )
 
     def declarations(self) -> list[NewTopic]:

@@ -11,6 +11,7 @@ from kafka_kit import KafkaSendError, KafkaTemplate, TopicNotAllowedError, metri
 from kafka_kit.outbox import Outbox
 from kafka_kit.web.limits import require_json
 from kafka_kit.web.send_failures import answer_for_send_failure
+from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.events import EventDto
 from producer_service.schemas import (
@@ -59,7 +60,14 @@ async def target_topic(
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
 
 
+async def get_service(request: Request) -> ServiceSettings:
+    """What identifies this service process."""
+    service: ServiceSettings = request.app.state.service
+    return service
+
+
 Template = Annotated[KafkaTemplate, Depends(get_template)]
+Service = Annotated[ServiceSettings, Depends(get_service)]
 ApiSettings = Annotated[ProducerApiSettings, Depends(get_api_settings)]
 Topic = Annotated[str, Depends(target_topic)]
 OutboxDep = Annotated[Outbox | None, Depends(get_outbox)]
@@ -254,16 +262,17 @@ async def prometheus(request: Request) -> Response:
     "/health",
     responses={503: _error("No broker answered.", "Kafka is not reachable: TimeoutError")},
 )
-async def health(template: Template, outbox: OutboxDep) -> JSONResponse:
+async def health(template: Template, outbox: OutboxDep, service: Service) -> JSONResponse:
     """``UP`` only when a Kafka broker answers a metadata request right now.
 
     In outbox mode writes are accepted while Kafka is away: ``UP``, with ``"kafka": "DOWN"``.
+    With ``SERVICE_INSTANCE_ID`` set, the answer names it as ``instance``.
     """
     try:
         await template.check_connection()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         reason = f"Kafka is not reachable: {type(exc).__name__}"
         if outbox is not None:
-            return JSONResponse({"status": "UP", "kafka": "DOWN", "detail": reason})
-        return JSONResponse({"status": "DOWN", "detail": reason}, status_code=503)
-    return JSONResponse({"status": "UP"})
+            return JSONResponse(service.health("UP", kafka="DOWN", detail=reason))
+        return JSONResponse(service.health("DOWN", detail=reason), status_code=503)
+    return JSONResponse(service.health("UP"))

@@ -15,20 +15,26 @@ class ProducerApiSettings(BaseSettings):
 
     allowed_topics: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Topics `?topic=` may name, comma-separated; the events topic always is.",
+        description="topics `?topic=` may name, comma-separated (the events topic always may)",
     )
-    max_body_bytes: int = Field(default=1_048_576, gt=0)
-    max_batch_events: int = Field(default=500, gt=0)
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="larger request bodies are answered `413`"
+    )
+    max_batch_events: int = Field(
+        default=500, gt=0, description="larger `POST /events/batch` lists are answered `413`"
+    )
     auth_token: SecretStr | None = Field(
-        default=None, description="When set, write endpoints need `Authorization: Bearer <token>`."
+        default=None, description="when set, writes need `Authorization: Bearer <token>`"
     )
-    retry_after_s: int = Field(default=5, gt=0)
+    retry_after_s: int = Field(
+        default=5, gt=0, description="the `Retry-After` of a `503` when Kafka cannot take a write"
+    )
     delivery_mode: Literal["direct", "outbox"] = Field(
         default="direct",
-        description="direct: answer after Kafka acknowledged; outbox: after the local outbox "
-        "committed (202 queued), relayed to Kafka in the background.",
+        description="`direct`: answer after Kafka acknowledged; `outbox`: after the local outbox "
+        "committed (`202`, `queued`), relayed to Kafka in the background",
     )
-    outbox_path: str = "outbox.db"
+    outbox_path: str = Field(default="outbox.db", description="the outbox's SQLite file")
 
     @field_validator("allowed_topics", mode="before")
     @classmethod

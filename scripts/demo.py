@@ -1,6 +1,11 @@
 """The local demo: a real Kafka cluster plus both services, until Ctrl-C.
 
-Where a Docker daemon answers it runs ``docker compose up --build`` instead.
+Where a Docker daemon answers and Docker Compose (v2 `docker compose` or v1 `docker-compose`) is
+installed, it runs the compose file instead; `--local` always uses the launcher.
+
+Everything that can be wrong is checked before Kafka starts: the settings in the environment and
+the two ports. The services are "ready" only when their `/health` answers with this run's token,
+so a service of another demo on the same port is never mistaken for ours.
 """
 
 from __future__ import annotations
@@ -9,19 +14,58 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 
+from consumer_service.app import SETTINGS as CONSUMER_SETTINGS
+from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.processes import spawn, tied_to_parent
 from kafka_kit.testing import docker_available
+from producer_service.app import SETTINGS as PRODUCER_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_NODES = 3
+DEFAULT_PORTS = {"producer": 8000, "consumer": 8001}
+
+
+def say(line: str) -> None:
+    """One line of progress for the person waiting."""
+    print(line, flush=True)
+
+
+def refuse(reason: str) -> SystemExit:
+    """A usage error: the reason on stderr, exit status 2, nothing started."""
+    print(f"./dev demo: {reason}", file=sys.stderr, flush=True)
+    return SystemExit(2)
+
+
+def compose_command() -> list[str] | None:
+    """Docker Compose v2 (`docker compose`) or v1 (`docker-compose`), if installed."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a service could listen on 127.0.0.1:``port`` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _start_service(module: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -47,18 +91,22 @@ def _start_service(module: str, port: int, env: dict[str, str]) -> subprocess.Po
     )
 
 
-def _wait_healthy(name: str, url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+def _wait_healthy(
+    name: str, url: str, token: str, process: subprocess.Popen[bytes], timeout_s: float
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"{name} exited with code {process.returncode}")
+            raise SystemExit(f"the {name} exited with code {process.returncode} (see above)")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            answer = httpx.get(url, timeout=2)
+            # Another process on this port answers too, but not with this run's token.
+            if answer.status_code == 200 and answer.json().get("instance") == token:
                 return
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):
             pass
         time.sleep(0.3)
-    raise SystemExit(f"{name} was not healthy at {url} within {timeout_s:.0f} s")
+    raise SystemExit(f"the {name} was not healthy at {url} within {timeout_s:.0f} s")
 
 
 def _stop_service(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
@@ -71,66 +119,119 @@ def _stop_service(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> 
             process.wait()
 
 
-def _run_local(args: argparse.Namespace) -> int:
+def _service_env(cluster: LocalKafkaCluster, nodes: int) -> dict[str, str]:
+    assert cluster.directory is not None
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
+        # Safe defaults: three copies, acks=all needs two of them in sync.
+        "EVENTS_REPLICATION_FACTOR": str(min(3, nodes)),
+        "EVENTS_MIN_INSYNC_REPLICAS": "2" if nodes >= 3 else "1",
+    }
+    # Each run's Kafka is new: so are its stored events and outbox, unless a place is configured.
+    env.setdefault("EVENT_STORE_URL", f"sqlite:///{cluster.directory / 'events.db'}")
+    env.setdefault("PRODUCER_OUTBOX_PATH", str(cluster.directory / "outbox.db"))
+    return env
+
+
+def _run_local(nodes: int, ports: dict[str, int]) -> int:
+    if ports["producer"] == ports["consumer"]:
+        raise refuse("the producer and the consumer need two different ports")
+    taken = [f"{name} port {port}" for name, port in ports.items() if not port_is_free(port)]
+    if taken:
+        raise refuse(
+            f"{' and '.join(taken)} already in use (another demo?): stop it, or choose "
+            "--producer-port / --consumer-port"
+        )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    print(f"starting a {args.nodes}-node Apache Kafka (KRaft) from Maven Central …", flush=True)
+    token = uuid.uuid4().hex
+    say(f"starting a {nodes}-node Apache Kafka (KRaft) from Maven Central …")
     services: list[subprocess.Popen[bytes]] = []
-    with LocalKafkaCluster(args.nodes) as cluster:
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
-            # Safe defaults: three copies, acks=all needs two of them in sync.
-            "EVENTS_REPLICATION_FACTOR": str(min(3, args.nodes)),
-            "EVENTS_MIN_INSYNC_REPLICAS": "2" if args.nodes >= 3 else "1",
-        }
+    with LocalKafkaCluster(nodes, progress=say) as cluster:
+        env = _service_env(cluster, nodes)
         try:
-            producer = _start_service("producer_service.main", args.producer_port, env)
-            services.append(producer)
-            consumer = _start_service("consumer_service.main", args.consumer_port, env)
-            services.append(consumer)
-            _wait_healthy("producer", f"http://127.0.0.1:{args.producer_port}/health", producer, 90)
-            _wait_healthy("consumer", f"http://127.0.0.1:{args.consumer_port}/health", consumer, 90)
-            print(
+            for name, port in ports.items():
+                say(f"starting the {name} on 127.0.0.1:{port} …")
+                instance = {"SERVICE_INSTANCE_ID": f"{token}-{name}"}
+                services.append(_start_service(f"{name}_service.main", port, {**env, **instance}))
+            for (name, port), process in zip(ports.items(), services, strict=True):
+                url = f"http://127.0.0.1:{port}/health"
+                _wait_healthy(name, url, f"{token}-{name}", process, 90)
+            say(
                 f"\nKafka:    {cluster.bootstrap_servers}\n"
-                f"producer: http://127.0.0.1:{args.producer_port}/docs\n"
-                f"consumer: http://127.0.0.1:{args.consumer_port}/docs\n\n"
+                f"producer: http://127.0.0.1:{ports['producer']}/docs\n"
+                f"consumer: http://127.0.0.1:{ports['consumer']}/docs\n"
+                f"events stored in {env['EVENT_STORE_URL']}\n\n"
                 "try:\n"
-                f"  curl -s -X POST http://127.0.0.1:{args.producer_port}/events "
+                f"  curl -s -X POST http://127.0.0.1:{ports['producer']}/events "
                 "-H 'content-type: application/json' "
                 '-d \'{"type":"order.created","source":"shop","key":"customer-42",'
                 '"payload":{"order_id":1}}\'\n\n'
-                "Ctrl-C stops everything.",
-                flush=True,
+                "Ctrl-C stops everything."
             )
             while not stop.is_set():
                 if any(p.poll() is not None for p in services):
-                    print("a service exited; stopping the demo", flush=True)
+                    say("a service exited; stopping the demo")
                     return 1
                 stop.wait(0.5)
         finally:
-            print("\nstopping services …", flush=True)
+            say("\nstopping services …")
             for process in services:
                 _stop_service(process)
-            print("stopping Kafka …", flush=True)
-    print("stopped", flush=True)
+            say("stopping Kafka …")
+    say("stopped")
     return 0
 
 
+def _run_compose(command: list[str], args: argparse.Namespace) -> int:
+    given = [
+        flag
+        for flag, value in (
+            ("--nodes", args.nodes),
+            ("--producer-port", args.producer_port),
+            ("--consumer-port", args.consumer_port),
+        )
+        if value is not None
+    ]
+    if given:
+        raise refuse(
+            f"{', '.join(given)} apply to the local launcher only; Docker Compose runs "
+            "docker-compose.yml as written (three brokers, ports 8000 and 8001). Add --local to "
+            "use the launcher with them."
+        )
+    say(f"Docker answers: {' '.join(command)} up --build (--local uses the launcher instead)")
+    return subprocess.call([*command, "up", "--build"], cwd=ROOT)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run the demo with Docker Compose or the local launcher."""
+    """Check the settings, then run the demo with Docker Compose or the local launcher."""
     parser = argparse.ArgumentParser(prog="./dev demo", description=__doc__)
-    parser.add_argument("--nodes", type=int, default=3, choices=(1, 3))
-    parser.add_argument("--producer-port", type=int, default=8000)
-    parser.add_argument("--consumer-port", type=int, default=8001)
+    parser.add_argument(
+        "--nodes", type=int, choices=(1, 3), help=f"brokers (default {DEFAULT_NODES})"
+    )
+    parser.add_argument("--producer-port", type=int, help=f"default {DEFAULT_PORTS['producer']}")
+    parser.add_argument("--consumer-port", type=int, help=f"default {DEFAULT_PORTS['consumer']}")
     parser.add_argument(
         "--local", action="store_true", help="use the local launcher even where Docker runs"
     )
     args = parser.parse_args(argv)
+    # Both services read these; a bad one ends here, before anything starts.
+    exit_if_invalid(*dict.fromkeys((*PRODUCER_SETTINGS, *CONSUMER_SETTINGS)))
     if not args.local and shutil.which("docker") and docker_available():
-        return subprocess.call(["docker", "compose", "up", "--build"], cwd=ROOT)
-    return _run_local(args)
+        command = compose_command()
+        if command is not None:
+            return _run_compose(command, args)
+        say(
+            "Docker answers but neither `docker compose` nor `docker-compose` is installed: "
+            "using the local launcher"
+        )
+    ports = {
+        "producer": args.producer_port or DEFAULT_PORTS["producer"],
+        "consumer": args.consumer_port or DEFAULT_PORTS["consumer"],
+    }
+    return _run_local(args.nodes or DEFAULT_NODES, ports)
 
 
 if __name__ == "__main__":

@@ -28,17 +28,37 @@ class ProducerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_PRODUCER_", extra="ignore")
 
-    acks: Literal["0", "1", "all"] = "all"
-    enable_idempotence: bool = True
-    linger_ms: int = Field(default=5, ge=0)
-    max_batch_size: int = Field(default=262_144, gt=0)
-    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
-    delivery_timeout_ms: int = Field(default=30_000, gt=0)
-    default_topic: str | None = None
-    partitioner: str | None = Field(
-        default=None, description="'package.module:name' of a custom partitioner (callable/class)"
+    acks: Literal["0", "1", "all"] = Field(
+        default="all",
+        description="`0`: do not wait; `1`: the leader wrote it; `all`: every in-sync replica has "
+        "it (see the acks table)",
     )
-    transactional_id: str | None = None
+    enable_idempotence: bool = Field(
+        default=True,
+        description="retries never duplicate or reorder a partition's records (only with acks=all)",
+    )
+    linger_ms: int = Field(
+        default=5, ge=0, description="how long a batch may wait for more records before it is sent"
+    )
+    max_batch_size: int = Field(
+        default=262_144,
+        gt=0,
+        description="bytes per partition batch (256 KiB: aiokafka has one open batch per "
+        "partition, and sends to a full one wait); also how long a keyless partition sticks",
+    )
+    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = Field(
+        default=None, description="`gzip`, `snappy`, `lz4` or `zstd`"
+    )
+    delivery_timeout_ms: int = Field(
+        default=30_000, gt=0, description="longest wait for a send's acknowledgement"
+    )
+    default_topic: str | None = Field(default=None, description="the topic of `send_default`")
+    partitioner: str | None = Field(
+        default=None, description="`package.module:name` of a custom partitioner"
+    )
+    transactional_id: str | None = Field(
+        default=None, description="makes the template transactional (`template.transaction()`)"
+    )
 
 
 class ConsumerSettings(BaseSettings):
@@ -46,14 +66,29 @@ class ConsumerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_CONSUMER_", extra="ignore")
 
-    auto_offset_reset: Literal["earliest", "latest", "none"] = "earliest"
-    max_poll_records: int = Field(default=500, gt=0)
-    poll_timeout_ms: int = Field(default=1000, gt=0)
-    session_timeout_ms: int = Field(default=10_000, gt=0)
-    heartbeat_interval_ms: int = Field(default=3_000, gt=0)
-    max_poll_interval_ms: int = Field(default=300_000, gt=0)
-    isolation_level: Literal["read_uncommitted", "read_committed"] = "read_uncommitted"
-    shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    auto_offset_reset: Literal["earliest", "latest", "none"] = Field(
+        default="earliest", description="where a group without a committed offset starts"
+    )
+    max_poll_records: int = Field(default=500, gt=0, description="records per poll, at most")
+    poll_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long a poll waits for records"
+    )
+    session_timeout_ms: int = Field(
+        default=10_000, gt=0, description="a consumer silent this long leaves its group"
+    )
+    heartbeat_interval_ms: int = Field(
+        default=3_000, gt=0, description="how often a consumer tells its group it is alive"
+    )
+    max_poll_interval_ms: int = Field(
+        default=300_000, gt=0, description="a consumer not polling this long leaves its group"
+    )
+    isolation_level: Literal["read_uncommitted", "read_committed"] = Field(
+        default="read_uncommitted",
+        description="`read_committed`: skip records of aborted transactions",
+    )
+    shutdown_timeout_s: float = Field(
+        default=10.0, gt=0, description="how long a stopping container may finish its batch"
+    )
 
 
 class KafkaSettings(BaseSettings):
@@ -61,9 +96,15 @@ class KafkaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
 
-    bootstrap_servers: str = "localhost:9092"
-    client_id: str = "kafka-kit"
-    request_timeout_ms: int = Field(default=30_000, gt=0)
+    bootstrap_servers: str = Field(
+        default="localhost:9092", description="brokers to bootstrap from, `host:port,…`"
+    )
+    client_id: str = Field(default="kafka-kit", description="client id prefix")
+    request_timeout_ms: int = Field(
+        default=30_000,
+        gt=0,
+        description="longest wait for a broker's answer (connecting, admin, metadata)",
+    )
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
 
@@ -77,17 +118,21 @@ class LagSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LAG_", extra="ignore")
 
-    clusters: dict[str, str] = Field(default_factory=dict)
-    window: int = Field(default=10, ge=2, description="Commits kept per partition (intervals).")
+    clusters: dict[str, str] = Field(
+        default_factory=dict,
+        description='clusters to watch, JSON `{"name": "host:port"}`; none: `local` at '
+        "`KAFKA_BOOTSTRAP_SERVERS`",
+    )
+    window: int = Field(default=10, ge=2, description="commits kept per partition (intervals)")
     allowed_lag: int = Field(
-        default=0, ge=0, description="Lag at or below this counts as caught up."
+        default=0, ge=0, description="lag at or below this counts as caught up"
     )
     min_distance_s: float = Field(
-        default=1.0, ge=0, description="Commits closer than this replace the window's last one."
+        default=1.0, ge=0, description="commits closer than this replace the window's last one"
     )
     offset_refresh_s: float = Field(
-        default=5.0, gt=0, description="How often log-end offsets and group members are sampled."
+        default=5.0, gt=0, description="how often log-end offsets and group members are sampled"
     )
     expire_group_s: float = Field(
-        default=7 * 86400, gt=0, description="Forget a group whose last commit is this old."
+        default=7 * 86400, gt=0, description="forget a group whose last commit is this old"
     )

@@ -1,10 +1,12 @@
-"""The demo command: Kafka + both services start, a POST lands, Ctrl-C leaves nothing behind."""
+"""The demo command: Kafka + both services start, a POST lands, Ctrl-C leaves nothing behind; what
+cannot work is refused before Kafka starts."""
 
 from __future__ import annotations
 
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from kafka_kit.local_kafka.cluster import free_ports
+from kafka_kit.local_kafka.cluster import free_ports, runs_root
 from kafka_kit.local_kafka.processes import pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +33,17 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _without(name: str) -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != name}
+
+
 def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
     producer_port, consumer_port = free_ports(2)
     demo = subprocess.Popen(
         [
             sys.executable,
-            "scripts/demo.py",
+            "-m",
+            "scripts.demo",
             "--local",
             "--nodes",
             "1",
@@ -46,7 +53,8 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
             str(consumer_port),
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # Without a configured store: the demo's own default, a file in the run's folder.
+        env={**_without("EVENT_STORE_URL"), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -73,6 +81,13 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
 
     try:
         wait_for_line("Ctrl-C stops everything", 180)
+        progress = "".join(output)
+        for step in ("jars in", "formatting KRaft storage", "starting node 1 of 1", "Kafka ready"):
+            assert step in progress
+        # This run's events live in this run's Kafka folder, gone with it.
+        (stored,) = [line for line in output if line.startswith("events stored in sqlite:///")]
+        store = stored.split("sqlite:///")[1].strip()
+        assert Path(store).parent.parent == runs_root()
         children = _children(demo.pid)
         assert len(children) >= 3  # the broker JVM and two uvicorn processes
         answer = httpx.post(
@@ -84,6 +99,8 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
         accepted = answer.json()
         logged = wait_for_line(f"event {accepted['id']}", 60)
         assert f"-{accepted['partition']}@{accepted['offset']}" in logged
+        health = httpx.get(f"http://127.0.0.1:{consumer_port}/health", timeout=10).json()
+        assert health["status"] == "UP" and health["instance"].endswith("-consumer")
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(90)
@@ -92,3 +109,42 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
         time.sleep(0.1)
     assert not [p for p in children if pid_alive(p)], "processes left behind after Ctrl-C"
     assert demo.returncode == 0
+    assert not Path(store).exists()
+
+
+def _refused(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    runs_before = set(runs_root().glob("run-*"))
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.demo", "--local", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "starting a" not in done.stdout  # no Kafka was started
+    assert set(runs_root().glob("run-*")) <= runs_before
+    return done
+
+
+def test_a_taken_port_is_refused_before_kafka_starts() -> None:
+    (free,) = free_ports(1)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _refused(["--producer-port", str(port), "--consumer-port", str(free)])
+    assert done.stderr.strip() == (
+        f"./dev demo: producer port {port} already in use (another demo?): stop it, or choose "
+        "--producer-port / --consumer-port"
+    )
+
+
+def test_a_bad_setting_is_refused_before_kafka_starts() -> None:
+    done = _refused([], {"KAFKA_PRODUCER_ACKS": "7"})
+    assert done.stderr.splitlines() == ["KAFKA_PRODUCER_ACKS=7: must be 0, 1 or all"]

@@ -98,13 +98,26 @@ async def _stored_ids(consumer: httpx.AsyncClient) -> list[str]:
 
 
 async def _leader_of(bootstrap: str, topic: str, partition: int) -> int:
+    """The partition's leader, once the broker asked knows one (right after the topic was
+    created, a KRaft broker may not list its partitions yet)."""
+    leaders: list[int] = []
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        (described,) = await admin.describe_topics([topic])
+
+        async def known() -> bool:
+            (described,) = await admin.describe_topics([topic])
+            leaders[:] = [
+                p["leader"]
+                for p in described["partitions"]
+                if p["partition"] == partition and p["leader"] >= 0
+            ]
+            return bool(leaders)
+
+        await wait_until(known, 30, f"a leader of {topic}-{partition}")
     finally:
         await admin.close()
-    return next(p["leader"] for p in described["partitions"] if p["partition"] == partition)
+    return leaders[0]
 
 
 class Poster:

@@ -45,6 +45,7 @@ def test_only_the_optional_parts_import_their_extras() -> None:
     extras = {
         "fastapi": "web",
         "starlette": "web",
+        "fastapi_offline": "web",
         "aiosqlite": "outbox",
         "pytest": "testing",
         "testcontainers": "testing",

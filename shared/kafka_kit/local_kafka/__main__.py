@@ -36,7 +36,9 @@ def _start(args: argparse.Namespace) -> int:
     if current is not None and any(n.is_running() for n in current.nodes):
         print(f"already running: KAFKA_BOOTSTRAP_SERVERS={current.bootstrap_servers}")
         return 0
-    cluster = LocalKafkaCluster(args.nodes, version=args.version, die_with_parent=False)
+    cluster = LocalKafkaCluster(
+        args.nodes, version=args.version, die_with_parent=False, progress=_progress
+    )
     cluster.start()
     assert cluster.directory is not None
     _pointer().parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +80,7 @@ def _status(_: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalKafkaCluster(args.nodes, version=args.version) as cluster:
+    with LocalKafkaCluster(args.nodes, version=args.version, progress=_progress) as cluster:
         print(f"KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}  (Ctrl-C stops)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
@@ -86,8 +88,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    print(resolve_classpath(args.version))
+    print(resolve_classpath(args.version, progress=_progress))
     return 0
+
+
+def _progress(line: str) -> None:
+    # On stderr: `start` prints the export line on stdout for `eval "$(…)"`.
+    print(line, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

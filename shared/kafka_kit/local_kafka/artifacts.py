@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from kafka_kit.errors import KafkaArtifactsError
@@ -60,21 +61,34 @@ def cache_root() -> Path:
 
 
 def resolve_classpath(
-    version: str = KAFKA_VERSION, *, cache_dir: Path | None = None, timeout_s: float = 900.0
+    version: str = KAFKA_VERSION,
+    *,
+    cache_dir: Path | None = None,
+    timeout_s: float = 900.0,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
-    """Return a folder holding every jar Kafka ``version`` needs, resolving it with Maven once."""
+    """Return a folder holding every jar Kafka ``version`` needs, resolving it with Maven once.
+
+    ``progress`` hears what is going on (a first run downloads for a minute or more).
+    """
+    say = progress or _quiet
     home = (cache_dir or cache_root()) / f"kafka-{version}"
     libs = home / "libs"
-    if (libs / _COMPLETE_MARKER).exists():
-        return libs
-    home.mkdir(parents=True, exist_ok=True)
-    # Parallel test runs share the cache: one resolves, the others wait for it.
-    with open(home / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (libs / _COMPLETE_MARKER).exists():
-            return libs
-        _run_maven(home, version, timeout_s)
+    if not (libs / _COMPLETE_MARKER).exists():
+        home.mkdir(parents=True, exist_ok=True)
+        # Parallel test runs share the cache: one resolves, the others wait for it.
+        with open(home / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (libs / _COMPLETE_MARKER).exists():
+                say(f"resolving Apache Kafka {version} from Maven Central into {home} (once) …")
+                _run_maven(home, version, timeout_s)
+    jars = (libs / _COMPLETE_MARKER).read_text().split()
+    say(f"Kafka {version}: {len(jars)} jars in {libs}")
     return libs
+
+
+def _quiet(_: str) -> None:
+    """Progress nobody asked to hear."""
 
 
 def _run_maven(home: Path, version: str, timeout_s: float) -> None:

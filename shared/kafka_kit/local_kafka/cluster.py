@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -106,7 +106,9 @@ class LocalKafkaCluster:
         broker_config: Mapping[str, str] | None = None,
         startup_timeout_s: float = 120.0,
         die_with_parent: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
+        """``progress`` hears each step of :meth:`start` (jars, storage, each node, readiness)."""
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
         self.version = version
@@ -118,6 +120,7 @@ class LocalKafkaCluster:
         self.nodes: list[KafkaNode] = []
         self._node_count = nodes
         self._classpath: Path | None = None
+        self._say = progress or (lambda _: None)
 
     # ---------------------------------------------------------------- addresses
     @property
@@ -135,7 +138,7 @@ class LocalKafkaCluster:
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> LocalKafkaCluster:
         """Resolve the jars, format fresh KRaft storage, start every node and wait until ready."""
-        self._classpath = resolve_classpath(self.version)
+        self._classpath = resolve_classpath(self.version, progress=self._say)
         remove_stale_runs()
         runs_root().mkdir(parents=True, exist_ok=True)
         self.directory = Path(tempfile.mkdtemp(prefix="run-", dir=runs_root()))
@@ -156,11 +159,20 @@ class LocalKafkaCluster:
         if self.die_with_parent:
             atexit.register(self.stop)
         try:
+            self._say(
+                f"formatting KRaft storage for {self._node_count} node(s) in {self.directory}"
+            )
             self._format_storage()
             for node in self.nodes:
+                self._say(
+                    f"starting node {node.node_id} of {self._node_count} "
+                    f"(broker {node.address}, log {node.log_file})"
+                )
                 self._launch(node)
             self._write_state()
+            self._say(f"waiting until {self._node_count} broker(s) registered and answer …")
             self.wait_until_ready()
+            self._say(f"Kafka ready: {self.bootstrap_servers}")
         except BaseException:
             self.stop(keep_data=True)
             raise

@@ -27,9 +27,13 @@ class GcSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SERVICE_GC_", extra="ignore")
 
-    tune: bool = Field(default=True, description="Freeze start-up objects, raise the threshold.")
+    tune: bool = Field(
+        default=True,
+        description="freeze start-up objects and collect young objects less often (see "
+        "Performance)",
+    )
     young_threshold: int = Field(
-        default=10_000, gt=0, description="Allocations between young-generation collections."
+        default=10_000, gt=0, description="allocations between young-generation collections"
     )
 
 

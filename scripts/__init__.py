@@ -1,0 +1,1 @@
+"""Developer commands run by ./dev (python -m scripts.<name>)."""
