@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from consumer_service.parameters import ClusterName, GroupId, TopicName
 from kafka_kit import ClusterLagMonitor, LagMonitors
 from kafka_kit.web import burrow_json
 
@@ -51,14 +52,16 @@ async def clusters(request: Request, monitors: Monitors) -> dict[str, Any]:
 
 
 @router.get("/{cluster}")
-async def cluster_detail(cluster: str, request: Request, monitors: Monitors) -> dict[str, Any]:
+async def cluster_detail(
+    cluster: ClusterName, request: Request, monitors: Monitors
+) -> dict[str, Any]:
     """How a cluster is watched."""
     module = burrow_json.cluster_module_json(_cluster(monitors, cluster))
     return burrow_json.answer(request.url.path, "cluster module detail returned", module=module)
 
 
 @router.get("/{cluster}/topic")
-async def topics(cluster: str, request: Request, monitors: Monitors) -> dict[str, Any]:
+async def topics(cluster: ClusterName, request: Request, monitors: Monitors) -> dict[str, Any]:
     """The cluster's topics."""
     names = _cluster(monitors, cluster).topics()
     return burrow_json.answer(request.url.path, "topic list returned", topics=names)
@@ -66,7 +69,7 @@ async def topics(cluster: str, request: Request, monitors: Monitors) -> dict[str
 
 @router.get("/{cluster}/topic/{topic}")
 async def topic_detail(
-    cluster: str, topic: str, request: Request, monitors: Monitors
+    cluster: ClusterName, topic: TopicName, request: Request, monitors: Monitors
 ) -> dict[str, Any]:
     """Log-end offset of each partition of a topic."""
     offsets = await _cluster(monitors, cluster).topic_offsets(topic)
@@ -76,7 +79,7 @@ async def topic_detail(
 
 
 @router.get("/{cluster}/consumer")
-async def consumers(cluster: str, request: Request, monitors: Monitors) -> dict[str, Any]:
+async def consumers(cluster: ClusterName, request: Request, monitors: Monitors) -> dict[str, Any]:
     """Consumer groups with committed offsets."""
     groups = _cluster(monitors, cluster).groups()
     return burrow_json.answer(request.url.path, "consumer list returned", consumers=groups)
@@ -84,7 +87,7 @@ async def consumers(cluster: str, request: Request, monitors: Monitors) -> dict[
 
 @router.get("/{cluster}/consumer/{group}")
 async def consumer_detail(
-    cluster: str, group: str, request: Request, monitors: Monitors
+    cluster: ClusterName, group: GroupId, request: Request, monitors: Monitors
 ) -> dict[str, Any]:
     """A group's window of commits per partition."""
     monitor = _cluster(monitors, cluster)
@@ -103,7 +106,7 @@ def _status(monitors: LagMonitors, cluster: str, group: str) -> Any:
 
 @router.get("/{cluster}/consumer/{group}/status")
 async def consumer_status(
-    cluster: str, group: str, request: Request, monitors: Monitors
+    cluster: ClusterName, group: GroupId, request: Request, monitors: Monitors
 ) -> dict[str, Any]:
     """The group's status; only partitions that are not OK are listed."""
     status = burrow_json.group_json(_status(monitors, cluster, group), all_partitions=False)
@@ -112,7 +115,7 @@ async def consumer_status(
 
 @router.get("/{cluster}/consumer/{group}/lag")
 async def consumer_lag(
-    cluster: str, group: str, request: Request, monitors: Monitors
+    cluster: ClusterName, group: GroupId, request: Request, monitors: Monitors
 ) -> dict[str, Any]:
     """The group's status with every partition."""
     status = burrow_json.group_json(_status(monitors, cluster, group), all_partitions=True)

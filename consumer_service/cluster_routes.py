@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
+from consumer_service.parameters import GroupId
 from kafka_kit import ClusterView, KafkaSettings, LagMonitors, describe_cluster_view, metrics
 
 router = APIRouter()
@@ -27,7 +28,9 @@ async def get_monitors(request: Request) -> LagMonitors:
 @router.get("/cluster", tags=["cluster"])
 async def cluster_view(
     settings: Annotated[KafkaSettings, Depends(get_settings)],
-    internal: Annotated[bool, Query(description="Include __consumer_offsets & co.")] = False,
+    internal: Annotated[
+        bool, Query(description="Include `__consumer_offsets` & co.", examples=[False])
+    ] = False,
 ) -> ClusterView:
     """Brokers, the active KRaft controller and its voters, topics with ISR, consumer groups."""
     return await describe_cluster_view(settings, include_internal=internal)
@@ -35,9 +38,12 @@ async def cluster_view(
 
 @router.get("/lag/{group}", tags=["lag"], responses={404: {"description": "Unknown group."}})
 async def group_lag(
-    group: str,
+    group: GroupId,
     monitors: Annotated[LagMonitors, Depends(get_monitors)],
-    cluster: str = "local",
+    cluster: Annotated[
+        str,
+        Query(description="Which watched cluster (a key of `LAG_CLUSTERS`).", examples=["local"]),
+    ] = "local",
 ) -> dict[str, Any]:
     """Per partition: log-end offset, committed offset, lag; totals per topic and group."""
     monitor = monitors.get(cluster)

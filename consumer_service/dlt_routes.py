@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from consumer_service.parameters import DeadLetterTopic, Limit
 from kafka_kit import (
     AlreadyReplayedError,
     DeadLetterNotFoundError,
@@ -63,9 +64,9 @@ class ReplayRequest(BaseModel):
 
 @router.get("/{topic}", responses={404: {"description": "No such dead-letter topic."}})
 async def list_dead_letters(
-    topic: str,
+    topic: DeadLetterTopic,
     replayer: Replayer,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
 ) -> dict[str, Any]:
     """Dead letters of ``topic`` (or of the ``<topic>-dlt`` named), with why they failed."""
     dlt = _dlt(topic)
@@ -84,7 +85,7 @@ async def list_dead_letters(
     },
 )
 async def replay_dead_letters(
-    topic: str, request: ReplayRequest, replayer: Replayer
+    topic: DeadLetterTopic, request: ReplayRequest, replayer: Replayer
 ) -> dict[str, Any]:
     """Republish dead letters to their original topic, marked with ``kafka_dlt-replayed-from``."""
     dlt = _dlt(topic)

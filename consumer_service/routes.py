@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from consumer_service.event_store import EventStore, StoredEvent
 from consumer_service.listeners import RecentEvents
+from consumer_service.parameters import EventId, EventType, Limit, ListenerId
 from kafka_kit import ListenerRegistry, ListenerStatus, SeekRequest, UnknownListenerError
 from kafka_kit.web.service import ServiceSettings
 
@@ -65,13 +65,13 @@ async def list_listeners(registry: Registry) -> list[ListenerStatus]:
 
 
 @router.get("/listeners/{listener_id}", tags=["listeners"], responses=NOT_FOUND)
-async def get_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+async def get_listener(listener_id: ListenerId, registry: Registry) -> ListenerStatus:
     """One listener's state, partitions, offsets and lag."""
     return await _status_of(registry, listener_id)
 
 
 @router.post("/listeners/{listener_id}/pause", tags=["listeners"], responses=NOT_FOUND)
-async def pause_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+async def pause_listener(listener_id: ListenerId, registry: Registry) -> ListenerStatus:
     """Stop fetching; the consumers keep polling and stay in their group."""
     _known(registry, listener_id)
     registry.pause(listener_id)
@@ -79,7 +79,7 @@ async def pause_listener(listener_id: str, registry: Registry) -> ListenerStatus
 
 
 @router.post("/listeners/{listener_id}/resume", tags=["listeners"], responses=NOT_FOUND)
-async def resume_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+async def resume_listener(listener_id: ListenerId, registry: Registry) -> ListenerStatus:
     """Fetch again."""
     _known(registry, listener_id)
     registry.resume(listener_id)
@@ -87,7 +87,7 @@ async def resume_listener(listener_id: str, registry: Registry) -> ListenerStatu
 
 
 @router.post("/listeners/{listener_id}/start", tags=["listeners"], responses=NOT_FOUND)
-async def start_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+async def start_listener(listener_id: ListenerId, registry: Registry) -> ListenerStatus:
     """Start a stopped listener."""
     _known(registry, listener_id)
     await registry.start_listener(listener_id)
@@ -95,7 +95,7 @@ async def start_listener(listener_id: str, registry: Registry) -> ListenerStatus
 
 
 @router.post("/listeners/{listener_id}/stop", tags=["listeners"], responses=NOT_FOUND)
-async def stop_listener(listener_id: str, registry: Registry) -> ListenerStatus:
+async def stop_listener(listener_id: ListenerId, registry: Registry) -> ListenerStatus:
     """Stop a listener: its current batch finishes and is committed."""
     _known(registry, listener_id)
     await registry.stop_listener(listener_id)
@@ -109,7 +109,7 @@ async def stop_listener(listener_id: str, registry: Registry) -> ListenerStatus:
     responses=NOT_FOUND,
 )
 async def seek_listener(
-    listener_id: str, request: SeekRequest, registry: Registry
+    listener_id: ListenerId, request: SeekRequest, registry: Registry
 ) -> dict[str, str]:
     """Move the listener to the beginning, the end, an offset or a timestamp (replay).
 
@@ -128,7 +128,10 @@ async def get_recent_events(request: Request) -> RecentEvents:
 
 @router.get("/events/recent", tags=["events"])
 async def recent(
-    events: Annotated[RecentEvents, Depends(get_recent_events)], limit: int = 20
+    events: Annotated[RecentEvents, Depends(get_recent_events)],
+    limit: Annotated[
+        int, Query(ge=1, le=100, description="At most this many.", examples=[20])
+    ] = 20,
 ) -> list[dict[str, Any]]:
     """The latest events the example listener handled in this process, newest last."""
     return events.latest(limit)
@@ -154,7 +157,7 @@ async def store_stats(store: Store) -> dict[str, int]:
 
 
 @router.get("/events/{event_id}", tags=["events"], responses={404: {"description": "Not stored."}})
-async def stored_event(event_id: UUID, store: Store) -> StoredEvent:
+async def stored_event(event_id: EventId, store: Store) -> StoredEvent:
     """One stored event, with the partition and offset it was read from."""
     found = await store.get(event_id)
     if found is None:
@@ -165,8 +168,8 @@ async def stored_event(event_id: UUID, store: Store) -> StoredEvent:
 @router.get("/events", tags=["events"])
 async def stored_events(
     store: Store,
-    type: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    type: EventType = None,
+    limit: Limit = 100,
 ) -> list[StoredEvent]:
     """Stored events, newest first, optionally of one ``type``."""
     return await store.query(type=type, limit=limit)

@@ -49,7 +49,11 @@ async def get_outbox(request: Request) -> Outbox | None:
 async def target_topic(
     request: Request,
     topic: Annotated[
-        str | None, Query(description="Write here instead of the events topic (allow-listed).")
+        str | None,
+        Query(
+            description="Write here instead of the events topic (`PRODUCER_ALLOWED_TOPICS`).",
+            examples=["audit"],
+        ),
     ] = None,
 ) -> str:
     """The topic of this request: the events topic, or an allowed ``?topic=``."""
@@ -194,7 +198,7 @@ async def post_batch(
             BatchItemResult(index=i, id=e.id, status="queued", code=202, topic=topic)
             for i, e in enumerate(events)
         ]
-        body = BatchResult(accepted=len(queued), failed=0, results=queued)
+        body = BatchResult.of(queued)
         return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
     outcomes = await template.send_records(records)
     results = []
@@ -218,18 +222,17 @@ async def post_batch(
                 BatchItemResult(
                     index=index,
                     id=event.id,
-                    status="accepted",
+                    status="sent",
                     code=status.HTTP_202_ACCEPTED,
                     topic=outcome.topic,
                     partition=outcome.partition,
                     offset=outcome.offset,
                 )
             )
-    failed = sum(r.status == "failed" for r in results)
-    body = BatchResult(accepted=len(results) - failed, failed=failed, results=results)
-    if failed == 0:
+    body = BatchResult.of(results)
+    if body.failed == 0:
         code = status.HTTP_202_ACCEPTED
-    elif failed == len(results) and all(r.code == 503 for r in results):
+    elif body.failed == len(results) and all(r.code == 503 for r in results):
         code = status.HTTP_503_SERVICE_UNAVAILABLE
     else:
         code = status.HTTP_207_MULTI_STATUS

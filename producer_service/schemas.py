@@ -7,12 +7,19 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+SendStatus = Literal["sent", "queued", "failed"]
+"""One vocabulary for single and batch answers: ``sent`` — Kafka acknowledged it (per ``acks``);
+``queued`` — the outbox committed it and will relay it; ``failed`` — neither (see ``code``)."""
+
 
 class EventAccepted(BaseModel):
     """Where Kafka stored an accepted event (or, in outbox mode, that it is queued)."""
 
     id: UUID
-    status: Literal["sent", "queued"] = "sent"
+    status: Literal["sent", "queued"] = Field(
+        default="sent",
+        description="`sent`: Kafka acknowledged it; `queued`: the outbox committed it.",
+    )
     topic: str
     partition: int | None = Field(description="None while queued in the outbox.")
     offset: int | None = Field(
@@ -25,8 +32,13 @@ class BatchItemResult(BaseModel):
 
     index: int
     id: UUID
-    status: Literal["accepted", "queued", "failed"]
-    code: int = Field(description="202 accepted; 503 retry later; 413 too large; 502 rejected.")
+    status: SendStatus = Field(
+        description="`sent`: Kafka acknowledged it; `queued`: the outbox committed it; "
+        "`failed`: neither, see `code` and `error`."
+    )
+    code: int = Field(
+        description="202 sent or queued; 503 retry later; 413 too large; 502 rejected."
+    )
     topic: str
     partition: int | None = None
     offset: int | None = None
@@ -34,11 +46,20 @@ class BatchItemResult(BaseModel):
 
 
 class BatchResult(BaseModel):
-    """Per-event results, in request order."""
+    """Per-event results, in request order, and how many ended how."""
 
-    accepted: int
+    sent: int
+    queued: int
     failed: int
     results: list[BatchItemResult]
+
+    @classmethod
+    def of(cls, results: list[BatchItemResult]) -> BatchResult:
+        """The results with their counts."""
+        counts = {status: 0 for status in ("sent", "queued", "failed")}
+        for result in results:
+            counts[result.status] += 1
+        return cls(**counts, results=results)
 
 
 class OutboxStatus(BaseModel):

@@ -39,6 +39,7 @@ async def test_queued_events_are_relayed_in_order_and_counted(
         )
         assert batch.status_code == 202
         assert {r["status"] for r in batch.json()["results"]} == {"queued"}
+        assert (batch.json()["sent"], batch.json()["queued"], batch.json()["failed"]) == (0, 5, 0)
 
         async def delivered() -> bool:
             stats = (await client.get("/outbox")).json()
