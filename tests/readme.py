@@ -18,3 +18,23 @@ def block_starting_with(language: str, first_line: str) -> str:
     """The one block whose first line is ``first_line``."""
     (found,) = [b for b in code_blocks(language) if b.splitlines()[0] == first_line]
     return found
+
+
+def console_examples() -> list[tuple[str, str]]:
+    """Every ``$ command`` of the README's console blocks with the output shown after it."""
+    examples: list[tuple[str, str]] = []
+    for block in code_blocks("console"):
+        command: list[str] = []
+        output: list[str] = []
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                if command:
+                    examples.append(("\n".join(command), "\n".join(output)))
+                command, output = [line[2:]], []
+            elif command and command[-1].endswith("\\") and not output:
+                command.append(line)
+            else:
+                output.append(line)
+        if command:
+            examples.append(("\n".join(command), "\n".join(output)))
+    return examples

@@ -3,8 +3,10 @@ cannot work is refused before Kafka starts."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -12,11 +14,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from kafka_kit.local_kafka.cluster import free_ports, runs_root
 from kafka_kit.local_kafka.processes import pid_alive
+from tests.readme import console_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +35,53 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
+
+
+def _shape(value: Any) -> Any:
+    """What a JSON answer looks like, without the values that differ from run to run."""
+    if isinstance(value, dict):
+        return {key: item if key == "status" else _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def _matches(shown: str, printed: str) -> bool:
+    try:
+        expected = json.loads(shown)
+    except ValueError:
+        return printed.strip() == shown.strip()
+    try:
+        return _shape(json.loads(printed)) == _shape(expected)
+    except ValueError:
+        return False
+
+
+def _run_the_readme_commands(producer_port: int, consumer_port: int) -> None:
+    """Each `$ command` of the README, on this demo's ports; its output shaped as the README shows
+    (the consumer's side catches up within moments: a command may be asked again, briefly)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    examples = console_examples()
+    assert len(examples) >= 6
+    ports = {"127.0.0.1:8000": producer_port, "127.0.0.1:8001": consumer_port}
+    for written, shown in examples:
+        command = re.sub("|".join(ports), lambda m: f"127.0.0.1:{ports[m[0]]}", written)
+        deadline = time.monotonic() + 30
+        while True:
+            done = subprocess.run(
+                ["bash", "-c", command],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            printed = done.stdout + done.stderr
+            if _matches(shown, printed):
+                break
+            assert time.monotonic() < deadline, f"$ {command}\n{printed}\nREADME shows:\n{shown}"
+            time.sleep(0.5)
 
 
 def _without(name: str) -> dict[str, str]:
@@ -101,6 +152,7 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
         assert f"-{accepted['partition']}@{accepted['offset']}" in logged
         health = httpx.get(f"http://127.0.0.1:{consumer_port}/health", timeout=10).json()
         assert health["status"] == "UP" and health["instance"].endswith("-consumer")
+        _run_the_readme_commands(producer_port, consumer_port)
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(90)
