@@ -12,7 +12,9 @@ from pathlib import Path
 
 from bench import consumer, e2e, http, producer, scale
 from bench.harness import Options, Report
+from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
+from scripts.service_settings import SERVICE_SETTINGS
 
 SCENARIOS = {
     "producer": producer.run,
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         "--rss-events", type=int, default=1_000_000, help="events through both services for RSS"
     )
     args = parser.parse_args(argv)
+    # The scenarios build settings (and run both services) from the environment: check it first.
+    exit_if_invalid(*SERVICE_SETTINGS)
     with broker() as bootstrap:
         report = asyncio.run(main_async(args, bootstrap))
     json_path, md_path = report.write(args.out)

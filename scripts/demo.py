@@ -24,12 +24,11 @@ from pathlib import Path
 
 import httpx
 
-from consumer_service.app import SETTINGS as CONSUMER_SETTINGS
 from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.processes import spawn, tied_to_parent
 from kafka_kit.testing import docker_available
-from producer_service.app import SETTINGS as PRODUCER_SETTINGS
+from scripts.service_settings import SERVICE_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_NODES = 3
@@ -218,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     # Both services read these; a bad one ends here, before anything starts.
-    exit_if_invalid(*dict.fromkeys((*PRODUCER_SETTINGS, *CONSUMER_SETTINGS)))
+    exit_if_invalid(*SERVICE_SETTINGS)
     if not args.local and shutil.which("docker") and docker_available():
         command = compose_command()
         if command is not None:

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from consumer_service.app import SETTINGS as CONSUMER_SETTINGS
 from kafka_kit import KafkaSettings, LagSettings
 from kafka_kit.environment import invalid_settings, setting_rows
-from producer_service.app import SETTINGS as PRODUCER_SETTINGS
+from scripts.service_settings import SERVICE_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,11 +30,11 @@ def test_each_bad_variable_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch
 
 
 def test_valid_settings_have_nothing_to_say() -> None:
-    assert invalid_settings(*PRODUCER_SETTINGS, *CONSUMER_SETTINGS) == []
+    assert invalid_settings(*SERVICE_SETTINGS) == []
 
 
 def test_every_setting_is_described() -> None:
-    rows = setting_rows(*PRODUCER_SETTINGS, *CONSUMER_SETTINGS)
+    rows = setting_rows(*SERVICE_SETTINGS)
     assert [row.name for row in rows if not row.meaning] == []
     assert len({row.name for row in rows}) == len(rows)
 
