@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from consumer_service.settings import EventLogSettings, EventStoreSettings, List
 from kafka_kit.local_kafka import KAFKA_VERSION
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, ProducerSettings
 from producer_service.events import EventsTopicSettings
+from scripts.demo import compose_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PORTS = {"producer": 8000, "consumer": 8001}
@@ -123,21 +123,9 @@ def test_the_events_topic_is_created_as_the_services_expect(compose: dict[str, A
         assert depends["kafka-topics"]["condition"] == "service_completed_successfully"
 
 
-def _compose_command() -> list[str] | None:
-    if shutil.which("docker"):
-        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return None
-
-
-@pytest.mark.skipif(
-    _compose_command() is None, reason="neither `docker compose` nor docker-compose"
-)
+@pytest.mark.skipif(compose_command() is None, reason="neither `docker compose` nor docker-compose")
 def test_docker_compose_config_accepts_the_file() -> None:
-    command = _compose_command()
+    command = compose_command()
     assert command is not None
     done = subprocess.run(
         [*command, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
