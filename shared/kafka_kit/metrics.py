@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import threading
 import weakref
 from collections import deque
@@ -38,6 +39,12 @@ class _Batched:
     def add(self, value: float) -> None:
         """Remember one value."""
         self._values.append(value)
+        if len(self._values) >= self.flush_at:
+            self.flush()
+
+    def add_times(self, value: float, times: int) -> None:
+        """Remember ``value`` ``times`` times (e.g. one latency shared by a batch's records)."""
+        self._values.extend(itertools.repeat(value, times))
         if len(self._values) >= self.flush_at:
             self.flush()
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
+from pydantic_core import PydanticSerializationError, to_json
 
 from kafka_kit.errors import DeserializationError
 
@@ -26,7 +26,12 @@ def serialize_value(value: Any) -> bytes | None:
         # The model's own serializer writes UTF-8 bytes: the same JSON as model_dump_json(),
         # without decoding it to str and encoding it back (a third of the cost at 1 KB).
         return value.__pydantic_serializer__.to_json(value)
-    return json.dumps(value, separators=(",", ":"), default=str).encode()
+    try:
+        # pydantic's encoder knows datetimes, UUIDs, decimals, dataclasses…; anything else is an
+        # error, never its repr() sent as a string.
+        return to_json(value)
+    except PydanticSerializationError as exc:
+        raise TypeError(f"a {type(value).__name__} is not JSON serializable: {exc}") from exc
 
 
 def serialize_key(key: str | bytes | None) -> bytes | None:

@@ -7,7 +7,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 
@@ -107,7 +107,10 @@ class KafkaTemplate:
     ``settings`` default to the ``KAFKA_*`` environment variables. ``partitioner`` overrides
     ``KAFKA_PRODUCER_PARTITIONER``; ``producer_listener`` sees every outcome; ``transactional_id``
     makes every send part of a transaction. Its send metrics go to ``metrics_registry``
-    (prometheus-client's global registry by default).
+    (prometheus-client's global registry by default). ``key_serializer`` and
+    ``value_serializer`` turn keys and values into bytes (defaults: ``str``/``bytes`` keys; JSON
+    for models and JSON-able values, ``bytes``/``str`` as they are) — Avro, Protobuf, … plug in
+    here; they raise ``TypeError`` or ``ValueError`` for what they cannot serialize.
     """
 
     def __init__(
@@ -118,6 +121,8 @@ class KafkaTemplate:
         producer_listener: ProducerListener | None = None,
         transactional_id: str | None = None,
         metrics_registry: CollectorRegistry | None = None,
+        key_serializer: Callable[[Any], bytes | None] = serialize_key,
+        value_serializer: Callable[[Any], bytes | None] = serialize_value,
     ) -> None:
         self.settings = settings or KafkaSettings()
         producer = self.settings.producer
@@ -127,8 +132,13 @@ class KafkaTemplate:
         )
         self.default_partitioner = DefaultPartitioner(producer.max_batch_size)
         self.producer_listener: ProducerListener = producer_listener or LoggingProducerListener()
-        # The default listener ignores successes: do not call it a million times for nothing.
-        self._listens_to_successes = not isinstance(self.producer_listener, LoggingProducerListener)
+        self.key_serializer = key_serializer
+        self.value_serializer = value_serializer
+        # The default listener ignores successes: do not call it a million times for nothing
+        # (a subclass that overrides on_success is called).
+        self._listens_to_successes = (
+            type(self.producer_listener).on_success is not LoggingProducerListener.on_success
+        )
         self.transactional_id = transactional_id or producer.transactional_id
         self._acks_zero = producer.acks == "0"
         self._guard = DeadlineGuard(producer.delivery_timeout_ms / 1000)
@@ -220,33 +230,42 @@ class KafkaTemplate:
         """Send one record and wait (at most the delivery timeout) for its acknowledgement.
 
         ``await template.send(...)``. A plain function returning ``send_record``'s coroutine, not
-        a coroutine of its own: one frame fewer per send, and a value that cannot be serialized
-        fails at the call.
+        a coroutine of its own: one frame fewer per send. A key or value that cannot be
+        serialized raises :class:`KafkaSendError` at the call.
         """
         record = self.build_record(
             topic, value, key=key, partition=partition, headers=headers, timestamp=timestamp
         )
         return self.send_record(record, value)
 
-    @staticmethod
     def build_record(
+        self,
         topic: str,
         value: Any,
         *,
-        key: str | bytes | None = None,
+        key: Any = None,
         partition: int | None = None,
         headers: Headers | None = None,
         timestamp: int | None = None,
     ) -> ProducerRecord:
-        """The :class:`ProducerRecord` ``send`` would send (values serialized as ``send`` does)."""
-        return ProducerRecord(
-            topic,
-            serialize_value(value),
-            serialize_key(key),
-            partition,
-            _normalize_headers(headers) if headers else (),
-            timestamp,
-        )
+        """The :class:`ProducerRecord` ``send`` would send, key and value serialized.
+
+        Raises :class:`KafkaSendError` (the listener hears it) when they cannot be.
+        """
+        try:
+            return ProducerRecord(
+                topic,
+                self.value_serializer(value),
+                self.key_serializer(key),
+                partition,
+                _normalize_headers(headers) if headers else (),
+                timestamp,
+            )
+        except (TypeError, ValueError) as exc:
+            unsent = ProducerRecord(topic, None, None, partition, (), timestamp)
+            failure = self._finish(unsent, exc)
+            self._count(topic, 0, 1, 0.0)
+            raise failure from exc
 
     async def send_default(
         self,
@@ -440,7 +459,8 @@ class KafkaTemplate:
         ok_counter, failed_counter, latency = self._topic_metrics(topic)
         if sent:
             ok_counter.add(sent)
-            latency.add(elapsed)  # once per call: the latency of that send / batch
+            # Once per record sent, as the counter counts: each waited this long for its answer.
+            latency.add_times(elapsed, sent)
         if failed:
             failed_counter.add(failed)
 

@@ -11,14 +11,19 @@ from collections import Counter
 from itertools import groupby
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import BaseModel
 
 from kafka_kit.errors import KafkaSendError, TransactionStateError
 from kafka_kit.local_kafka.tools import CONSOLE_PRODUCER, run_kafka_tool
 from kafka_kit.partitioners import PriorityPartitioner
 from kafka_kit.settings import KafkaSettings, ProducerSettings
-from kafka_kit.template import KafkaTemplate, ProducerRecord, SendResult
+from kafka_kit.template import (
+    KafkaTemplate,
+    LoggingProducerListener,
+    ProducerRecord,
+    SendResult,
+)
 from kafka_kit.testing import read_records
 from producer_service.events import EventDto
 from tests.kafka_helpers import create_topic
@@ -343,5 +348,64 @@ async def test_send_metrics_survive_the_template(
     sent = REGISTRY.get_sample_value(
         "kafka_template_sends_total", {"topic": topic_name, "result": "ok"}
     )
-    calls = REGISTRY.get_sample_value("kafka_template_send_seconds_count", {"topic": topic_name})
-    assert (sent, calls) == (4.0, 2.0)
+    timed = REGISTRY.get_sample_value("kafka_template_send_seconds_count", {"topic": topic_name})
+    assert (sent, timed) == (4.0, 4.0)
+
+
+async def test_a_bad_key_or_value_is_a_send_error_and_nothing_is_written(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+
+    class Thing:
+        pass
+
+    async with KafkaTemplate(_settings(kafka_bootstrap_servers)) as template:
+        with pytest.raises(KafkaSendError, match="key must be str or bytes") as bad_key:
+            await template.send(topic_name, b"v", key=42)  # type: ignore[arg-type]
+        with pytest.raises(KafkaSendError, match="not JSON serializable") as bad_value:
+            await template.send(topic_name, Thing())
+        written = await template.send(topic_name, b"after")
+    assert isinstance(bad_key.value.cause, TypeError)
+    assert isinstance(bad_value.value.cause, TypeError)
+    assert written.offset == 0  # neither failed send wrote anything
+
+
+async def test_a_subclass_of_the_logging_listener_hears_successes(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+
+    class Counting(LoggingProducerListener):
+        def __init__(self) -> None:
+            self.successes = 0
+
+        def on_success(self, record: ProducerRecord, result: SendResult) -> None:
+            self.successes += 1
+
+    listener = Counting()
+    async with KafkaTemplate(
+        _settings(kafka_bootstrap_servers), producer_listener=listener
+    ) as template:
+        await template.send(topic_name, b"one")
+        await template.send_records([(template.build_record(topic_name, b"two"), None)])
+    assert listener.successes == 2
+
+
+async def test_send_metrics_count_every_record_once(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+    registry = CollectorRegistry()
+    async with KafkaTemplate(
+        _settings(kafka_bootstrap_servers), metrics_registry=registry
+    ) as template:
+        await template.send(topic_name, b"a")
+        await template.send_records(
+            [(template.build_record(topic_name, f"b{n}".encode()), None) for n in range(4)]
+        )
+    labels = {"topic": topic_name, "result": "ok"}
+    assert registry.get_sample_value("kafka_template_sends_total", labels) == 5
+    # The latency histogram counts the same sends: each record's wait for its acknowledgement.
+    count = registry.get_sample_value("kafka_template_send_seconds_count", {"topic": topic_name})
+    assert count == 5
