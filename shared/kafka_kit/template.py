@@ -263,9 +263,8 @@ class KafkaTemplate:
             )
         except (TypeError, ValueError) as exc:
             unsent = ProducerRecord(topic, None, None, partition, (), timestamp)
-            failure = self._finish(unsent, exc)
             self._count(topic, 0, 1, 0.0)
-            raise failure from exc
+            raise self._failed(unsent, exc) from exc
 
     async def send_default(
         self,
@@ -447,9 +446,16 @@ class KafkaTemplate:
             if self._listens_to_successes:
                 self._notify_success(outcome.record, outcome)
             return outcome
-        cause: BaseException = outcome or TimeoutError(
-            f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
+        return self._failed(
+            record,
+            outcome
+            or TimeoutError(
+                f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
+            ),
         )
+
+    def _failed(self, record: ProducerRecord, cause: BaseException) -> KafkaSendError:
+        """Notify the listener; the error to raise or report for ``record``."""
         self._notify_error(record, cause)
         error = KafkaSendError(record, cause)
         error.__cause__ = cause
