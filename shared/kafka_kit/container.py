@@ -735,6 +735,7 @@ class ListenerContainer:
             "heartbeat_interval_ms": consumer.heartbeat_interval_ms,
             "max_poll_interval_ms": consumer.max_poll_interval_ms,
             "isolation_level": consumer.isolation_level,
+            "metadata_max_age_ms": consumer.metadata_max_age_ms,
             "request_timeout_ms": self.settings.request_timeout_ms,
         }
         config.update(self.endpoint.properties)

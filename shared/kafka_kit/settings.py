@@ -89,6 +89,12 @@ class ConsumerSettings(BaseSettings):
     shutdown_timeout_s: float = Field(
         default=10.0, gt=0, description="how long a stopping container may finish its batch"
     )
+    metadata_max_age_ms: int = Field(
+        default=30_000,
+        gt=0,
+        description="how often a consumer refreshes topic metadata: a `pattern=` listener finds "
+        "a new matching topic within this (Kafka's default: 5 minutes)",
+    )
 
 
 class KafkaSettings(BaseSettings):

@@ -400,3 +400,26 @@ async def test_consumer_properties_pass_through(
     child = registry.container("committed_only").children[0]
     assert child._consumer_config()["isolation_level"] == "read_committed"
     assert child._consumer_config()["enable_auto_commit"] is False
+
+
+async def test_a_pattern_listener_finds_a_topic_created_after_it_started(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    # The setting every consumer gets (default 30 s; shortened here so the test is quick).
+    consumer = listener_settings.consumer.model_copy(update={"metadata_max_age_ms": 1000})
+    settings = listener_settings.model_copy(update={"consumer": consumer})
+    await create_topic(bootstrap, f"{topic_name}-first")
+    registry = ListenerRegistry()
+    seen: list[str] = []
+
+    @kafka_listener(pattern=f"^{topic_name}-.*", group_id=f"g-{topic_name}", registry=registry)
+    async def handler(topic: str) -> None:
+        seen.append(topic)
+
+    async with started(registry, settings):
+        await produce(bootstrap, f"{topic_name}-first", [b"1"])
+        await wait_until(lambda: seen == [f"{topic_name}-first"], 30, "the first topic")
+        await create_topic(bootstrap, f"{topic_name}-later")
+        await produce(bootstrap, f"{topic_name}-later", [b"2"])
+        await wait_until(lambda: f"{topic_name}-later" in seen, 30, "the topic created later")
