@@ -26,6 +26,7 @@ __all__ = [
     "KafkaKitError",
     "KafkaLaunchError",
     "KafkaSendError",
+    "RegistryStateError",
     "TemplateNotStartedError",
     "TopicDeclarationError",
     "TopicNotAllowedError",
@@ -90,6 +91,10 @@ class BatchListenerFailedError(KafkaKitError):
 
 class UnknownListenerError(KafkaKitError, KeyError):
     """No listener with that id is registered."""
+
+
+class RegistryStateError(KafkaKitError, RuntimeError):
+    """The listener registry cannot do that now (e.g. start while it is running)."""
 
 
 class UnresolvedPlaceholderError(KafkaKitError, KeyError):

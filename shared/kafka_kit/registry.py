@@ -14,7 +14,7 @@ from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.concurrent_container import ConcurrentListenerContainer
 from kafka_kit.container import ContainerState, Subscription, compile_pattern
 from kafka_kit.error_handler import ErrorHandler
-from kafka_kit.errors import UnknownListenerError
+from kafka_kit.errors import RegistryStateError, UnknownListenerError
 from kafka_kit.listener import ListenerEndpoint, TopicPartitionOffset
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.retry_topics import RetryTopicRouter, not_before
@@ -75,6 +75,9 @@ class ListenerRegistry:
         handlers may ask for by type (a store, a client…), like beans in Spring. The listeners'
         Prometheus metrics go to ``metrics_registry`` (prometheus-client's global one by default).
         """
+        if any(container.running for container in self._containers.values()):
+            # New containers would replace these in the registry while their consumers go on.
+            raise RegistryStateError("the registry is already running: stop() it first")
         settings = settings or KafkaSettings()
         self._prometheus = KafkaMetrics.on(metrics_registry)
         self._containers = {}

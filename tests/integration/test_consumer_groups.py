@@ -11,7 +11,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from kafka_kit.container import ContainerState
+from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.seek import PartitionRef, SeekPosition, SeekRequest
@@ -385,3 +388,29 @@ async def test_a_crashed_poll_loop_turns_health_red_and_restarts(
         assert registry.healthy()
         await produce(bootstrap, topic_name, [b"after"])
         await wait_until(lambda: handled == [b"before", b"after"], 30, "work after the restart")
+
+
+async def test_starting_a_running_registry_is_refused_and_orphans_nothing(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name)
+    registry = ListenerRegistry()
+    group = f"g-{topic_name}"
+
+    @kafka_listener(topic_name, group_id=group, registry=registry)
+    async def handler(value: bytes) -> None:
+        pass
+
+    await registry.start(listener_settings)
+    try:
+        await wait_until(lambda: _members(bootstrap, group, 1), 30, "the listener in its group")
+        with pytest.raises(RegistryStateError, match="already running"):
+            await registry.start(listener_settings)
+    finally:
+        await registry.stop()
+    await wait_until(lambda: _members(bootstrap, group, 0), 30, "no member left in the group")
+
+
+async def _members(bootstrap: str, group: str, count: int) -> bool:
+    return len(await group_assignment(bootstrap, group)) == count
