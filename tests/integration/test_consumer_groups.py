@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from kafka_kit.container import ContainerState
 from kafka_kit.errors import RegistryStateError
@@ -329,11 +330,11 @@ async def test_seek_and_replay_from_offset_zero(
         # Reading removed nothing: a second group got the very same records from offset 0.
         assert replica == first == list(enumerate(values))
 
-        registry.seek("reader", SeekRequest(position=SeekPosition.BEGINNING))
+        await registry.seek("reader", SeekRequest(position=SeekPosition.BEGINNING))
         await wait_until(lambda: len(first) == 12, 30, "a replay from the beginning")
         assert first[6:] == first[:6]
 
-        registry.seek(
+        await registry.seek(
             "reader",
             SeekRequest(
                 position=SeekPosition.OFFSET,
@@ -344,15 +345,14 @@ async def test_seek_and_replay_from_offset_zero(
         await wait_until(lambda: len(first) == 14, 30, "a replay from offset 4")
         assert [offset for offset, _ in first[12:]] == [4, 5]
 
-        registry.seek("reader", SeekRequest(position=SeekPosition.TIMESTAMP, timestamp=base + 2500))
+        await registry.seek(
+            "reader", SeekRequest(position=SeekPosition.TIMESTAMP, timestamp=base + 2500)
+        )
         await wait_until(lambda: len(first) == 17, 30, "a replay from a timestamp")
         assert [offset for offset, _ in first[14:]] == [3, 4, 5]
 
-        (reader_container,) = registry.container("reader").children
-        applied = reader_container.seeks_applied
-        registry.seek("reader", SeekRequest(position=SeekPosition.END))
-        # Seeks are applied by the poll loop: produce only once "the end" was taken.
-        await wait_until(lambda: reader_container.seeks_applied > applied, 30, "the seek")
+        # A seek completes once the poll loop applied it: "the end" is taken before the produce.
+        await registry.seek("reader", SeekRequest(position=SeekPosition.END))
         await produce(bootstrap, topic_name, [b"new"], partition=0)
         await wait_until(lambda: first[-1] == (6, b"new"), 30, "only the new record")
         assert len(first) == 18
@@ -414,3 +414,39 @@ async def test_starting_a_running_registry_is_refused_and_orphans_nothing(
 
 async def _members(bootstrap: str, group: str, count: int) -> bool:
     return len(await group_assignment(bootstrap, group)) == count
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"position": "offset", "offset": 2**63},
+        {"position": "timestamp", "timestamp": 2**63},
+        {"position": "offset", "offset": -1},
+    ],
+)
+def test_seeks_beyond_what_kafka_can_hold_are_refused(body: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        SeekRequest.model_validate(body)
+
+
+async def test_a_seek_past_the_end_waits_at_the_end(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name)
+    await produce(bootstrap, topic_name, [b"0", b"1", b"2"])
+    registry = ListenerRegistry()
+    seen: list[int] = []
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", registry=registry)
+    async def reader(offset: int) -> None:
+        seen.append(offset)
+
+    async with started(registry, listener_settings):
+        await wait_until(lambda: seen == [0, 1, 2], 30, "the three records")
+        # Past the log end: clamped to the end, not Kafka's reset policy (which would re-read
+        # the partition from its earliest offset).
+        await registry.seek(reader.__name__, SeekRequest(position="offset", offset=2**63 - 1))
+        await produce(bootstrap, topic_name, [b"3"])
+        await wait_until(lambda: seen[-1] == 3, 30, "the new record")
+    assert seen == [0, 1, 2, 3]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from kafka_kit import headers as h
@@ -540,3 +541,57 @@ async def test_non_blocking_retries_through_retry_topics(
     assert statuses["resilient-retry-500"].containers[0].metrics.retries == 1
     assert statuses["resilient-retry-1000"].containers[0].metrics.dead_lettered == 1
     assert json.dumps([s.model_dump() for s in statuses.values()])  # visible in the registry
+
+
+async def test_status_counters_and_prometheus_count_the_same_outcomes(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name)
+    registry = ListenerRegistry()
+    prometheus = CollectorRegistry()
+    deliveries: dict[str, int] = {}
+
+    @kafka_listener(
+        topic_name,
+        group_id=f"g-{topic_name}",
+        retry_topics=RetryTopics(attempts=2, back_off=FixedBackOff(0.2, None)),
+        registry=registry,
+    )
+    async def counted(value: str) -> None:
+        deliveries[value] = deliveries.get(value, 0) + 1
+        if value == "always-fails" or deliveries[value] == 1:
+            raise RuntimeError(value)
+
+    await registry.start(listener_settings, metrics_registry=prometheus)
+    try:
+        await produce(bootstrap, topic_name, [b"always-fails", b"fails-once"])
+        await wait_until(
+            lambda: deliveries == {"always-fails": 2, "fails-once": 2}, 30, "every delivery"
+        )
+
+        async def dead_lettered() -> bool:
+            return len(await read_to_end(bootstrap, f"{topic_name}-dlt")) == 1
+
+        await wait_until(dead_lettered, 30, "the dead letter")
+        statuses = [c for s in await registry.statuses() for c in s.containers]
+    finally:
+        await registry.stop()
+    main = next(c for c in statuses if c.client_id.endswith("counted-0"))
+    # Forwarded to the retry topic: retried (delivered again there), not recovered.
+    assert (main.metrics.records_failed, main.metrics.retries, main.metrics.recovered) == (2, 2, 0)
+    totals = {
+        "handled": sum(c.metrics.records_handled for c in statuses),
+        "failed": sum(c.metrics.records_failed for c in statuses),
+        "retried": sum(c.metrics.retries for c in statuses),
+        "recovered": sum(c.metrics.recovered for c in statuses),
+        "dead_lettered": sum(c.metrics.dead_lettered for c in statuses),
+    }
+    assert totals == {"handled": 1, "failed": 3, "retried": 2, "recovered": 1, "dead_lettered": 1}
+    exposed = {
+        outcome: prometheus.get_sample_value(
+            "kafka_listener_records_total", {"listener": "counted", "outcome": outcome}
+        )
+        for outcome in totals
+    }
+    assert exposed == {outcome: float(count) for outcome, count in totals.items()}

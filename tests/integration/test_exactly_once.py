@@ -8,6 +8,7 @@ from collections import Counter
 from pydantic import BaseModel
 
 from kafka_kit.back_off import FixedBackOff
+from kafka_kit.dead_letter import DeadLetterPublishingRecoverer
 from kafka_kit.error_handler import DefaultErrorHandler
 from kafka_kit.listener import kafka_listener
 from kafka_kit.registry import ListenerRegistry
@@ -62,3 +63,46 @@ async def test_output_and_input_offsets_commit_together(
     assert len(everything) > len(committed)  # the aborted writes are in the log, not visible
     metrics = registry.container("double").children[0].metrics
     assert metrics.retries >= len(failed_once) > 0
+
+
+async def test_a_transactional_listener_recovers_the_failing_record_once(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    source, target, group = f"{topic_name}-in", f"{topic_name}-out", f"g-{topic_name}"
+    for topic in (source, target, f"{source}-dlt"):
+        await create_topic(bootstrap, topic)
+    await produce(bootstrap, source, [json.dumps({"n": n}).encode() for n in range(6)])
+    registry = ListenerRegistry()
+    attempts: list[int] = []
+
+    async with KafkaTemplate(listener_settings) as dead_letters:
+
+        @kafka_listener(
+            source,
+            group_id=group,
+            transactional=True,
+            error_handler=DefaultErrorHandler(
+                DeadLetterPublishingRecoverer(dead_letters), FixedBackOff(0.1, 2)
+            ),
+            registry=registry,
+        )
+        async def double(number: Number, template: KafkaTemplate) -> None:
+            await template.send(target, {"n": number.n, "double": 2 * number.n})
+            if number.n == 3:
+                attempts.append(number.n)
+                raise ValueError("three cannot be doubled")
+
+        async with started(registry, listener_settings):
+
+            async def all_committed() -> bool:
+                return (await committed_offsets(bootstrap, group)).get((source, 0)) == 6
+
+            await wait_until(all_committed, 60, "every input committed, the failed one too")
+    letters = await read_to_end(bootstrap, f"{source}-dlt")
+    committed = await read_to_end(bootstrap, target, isolation_level="read_committed")
+    # Two deliveries (FixedBackOff(0.1, 2)), then the failing record — not the poll's first —
+    # goes to the dead-letter topic once; every other input's output is visible exactly once.
+    assert attempts == [3, 3]
+    assert [json.loads(r.value) for r in letters] == [{"n": 3}]
+    assert sorted(json.loads(r.value)["n"] for r in committed) == [0, 1, 2, 4, 5]

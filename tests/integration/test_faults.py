@@ -28,8 +28,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.settings import EventLogSettings, EventStoreSettings
 from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.listener import kafka_listener
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.cluster import free_ports
+from kafka_kit.outbox import Outbox
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, LagSettings, ProducerSettings
 from kafka_kit.template import KafkaTemplate
@@ -556,3 +558,75 @@ async def test_acks_1_can_lose_what_a_dying_leader_acknowledged(
 
 def followers_bootstrap(cluster: LocalKafkaCluster, followers: list[int]) -> str:
     return ",".join(cluster.node(n).address for n in followers)
+
+
+async def test_a_listener_that_cannot_fetch_turns_health_red_with_the_reason(
+    cluster: LocalKafkaCluster, topic_name: str, report: Report
+) -> None:
+    settings = _settings(cluster)
+    consumer = settings.consumer.model_copy(update={"stall_timeout_s": 3.0})
+    settings = settings.model_copy(update={"consumer": consumer})
+    # One replica: while its broker is frozen, no other can lead the partition.
+    await KafkaAdmin(settings).ensure_topics([NewTopic(topic_name, 1, 1)])
+    leader = await _leader_of(settings.bootstrap_servers, topic_name, 0)
+    registry = ListenerRegistry()
+    seen: list[int] = []
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", registry=registry)
+    async def reader(offset: int) -> None:
+        seen.append(offset)
+
+    async with KafkaTemplate(settings) as template:
+        await template.send(topic_name, b"before")
+    await registry.start(settings)
+    try:
+        await wait_until(lambda: seen == [0], 60, "the first record")
+        assert registry.healthy()
+        cluster.pause_node(leader)
+        frozen_at = time.monotonic()
+        try:
+            await wait_until(lambda: not registry.healthy(), 60, "health to turn red")
+            red_after = time.monotonic() - frozen_at
+            reason = registry.unhealthy()["reader"]
+        finally:
+            cluster.resume_node(leader)
+        await wait_until(registry.healthy, 90, "health to turn green again")
+    finally:
+        await registry.stop()
+    report({"frozen_leader": leader, "red_after_s": round(red_after, 1), "reason": reason})
+    assert reason.startswith("stalled: no answer to fetches of ")
+    assert f"{topic_name}-0" in reason
+
+
+async def test_the_outbox_starts_while_the_cluster_is_frozen(
+    cluster: LocalKafkaCluster, topic_name: str, tmp_path: Path, report: Report
+) -> None:
+    settings = _settings(cluster)
+    await KafkaAdmin(settings).ensure_topics([NewTopic(topic_name, 1, 3)])
+    async with KafkaTemplate(settings) as template:
+        outbox = Outbox(tmp_path / "outbox.db", template)
+        await outbox.store.open()
+        await outbox.store.enqueue([template.build_record(topic_name, b"queued before")])
+        await outbox.store.close()
+        for node in cluster.nodes:
+            cluster.pause_node(node.node_id)
+        try:
+            began = time.monotonic()
+            # Accepting into the outbox is what outbox mode is for: starting must not wait for
+            # Kafka (its reconciliation with Kafka is retried in the background).
+            await asyncio.wait_for(outbox.start(), 10)
+            started_in = time.monotonic() - began
+        finally:
+            for node in cluster.nodes:
+                cluster.resume_node(node.node_id)
+        try:
+
+            async def delivered() -> bool:
+                return (await outbox.store.stats()).delivered == 1
+
+            await wait_until(delivered, 90, "the queued record delivered after the thaw")
+        finally:
+            await outbox.stop()
+    values = [r.value for r in await read_to_end(settings.bootstrap_servers, topic_name)]
+    report({"outbox_started_in_s": round(started_in, 2), "records": len(values)})
+    assert values == [b"queued before"]

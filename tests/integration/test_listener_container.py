@@ -7,6 +7,7 @@ import contextlib
 import threading
 import time
 from collections import defaultdict
+from typing import Annotated
 
 import pytest
 from aiokafka.structs import ConsumerRecord
@@ -15,7 +16,13 @@ from pydantic import BaseModel
 from kafka_kit.ack import AckMode, Acknowledgment
 from kafka_kit.back_off import FixedBackOff
 from kafka_kit.error_handler import DefaultErrorHandler
-from kafka_kit.listener import TopicPartitionOffset, kafka_listener
+from kafka_kit.listener import (
+    RecordOffset,
+    RecordPartition,
+    RecordTopic,
+    TopicPartitionOffset,
+    kafka_listener,
+)
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.template import KafkaTemplate
@@ -423,3 +430,46 @@ async def test_a_pattern_listener_finds_a_topic_created_after_it_started(
         await create_topic(bootstrap, f"{topic_name}-later")
         await produce(bootstrap, f"{topic_name}-later", [b"2"])
         await wait_until(lambda: f"{topic_name}-later" in seen, 30, "the topic created later")
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.entries: list[tuple[object, ...]] = []
+
+
+async def test_dependencies_go_anywhere_and_the_annotation_wins(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name)
+    await produce(bootstrap, topic_name, [b'{"id": 7, "item": "book"}'])
+    registry = ListenerRegistry()
+    ledger = Ledger()
+
+    @kafka_listener(topic_name, group_id=f"a-{topic_name}", registry=registry)
+    async def first(book: Ledger, order: Order) -> None:  # a dependency before the payload
+        book.entries.append(("first", order.id))
+
+    @kafka_listener(topic_name, group_id=f"b-{topic_name}", registry=registry)
+    async def second(offset: Order) -> None:  # an Order, whatever the parameter is called
+        ledger.entries.append(("second", offset.id))
+
+    @kafka_listener(topic_name, group_id=f"c-{topic_name}", registry=registry)
+    async def third(
+        order: Order,
+        where: Annotated[int, RecordOffset],
+        part: Annotated[int, RecordPartition],
+        topic: Annotated[str, RecordTopic],
+    ) -> None:
+        ledger.entries.append(("third", order.id, where, part, topic == topic_name))
+
+    await registry.start(listener_settings, dependencies={Ledger: ledger})
+    try:
+        await wait_until(lambda: len(ledger.entries) == 3, 30, "all three listeners")
+    finally:
+        await registry.stop()
+    assert sorted(ledger.entries, key=str) == [
+        ("first", 7),
+        ("second", 7),
+        ("third", 7, 0, 0, True),
+    ]
