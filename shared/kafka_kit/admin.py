@@ -7,7 +7,6 @@ a declaration with fewer partitions than the topic has is an error, not a silent
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -19,7 +18,8 @@ from aiokafka.admin import NewTopic as _AdminNewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from kafka_kit.errors import ClusterUnreachableError, TopicDeclarationError
+from kafka_kit.clients import start_bounded, stop_bounded
+from kafka_kit.errors import TopicDeclarationError
 from kafka_kit.settings import KafkaSettings
 
 __all__ = ["KafkaAdmin", "NewTopic", "TopicChanges"]
@@ -87,24 +87,12 @@ class KafkaAdmin:
     @contextlib.asynccontextmanager
     async def client(self) -> AsyncIterator[AIOKafkaAdminClient]:
         """A started admin client; a clear error when no broker answers in time."""
-        client = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            client_id=f"{self.settings.client_id}-admin",
-            request_timeout_ms=self.settings.request_timeout_ms,
-        )
-        try:
-            await asyncio.wait_for(client.start(), self._timeout_s)
-        except Exception as exc:
-            with contextlib.suppress(Exception):
-                await client.close()
-            raise ClusterUnreachableError(
-                f"no Kafka broker at {self.settings.bootstrap_servers} answered within "
-                f"{self._timeout_s:.0f} s: {type(exc).__name__}: {exc}"
-            ) from exc
+        client = AIOKafkaAdminClient(**self.settings.admin_config())
+        await start_bounded(client, self.settings, "topic admin")
         try:
             yield client
         finally:
-            await client.close()
+            await stop_bounded(client, self._timeout_s)
 
     async def topic_layout(self, topic: str) -> tuple[int, int]:
         """``(partitions, replication factor)`` of an existing topic."""

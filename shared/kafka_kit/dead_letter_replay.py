@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import UnknownTopicOrPartitionError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kafka_kit import headers as h
 from kafka_kit._forwarding import forward
 from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.clients import batches_until_end, reading
 from kafka_kit.errors import (
     AlreadyReplayedError,
     DeadLetterNotFoundError,
@@ -191,29 +191,16 @@ class DeadLetterReplayer:
             count, _ = await KafkaAdmin(self.settings).topic_layout(topic)
         except UnknownTopicOrPartitionError as exc:
             raise DeadLetterTopicNotFoundError(topic) from exc
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            client_id=f"{self.settings.client_id}-dlt-reader",
-            enable_auto_commit=False,
-            request_timeout_ms=self.settings.request_timeout_ms,
-        )
-        await asyncio.wait_for(consumer.start(), self.settings.request_timeout_ms / 1000)
-        try:
+        records: list[Record] = []
+        client_id = f"{self.settings.client_id}-dlt-reader"
+        async with reading(self.settings, client_id, f"reading {topic}") as consumer:
             tps = [TopicPartition(topic, p) for p in range(count)]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            records: list[Record] = []
-            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
-                while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-                    batch = await consumer.getmany(timeout_ms=500)
-                    for part in batch.values():
-                        records += [
-                            r for r in part if r.offset < ends[TopicPartition(topic, r.partition)]
-                        ]
-                    if limit is not None and len(records) >= limit:
-                        break
-        finally:
-            await consumer.stop()
+            timeout_s = self.settings.request_timeout_ms / 1000
+            async for batch in batches_until_end(consumer, tps, timeout_s):
+                records += batch
+                if limit is not None and len(records) >= limit:
+                    break
         records.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
         return records[:limit] if limit is not None else records

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from kafka_kit import headers as h
+from kafka_kit.clients import batches_until_end, reading
 from kafka_kit.errors import KafkaSendError
 from kafka_kit.sqlite_file import SqliteFile
 from kafka_kit.template import KafkaTemplate, ProducerRecord, SendResult
@@ -190,6 +190,8 @@ class OutboxRelay:
         self.idle_s = idle_s
         self.retry_s = retry_s
         self.recovered = 0
+        self.reconciled = asyncio.Event()
+        """Set once the rows Kafka already has were found (relaying starts after)."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -198,8 +200,8 @@ class OutboxRelay:
         self._wake.set()
 
     async def start(self) -> None:
-        """Reconcile with Kafka (rows delivered before a crash), then relay in the background."""
-        self.recovered = await self._reconcile()
+        """Relay in the background: first reconcile with Kafka (rows delivered before a crash),
+        retried until Kafka answers — starting never waits for Kafka."""
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
@@ -211,6 +213,17 @@ class OutboxRelay:
                 await task
 
     async def _run(self) -> None:
+        # Nothing is sent before the rows already in Kafka are known: they would be sent twice.
+        while True:
+            try:
+                self.recovered = await self._reconcile()
+                self.reconciled.set()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Kafka away: try again, rows wait
+                log.warning("outbox relay: reconciling with Kafka failed, retrying: %r", exc)
+                await asyncio.sleep(self.retry_s)
         while True:
             try:
                 delivered_all = await self.relay_once()
@@ -273,38 +286,28 @@ class OutboxRelay:
 
     async def _relayed_tail(self, topics: set[str], wanted: set[int]) -> list[tuple[int, int, int]]:
         settings = self.template.settings
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            client_id=f"{settings.client_id}-outbox-reconcile",
-            enable_auto_commit=False,
-            request_timeout_ms=settings.request_timeout_ms,
-        )
-        await consumer.start()
         found: list[tuple[int, int, int]] = []
-        try:
+        client_id = f"{settings.client_id}-outbox-reconcile"
+        async with reading(settings, client_id, "outbox reconciliation") as consumer:
             tps = []
             for topic in topics:
                 partitions = await self.template.partitions_for(topic)
                 tps += [TopicPartition(topic, p) for p in partitions]
             consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            starts = await consumer.beginning_offsets(tps)
+            timeout_s = settings.request_timeout_ms / 1000
+            ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout_s)
+            starts = await asyncio.wait_for(consumer.beginning_offsets(tps), timeout_s)
             # A crash leaves at most one batch unmarked: look a few batches back.
             for tp in tps:
                 consumer.seek(tp, max(starts[tp], ends[tp] - 4 * self.batch_size))
             relay = self.store.relay_id
-            async with asyncio.timeout(settings.request_timeout_ms / 1000):
-                while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-                    batch = await consumer.getmany(timeout_ms=500)
-                    for records in batch.values():
-                        for record in records:
-                            if h.header(record.headers, h.OUTBOX_RELAY) != relay:
-                                continue
-                            seq = int(h.header(record.headers, h.OUTBOX_SEQ) or -1)
-                            if seq in wanted:
-                                found.append((seq, record.partition, record.offset))
-        finally:
-            await consumer.stop()
+            async for batch in batches_until_end(consumer, tps, timeout_s):
+                for record in batch:
+                    if h.header(record.headers, h.OUTBOX_RELAY) != relay:
+                        continue
+                    seq = int(h.header(record.headers, h.OUTBOX_SEQ) or -1)
+                    if seq in wanted:
+                        found.append((seq, record.partition, record.offset))
         return found
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +89,12 @@ class ConsumerSettings(BaseSettings):
     shutdown_timeout_s: float = Field(
         default=10.0, gt=0, description="how long a stopping container may finish its batch"
     )
+    stall_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="a listener whose fetches of a partition go unanswered this long is "
+        "unhealthy (`/health` DOWN, with the partition)",
+    )
     metadata_max_age_ms: int = Field(
         default=30_000,
         gt=0,
@@ -113,6 +119,57 @@ class KafkaSettings(BaseSettings):
     )
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+
+    # The one place aiokafka clients get their configuration (security settings belong here).
+    def client_config(self, client_id: str | None = None) -> dict[str, Any]:
+        """What every client gets: bootstrap servers, client id, request timeout."""
+        return {
+            "bootstrap_servers": self.bootstrap_servers,
+            "client_id": client_id or self.client_id,
+            "request_timeout_ms": self.request_timeout_ms,
+        }
+
+    def admin_config(self, client_id: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``AIOKafkaAdminClient``."""
+        return self.client_config(client_id or f"{self.client_id}-admin")
+
+    def producer_config(self, transactional_id: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``AIOKafkaProducer``, from ``KAFKA_PRODUCER_*``."""
+        producer = self.producer
+        acks: int | str = "all" if producer.acks == "all" else int(producer.acks)
+        config = {
+            **self.client_config(),
+            "acks": acks,
+            # Idempotence needs acks=all: Kafka dedupes retries only for fully replicated writes.
+            "enable_idempotence": producer.enable_idempotence and acks == "all",
+            "linger_ms": producer.linger_ms,
+            "max_batch_size": producer.max_batch_size,
+            "compression_type": producer.compression_type,
+        }
+        if transactional_id is not None:
+            # Transactions need idempotence and acks=all; aiokafka enforces both.
+            config.update(transactional_id=transactional_id, acks="all", enable_idempotence=True)
+        return config
+
+    def consumer_config(self, client_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments for ``AIOKafkaConsumer``: ``KAFKA_CONSUMER_*``, then ``overrides``.
+
+        Auto-commit is always off: whoever consumes commits what it handled.
+        """
+        consumer = self.consumer
+        config = {
+            **self.client_config(client_id),
+            "auto_offset_reset": consumer.auto_offset_reset,
+            "max_poll_records": consumer.max_poll_records,
+            "session_timeout_ms": consumer.session_timeout_ms,
+            "heartbeat_interval_ms": consumer.heartbeat_interval_ms,
+            "max_poll_interval_ms": consumer.max_poll_interval_ms,
+            "isolation_level": consumer.isolation_level,
+            "metadata_max_age_ms": consumer.metadata_max_age_ms,
+            **overrides,
+        }
+        config["enable_auto_commit"] = False
+        return config
 
 
 class LagSettings(BaseSettings):

@@ -16,6 +16,7 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from kafka_kit._deadlines import DeadlineGuard
+from kafka_kit.clients import start_bounded, stop_bounded
 from kafka_kit.errors import KafkaSendError, TemplateNotStartedError, TransactionStateError
 from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner, load_partitioner
@@ -157,12 +158,8 @@ class KafkaTemplate:
         """Connect the producer (bounded by the request timeout)."""
         if self._producer is not None:
             return
-        producer = AIOKafkaProducer(**self._producer_config())
-        try:
-            await asyncio.wait_for(producer.start(), self.settings.request_timeout_ms / 1000)
-        except BaseException:
-            await self._close(producer)
-            raise
+        producer = AIOKafkaProducer(**self.settings.producer_config(self.transactional_id))
+        await start_bounded(producer, self.settings, "the template's producer")
         producer.client.cluster.add_listener(self._metadata_changed)
         self._producer = producer
 
@@ -173,17 +170,11 @@ class KafkaTemplate:
         """Flush what is buffered and close the producer; bounded, so it never hangs."""
         producer, self._producer = self._producer, None
         if producer is not None:
-            await self._close(producer)
+            # Stopping flushes what is buffered: as long as a delivery may take, not longer.
+            await stop_bounded(producer, self._delivery_timeout_s)
         for batched in self._metrics.values():
             for metric in batched:
                 metric.flush()  # a template that goes away leaves its counts behind
-
-    async def _close(self, producer: AIOKafkaProducer) -> None:
-        # aiokafka's stop() can wait forever for a broker that is gone (aiokafka#1101).
-        try:
-            await asyncio.wait_for(producer.stop(), self._delivery_timeout_s)
-        except TimeoutError:
-            log.warning("the producer did not stop within the delivery timeout; abandoned")
 
     async def __aenter__(self) -> KafkaTemplate:
         await self.start()
@@ -562,23 +553,3 @@ class KafkaTemplate:
     @property
     def _delivery_timeout_s(self) -> float:
         return self.settings.producer.delivery_timeout_ms / 1000
-
-    def _producer_config(self) -> dict[str, Any]:
-        producer = self.settings.producer
-        acks: int | str = "all" if producer.acks == "all" else int(producer.acks)
-        config: dict[str, Any] = {
-            "bootstrap_servers": self.settings.bootstrap_servers,
-            "client_id": self.settings.client_id,
-            "request_timeout_ms": self.settings.request_timeout_ms,
-            "acks": acks,
-            # Idempotence needs acks=all: Kafka dedupes retries only for fully replicated writes.
-            "enable_idempotence": producer.enable_idempotence and acks == "all",
-            "linger_ms": producer.linger_ms,
-            "max_batch_size": producer.max_batch_size,
-            "compression_type": producer.compression_type,
-        }
-        if self.transactional_id is not None:
-            # Transactions need idempotence and acks=all; aiokafka enforces both.
-            config.update(transactional_id=self.transactional_id, acks="all")
-            config["enable_idempotence"] = True
-        return config

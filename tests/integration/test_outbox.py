@@ -75,6 +75,7 @@ async def test_rows_survive_a_restart_and_are_not_sent_twice(
         second = Outbox(path, template)
         await second.start()  # reconciles with Kafka first, then relays the rest
         try:
+            await wait_until(second.relay.reconciled.is_set, 30, "the reconciliation")
             assert second.relay.recovered == 5
 
             async def all_delivered() -> bool:

@@ -7,7 +7,7 @@ from kafka_kit.template import KafkaTemplate
 
 def _config(**producer: object) -> dict[str, object]:
     settings = KafkaSettings(bootstrap_servers="b:1", producer=ProducerSettings(**producer))
-    return KafkaTemplate(settings)._producer_config()
+    return settings.producer_config()
 
 
 @pytest.mark.parametrize(("acks", "expected"), [("0", 0), ("1", 1), ("all", "all")])
@@ -35,14 +35,14 @@ def test_environment_configures_the_producer(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("KAFKA_PRODUCER_LINGER_MS", "50")
     monkeypatch.setenv("KAFKA_PRODUCER_PARTITIONER", "kafka_kit.partitioners:PriorityPartitioner")
     template = KafkaTemplate(KafkaSettings())
-    assert template._producer_config()["acks"] == 1
-    assert template._producer_config()["linger_ms"] == 50
+    assert template.settings.producer_config()["acks"] == 1
+    assert template.settings.producer_config()["linger_ms"] == 50
     assert isinstance(template.partitioner, PriorityPartitioner)
 
 
 def test_a_transactional_template_forces_acks_all_and_idempotence() -> None:
     settings = KafkaSettings(producer=ProducerSettings(acks="1", enable_idempotence=False))
-    config = KafkaTemplate(settings, transactional_id="tx-1")._producer_config()
+    config = settings.producer_config(transactional_id="tx-1")
     assert (config["transactional_id"], config["acks"], config["enable_idempotence"]) == (
         "tx-1",
         "all",

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from kafka_kit.clients import batches_until_end, start_bounded, stop_bounded
 from kafka_kit.cluster_view import describe_groups
 from kafka_kit.lag.evaluator import GroupStatus
 from kafka_kit.lag.offsets_topic import OFFSETS_TOPIC, parse_offset_commit
@@ -53,31 +54,25 @@ class ClusterLagMonitor:
 
     async def start(self) -> None:
         """Connect, read the commits recorded so far, then follow new ones."""
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            client_id=f"{self.settings.client_id}-lag-{self.name}",
-            request_timeout_ms=self.settings.request_timeout_ms,
-        )
+        settings = self.settings
+        client_id = f"{settings.client_id}-lag-{self.name}"
+        admin = AIOKafkaAdminClient(**settings.admin_config(client_id))
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            client_id=f"{self.settings.client_id}-lag-{self.name}",
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            request_timeout_ms=self.settings.request_timeout_ms,
+            **settings.consumer_config(client_id, group_id=None, isolation_level="read_committed")
         )
         # A second consumer, assigned (and paused) on the partitions groups use: it only asks for
         # log-end offsets, and assignment keeps their metadata at hand (no lookup per sample).
         sampler = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            client_id=f"{self.settings.client_id}-lag-{self.name}-offsets",
-            enable_auto_commit=False,
-            request_timeout_ms=self.settings.request_timeout_ms,
+            **settings.consumer_config(f"{client_id}-offsets", group_id=None)
         )
         try:
-            await asyncio.wait_for(admin.start(), self._timeout_s)
-            await asyncio.wait_for(consumer.start(), self._timeout_s)
-            await asyncio.wait_for(sampler.start(), self._timeout_s)
-            self._admin, self._consumer, self._sampler = admin, consumer, sampler
+            what = f"lag monitor {self.name}"
+            await start_bounded(admin, settings, what)
+            self._admin = admin
+            await start_bounded(consumer, settings, what)
+            self._consumer = consumer
+            await start_bounded(sampler, settings, what)
+            self._sampler = sampler
             await self.refresh()
             await self._follow_offsets_topic(consumer)
             await self.refresh()  # log-end offsets of the topics the commits named
@@ -97,15 +92,10 @@ class ClusterLagMonitor:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        consumers = [c for c in (self._consumer, self._sampler) if c is not None]
-        self._consumer = self._sampler = None
-        admin, self._admin = self._admin, None
-        for consumer in consumers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(consumer.stop(), self._timeout_s)
-        if admin is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(admin.close(), self._timeout_s)
+        clients = [c for c in (self._consumer, self._sampler, self._admin) if c is not None]
+        self._consumer = self._sampler = self._admin = None
+        for client in clients:
+            await stop_bounded(client, self._timeout_s)
 
     # ---------------------------------------------------------------- commits
     async def _follow_offsets_topic(self, consumer: AIOKafkaConsumer) -> None:
@@ -116,10 +106,8 @@ class ClusterLagMonitor:
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         # Catch up with what was committed before we started (bounded), then follow.
-        ends = await consumer.end_offsets(tps)
-        async with asyncio.timeout(self._timeout_s):
-            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-                self._apply(await consumer.getmany(timeout_ms=200))
+        async for batch in batches_until_end(consumer, tps, self._timeout_s):
+            self._apply_records(batch)
 
     async def _read_commits(self, consumer: AIOKafkaConsumer) -> None:
         while True:
@@ -131,24 +119,27 @@ class ClusterLagMonitor:
                 log.exception("lag monitor %s: reading commits failed; retrying", self.name)
                 await asyncio.sleep(1)
 
-    def _apply(self, batch: Mapping[TopicPartition, list]) -> None:  # type: ignore[type-arg]
-        observed = _now_ms()
+    def _apply(self, batch: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         for records in batch.values():
-            for record in records:
-                commit = parse_offset_commit(record.key, record.value)
-                if commit is None:
-                    continue
-                if commit.offset is None:
-                    self.store.delete_commit(commit.group, commit.topic, commit.partition)
-                else:
-                    self.store.add_commit(
-                        commit.group,
-                        commit.topic,
-                        commit.partition,
-                        offset=commit.offset,
-                        timestamp=commit.timestamp,
-                        observed_at=observed,
-                    )
+            self._apply_records(records)
+
+    def _apply_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        observed = _now_ms()
+        for record in records:
+            commit = parse_offset_commit(record.key, record.value)
+            if commit is None:
+                continue
+            if commit.offset is None:
+                self.store.delete_commit(commit.group, commit.topic, commit.partition)
+            else:
+                self.store.add_commit(
+                    commit.group,
+                    commit.topic,
+                    commit.partition,
+                    offset=commit.offset,
+                    timestamp=commit.timestamp,
+                    observed_at=observed,
+                )
 
     # ---------------------------------------------------------------- sampling
     async def _refresh_loop(self) -> None:
