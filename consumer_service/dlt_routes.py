@@ -15,7 +15,6 @@ from kafka_kit import (
     DeadLetterTopicNotFoundError,
     dead_letter_topic,
 )
-from kafka_kit.dead_letter import DLT_SUFFIX
 
 router = APIRouter(prefix="/dlt", tags=["dead letters"])
 
@@ -27,10 +26,6 @@ async def get_replayer(request: Request) -> DeadLetterReplayer:
 
 
 Replayer = Annotated[DeadLetterReplayer, Depends(get_replayer)]
-
-
-def _dlt(topic: str) -> str:
-    return topic if topic.endswith(DLT_SUFFIX) else dead_letter_topic(topic)
 
 
 class DeadLetterRef(BaseModel):
@@ -69,7 +64,7 @@ async def list_dead_letters(
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """Dead letters of ``topic`` (or of the ``<topic>-dlt`` named), with why they failed."""
-    dlt = _dlt(topic)
+    dlt = dead_letter_topic(topic)
     try:
         letters = await replayer.list_dead_letters(dlt, limit=limit)
     except DeadLetterTopicNotFoundError as exc:
@@ -88,7 +83,7 @@ async def replay_dead_letters(
     topic: DeadLetterTopic, request: ReplayRequest, replayer: Replayer
 ) -> dict[str, Any]:
     """Republish dead letters to their original topic, marked with ``kafka_dlt-replayed-from``."""
-    dlt = _dlt(topic)
+    dlt = dead_letter_topic(topic)
     selection = None if request.all else [(r.partition, r.offset) for r in request.records or []]
     try:
         sent, skipped = await replayer.replay(dlt, selection)

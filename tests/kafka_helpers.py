@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from kafka_kit.error_handler import RECOVERED
 
 
 async def create_topic(
@@ -112,3 +115,18 @@ async def group_assignment(bootstrap: str, group_id: str) -> dict[str, set[tuple
                 (topic, partition) for topic, partitions in parts for partition in partitions
             }
     return members
+
+
+class CrashingOnce:
+    """An error handler that raises the first time it is asked: the poll loop dies (what
+    supervision is for); afterwards it lets the record go."""
+
+    def __init__(self) -> None:
+        self.crashed = False
+
+    async def handle(self, exc: Exception, records: Any, attempt: int, context: Any) -> Any:
+
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("the error handler itself failed")
+        return RECOVERED

@@ -12,8 +12,6 @@ from kafka_kit.ack import AckMode, Acknowledgment
 from kafka_kit.admin import KafkaAdmin, NewTopic, TopicChanges
 from kafka_kit.back_off import BackOff, ExponentialBackOff, FixedBackOff
 from kafka_kit.cluster_view import ClusterView, describe_cluster_view
-from kafka_kit.concurrent_container import ConcurrentListenerContainer
-from kafka_kit.container import ContainerState, ListenerContainer
 from kafka_kit.dead_letter import DeadLetterPublishingRecoverer, dead_letter_topic
 from kafka_kit.dead_letter_replay import DeadLetter, DeadLetterReplayer
 from kafka_kit.error_handler import (
@@ -43,7 +41,23 @@ from kafka_kit.errors import (
     UnresolvedPlaceholderError,
 )
 from kafka_kit.lag.monitor import ClusterLagMonitor, LagMonitors
-from kafka_kit.listener import ListenerEndpoint, TopicPartitionOffset, kafka_listener
+from kafka_kit.listener import (
+    ConcurrentListenerContainer,
+    ContainerState,
+    ListenerContainer,
+    ListenerContext,
+    ListenerEndpoint,
+    Payload,
+    RebalanceListener,
+    RecordHeaders,
+    RecordKey,
+    RecordOffset,
+    RecordPartition,
+    RecordTimestamp,
+    RecordTopic,
+    TopicPartitionOffset,
+    kafka_listener,
+)
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner
 from kafka_kit.registry import ListenerRegistry, default_registry
@@ -98,6 +112,7 @@ __all__ = [
     "LagMonitors",
     "LagSettings",
     "ListenerContainer",
+    "ListenerContext",
     "ListenerEndpoint",
     "ListenerRegistry",
     "ListenerStatus",
@@ -105,9 +120,17 @@ __all__ = [
     "NewTopic",
     "PartitionRef",
     "Partitioner",
+    "Payload",
     "ProducerListener",
     "ProducerRecord",
     "ProducerSettings",
+    "RebalanceListener",
+    "RecordHeaders",
+    "RecordKey",
+    "RecordOffset",
+    "RecordPartition",
+    "RecordTimestamp",
+    "RecordTopic",
     "RegistryStateError",
     "RetryListener",
     "RetryTopics",

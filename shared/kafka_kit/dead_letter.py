@@ -10,10 +10,11 @@ from aiokafka.structs import ConsumerRecord
 
 from kafka_kit import headers as h
 from kafka_kit._forwarding import forward
+from kafka_kit.errors import root_cause
 from kafka_kit.template import KafkaTemplate
 
 if TYPE_CHECKING:
-    from kafka_kit.container import ListenerContainer
+    from kafka_kit.listener.context import ListenerContext
 
 __all__ = [
     "DLT_SUFFIX",
@@ -32,8 +33,9 @@ MAX_STACKTRACE_BYTES = 16384
 
 
 def dead_letter_topic(topic: str, suffix: str = DLT_SUFFIX) -> str:
-    """The dead-letter topic of ``topic``: ``<topic>-dlt`` by default."""
-    return f"{topic}{suffix}"
+    """The dead-letter topic of ``topic``: ``<topic>-dlt`` by default; a dead-letter topic is
+    its own (``orders-dlt`` stays ``orders-dlt``)."""
+    return topic if topic.endswith(suffix) else f"{topic}{suffix}"
 
 
 def origin_of(record: Record) -> tuple[str, int, int, int]:
@@ -53,14 +55,9 @@ def origin_of(record: Record) -> tuple[str, int, int, int]:
     )
 
 
-def _cause(exc: BaseException) -> BaseException:
-    cause = getattr(exc, "cause", None)
-    return cause if isinstance(cause, BaseException) else exc
-
-
 def exception_headers(exc: BaseException) -> list[tuple[str, bytes]]:
     """Class, message and stack trace of ``exc`` (its cause, for wrapping exceptions)."""
-    root = _cause(exc)
+    root = root_cause(exc)
     fqcn = f"{type(root).__module__}.{type(root).__qualname__}"
     trace = "".join(traceback.format_exception(root))
     return [
@@ -90,7 +87,7 @@ class DeadLetterPublishingRecoverer:
         self.destination = destination
         self.suffix = suffix
 
-    async def recover(self, record: Record, exc: Exception, container: ListenerContainer) -> None:
+    async def recover(self, record: Record, exc: Exception, context: ListenerContext) -> None:
         """Write the dead letter and wait for its acknowledgement (raises on failure)."""
         topic, partition, offset, timestamp = origin_of(record)
         target = (
@@ -109,8 +106,7 @@ class DeadLetterPublishingRecoverer:
                 (h.DLT_ORIGINAL_PARTITION, str(partition).encode()),
                 (h.DLT_ORIGINAL_OFFSET, str(offset).encode()),
                 (h.DLT_ORIGINAL_TIMESTAMP, str(timestamp).encode()),
-                (h.DLT_ORIGINAL_CONSUMER_GROUP, (container.group_id or "").encode()),
+                (h.DLT_ORIGINAL_CONSUMER_GROUP, (context.group_id or "").encode()),
             ),
         )
-        container.metrics.dead_lettered += 1
-        container.count("dead_lettered")
+        context.count("dead_lettered")

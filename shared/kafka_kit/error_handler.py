@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Protocol
 from aiokafka.structs import ConsumerRecord
 
 from kafka_kit.back_off import BackOff, ExponentialBackOff
-from kafka_kit.errors import BatchListenerFailedError, DeserializationError
+from kafka_kit.errors import DeserializationError, root_cause
 
 if TYPE_CHECKING:
-    from kafka_kit.container import ListenerContainer
+    from kafka_kit.listener.context import ListenerContext
 
 __all__ = [
     "NOT_RETRYABLE",
@@ -44,7 +44,12 @@ RECOVERY_FAILED_RETRY_S = 5.0
 
 @dataclass(frozen=True)
 class ErrorOutcome:
-    """The decision for a failed record: retried after ``retry_after_s``, or recovered."""
+    """The decision for a failed record: delivered again after ``retry_after_s``, or dealt with.
+
+    ``recovered``: the error handler dealt with the record (a recoverer took it, or it went to a
+    retry topic) and reported what it did through the listener context; the container commits
+    it and moves on. Otherwise the container counts a retry and delivers it again.
+    """
 
     recovered: bool
     retry_after_s: float = 0.0
@@ -56,7 +61,7 @@ class ErrorOutcome:
 
 
 RECOVERED = ErrorOutcome(recovered=True)
-"""The record was dealt with (e.g. dead-lettered): commit it and move on."""
+"""The record was dealt with (dead-lettered, forwarded to a retry topic…): commit it, move on."""
 
 
 class ErrorHandler(Protocol):
@@ -67,7 +72,7 @@ class ErrorHandler(Protocol):
         exc: Exception,
         records: Sequence[Record],
         attempt: int,
-        container: ListenerContainer,
+        context: ListenerContext,
     ) -> ErrorOutcome:
         """``records`` are the failed record (or whole batch); ``attempt`` counts from 1."""
         ...
@@ -76,7 +81,7 @@ class ErrorHandler(Protocol):
 class ConsumerRecordRecoverer(Protocol):
     """Takes a record that will not be retried any more; raising means recovery failed."""
 
-    async def recover(self, record: Record, exc: Exception, container: ListenerContainer) -> None:
+    async def recover(self, record: Record, exc: Exception, context: ListenerContext) -> None:
         """Deal with ``record`` for good (publish it to a dead-letter topic, store it, …)."""
         ...
 
@@ -94,17 +99,13 @@ class RetryListener(Protocol):
         """Recovery raised ``failure``; the record will be delivered again."""
 
 
-def _root(exc: BaseException) -> BaseException:
-    return exc.cause if isinstance(exc, BatchListenerFailedError) and exc.cause else exc
-
-
 NOT_RETRYABLE: tuple[type[BaseException], ...] = (DeserializationError,)
 """Never retried by default: a value that cannot be converted will not convert next time."""
 
 
 def is_retryable(exc: BaseException, not_retryable: Iterable[type[BaseException]] = ()) -> bool:
     """Whether another delivery may succeed where this one failed."""
-    return not isinstance(_root(exc), (*NOT_RETRYABLE, *not_retryable))
+    return not isinstance(root_cause(exc), (*NOT_RETRYABLE, *not_retryable))
 
 
 class DefaultErrorHandler:
@@ -137,7 +138,7 @@ class DefaultErrorHandler:
         exc: Exception,
         records: Sequence[Record],
         attempt: int,
-        container: ListenerContainer,
+        context: ListenerContext,
     ) -> ErrorOutcome:
         """Retry after the back-off while attempts remain; then recover every record."""
         first = records[0]
@@ -147,7 +148,7 @@ class DefaultErrorHandler:
         if delay is not None:
             log.warning(
                 "listener %s: %s failed (attempt %d), retry in %.1f s: %r",
-                container.client_id,
+                context.client_id,
                 where,
                 attempt,
                 delay,
@@ -158,7 +159,7 @@ class DefaultErrorHandler:
             log.error(
                 "listener %s: %s cannot be handled (%r) and no recoverer is configured; it "
                 "blocks its partition, retried every %.0f s",
-                container.client_id,
+                context.client_id,
                 where,
                 exc,
                 self.recovery_retry_s,
@@ -166,16 +167,17 @@ class DefaultErrorHandler:
             return ErrorOutcome.retry(self.recovery_retry_s)
         for record in records:
             try:
-                await self.recoverer.recover(record, exc, container)
+                await self.recoverer.recover(record, exc, context)
             except Exception as failure:  # noqa: BLE001 - not committed: tried again later
                 log.error(
                     "listener %s: recovering %s failed, it will be retried: %r",
-                    container.client_id,
+                    context.client_id,
                     where,
                     failure,
                 )
                 self._notify("recovery_failed", record, exc, failure)
                 return ErrorOutcome.retry(self.recovery_retry_s)
+            context.count("recovered")
             self._notify("recovered", record, exc)
         return RECOVERED
 

@@ -33,6 +33,7 @@ __all__ = [
     "TransactionStateError",
     "UnknownListenerError",
     "UnresolvedPlaceholderError",
+    "root_cause",
 ]
 
 
@@ -87,6 +88,14 @@ class BatchListenerFailedError(KafkaKitError):
         super().__init__(f"record {index} of the batch failed: {cause!r}")
         self.index = index
         self.cause = cause
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """What a listener's failure is about: a :class:`BatchListenerFailedError`'s cause (it only
+    says which record failed), else the exception itself."""
+    if isinstance(exc, BatchListenerFailedError) and exc.cause is not None:
+        return exc.cause
+    return exc
 
 
 class UnknownListenerError(KafkaKitError, KeyError):

@@ -11,11 +11,16 @@ from prometheus_client import CollectorRegistry
 
 from kafka_kit._placeholders import resolve_placeholders
 from kafka_kit.admin import KafkaAdmin, NewTopic
-from kafka_kit.concurrent_container import ConcurrentListenerContainer
-from kafka_kit.container import ContainerState, Subscription, compile_pattern
 from kafka_kit.error_handler import ErrorHandler
 from kafka_kit.errors import RegistryStateError, UnknownListenerError
-from kafka_kit.listener import ListenerEndpoint, TopicPartitionOffset
+from kafka_kit.listener import (
+    ConcurrentListenerContainer,
+    ContainerState,
+    ListenerEndpoint,
+    Subscription,
+    TopicPartitionOffset,
+)
+from kafka_kit.listener.consumer_setup import compile_pattern
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.retry_topics import RetryTopicRouter, not_before
 from kafka_kit.seek import SeekRequest
@@ -200,9 +205,14 @@ class ListenerRegistry:
         """Fetch again for a paused listener."""
         self.container(listener_id).resume()
 
-    def seek(self, listener_id: str, request: SeekRequest) -> None:
-        """Move a listener's consumers (applied before their next poll)."""
-        self.container(listener_id).seek(request)
+    def seek(self, listener_id: str, request: SeekRequest) -> asyncio.Future[list[None]]:
+        """Move a listener's consumers before their next poll; await it to know it was done."""
+        return self.container(listener_id).seek(request)
+
+    @property
+    def containers(self) -> Mapping[str, ConcurrentListenerContainer]:
+        """Every container by listener id (retry topics' containers included), once started."""
+        return dict(self._containers)
 
     # ---------------------------------------------------------------- views
     async def statuses(self) -> list[ListenerStatus]:
@@ -210,14 +220,15 @@ class ListenerRegistry:
         return list(await asyncio.gather(*(c.status() for c in self._containers.values())))
 
     def unhealthy(self) -> dict[str, str]:
-        """Listeners that should run and do not, with their state (empty when all is well)."""
+        """Listeners that should run and do not, with why (empty when all is well)."""
         bad = {}
         for listener_id, container in self._containers.items():
             state = container.state
-            # A listener stopped on purpose is not unhealthy; a crashed or stuck one is.
-            if state is ContainerState.FAILED or (
-                container.running and state not in (ContainerState.RUNNING, ContainerState.PAUSED)
-            ):
+            # A listener stopped on purpose is not unhealthy; a crashed, stuck or deaf one is.
+            problem = container.problem
+            if problem is not None:
+                bad[listener_id] = problem
+            elif container.running and state not in (ContainerState.RUNNING, ContainerState.PAUSED):
                 bad[listener_id] = state.value
         return bad
 

@@ -20,12 +20,17 @@ from aiokafka.structs import ConsumerRecord
 from kafka_kit import headers as h
 from kafka_kit._forwarding import forward
 from kafka_kit.back_off import BackOff, FixedBackOff
-from kafka_kit.dead_letter import DLT_SUFFIX, DeadLetterPublishingRecoverer, origin_of
+from kafka_kit.dead_letter import (
+    DLT_SUFFIX,
+    DeadLetterPublishingRecoverer,
+    dead_letter_topic,
+    origin_of,
+)
 from kafka_kit.error_handler import RECOVERED, RECOVERY_FAILED_RETRY_S, ErrorOutcome, is_retryable
 from kafka_kit.template import KafkaTemplate
 
 if TYPE_CHECKING:
-    from kafka_kit.container import ListenerContainer
+    from kafka_kit.listener.context import ListenerContext
 
 __all__ = ["RetryTopicRouter", "RetryTopics", "not_before"]
 
@@ -71,7 +76,7 @@ class RetryTopics:
 
     def dead_letter_topic(self, main_topic: str) -> str:
         """Where records go after the last attempt."""
-        return f"{main_topic}{self.dlt_suffix}"
+        return dead_letter_topic(main_topic, self.dlt_suffix)
 
 
 def not_before(record: Record) -> float | None:
@@ -101,16 +106,16 @@ class RetryTopicRouter:
         exc: Exception,
         records: Sequence[Record],
         attempt: int,
-        container: ListenerContainer,
+        context: ListenerContext,
     ) -> ErrorOutcome:
         """Publish each failed record onwards; commit it here once that write is acknowledged."""
         for record in records:
             try:
-                await self._forward(record, exc, container)
+                await self._forward(record, exc, context)
             except Exception as failure:  # noqa: BLE001 - not committed: comes again
                 log.error(
                     "listener %s: forwarding %s-%d@%d failed: %r",
-                    container.client_id,
+                    context.client_id,
                     record.topic,
                     record.partition,
                     record.offset,
@@ -119,11 +124,12 @@ class RetryTopicRouter:
                 return ErrorOutcome.retry(self.recovery_retry_s)
         return RECOVERED
 
-    async def _forward(self, record: Record, exc: Exception, container: ListenerContainer) -> None:
+    async def _forward(self, record: Record, exc: Exception, context: ListenerContext) -> None:
         delivered = int(h.header(record.headers, h.RETRY_ATTEMPT) or 1)
         delays = self.retry.delays_s()
         if delivered > len(delays) or not is_retryable(exc, self.retry.not_retryable):
-            await self.dead_letters.recover(record, exc, container)
+            await self.dead_letters.recover(record, exc, context)
+            context.count("recovered")
             return
         delay = delays[delivered - 1]
         topic, partition, offset, timestamp = origin_of(record)
@@ -145,10 +151,10 @@ class RetryTopicRouter:
                 (h.RETRY_EXCEPTION_MESSAGE, str(exc).encode()[:4096]),
             ),
         )
-        container.metrics.retries += 1
+        context.count("retried")  # delivered again, from the retry topic
         log.info(
             "listener %s: %s-%d@%d failed (delivery %d), retry in %.1f s via %s",
-            container.client_id,
+            context.client_id,
             record.topic,
             record.partition,
             record.offset,

@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = ["PartitionRef", "SeekPosition", "SeekRequest"]
 
 
+MAX_LONG = 2**63 - 1
+"""Kafka's offsets and timestamps are signed 64-bit: nothing larger can be sent."""
+
+
 class SeekPosition(StrEnum):
     """The kinds of seek a registry can perform."""
 
@@ -46,9 +50,19 @@ class SeekRequest(BaseModel):
     )
 
     position: SeekPosition
-    offset: int | None = Field(default=None, ge=0, description="With position=offset.")
+    offset: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_LONG,
+        description="With position=offset. Past the log end: the end (the listener waits for "
+        "new records); before the log start: the start.",
+    )
     timestamp: int | None = Field(
-        default=None, ge=0, description="Epoch ms, with position=timestamp: first record at/after."
+        default=None,
+        ge=0,
+        le=MAX_LONG,
+        description="Epoch ms, with position=timestamp: the first record at or after it (none: "
+        "the end).",
     )
     partitions: list[PartitionRef] | None = Field(
         default=None, description="Only these partitions; all assigned ones when absent."

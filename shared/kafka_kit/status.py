@@ -33,13 +33,27 @@ class ContainerMetrics(BaseModel):
     rebalances: int = 0
     delayed: int = 0
 
+    def count(self, outcome: str, records: int = 1) -> None:
+        """A listener observer: add ``records`` to the counter of ``outcome``."""
+        field = _FIELD_OF_OUTCOME[outcome]
+        setattr(self, field, getattr(self, field) + records)
+
+
+_FIELD_OF_OUTCOME = {
+    "handled": "records_handled",
+    "failed": "records_failed",
+    "retried": "retries",
+    "recovered": "recovered",
+    "dead_lettered": "dead_lettered",
+}
+
 
 class ContainerStatus(BaseModel):
     """One consumer of a listener."""
 
     client_id: str
     state: str
-    error: str | None
+    error: str | None = Field(description="Why it failed or stalled, when it did.")
     partitions: list[PartitionStatus]
     records_lag_max: int | None
     metrics: ContainerMetrics

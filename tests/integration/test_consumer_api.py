@@ -14,7 +14,7 @@ from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import wait_until
 from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
-from tests.kafka_helpers import create_topic, produce
+from tests.kafka_helpers import CrashingOnce, create_topic, produce
 
 Api = tuple[httpx.AsyncClient, list[int], ListenerRegistry]
 
@@ -27,8 +27,16 @@ async def api(
     registry = ListenerRegistry()
     handled: list[int] = []
 
-    @kafka_listener(topic_name, group_id=f"g-{topic_name}", id="audit", registry=registry)
-    async def audit(offset: int) -> None:
+    @kafka_listener(
+        topic_name,
+        group_id=f"g-{topic_name}",
+        id="audit",
+        error_handler=CrashingOnce(),
+        registry=registry,
+    )
+    async def audit(offset: int, value: bytes) -> None:
+        if value == b"boom":
+            raise ValueError("cannot audit this")
         handled.append(offset)
 
     app = create_app(
@@ -112,6 +120,8 @@ async def test_unknown_listener_is_404(api: Api, path: str) -> None:
         {"position": "sideways"},
         {"position": "offset"},
         {"position": "offset", "offset": -1},
+        {"position": "offset", "offset": 2**63},
+        {"position": "timestamp", "timestamp": 2**63},
         {"position": "timestamp"},
         {"position": "end", "offset": 3},
         {"position": "beginning", "partitions": [{"topic": "t"}]},
@@ -124,15 +134,19 @@ async def test_bad_seek_body_is_422(api: Api, body: dict) -> None:
     assert response.status_code == 422
 
 
-async def test_health_turns_red_when_a_consumer_dies(api: Api) -> None:
+async def test_health_turns_red_when_a_consumer_dies(
+    api: Api, listener_settings: KafkaSettings, topic_name: str
+) -> None:
     client, _, registry = api
     assert (await client.get("/health")).json() == {"status": "UP"}
     child = registry.container("audit").children[0]
-    assert child._consumer is not None
-    await child._consumer.stop()  # the poll loop crashes on its next poll
-    await wait_until(lambda: child.state.value == "failed", 10, "the crash")
+    await produce(listener_settings.bootstrap_servers, topic_name, [b"boom"])
+    await wait_until(lambda: child.state.value == "failed", 30, "the crash")
     health = await client.get("/health")
     assert health.status_code == 503
-    assert health.json() == {"status": "DOWN", "listeners": {"audit": "failed"}}
+    assert health.json() == {
+        "status": "DOWN",
+        "listeners": {"audit": "failed: RuntimeError('the error handler itself failed')"},
+    }
     await wait_until(lambda: child.state.value == "running", 30, "the restart")
     assert (await client.get("/health")).status_code == 200

@@ -14,15 +14,14 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from kafka_kit.container import ContainerState
 from kafka_kit.errors import RegistryStateError
-from kafka_kit.listener import kafka_listener
+from kafka_kit.listener import ContainerState, kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.seek import PartitionRef, SeekPosition, SeekRequest
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import committed_offsets, wait_until
 from tests.app_helpers import started
-from tests.kafka_helpers import create_topic, group_assignment, produce
+from tests.kafka_helpers import CrashingOnce, create_topic, group_assignment, produce
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -366,20 +365,29 @@ async def test_a_crashed_poll_loop_turns_health_red_and_restarts(
     registry = ListenerRegistry()
     handled: list[bytes] = []
 
-    @kafka_listener(topic_name, group_id=f"g-{topic_name}", id="fragile", registry=registry)
+    @kafka_listener(
+        topic_name,
+        group_id=f"g-{topic_name}",
+        id="fragile",
+        error_handler=CrashingOnce(),
+        registry=registry,
+    )
     async def handler(value: bytes) -> None:
+        if value == b"bad":
+            raise ValueError("bad value")
         handled.append(value)
 
     async with started(registry, listener_settings):
         child = registry.container("fragile").children[0]
         await produce(bootstrap, topic_name, [b"before"])
         await wait_until(lambda: handled == [b"before"], 30, "the first record")
-        # Pull the consumer out from under the poll loop: its next poll raises.
-        assert child._consumer is not None
-        await child._consumer.stop()
-        await wait_until(lambda: child.state is ContainerState.FAILED, 10, "the crash")
+        # The error handler raises: the poll loop dies.
+        await produce(bootstrap, topic_name, [b"bad"])
+        await wait_until(lambda: child.state is ContainerState.FAILED, 30, "the crash")
         assert not registry.healthy()
-        assert registry.unhealthy() == {"fragile": "failed"}
+        assert registry.unhealthy() == {
+            "fragile": "failed: RuntimeError('the error handler itself failed')"
+        }
         status = await registry.container("fragile").status()
         assert status.state == "failed" and status.containers[0].error
         # Restarted with back-off, with a new consumer, in the same group.

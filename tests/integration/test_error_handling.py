@@ -508,7 +508,7 @@ async def test_non_blocking_retries_through_retry_topics(
         # Created at start-up, with the main topic's partitions.
         for suffix in ("-retry-500", "-retry-1000", "-dlt"):
             assert len(await read_to_end(bootstrap, f"{topic_name}{suffix}")) == 0
-        assert set(registry._containers) == {
+        assert set(registry.containers) == {
             "resilient",
             "resilient-retry-500",
             "resilient-retry-1000",

@@ -405,8 +405,8 @@ async def test_consumer_properties_pass_through(
     async with started(registry, listener_settings):
         await wait_until(lambda: seen == ["committed"], 30, "the committed record")
     child = registry.container("committed_only").children[0]
-    assert child._consumer_config()["isolation_level"] == "read_committed"
-    assert child._consumer_config()["enable_auto_commit"] is False
+    assert child.consumer_config["isolation_level"] == "read_committed"
+    assert child.consumer_config["enable_auto_commit"] is False
 
 
 async def test_a_pattern_listener_finds_a_topic_created_after_it_started(

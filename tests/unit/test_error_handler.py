@@ -12,11 +12,17 @@ from kafka_kit.status import ContainerMetrics
 
 
 class Container:
+    """A listener context: what error handlers and recoverers are given."""
+
+    listener_id = "test"
     client_id = "test-0"
     group_id = "g"
 
     def __init__(self) -> None:
         self.metrics = ContainerMetrics()
+
+    def count(self, outcome: str, records: int = 1) -> None:
+        self.metrics.count(outcome, records)
 
 
 def record(offset: int = 0, headers: tuple = ()) -> ConsumerRecord:

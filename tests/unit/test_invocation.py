@@ -5,7 +5,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel
 
-from kafka_kit._invocation import HandlerInvoker
+from kafka_kit.listener.arguments import HandlerInvoker
 
 
 class Order(BaseModel):

@@ -8,9 +8,10 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
-from kafka_kit.container import ContainerState, ListenerContainer, Subscription
 from kafka_kit.error_handler import ErrorHandler
-from kafka_kit.listener import ListenerEndpoint
+from kafka_kit.listener.consumer_setup import Subscription
+from kafka_kit.listener.container import ContainerState, ListenerContainer
+from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
@@ -112,10 +113,14 @@ class ConcurrentListenerContainer:
         for child in self.children:
             child.resume()
 
-    def seek(self, request: SeekRequest) -> None:
-        """Seek in every child; each applies it to the partitions it owns."""
-        for child in self.children:
-            child.seek(request)
+    def seek(self, request: SeekRequest) -> asyncio.Future[list[None]]:
+        """Seek in every child (each on the partitions it owns); done when all applied it."""
+        return asyncio.gather(*(child.seek(request) for child in self.children))
+
+    @property
+    def problem(self) -> str | None:
+        """The first child's problem (crashed, or fetches unanswered), or ``None``."""
+        return next((p for child in self.children if (p := child.problem) is not None), None)
 
     async def status(self) -> ListenerStatus:
         """The listener with each child's partitions, offsets and lag."""

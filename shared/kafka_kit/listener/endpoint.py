@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from kafka_kit._invocation import HandlerInvoker
 from kafka_kit.ack import AckMode
+from kafka_kit.listener.arguments import HandlerInvoker, ValueDeserializer
 
 if TYPE_CHECKING:
     from kafka_kit.error_handler import ErrorHandler
+    from kafka_kit.listener.rebalance import RebalanceListener
     from kafka_kit.registry import ListenerRegistry
     from kafka_kit.retry_topics import RetryTopics
 
@@ -69,6 +70,8 @@ class ListenerEndpoint:
     error_handler: ErrorHandler | None = None
     retry_topics: RetryTopics | None = None
     transactional: bool = False
+    value_deserializer: ValueDeserializer | None = None
+    rebalance_listener: RebalanceListener | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     invoker: HandlerInvoker = field(init=False, repr=False)
 
@@ -83,7 +86,9 @@ class ListenerEndpoint:
         if (self.topics or self.pattern) and not self.group_id:
             raise ValueError(f"listener {self.id!r}: a subscription needs a group_id")
         # Resolved at declaration: a handler whose parameters cannot be injected fails at import.
-        self.invoker = HandlerInvoker(self.handler, batch=self.batch)
+        self.invoker = HandlerInvoker(
+            self.handler, batch=self.batch, value_deserializer=self.value_deserializer
+        )
         if self.retry_topics is not None and (not self.topics or self.error_handler is not None):
             raise ValueError(
                 f"listener {self.id!r}: retry_topics need topics (not a pattern or partitions) "
@@ -118,6 +123,8 @@ def kafka_listener(
     error_handler: ErrorHandler | None = None,
     retry_topics: RetryTopics | None = None,
     transactional: bool = False,
+    value_deserializer: ValueDeserializer | None = None,
+    rebalance_listener: RebalanceListener | None = None,
     registry: ListenerRegistry | None = None,
     **properties: Any,
 ) -> Callable[[Handler], Handler]:
@@ -127,6 +134,9 @@ def kafka_listener(
     ``error_handler`` overrides the registry's; ``retry_topics`` turns on non-blocking retries.
     ``transactional=True``: exactly-once consume → produce; the handler sends with an injected
     ``KafkaTemplate`` and its output and input offsets commit in one Kafka transaction.
+    ``value_deserializer`` turns raw values into the payload instead of the JSON/pydantic default
+    (Avro, Protobuf…; raising makes the record a poison pill). ``rebalance_listener`` hears
+    partitions assigned and revoked (after the container committed what it handled).
     Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
     start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
     ``max_poll_records``, ``isolation_level``…).
@@ -151,6 +161,8 @@ def kafka_listener(
             error_handler=error_handler,
             retry_topics=retry_topics,
             transactional=transactional,
+            value_deserializer=value_deserializer,
+            rebalance_listener=rebalance_listener,
             properties=properties,
         )
         (registry or default_registry).register(endpoint)

@@ -1,0 +1,59 @@
+"""Listeners: ``@kafka_listener`` endpoints and the containers that run them.
+
+``endpoint`` (the declaration), ``arguments`` (what a handler is called with), ``container`` (one
+consumer's lifecycle, supervision and poll loop), ``concurrent`` (``concurrency=N``),
+``consumer_setup``, ``dispatch`` (record, batch, transactional), ``failures`` (the one failure
+path), ``commits`` (ack modes), ``tracker`` (pending offsets, attempts, back-offs), ``seeks``,
+``rebalance``, ``health`` (unanswered fetches), ``observer`` (counters and Prometheus), ``context``
+(what error handlers see), ``status``.
+"""
+
+from kafka_kit.listener.arguments import (
+    Payload,
+    RecordField,
+    RecordHeaders,
+    RecordKey,
+    RecordOffset,
+    RecordPartition,
+    RecordTimestamp,
+    RecordTopic,
+    ValueDeserializer,
+)
+from kafka_kit.listener.concurrent import ConcurrentListenerContainer
+from kafka_kit.listener.consumer_setup import Subscription
+from kafka_kit.listener.container import ContainerState, ListenerContainer
+from kafka_kit.listener.context import ListenerContext
+from kafka_kit.listener.endpoint import (
+    InitialOffset,
+    ListenerEndpoint,
+    PartitionSpec,
+    TopicPartitionOffset,
+    kafka_listener,
+)
+from kafka_kit.listener.observer import ListenerObserver, Outcome
+from kafka_kit.listener.rebalance import RebalanceListener
+
+__all__ = [
+    "ConcurrentListenerContainer",
+    "ContainerState",
+    "InitialOffset",
+    "ListenerContainer",
+    "ListenerContext",
+    "ListenerEndpoint",
+    "ListenerObserver",
+    "Outcome",
+    "PartitionSpec",
+    "Payload",
+    "RebalanceListener",
+    "RecordField",
+    "RecordHeaders",
+    "RecordKey",
+    "RecordOffset",
+    "RecordPartition",
+    "RecordTimestamp",
+    "RecordTopic",
+    "Subscription",
+    "TopicPartitionOffset",
+    "ValueDeserializer",
+    "kafka_listener",
+]

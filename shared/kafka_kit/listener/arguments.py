@@ -1,0 +1,308 @@
+"""Call a listener function with the arguments its signature asks for (payload, record, key…).
+
+Each parameter is resolved once, when the listener is declared, in this order:
+
+1. an explicit marker, ``Annotated[int, RecordOffset]`` (also ``RecordKey``, ``RecordTopic``,
+   ``RecordPartition``, ``RecordTimestamp``, ``RecordHeaders`` and ``Payload``);
+2. ``Acknowledgment``, ``ConsumerRecord`` (for batch listeners: a list of them);
+3. a record field by the parameter's name — ``key``, ``topic``, ``partition``, ``offset``,
+   ``timestamp``, ``headers`` (plural for batch listeners) — when the annotation fits that field;
+4. the payload: a pydantic model, ``bytes``, ``str``, ``dict``, a JSON-able type (one per handler);
+5. any other class: a dependency, looked up by type among the registry's ``dependencies``.
+
+So the annotation always wins (``offset: Order`` is the payload), parameters may come in any
+order, and a signature that cannot be served fails at declaration, naming the parameter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import types
+import typing
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from aiokafka.structs import ConsumerRecord
+from pydantic import BaseModel
+
+from kafka_kit.ack import Acknowledgment
+from kafka_kit.errors import BatchListenerFailedError, DeserializationError
+from kafka_kit.serialization import converter
+
+__all__ = [
+    "HandlerInvoker",
+    "Payload",
+    "RecordField",
+    "RecordHeaders",
+    "RecordKey",
+    "RecordOffset",
+    "RecordPartition",
+    "RecordTimestamp",
+    "RecordTopic",
+    "ValueDeserializer",
+]
+
+Record = ConsumerRecord[bytes, bytes]
+Resolver = Callable[[Record], Any]
+ValueDeserializer = Callable[[bytes | None], Any]
+"""Turns a record's raw value into the payload (Avro, Protobuf…); raising: a poison pill."""
+
+
+@dataclass(frozen=True)
+class RecordField:
+    """Marks what a handler parameter receives: ``Annotated[int, RecordOffset]``."""
+
+    name: str
+
+
+RecordKey = RecordField("key")
+RecordTopic = RecordField("topic")
+RecordPartition = RecordField("partition")
+RecordOffset = RecordField("offset")
+RecordTimestamp = RecordField("timestamp")
+RecordHeaders = RecordField("headers")
+Payload = RecordField("payload")
+
+_FIELDS: dict[str, Resolver] = {
+    "topic": lambda r: r.topic,
+    "partition": lambda r: r.partition,
+    "offset": lambda r: r.offset,
+    "timestamp": lambda r: r.timestamp,
+    "headers": lambda r: dict(r.headers),
+}
+# Which annotations a field accepts when only the parameter's name points at it.
+_FITS: dict[str, tuple[Any, ...]] = {
+    "key": (str, bytes),
+    "topic": (str,),
+    "partition": (int,),
+    "offset": (int,),
+    "timestamp": (int,),
+    "headers": (dict, Mapping),
+}
+_PAYLOAD_TYPES = (BaseModel, bytes, str, dict, list, int, float, bool)
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X | None`` → ``X``; anything else unchanged."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return annotation
+
+
+def _is_record_type(annotation: Any) -> bool:
+    return annotation is ConsumerRecord or typing.get_origin(annotation) is ConsumerRecord
+
+
+def _marker(annotation: Any) -> tuple[Any, RecordField | None]:
+    """The annotation without ``Annotated``, and the marker it carried, if any."""
+    if typing.get_origin(annotation) is Annotated:
+        base, *extras = typing.get_args(annotation)
+        return base, next((e for e in extras if isinstance(e, RecordField)), None)
+    return annotation, None
+
+
+def _fits(field: str, annotation: Any) -> bool:
+    if annotation is Any:
+        return True
+    plain = _without_none(annotation)
+    origin = typing.get_origin(plain) or plain
+    return isinstance(origin, type) and issubclass(origin, _FITS[field])
+
+
+def _is_payload_type(annotation: Any) -> bool:
+    plain = _without_none(annotation)
+    if plain is Any or typing.get_origin(plain) is not None:
+        return True  # list[Order], dict[str, int], Order | Refund…: pydantic validates them
+    return isinstance(plain, type) and issubclass(plain, _PAYLOAD_TYPES)
+
+
+def _key_resolver(annotation: Any) -> Resolver:
+    if _without_none(annotation) is bytes:
+        return lambda r: r.key
+    return lambda r: None if r.key is None else r.key.decode(errors="replace")
+
+
+def _payload_resolver(
+    annotation: Any, deserializer: ValueDeserializer | None, handler: str
+) -> Resolver:
+    if deserializer is None:
+        convert = converter(_without_none(annotation))
+    else:
+
+        def convert(raw: bytes | None) -> Any:
+            try:
+                return deserializer(raw)
+            except DeserializationError:
+                raise
+            except Exception as exc:
+                # The deserializer could not read it: a poison pill, as for the default one.
+                raise DeserializationError(f"{handler}: {type(exc).__name__}: {exc}", raw) from exc
+
+    def payload(record: Record) -> Any:
+        return convert(record.value)
+
+    return payload
+
+
+class HandlerInvoker:
+    """Resolves a handler's parameters once, then invokes it per record (or per batch)."""
+
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        *,
+        batch: bool = False,
+        value_deserializer: ValueDeserializer | None = None,
+    ) -> None:
+        self.handler = handler
+        self.batch = batch
+        self.is_async = inspect.iscoroutinefunction(handler)
+        self._resolvers: list[tuple[str, Resolver]] = []
+        self._ack_parameters: list[str] = []
+        self._dependencies: list[tuple[str, type]] = []
+        hints = typing.get_type_hints(handler, include_extras=True)
+        parameters = inspect.signature(handler).parameters
+        payload: str | None = None
+        for name in parameters:
+            annotation, marker = _marker(hints.get(name, Any))
+            element = self._element_type(name, annotation) if batch else annotation
+            resolver = self._resolver(name, element, marker)
+            if resolver is _PAYLOAD:
+                if payload is not None:
+                    raise TypeError(
+                        f"{handler.__qualname__}: cannot inject parameter {name!r}: "
+                        f"{payload!r} already takes the payload (one per handler)"
+                    )
+                payload = name
+                resolver = _payload_resolver(element, value_deserializer, handler.__qualname__)
+            if resolver is _ACK:
+                self._ack_parameters.append(name)
+            elif resolver is _DEPENDENCY:
+                self._dependencies.append((name, _without_none(annotation)))
+            else:
+                self._resolvers.append((name, resolver))
+        self._only_argument = self._single_positional(parameters)
+
+    def _resolver(self, name: str, annotation: Any, marker: RecordField | None) -> Resolver:
+        # Batch listeners name their lists in the plural: keys, offsets, partitions…
+        singular = name[:-1] if self.batch and name.endswith("s") and name != "headers" else name
+        if marker is not None:
+            return self._field(marker.name, annotation)
+        if _without_none(annotation) is Acknowledgment:
+            return _ACK
+        if _is_record_type(annotation):
+            return lambda r: r
+        if singular in _FITS and _fits(singular, annotation):
+            return self._field(singular, annotation)
+        if _is_payload_type(annotation):
+            return _PAYLOAD
+        if isinstance(_without_none(annotation), type):
+            return _DEPENDENCY  # a store, a client…: provided by the registry
+        raise TypeError(
+            f"{self.handler.__qualname__}: cannot inject parameter {name!r} annotated "
+            f"{annotation!r}: use a payload type, ConsumerRecord, Acknowledgment, a record field "
+            "(RecordKey, RecordOffset…) or a class given as a dependency"
+        )
+
+    @staticmethod
+    def _field(field: str, annotation: Any) -> Resolver:
+        if field == "payload":
+            return _PAYLOAD
+        if field == "key":
+            return _key_resolver(annotation)
+        return _FIELDS[field]
+
+    def _element_type(self, name: str, annotation: Any) -> Any:
+        base, _ = _marker(annotation)
+        if base is Any or _without_none(base) is Acknowledgment:
+            return annotation
+        if typing.get_origin(base) in (list, Sequence, typing.Sequence):
+            args = typing.get_args(base)
+            return args[0] if args else Any
+        if isinstance(base, type) and not issubclass(base, _PAYLOAD_TYPES):
+            return annotation  # a dependency is one object, not a list
+        raise TypeError(
+            f"{self.handler.__qualname__}: parameter {name!r} of a batch listener is a list, "
+            f"not {annotation!r}"
+        )
+
+    def _single_positional(self, parameters: Mapping[str, inspect.Parameter]) -> Resolver | None:
+        """The common handler — one argument per record, first and positional, nothing else
+        injected — is called positionally, without building keyword arguments per record."""
+        first = next(iter(parameters.values()), None)
+        if (
+            not self.batch
+            and self.is_async
+            and len(self._resolvers) == 1
+            and not self._ack_parameters
+            and not self._dependencies
+            and first is not None
+            and first.name == self._resolvers[0][0]
+            and first.kind in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD)
+        ):
+            return self._resolvers[0][1]
+        return None
+
+    @property
+    def dependencies(self) -> list[type]:
+        """Types the handler wants injected from the registry's dependencies."""
+        return [kind for _, kind in self._dependencies]
+
+    @property
+    def takes_acknowledgment(self) -> bool:
+        """Whether the handler declares an ``Acknowledgment`` parameter."""
+        return bool(self._ack_parameters)
+
+    def invoke(
+        self,
+        records: Record | list[Any],
+        acknowledgment: Acknowledgment | None = None,
+        dependencies: Mapping[type, Any] | None = None,
+    ) -> Awaitable[Any]:
+        """Call the handler; a sync handler runs in a worker thread, off the event loop.
+
+        Returns the handler's own awaitable, not a coroutine wrapping it: this runs once per
+        record, and a frame fewer is a real part of a no-op handler's cost. Arguments are
+        resolved (and payloads converted) at the call, so conversion errors raise there.
+        """
+        if self._only_argument is not None:
+            awaitable: Awaitable[Any] = self.handler(self._only_argument(records))  # type: ignore[arg-type]
+            return awaitable
+        kwargs: dict[str, Any]
+        if self.batch:
+            assert isinstance(records, list)
+            kwargs = {name: [] for name, _ in self._resolvers}
+            for index, record in enumerate(records):
+                try:
+                    for name, resolve in self._resolvers:
+                        kwargs[name].append(resolve(record))
+                except DeserializationError as exc:
+                    # Only this record is a poison pill; the ones before it can be committed.
+                    raise BatchListenerFailedError(index, exc) from exc
+        else:
+            assert not isinstance(records, list)
+            kwargs = {name: resolve(records) for name, resolve in self._resolvers}
+        for name in self._ack_parameters:
+            kwargs[name] = acknowledgment
+        for name, kind in self._dependencies:
+            kwargs[name] = (dependencies or {})[kind]
+        if self.is_async:
+            awaitable = self.handler(**kwargs)
+            return awaitable
+        return asyncio.to_thread(self.handler, **kwargs)
+
+
+def _sentinel(what: str) -> Resolver:
+    def never(record: Record) -> Any:
+        raise AssertionError(f"{what} is not resolved from the record")
+
+    return never
+
+
+_PAYLOAD = _sentinel("the payload")
+_ACK = _sentinel("an acknowledgment")
+_DEPENDENCY = _sentinel("a dependency")

@@ -1,0 +1,78 @@
+"""How a listener's outcomes are counted: one observer interface, two implementations.
+
+Every record outcome (handled, failed, retried, recovered, dead-lettered) and every handler's
+duration goes to the container's observers once: the counters of ``GET /listeners/{id}``
+(:class:`~kafka_kit.status.ContainerMetrics`) and Prometheus (:class:`PrometheusObserver`, on the
+registry the listeners were wired to). Error handlers and recoverers report through the listener
+context, which forwards here, so the two views cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol
+
+from kafka_kit.metrics import KafkaMetrics
+
+__all__ = ["OUTCOMES", "ListenerObserver", "Observers", "Outcome", "PrometheusObserver"]
+
+Outcome = Literal["handled", "failed", "retried", "recovered", "dead_lettered"]
+"""``handled``: the handler returned; ``failed``: a delivery raised; ``retried``: it will be
+delivered again (after a back-off, or from a retry topic); ``recovered``: given up on and dealt
+with by a recoverer; ``dead_lettered``: recovered by a dead-letter topic."""
+OUTCOMES: tuple[Outcome, ...] = ("handled", "failed", "retried", "recovered", "dead_lettered")
+
+
+class ListenerObserver(Protocol):
+    """Hears what a listener's container did."""
+
+    def count(self, outcome: Outcome, records: int = 1) -> None:
+        """``records`` records ended with ``outcome``."""
+
+
+class PrometheusObserver:
+    """``kafka_listener_records_total{listener,outcome}`` and ``kafka_listener_handler_seconds``."""
+
+    def __init__(self, metrics: KafkaMetrics, listener_id: str) -> None:
+        # Labelled children looked up once: a lookup costs more than an update.
+        self._records = {
+            outcome: metrics.listener_records.labels(listener_id, outcome) for outcome in OUTCOMES
+        }
+        self._seconds = metrics.batched_observer(
+            metrics.listener_handler_seconds.labels(listener_id)
+        )
+
+    def count(self, outcome: Outcome, records: int = 1) -> None:
+        """Add to the outcome's counter."""
+        self._records[outcome].inc(records)
+
+    def handler_took(self, seconds: float) -> None:
+        """One handler call's duration (batched: added at the next scrape or flush)."""
+        self._seconds.add(seconds)
+
+    def flush(self) -> None:
+        """Add the batched durations now."""
+        self._seconds.flush()
+
+
+class Observers:
+    """Every observer of one container; each outcome reaches each observer once."""
+
+    def __init__(self, observers: Sequence[ListenerObserver], timer: PrometheusObserver) -> None:
+        self._observers = tuple(observers)
+        self._timer = timer
+
+    def count(self, outcome: Outcome, records: int = 1) -> None:
+        """Tell every observer."""
+        if records:
+            for observer in self._observers:
+                observer.count(outcome, records)
+
+    @property
+    def handler_took(self) -> Callable[[float], None]:
+        """Where handler durations go (a bound method: called once per record)."""
+        return self._timer.handler_took
+
+    def flush(self) -> None:
+        """Add batched values now."""
+        self._timer.flush()

@@ -1,0 +1,60 @@
+"""What a container reports about itself: state, problem, partitions with offsets and lag."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from kafka_kit.status import ContainerStatus, PartitionStatus
+
+if TYPE_CHECKING:
+    from kafka_kit.listener.container import ListenerContainer
+
+__all__ = ["container_status"]
+
+
+async def container_status(
+    container: ListenerContainer, consumer: AIOKafkaConsumer | None
+) -> ContainerStatus:
+    """The container's state and, per assigned partition, position, committed, end and lag."""
+    timeout_s = container.settings.request_timeout_ms / 1000
+    partitions: list[PartitionStatus] = []
+    if consumer is not None:
+        tps = sorted(consumer.assignment())
+        paused = consumer.paused()
+        ends: dict[TopicPartition, int] = {}
+        with contextlib.suppress(Exception):
+            ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout_s)
+        for tp in tps:
+            position = committed = None
+            with contextlib.suppress(Exception):
+                position = await asyncio.wait_for(consumer.position(tp), 2.0)
+            if container.group_id is not None:
+                with contextlib.suppress(Exception):
+                    committed = await asyncio.wait_for(consumer.committed(tp), 2.0)
+            end = ends.get(tp)
+            lag = end - position if end is not None and position is not None else None
+            partitions.append(
+                PartitionStatus(
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    position=position,
+                    committed=committed,
+                    end_offset=end,
+                    lag=lag,
+                    paused=tp in paused,
+                )
+            )
+    lags = [p.lag for p in partitions if p.lag is not None]
+    return ContainerStatus(
+        client_id=container.client_id,
+        state=container.state.value,
+        error=container.problem,
+        partitions=partitions,
+        records_lag_max=max(lags) if lags else None,
+        metrics=container.metrics.model_copy(),
+    )
