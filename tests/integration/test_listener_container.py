@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Annotated
 
 import pytest
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 
 from kafka_kit.ack import AckMode, Acknowledgment
@@ -473,3 +473,49 @@ async def test_dependencies_go_anywhere_and_the_annotation_wins(
         ("second", 7),
         ("third", 7, 0, 0, True),
     ]
+
+
+async def test_a_listener_deserializer_and_rebalance_hook(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=2)
+    await produce(bootstrap, topic_name, [b"7|book", b"not-a-pair", b"8|pen"], partition=0)
+    registry = ListenerRegistry()
+    orders: list[tuple[int, str]] = []
+    dead: list[bytes | None] = []
+    events: list[tuple[str, set[int]]] = []
+
+    def pipe_separated(raw: bytes | None) -> tuple[int, str]:
+        number, item = (raw or b"").decode().split("|")
+        return int(number), item
+
+    class Hook:
+        async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+            events.append(("assigned", {tp.partition for tp in assigned}))
+
+        def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+            events.append(("revoked", {tp.partition for tp in revoked}))
+
+    class Recorder:
+        async def recover(self, record: ConsumerRecord, exc: Exception, context: object) -> None:
+            dead.append(record.value)
+
+    @kafka_listener(
+        topic_name,
+        group_id=f"g-{topic_name}",
+        value_deserializer=pipe_separated,
+        rebalance_listener=Hook(),
+        error_handler=DefaultErrorHandler(Recorder(), FixedBackOff(0.1, 5)),
+        registry=registry,
+    )
+    async def take(order: tuple[int, str]) -> None:
+        orders.append(order)
+
+    async with started(registry, listener_settings):
+        await wait_until(lambda: len(orders) == 2 and dead, 30, "both orders and the bad one")
+    assert orders == [(7, "book"), (8, "pen")]
+    # A value the deserializer cannot read is a poison pill: recovered at once, never retried.
+    assert dead == [b"not-a-pair"]
+    assert events[0] == ("assigned", {0, 1})
+    assert events[-1] == ("revoked", {0, 1})  # on stop, after the container committed

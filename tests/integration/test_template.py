@@ -409,3 +409,26 @@ async def test_send_metrics_count_every_record_once(
     # The latency histogram counts the same sends: each record's wait for its acknowledgement.
     count = registry.get_sample_value("kafka_template_send_seconds_count", {"topic": topic_name})
     assert count == 5
+
+
+async def test_pluggable_key_and_value_serializers(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name)
+
+    def upper_key(key: object) -> bytes | None:
+        return None if key is None else str(key).upper().encode()
+
+    def tagged(value: object) -> bytes:
+        if not isinstance(value, tuple):
+            raise TypeError(f"only tuples, not {type(value).__name__}")
+        return "|".join(map(str, value)).encode()
+
+    async with KafkaTemplate(
+        _settings(kafka_bootstrap_servers), key_serializer=upper_key, value_serializer=tagged
+    ) as template:
+        await template.send(topic_name, (7, "book"), key="order-7")
+        with pytest.raises(KafkaSendError, match="only tuples"):
+            await template.send(topic_name, {"not": "a tuple"})
+    (record,) = await read_records(kafka_bootstrap_servers, topic_name, 1)
+    assert (record.key, record.value) == (b"ORDER-7", b"7|book")

@@ -1,11 +1,11 @@
 """Listeners: ``@kafka_listener`` endpoints and the containers that run them.
 
 ``endpoint`` (the declaration), ``arguments`` (what a handler is called with), ``container`` (one
-consumer's lifecycle, supervision and poll loop), ``concurrent`` (``concurrency=N``),
-``consumer_setup``, ``dispatch`` (record, batch, transactional), ``failures`` (the one failure
-path), ``commits`` (ack modes), ``tracker`` (pending offsets, attempts, back-offs), ``seeks``,
-``rebalance``, ``health`` (unanswered fetches), ``observer`` (counters and Prometheus), ``context``
-(what error handlers see), ``status``.
+consumer's lifecycle and poll loop), ``supervision`` (restarts), ``concurrent``
+(``concurrency=N``), ``consumer_setup``, ``dispatcher`` / ``dispatch`` / ``transactions`` (record,
+batch, exactly-once), ``failures`` (the one failure path), ``commits`` (ack modes), ``tracker``
+(pending offsets, attempts, back-offs), ``seeks``, ``rebalance``, ``health`` (unanswered fetches),
+``observer`` (counters and Prometheus), ``context`` (what error handlers see), ``status``.
 """
 
 from kafka_kit.listener.arguments import (

@@ -1,12 +1,22 @@
-"""When a container commits: the ack mode's rule, given what is pending."""
+"""When and how a container commits: the ack mode's rule, and the commit itself."""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
-from kafka_kit.ack import AckMode
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError
+from aiokafka.structs import OffsetAndMetadata
 
-__all__ = ["CommitPolicy"]
+from kafka_kit.ack import AckMode
+from kafka_kit.listener.tracker import PartitionTracker
+from kafka_kit.status import ContainerMetrics
+
+__all__ = ["CommitPolicy", "OffsetCommitter"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,3 +52,60 @@ class CommitPolicy:
             case AckMode.COUNT_TIME:
                 return count_due or time_due
         return False
+
+
+class OffsetCommitter:
+    """Commits what a container's tracker says was handled, when its policy says so."""
+
+    def __init__(
+        self,
+        policy: CommitPolicy,
+        tracker: PartitionTracker,
+        metrics: ContainerMetrics,
+        *,
+        group_id: str | None,
+        client_id: str,
+    ) -> None:
+        self.policy = policy
+        self.tracker = tracker
+        self.metrics = metrics
+        self.group_id = group_id
+        self.client_id = client_id
+        self._last_commit = time.monotonic()
+
+    def due(self, *, end_of_poll: bool) -> bool:
+        """Whether the policy wants a commit now."""
+        return self.policy.due(
+            pending=bool(self.tracker.pending),
+            uncommitted=self.tracker.uncommitted,
+            since_commit_s=time.monotonic() - self._last_commit,
+            end_of_poll=end_of_poll,
+        )
+
+    async def commit_if_due(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit when a commit is due after a single record."""
+        if self.due(end_of_poll=False):
+            await self.commit(consumer)
+
+    async def commit(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit every pending offset (without a group there is nothing to commit to)."""
+        pending = self.tracker.take_pending()
+        if not pending or self.group_id is None:
+            return
+        self._last_commit = time.monotonic()
+        offsets = {tp: OffsetAndMetadata(offset, "") for tp, offset in pending.items()}
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalGenerationError, RebalanceInProgressError) as exc:
+            # The group moved on without us (e.g. a handler outlasted max.poll.interval.ms):
+            # the partitions' new owners get these records again. At-least-once, not a crash.
+            log.warning("listener %s: commit refused after a rebalance: %r", self.client_id, exc)
+            return
+        self.metrics.commits += 1
+
+    async def commit_quietly(self, consumer: AIOKafkaConsumer, when: str) -> None:
+        """Commit; a failure is only logged: the records are delivered again (at-least-once)."""
+        try:
+            await self.commit(consumer)
+        except Exception as exc:  # noqa: BLE001 - redelivered, not lost
+            log.warning("listener %s: commit %s failed: %r", self.client_id, when, exc)

@@ -13,23 +13,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from enum import StrEnum
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError
-from aiokafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kafka_kit.clients import stop_bounded
 from kafka_kit.error_handler import DefaultErrorHandler, ErrorHandler
-from kafka_kit.listener.commits import CommitPolicy
+from kafka_kit.listener.commits import CommitPolicy, OffsetCommitter
 from kafka_kit.listener.consumer_setup import Subscription, consumer_config, open_consumer
-from kafka_kit.listener.dispatch import (
-    BatchDispatcher,
-    Dispatcher,
-    RecordDispatcher,
-    TransactionalDispatcher,
-)
+from kafka_kit.listener.dispatch import dispatcher_for
 from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.listener.failures import FailureRouter
 from kafka_kit.listener.health import FetchWatch
@@ -37,12 +30,12 @@ from kafka_kit.listener.observer import Observers, Outcome, PrometheusObserver
 from kafka_kit.listener.rebalance import RebalanceBridge
 from kafka_kit.listener.seeks import SeekQueue
 from kafka_kit.listener.status import container_status
+from kafka_kit.listener.supervision import ContainerState, supervise
 from kafka_kit.listener.tracker import PartitionTracker
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.status import ContainerMetrics, ContainerStatus
-from kafka_kit.template import KafkaTemplate
 
 __all__ = ["ContainerState", "ListenerContainer"]
 
@@ -51,25 +44,12 @@ log = logging.getLogger(__name__)
 Record = ConsumerRecord[bytes, bytes]
 
 
-class ContainerState(StrEnum):
-    """Where a container is in its life."""
-
-    STOPPED = "stopped"
-    STARTING = "starting"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPING = "stopping"
-    FAILED = "failed"
-
-
 class ListenerContainer:
     """One consumer and its poll loop, driving one endpoint's handler (auto-commit is off).
 
     It is also the :class:`~kafka_kit.listener.context.ListenerContext` its error handler and
     recoverers get: ids, group, and ``count`` to report outcomes.
     """
-
-    RESTART_BACKOFF_S = (1.0, 30.0)
 
     def __init__(
         self,
@@ -93,17 +73,7 @@ class ListenerContainer:
             endpoint.error_handler or error_handler or DefaultErrorHandler()
         )
         self.dependencies: dict[type, Any] = dict(dependencies or {})
-        missing = [
-            kind.__name__
-            for kind in endpoint.invoker.dependencies
-            if kind not in self.dependencies
-            and not (endpoint.transactional and kind is KafkaTemplate)
-        ]
-        if missing:
-            raise ValueError(
-                f"listener {endpoint.id!r} wants {missing} injected: pass them to the registry "
-                "as start(..., dependencies={Type: instance})"
-            )
+        endpoint.check_dependencies(self.dependencies)
         self.prometheus = prometheus or KafkaMetrics.on()
         self.metrics = ContainerMetrics()
         self.observers = Observers(
@@ -112,35 +82,32 @@ class ListenerContainer:
         self.state = ContainerState.STOPPED
         self.error: BaseException | None = None
         self.tracker = PartitionTracker()
-        self.commits = CommitPolicy(endpoint.ack_mode, endpoint.ack_count, endpoint.ack_time_s)
+        self.committer = OffsetCommitter(
+            CommitPolicy(endpoint.ack_mode, endpoint.ack_count, endpoint.ack_time_s),
+            self.tracker,
+            self.metrics,
+            group_id=group_id,
+            client_id=client_id,
+        )
         self.watch = FetchWatch(settings.consumer.stall_timeout_s)
-        self.dispatcher = self._dispatcher(not_before)
+        self.dispatcher = dispatcher_for(
+            endpoint,
+            tracker=self.tracker,
+            router=FailureRouter(self.error_handler, self, self.tracker),
+            observers=self.observers,
+            metrics=self.metrics,
+            committer=self.committer,
+            dependencies=self.dependencies,
+            not_before=not_before,
+            metrics_registry=self.prometheus.registry,
+        )
         self._seeks = SeekQueue()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._batch_lock = asyncio.Lock()
-        self._last_commit = time.monotonic()
         self._paused_by_user = False
-        self._transaction_template: KafkaTemplate | None = None
-
-    def _dispatcher(self, not_before: Callable[[Record], float | None] | None) -> Dispatcher:
-        kind: type[Dispatcher] = RecordDispatcher
-        if self.endpoint.transactional:
-            kind = TransactionalDispatcher
-        elif self.endpoint.batch:
-            kind = BatchDispatcher
-        return kind(
-            endpoint=self.endpoint,
-            tracker=self.tracker,
-            router=FailureRouter(self.error_handler, self, self.tracker),
-            observers=self.observers,
-            metrics=self.metrics,
-            commits=self.commits,
-            dependencies=self.dependencies,
-            commit_if_due=self._commit_if_due,
-            not_before=not_before,
-        )
+        self._rebalances: RebalanceBridge | None = None
 
     # ================================================================ the listener context
     @property
@@ -164,10 +131,18 @@ class ListenerContainer:
             consumer = await self._open_consumer()
         except BaseException as exc:
             self.state, self.error = ContainerState.FAILED, exc
-            await self._stop_transaction_template()
+            await self.dispatcher.close()
             raise
         self._task = asyncio.create_task(
-            self._supervise(consumer), name=f"listener-{self.client_id}"
+            supervise(
+                self,
+                consumer,
+                run=self._poll_loop,
+                close=self._close,
+                reopen=self._open_consumer,
+                stopping=self._stopping,
+            ),
+            name=f"listener-{self.client_id}",
         )
 
     async def stop(self, timeout_s: float | None = None) -> None:
@@ -188,7 +163,7 @@ class ListenerContainer:
                 await task
         self._task = None
         self._seeks.cancel(f"listener {self.client_id} stopped before the seek was applied")
-        await self._stop_transaction_template()
+        await self.dispatcher.close()
         self.state = ContainerState.STOPPED
 
     def pause(self) -> None:
@@ -240,56 +215,28 @@ class ListenerContainer:
         consumer = self._consumer
         if consumer is None or self.state is not ContainerState.RUNNING:
             return None
-        stalled = self.watch.stalled(consumer)
-        if not stalled:
-            return None
-        names = ", ".join(f"{tp.topic}-{tp.partition}" for tp, _ in stalled)
-        return f"stalled: no answer to fetches of {names} for {stalled[0][1]:.0f} s"
+        return self.watch.describe(consumer)
 
     async def status(self) -> ContainerStatus:
         """State, assigned partitions with position, committed offset, end offset and lag."""
         return await container_status(self, self._consumer)
 
     # ================================================================ supervision
-    async def _supervise(self, consumer: AIOKafkaConsumer) -> None:
-        delay, max_delay = self.RESTART_BACKOFF_S
-        while True:
-            self.state = ContainerState.PAUSED if self._paused_by_user else ContainerState.RUNNING
-            try:
-                await self._poll_loop(consumer)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception("listener %s: the poll loop died; restarting", self.client_id)
-                self.state, self.error = ContainerState.FAILED, exc
-            finally:
-                await self._close(consumer)
-            # Restart with back-off until it works or the container is stopped.
-            while True:
-                if await self._stopped_within(delay):
-                    return
-                delay = min(delay * 2, max_delay)
-                self.metrics.restarts += 1
-                try:
-                    consumer = await self._open_consumer()
-                    break
-                except Exception as exc:  # noqa: BLE001 - stays FAILED, tries again
-                    log.warning("listener %s: restart failed: %r", self.client_id, exc)
-                    self.error = exc
-            self.error = None
+    @property
+    def paused_by_user(self) -> bool:
+        """Whether ``pause()`` was called (and not ``resume()``)."""
+        return self._paused_by_user
 
-    async def _stopped_within(self, seconds: float) -> bool:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        return self._stopping.is_set()
+    def restarted(self) -> None:
+        """Count a restart of the poll loop."""
+        self.metrics.restarts += 1
 
     async def _open_consumer(self) -> AIOKafkaConsumer:
-        if self.endpoint.transactional and self._transaction_template is None:
-            await self._start_transaction_template()
+        await self.dispatcher.open(self.settings, self.client_id, self.group_id)
         bridge = RebalanceBridge(
             self._on_revoked, self._on_assigned, self.endpoint.rebalance_listener, self.endpoint.id
         )
+        self._rebalances = bridge
         consumer = await open_consumer(
             self.consumer_config, self.subscription, bridge, self.settings
         )
@@ -300,33 +247,12 @@ class ListenerContainer:
             consumer.pause(*consumer.assignment())
         return consumer
 
-    async def _start_transaction_template(self) -> None:
-        # One transactional id per container, stable across restarts: a new incarnation fences
-        # the old one and aborts its unfinished transaction.
-        template = KafkaTemplate(
-            self.settings,
-            transactional_id=f"{self.client_id}-tx",
-            metrics_registry=self.prometheus.registry,
-        )
-        await template.start()
-        self._transaction_template = template
-        self.dependencies[KafkaTemplate] = template  # what the handler sends with
-        assert isinstance(self.dispatcher, TransactionalDispatcher) and self.group_id is not None
-        self.dispatcher.template = template
-        self.dispatcher.group_id = self.group_id
-
-    async def _stop_transaction_template(self) -> None:
-        template, self._transaction_template = self._transaction_template, None
-        if template is not None:
-            self.dependencies.pop(KafkaTemplate, None)
-            await template.stop()
-
     async def _close(self, consumer: AIOKafkaConsumer) -> None:
         self._consumer = None
-        try:
-            await self._commit(consumer)
-        except Exception as exc:  # noqa: BLE001 - uncommitted records are redelivered: at-least-once
-            log.warning("listener %s: final commit failed: %r", self.client_id, exc)
+        await self.committer.commit_quietly(consumer, "on close")
+        if self._rebalances is not None and not self.subscription.partitions:
+            # Like a rebalance: the user's hook hears the partitions go, after the commit.
+            await self._rebalances.closing(set(consumer.assignment()))
         await stop_bounded(consumer, self._request_timeout_s)
 
     # ================================================================ the poll loop
@@ -350,8 +276,8 @@ class ListenerContainer:
             if batch:
                 async with self._batch_lock:
                     await self.dispatcher.dispatch(consumer, batch)
-            if self._commit_due(end_of_poll=True):
-                await self._commit(consumer)
+            if self.committer.due(end_of_poll=True):
+                await self.committer.commit(consumer)
 
     def _resume_finished_backoffs(self, consumer: AIOKafkaConsumer) -> None:
         due = self.tracker.due(time.monotonic())
@@ -362,46 +288,14 @@ class ListenerContainer:
         consumer.resume(*resumable)
         self.watch.restart_clock(resumable)
 
-    # ================================================================ offsets
-    def _commit_due(self, *, end_of_poll: bool) -> bool:
-        return self.commits.due(
-            pending=bool(self.tracker.pending),
-            uncommitted=self.tracker.uncommitted,
-            since_commit_s=time.monotonic() - self._last_commit,
-            end_of_poll=end_of_poll,
-        )
-
-    async def _commit_if_due(self, consumer: AIOKafkaConsumer) -> None:
-        if self._commit_due(end_of_poll=False):
-            await self._commit(consumer)
-
-    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
-        pending = self.tracker.take_pending()
-        if not pending or self.group_id is None:
-            return
-        self._last_commit = time.monotonic()
-        offsets = {tp: OffsetAndMetadata(offset, "") for tp, offset in pending.items()}
-        try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, IllegalGenerationError, RebalanceInProgressError) as exc:
-            # The group moved on without us (e.g. a handler outlasted max.poll.interval.ms):
-            # the partitions' new owners get these records again. At-least-once, not a crash.
-            log.warning("listener %s: commit refused after a rebalance: %r", self.client_id, exc)
-            return
-        self.metrics.commits += 1
-
     # ================================================================ rebalances
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         # Wait for the batch in flight: its records are handled and committed before the
         # partitions go, and none of their records is handled after that.
         async with self._batch_lock:
             self.tracker.revoke(revoked)
-            consumer = self._consumer
-            if consumer is not None:
-                try:
-                    await self._commit(consumer)
-                except Exception as exc:  # noqa: BLE001 - the new owner redelivers: at-least-once
-                    log.warning("listener %s: commit on revoke failed: %r", self.client_id, exc)
+            if self._consumer is not None:
+                await self.committer.commit_quietly(self._consumer, "on revoke")
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         self.metrics.rebalances += 1
@@ -415,7 +309,7 @@ class ListenerContainer:
     async def _apply_seeks(self, consumer: AIOKafkaConsumer) -> None:
         async with self._batch_lock:
             # Handled records keep their commit; a replay commits lower offsets later.
-            await self._commit(consumer)
+            await self.committer.commit(consumer)
             await self._seeks.apply(
                 consumer,
                 self.tracker,

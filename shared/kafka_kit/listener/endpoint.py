@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -105,6 +105,21 @@ class ListenerEndpoint:
             raise ValueError(
                 f"listener {self.id!r} takes an Acknowledgment: use ack_mode=MANUAL or "
                 "MANUAL_IMMEDIATE"
+            )
+
+    def check_dependencies(self, dependencies: Mapping[type, Any]) -> None:
+        """Raise when the handler asks for a dependency ``dependencies`` does not hold."""
+        from kafka_kit.template import KafkaTemplate  # noqa: PLC0415 - the template imports much
+
+        missing = [
+            kind.__name__
+            for kind in self.invoker.dependencies
+            if kind not in dependencies and not (self.transactional and kind is KafkaTemplate)
+        ]
+        if missing:
+            raise ValueError(
+                f"listener {self.id!r} wants {missing} injected: pass them to the registry "
+                "as start(..., dependencies={Type: instance})"
             )
 
 

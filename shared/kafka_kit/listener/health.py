@@ -63,3 +63,11 @@ class FetchWatch:
             if silent > self.stall_timeout_s:
                 quiet.append((tp, silent))
         return sorted(quiet, key=lambda item: -item[1])
+
+    def describe(self, consumer: AIOKafkaConsumer) -> str | None:
+        """``stalled: …`` naming the silent partitions, or ``None``."""
+        stalled = self.stalled(consumer)
+        if not stalled:
+            return None
+        names = ", ".join(f"{tp.topic}-{tp.partition}" for tp, _ in stalled)
+        return f"stalled: no answer to fetches of {names} for {stalled[0][1]:.0f} s"

@@ -55,6 +55,11 @@ class RebalanceBridge(ConsumerRebalanceListener):
         self._on_assigned(assigned)
         await self._tell("on_partitions_assigned", assigned)
 
+    async def closing(self, assigned: set[TopicPartition]) -> None:
+        """The consumer closes: its partitions are revoked, as Spring's containers say."""
+        if assigned:
+            await self._tell("on_partitions_revoked", assigned)
+
     async def _tell(self, hook: str, partitions: set[TopicPartition]) -> None:
         method = getattr(self._user, hook, None)
         if method is None:
