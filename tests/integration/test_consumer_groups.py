@@ -330,7 +330,7 @@ async def test_seek_and_replay_from_offset_zero(
         assert replica == first == list(enumerate(values))
 
         await registry.seek("reader", SeekRequest(position=SeekPosition.BEGINNING))
-        await wait_until(lambda: len(first) == 12, 30, "a replay from the beginning")
+        await wait_until(lambda: len(first) >= 12, 30, "a replay from the beginning")
         assert first[6:] == first[:6]
 
         await registry.seek(
@@ -341,14 +341,14 @@ async def test_seek_and_replay_from_offset_zero(
                 partitions=[PartitionRef(topic=topic_name, partition=0)],
             ),
         )
-        await wait_until(lambda: len(first) == 14, 30, "a replay from offset 4")
-        assert [offset for offset, _ in first[12:]] == [4, 5]
+        await wait_until(lambda: len(first) >= 14, 30, "a replay from offset 4")
+        assert [offset for offset, _ in first[12:]] == [4, 5], first
 
         await registry.seek(
             "reader", SeekRequest(position=SeekPosition.TIMESTAMP, timestamp=base + 2500)
         )
-        await wait_until(lambda: len(first) == 17, 30, "a replay from a timestamp")
-        assert [offset for offset, _ in first[14:]] == [3, 4, 5]
+        await wait_until(lambda: len(first) >= 17, 30, "a replay from a timestamp")
+        assert [offset for offset, _ in first[14:]] == [3, 4, 5], first
 
         # A seek completes once the poll loop applied it: "the end" is taken before the produce.
         await registry.seek("reader", SeekRequest(position=SeekPosition.END))

@@ -62,8 +62,8 @@ class RebalanceBridge(ConsumerRebalanceListener):
 
     async def _tell(self, hook: str, partitions: set[TopicPartition]) -> None:
         method = getattr(self._user, hook, None)
-        if method is None:
-            return
+        if method is None or not partitions:
+            return  # aiokafka also reports "nothing revoked" before a first assignment
         try:
             answer = method(set(partitions))
             if inspect.isawaitable(answer):
