@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -14,6 +16,7 @@ from kafka_kit import ListenerRegistry, ListenerStatus, SeekRequest, UnknownList
 from kafka_kit.web.service import ServiceSettings
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 async def get_registry(request: Request) -> ListenerRegistry:
@@ -116,8 +119,14 @@ async def seek_listener(
     Applied by each consumer before its next poll, to the partitions it owns.
     """
     _known(registry, listener_id)
-    registry.seek(listener_id, request)
+    # Answered at once (202); how it went is logged when the poll loops applied it.
+    registry.seek(listener_id, request).add_done_callback(_log_seek_failure)
     return {"status": "accepted"}
+
+
+def _log_seek_failure(applied: asyncio.Future[list[None]]) -> None:
+    if not applied.cancelled() and (failure := applied.exception()) is not None:
+        log.warning("a seek was not applied: %r", failure)
 
 
 async def get_recent_events(request: Request) -> RecentEvents:

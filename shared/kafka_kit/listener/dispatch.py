@@ -48,14 +48,18 @@ class RecordDispatcher(Dispatcher):
         took = self.observers.handler_took
         clock = time.perf_counter
         tracker = self.tracker
+        # Mutated in place by the tracker: safe to hold for the loop.
+        revoked, backing_off = tracker.revoked, tracker.backoff_until
+        not_before = self.not_before
         handled = 0
         try:
             for index, record in enumerate(records):
-                if tracker.blocked(tp):
-                    if tp not in tracker.revoked:
-                        consumer.seek(tp, record.offset)  # backing off: read again after
+                if tp in revoked:
+                    return  # the partition's new owner reads on from the committed offset
+                if tp in backing_off:
+                    consumer.seek(tp, record.offset)  # fetched before it was paused: read again
                     return
-                if self.not_before is not None and self._delay(consumer, tp, record):
+                if not_before is not None and self._delay(consumer, tp, record):
                     return
                 acknowledgment = self._acknowledgment([record]) if manual else None
                 started = clock()

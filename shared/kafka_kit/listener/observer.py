@@ -41,14 +41,12 @@ class PrometheusObserver:
         self._seconds = metrics.batched_observer(
             metrics.listener_handler_seconds.labels(listener_id)
         )
+        # Called once per record: the batched observer's own method, no call in between.
+        self.handler_took: Callable[[float], None] = self._seconds.add
 
     def count(self, outcome: Outcome, records: int = 1) -> None:
         """Add to the outcome's counter."""
         self._records[outcome].inc(records)
-
-    def handler_took(self, seconds: float) -> None:
-        """One handler call's duration (batched: added at the next scrape or flush)."""
-        self._seconds.add(seconds)
 
     def flush(self) -> None:
         """Add the batched durations now."""
