@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from kafka_kit.errors import KafkaLaunchError
 from kafka_kit.local_kafka import KAFKA_VERSION, LocalKafkaCluster
+from kafka_kit.local_kafka.cluster import remove_stale_runs
 from kafka_kit.local_kafka.processes import cmdline, pid_alive
 from kafka_kit.local_kafka.readiness import describe_cluster
 from kafka_kit.testing import ProvidedKafka
@@ -145,6 +146,20 @@ def test_stop_is_graceful_then_removes_the_data() -> None:
     assert f"[BrokerServer id={node.node_id}] shut down completed" in node.log_tail(400)
     cluster.stop()
     assert cluster.directory is not None and not cluster.directory.exists()
+
+
+def test_a_run_whose_owner_lives_is_not_stale_while_its_brokers_are_stopped() -> None:
+    # Another launcher starting meanwhile (a second test session, ./dev demo) must not delete
+    # the run of a test that stopped its broker to restart it.
+    cluster = LocalKafkaCluster(1).start()
+    try:
+        cluster.stop_node(1)
+        remove_stale_runs()
+        assert cluster.directory is not None and cluster.nodes[0].directory.exists()
+        cluster.start_node(1)
+        assert cluster.nodes[0].is_running()
+    finally:
+        cluster.stop()
 
 
 def test_killing_the_owner_kills_its_brokers(tmp_path: Path) -> None:

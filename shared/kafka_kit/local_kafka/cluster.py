@@ -21,6 +21,7 @@ from types import TracebackType
 from kafka_kit.errors import KafkaLaunchError
 from kafka_kit.local_kafka.artifacts import KAFKA_VERSION, resolve_classpath
 from kafka_kit.local_kafka.node import KafkaNode
+from kafka_kit.local_kafka.processes import pid_alive
 from kafka_kit.local_kafka.readiness import describe_cluster_sync
 
 __all__ = [
@@ -270,6 +271,9 @@ class LocalKafkaCluster:
             "version": self.version,
             "cluster_id": self.cluster_id,
             "bootstrap_servers": self.bootstrap_servers,
+            # A process that owns its brokers may stop and restart them: while it lives, its
+            # run is not stale even with every node down.
+            "owner_pid": os.getpid() if self.die_with_parent else None,
             "nodes": [
                 {
                     "node_id": n.node_id,
@@ -401,10 +405,13 @@ def remove_stale_runs() -> None:
         state = directory / "cluster.json"
         try:
             cluster = LocalKafkaCluster.attach(directory)
+            owner = json.loads(state.read_text()).get("owner_pid")
         except (OSError, ValueError, KeyError):
             # A run that never wrote its state: stale once it is old enough not to be starting.
             if not state.exists() and time.time() - directory.stat().st_mtime > 600:
                 shutil.rmtree(directory, ignore_errors=True)
+            continue
+        if owner is not None and pid_alive(owner):
             continue
         if not any(node.is_running() for node in cluster.nodes):
             shutil.rmtree(directory, ignore_errors=True)
