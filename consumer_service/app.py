@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -79,8 +80,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await KafkaAdmin(settings).ensure_topics(events.declarations())
-        async with KafkaTemplate(settings, metrics_registry=metrics_registry) as template:
+        # Whatever fails half-way, everything opened so far is closed (in reverse order).
+        async with contextlib.AsyncExitStack() as opened:
+            await KafkaAdmin(settings).ensure_topics(events.declarations())
+            template = await opened.enter_async_context(
+                KafkaTemplate(settings, metrics_registry=metrics_registry)
+            )
             error_handler = DefaultErrorHandler(
                 DeadLetterPublishingRecoverer(template),
                 ExponentialBackOff(retry.initial_s, retry.multiplier, retry.max_s, retry.attempts),
@@ -88,24 +93,21 @@ def create_app(
             app.state.dead_letters = DeadLetterReplayer(settings, template)
             store = event_store_for((store_settings or EventStoreSettings()).url)
             await store.open()
+            opened.push_async_callback(store.close)
             app.state.event_store = store
+            # In the background: a watched cluster that is down never holds up the start.
             await monitors.start()
-            try:
-                await registry.start(
-                    settings,
-                    error_handler=error_handler,
-                    template=template,
-                    dependencies={EventStore: store, RecentEvents: app.state.recent_events},
-                    metrics_registry=metrics_registry,
-                )
-                try:
-                    with tuned_garbage_collector(gc_settings):
-                        yield
-                finally:
-                    await registry.stop()
-            finally:
-                await monitors.stop()
-                await store.close()
+            opened.push_async_callback(monitors.stop)
+            await registry.start(
+                settings,
+                error_handler=error_handler,
+                template=template,
+                dependencies={EventStore: store, RecentEvents: app.state.recent_events},
+                metrics_registry=metrics_registry,
+            )
+            opened.push_async_callback(registry.stop)
+            with tuned_garbage_collector(gc_settings):
+                yield
 
     app = FastAPI(
         title="Event consumer",

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from consumer_service.parameters import ClusterName, GroupId, TopicName
 from kafka_kit import ClusterLagMonitor, LagMonitors
+from kafka_kit.lag import GroupStatus, Status
 from kafka_kit.web import burrow_json
 
 router = APIRouter(prefix="/v3/kafka", tags=["lag (Burrow v3)"])
@@ -55,14 +56,17 @@ async def clusters(request: Request, monitors: Monitors) -> dict[str, Any]:
 async def cluster_detail(
     cluster: ClusterName, request: Request, monitors: Monitors
 ) -> dict[str, Any]:
-    """How a cluster is watched."""
-    module = burrow_json.cluster_module_json(_cluster(monitors, cluster))
+    """How a cluster is watched, and whether it answers (``state``, ``last-error``)."""
+    monitor = monitors.get(cluster)
+    if monitor is None:
+        raise BurrowNotFound("cluster module not found")
+    module = burrow_json.cluster_module_json(monitor)
     return burrow_json.answer(request.url.path, "cluster module detail returned", module=module)
 
 
 @router.get("/{cluster}/topic")
 async def topics(cluster: ClusterName, request: Request, monitors: Monitors) -> dict[str, Any]:
-    """The cluster's topics."""
+    """The cluster's topics, internal ones included."""
     names = _cluster(monitors, cluster).topics()
     return burrow_json.answer(request.url.path, "topic list returned", topics=names)
 
@@ -71,16 +75,26 @@ async def topics(cluster: ClusterName, request: Request, monitors: Monitors) -> 
 async def topic_detail(
     cluster: ClusterName, topic: TopicName, request: Request, monitors: Monitors
 ) -> dict[str, Any]:
-    """Log-end offset of each partition of a topic."""
-    offsets = await _cluster(monitors, cluster).topic_offsets(topic)
+    """The latest log-end offset sample of each partition of a topic."""
+    monitor = monitors.get(cluster)
+    offsets = monitor.topic_offsets(topic) if monitor is not None else None
     if offsets is None:
-        raise BurrowNotFound("topic not found")
+        raise BurrowNotFound("cluster or topic not found")
     return burrow_json.answer(request.url.path, "topic offsets returned", offsets=offsets)
+
+
+@router.get("/{cluster}/topic/{topic}/consumers")
+async def topic_consumers(
+    cluster: ClusterName, topic: TopicName, request: Request, monitors: Monitors
+) -> dict[str, Any]:
+    """Groups that have the topic."""
+    groups = _cluster(monitors, cluster).consumers_of(topic)
+    return burrow_json.answer(request.url.path, "consumers of topic returned", consumers=groups)
 
 
 @router.get("/{cluster}/consumer")
 async def consumers(cluster: ClusterName, request: Request, monitors: Monitors) -> dict[str, Any]:
-    """Consumer groups with committed offsets."""
+    """Consumer groups with commits or members."""
     groups = _cluster(monitors, cluster).groups()
     return burrow_json.answer(request.url.path, "consumer list returned", consumers=groups)
 
@@ -90,33 +104,37 @@ async def consumer_detail(
     cluster: ClusterName, group: GroupId, request: Request, monitors: Monitors
 ) -> dict[str, Any]:
     """A group's window of commits per partition."""
-    monitor = _cluster(monitors, cluster)
-    if group not in monitor.groups():
+    monitor = monitors.get(cluster)
+    if monitor is None or not monitor.known(group):
         raise BurrowNotFound("cluster or consumer not found")
     detail = burrow_json.consumer_detail_json(monitor, group)
     return burrow_json.answer(request.url.path, "consumer detail returned", topics=detail)
 
 
-def _status(monitors: LagMonitors, cluster: str, group: str) -> Any:
-    status = _cluster(monitors, cluster).status(group)
-    if status is None:
-        raise BurrowNotFound("cluster or consumer not found")
-    return status
+def _status(request: Request, monitors: LagMonitors, cluster: str, group: str, *, every: bool
+            ) -> JSONResponse:  # fmt: skip
+    monitor = monitors.get(cluster)
+    status = monitor.status(group) if monitor else GroupStatus.not_found(cluster, group)
+    body = burrow_json.answer(
+        request.url.path,
+        "consumer status returned",
+        status=burrow_json.group_json(status, all_partitions=every),
+    )
+    # Burrow: an unknown group (or cluster) is a 404 whose body is a status, not an error.
+    return JSONResponse(body, status_code=404 if status.status is Status.NOTFOUND else 200)
 
 
 @router.get("/{cluster}/consumer/{group}/status")
 async def consumer_status(
     cluster: ClusterName, group: GroupId, request: Request, monitors: Monitors
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The group's status; only partitions that are not OK are listed."""
-    status = burrow_json.group_json(_status(monitors, cluster, group), all_partitions=False)
-    return burrow_json.answer(request.url.path, "consumer status returned", status=status)
+    return _status(request, monitors, cluster, group, every=False)
 
 
 @router.get("/{cluster}/consumer/{group}/lag")
 async def consumer_lag(
     cluster: ClusterName, group: GroupId, request: Request, monitors: Monitors
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The group's status with every partition."""
-    status = burrow_json.group_json(_status(monitors, cluster, group), all_partitions=True)
-    return burrow_json.answer(request.url.path, "consumer lag returned", status=status)
+    return _status(request, monitors, cluster, group, every=True)

@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse
 from consumer_service.event_store import EventStore, StoredEvent
 from consumer_service.listeners import RecentEvents
 from consumer_service.parameters import EventId, EventType, Limit, ListenerId
-from kafka_kit import ListenerRegistry, ListenerStatus, SeekRequest, UnknownListenerError
+from kafka_kit import (
+    LagMonitors,
+    ListenerRegistry,
+    ListenerStatus,
+    SeekRequest,
+    UnknownListenerError,
+)
 from kafka_kit.web.service import ServiceSettings
 
 router = APIRouter()
@@ -52,13 +58,19 @@ def _known(registry: ListenerRegistry, listener_id: str) -> None:
 async def health(registry: Registry, request: Request) -> JSONResponse:
     """``UP`` (200) when every listener that should run does, else ``DOWN`` (503) with which.
 
+    ``lag_clusters`` tells how watching each cluster goes (``running``, or ``unreachable: why``).
+
     With ``SERVICE_INSTANCE_ID`` set, the answer names it as ``instance``.
     """
     service: ServiceSettings = request.app.state.service
+    monitors: LagMonitors = request.app.state.lag_monitors
+    # Watched clusters are shown, not judged: one that is down must not take this service out.
+    clusters = monitors.states()
     unhealthy = registry.unhealthy()
     if unhealthy:
-        return JSONResponse(service.health("DOWN", listeners=unhealthy), status_code=503)
-    return JSONResponse(service.health("UP"))
+        body = service.health("DOWN", listeners=unhealthy, lag_clusters=clusters)
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(service.health("UP", lag_clusters=clusters))
 
 
 @router.get("/listeners", tags=["listeners"])

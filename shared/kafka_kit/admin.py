@@ -35,12 +35,14 @@ DYNAMIC_TOPIC_CONFIG = 1
 class NewTopic:
     """A topic declaration; the helpers return a new declaration (like Spring's ``TopicBuilder``).
 
-    ``NewTopic("orders", 6, 3).retention(days=7).min_insync_replicas(2)``
+    ``NewTopic("orders", 6, 3).retention(days=7).min_insync_replicas(2)``; partitions or
+    replication factor left out (``None``) take the broker's ``num.partitions`` and
+    ``default.replication.factor``, as Spring's ``NewTopic`` without them does.
     """
 
     name: str
-    partitions: int = 1
-    replication_factor: int = 1
+    partitions: int | None = None
+    replication_factor: int | None = None
     configs: Mapping[str, str] = field(default_factory=dict)
 
     def config(self, name: str, value: str | int) -> NewTopic:
@@ -72,6 +74,27 @@ class TopicChanges:
     created: list[str] = field(default_factory=list)
     partitions_increased: dict[str, tuple[int, int]] = field(default_factory=dict)
     configs_updated: dict[str, dict[str, tuple[str | None, str]]] = field(default_factory=dict)
+
+
+async def broker_topic_defaults(client: AIOKafkaAdminClient) -> tuple[int, int]:
+    """A broker's ``num.partitions`` and ``default.replication.factor``.
+
+    What CreateTopics v4+ applies to a topic sent without them; aiokafka speaks v3, which
+    requires both, so they are read from a broker first.
+    """
+    cluster = await client.describe_cluster()
+    broker = str(min(b["node_id"] for b in cluster["brokers"]))
+    wanted = {"num.partitions": None, "default.replication.factor": None}
+    responses: list[Any] = await client.describe_configs(
+        [ConfigResource(ConfigResourceType.BROKER, broker, wanted)]
+    )
+    values: dict[str, str] = {}
+    for response in responses:
+        for code, message, _, name, entries in response.resources:
+            if code:
+                raise for_code(code)(f"describing broker {name} failed: {message}")
+            values.update({entry[0]: entry[1] for entry in entries})
+    return int(values.get("num.partitions", 1)), int(values.get("default.replication.factor", 1))
 
 
 class KafkaAdmin:
@@ -133,6 +156,16 @@ class KafkaAdmin:
     ) -> None:
         if not missing:
             return
+        if any(t.partitions is None or t.replication_factor is None for t in missing):
+            partitions, replication = await broker_topic_defaults(client)
+            missing = [
+                replace(
+                    t,
+                    partitions=t.partitions or partitions,
+                    replication_factor=t.replication_factor or replication,
+                )
+                for t in missing
+            ]
         # aiokafka's protocol responses declare their fields at run time: typed as Any here.
         response: Any = await client.create_topics(
             [
@@ -157,6 +190,8 @@ class KafkaAdmin:
         grow: dict[str, NewPartitions] = {}
         for topic in topics:
             current = len(described[topic.name]["partitions"])
+            if topic.partitions is None:
+                continue  # the broker's default when created: nothing declared to reach
             if topic.partitions < current:
                 raise TopicDeclarationError(
                     f"topic {topic.name} has {current} partitions but is declared with "

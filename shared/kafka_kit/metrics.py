@@ -20,6 +20,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram,
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from kafka_kit.lag.evaluator import Status
+
 if TYPE_CHECKING:
     from kafka_kit.lag.monitor import LagMonitors
 
@@ -203,16 +205,22 @@ class LagCollector(Collector):
         total = GaugeMetricFamily(
             "kafka_consumergroup_totallag", "Sum of the group's lag.", labels=["cluster", "group"]
         )
+        up = GaugeMetricFamily(
+            "kafka_lag_cluster_up",
+            "1 while the lag monitor reaches the cluster, 0 while it cannot (and retries).",
+            labels=["cluster"],
+        )
         for name, monitor in self.monitors.monitors.items():
+            up.add_metric([name], 1 if monitor.state == "running" else 0)
             for group in monitor.groups():
                 evaluation = monitor.status(group)
-                if evaluation is None:
-                    continue
+                if evaluation.status is Status.NOTFOUND:
+                    continue  # members but no commit: nothing to judge yet
                 status.add_metric([name, group], int(evaluation.status))
                 total.add_metric([name, group], evaluation.totallag)
                 for p in evaluation.partitions:
                     lag.add_metric([name, group, p.topic, str(p.partition)], p.current_lag)
-        yield from (lag, status, total)
+        yield from (lag, status, total, up)
 
 
 def render(*registries: CollectorRegistry) -> tuple[bytes, str]:

@@ -186,15 +186,30 @@ class LagSettings(BaseSettings):
         description='clusters to watch, JSON `{"name": "host:port"}`; none: `local` at '
         "`KAFKA_BOOTSTRAP_SERVERS`",
     )
-    window: int = Field(default=10, ge=2, description="commits kept per partition (intervals)")
+    window: int = Field(
+        default=10,
+        ge=2,
+        description="commits kept per partition, and log-end samples (Burrow's `intervals`)",
+    )
     allowed_lag: int = Field(
         default=0, ge=0, description="lag at or below this counts as caught up"
     )
+    minimum_complete: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="a partition is judged once this share of its window is filled",
+    )
     min_distance_s: float = Field(
-        default=1.0, ge=0, description="commits closer than this replace the window's last one"
+        default=0.0,
+        ge=0,
+        description="a commit closer than this to the last sample is merged into it (keeping "
+        "its timestamp)",
     )
     offset_refresh_s: float = Field(
-        default=5.0, gt=0, description="how often log-end offsets and group members are sampled"
+        default=10.0,
+        gt=0,
+        description="how often log-end offsets, topics and group members are sampled",
     )
     expire_group_s: float = Field(
         default=7 * 86400, gt=0, description="forget a group whose last commit is this old"

@@ -104,6 +104,27 @@ async def test_unreachable_cluster_fails_clearly_within_a_bounded_wait() -> None
 
 
 @pytest.mark.cluster
+async def test_a_topic_declared_without_a_layout_takes_the_brokers_defaults(
+    kafka_cluster: ProvidedKafka, topic_name: str
+) -> None:
+    admin = KafkaAdmin(KafkaSettings(bootstrap_servers=kafka_cluster.bootstrap_servers))
+    async with admin.client() as client:
+        responses = await client.describe_configs(
+            [ConfigResource(ConfigResourceType.BROKER, "1", {"num.partitions": None,
+                                                             "default.replication.factor": None})]
+        )  # fmt: skip
+    defaults = {entry[0]: int(entry[1]) for entry in responses[0].resources[0][4]}
+    assert defaults["default.replication.factor"] == 3  # what the three-node cluster sets
+    # As Spring's NewTopic without a replication factor: the broker's default, not 1.
+    await admin.ensure_topics([NewTopic(f"{topic_name}-prices", 3), NewTopic(f"{topic_name}-bare")])
+    assert await admin.topic_layout(f"{topic_name}-prices") == (3, 3)
+    assert await admin.topic_layout(f"{topic_name}-bare") == (defaults["num.partitions"], 3)
+    # Declared again without partitions: nothing to reconcile, nothing raised.
+    changes = await admin.reconcile_topics([NewTopic(f"{topic_name}-bare")])
+    assert changes.partitions_increased == {} and changes.created == []
+
+
+@pytest.mark.cluster
 async def test_cluster_view_shows_brokers_controller_isr_and_groups(
     kafka_cluster: ProvidedKafka, topic_name: str
 ) -> None:

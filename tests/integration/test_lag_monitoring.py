@@ -1,18 +1,30 @@
-"""Burrow-style lag monitoring against real brokers: every status made to happen for real."""
+"""Burrow-style lag monitoring against real brokers: every status made to happen for real.
+
+Each case is made live, with real commits, and judged by the monitor as Burrow 1.9.5 would.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from consumer_service.app import create_app
 from kafka_kit.listener import kafka_listener
+from kafka_kit.local_kafka.cluster import free_ports
+from kafka_kit.local_kafka.tools import CONSUMER_GROUPS, run_kafka_tool
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings, LagSettings
 from kafka_kit.testing import ProvidedKafka, wait_until
@@ -20,52 +32,85 @@ from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, produce
 
-FAST = {"window": 4, "min_distance_s": 0, "offset_refresh_s": 0.3}
+ROOT = Path(__file__).resolve().parents[2]
+FAST = {"window": 4, "offset_refresh_s": 0.3}  # Burrow's defaults otherwise
+
+
+@contextlib.asynccontextmanager
+async def _consumer_app(
+    settings: KafkaSettings, topic_name: str, **lag: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The consumer service watching lag, with a listener ``live`` on ``<topic>-live``."""
+    registry = ListenerRegistry()
+
+    @kafka_listener(f"{topic_name}-live", group_id=f"live-{topic_name}", registry=registry)
+    async def live(offset: int) -> None:
+        pass
+
+    await create_topic(settings.bootstrap_servers, f"{topic_name}-live")
+    app = create_app(
+        settings,
+        EventsTopicSettings(topic=topic_name, partitions=1),
+        registry,
+        lag=LagSettings(**{**FAST, **lag}),
+    )
+    async with running(app, "consumer") as client:
+
+        async def watching() -> bool:
+            module = (await client.get("/v3/kafka/local")).json()["module"]
+            return bool(module["state"] == "running")
+
+        # The monitor starts in the background: the commits made so far are read first.
+        await wait_until(watching, 60, "the local cluster watched")
+        yield client
 
 
 @pytest.fixture
 async def burrow(
     listener_settings: KafkaSettings, topic_name: str
-) -> AsyncIterator[tuple[httpx.AsyncClient, ListenerRegistry]]:
-    registry = ListenerRegistry()
-    handled: list[int] = []
-
-    @kafka_listener(f"{topic_name}-live", group_id=f"live-{topic_name}", registry=registry)
-    async def live(offset: int) -> None:
-        handled.append(offset)
-
-    await create_topic(listener_settings.bootstrap_servers, f"{topic_name}-live")
-    app = create_app(
-        listener_settings,
-        EventsTopicSettings(topic=topic_name, partitions=1),
-        registry,
-        lag=LagSettings(**FAST),
-    )
-    async with running(app, "consumer") as client:
-        yield client, registry
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with _consumer_app(listener_settings, topic_name) as client:
+        yield client
 
 
 class Committer:
     """A group that commits exactly the offsets a test wants, when it wants (real commits)."""
 
-    def __init__(self, bootstrap: str, group: str, topic: str) -> None:
-        self.tp = TopicPartition(topic, 0)
+    def __init__(self, bootstrap: str, group: str, topic: str, partitions: int = 1) -> None:
+        self.topic = topic
+        self.tps = [TopicPartition(topic, p) for p in range(partitions)]
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
         )
 
     async def __aenter__(self) -> Committer:
-        self.consumer.assign([self.tp])
+        self.consumer.assign(self.tps)
         await self.consumer.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.consumer.stop()
 
-    async def commit(self, *offsets: int, every_s: float = 0.4) -> None:
+    async def commit(self, *offsets: int, every_s: float = 0.4, partition: int = 0) -> None:
         for offset in offsets:
-            await self.consumer.commit({self.tp: offset})
+            await self.consumer.commit({TopicPartition(self.topic, partition): offset})
             await asyncio.sleep(every_s)
+
+
+async def _wait_sampled(client: httpx.AsyncClient, topic: str, ends: list[int]) -> None:
+    """Until the monitor has sampled these log-end offsets (commits before that are dropped)."""
+
+    async def sampled() -> bool:
+        answer = await client.get(f"/v3/kafka/local/topic/{topic}")
+        return answer.status_code == 200 and answer.json()["offsets"] == ends
+
+    await wait_until(sampled, 30, f"log-end offsets {ends} of {topic}")
+
+
+async def _topic_with(client: httpx.AsyncClient, bootstrap: str, topic: str, count: int) -> None:
+    await create_topic(bootstrap, topic)
+    await produce(bootstrap, topic, [b"x"] * count)
+    await _wait_sampled(client, topic, [count])
 
 
 async def _status(client: httpx.AsyncClient, group: str) -> dict[str, Any]:
@@ -90,11 +135,11 @@ async def _wait_status(client: httpx.AsyncClient, group: str, expected: str) -> 
 
 
 async def test_caught_up_group_is_ok(
-    burrow: tuple[httpx.AsyncClient, ListenerRegistry],
+    burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,
     topic_name: str,
 ) -> None:
-    client, _ = burrow
+    client = burrow
     await produce(listener_settings.bootstrap_servers, f"{topic_name}-live", [b"x"] * 5)
     status = await _wait_status(client, f"live-{topic_name}", "OK")
 
@@ -109,19 +154,80 @@ async def test_caught_up_group_is_ok(
     assert status["status"] == "OK"
     assert status["totallag"] == 0
     assert status["partitions"][0]["current_lag"] == 0
-    assert status["partitions"][0]["owner"] == "127.0.0.1"
+    assert status["partitions"][0]["owner"] == "/127.0.0.1"  # as Kafka reports it, like Burrow
     assert "live" in status["partitions"][0]["client_id"]
 
 
+async def test_a_group_committing_several_times_a_second_with_small_lag_is_ok(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    # Burrow's default minimum distance (0): every commit is a sample, so the window keeps
+    # moving. (Merging close commits under the newest timestamp left one sample: STOP.)
+    async with _consumer_app(listener_settings, topic_name, window=10) as client:
+        bootstrap = listener_settings.bootstrap_servers
+        topic = topic_name + "-f"
+        await _topic_with(client, bootstrap, topic, 3)
+        group = f"frequent-{topic_name}"
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+        await producer.start()
+        try:
+            async with Committer(bootstrap, group, topic) as committer:
+
+                async def consume_steadily() -> None:
+                    end = 3
+                    while True:
+                        for _ in range(3):
+                            await producer.send_and_wait(topic, b"x")
+                        end += 3
+                        await committer.commit(end - 1 - end % 2, every_s=0.1)  # 1-2 behind
+
+                task = asyncio.create_task(consume_steadily())
+                try:
+                    statuses = await _statuses_of_next_commits(client, group, topic, 10)
+                finally:
+                    task.cancel()
+        finally:
+            await producer.stop()
+    assert statuses == ["OK"] * 10
+
+
+async def _statuses_of_next_commits(
+    client: httpx.AsyncClient, group: str, topic: str, count: int
+) -> list[str]:
+    """Once the window is full of distinct commits: the status after each of the next ones."""
+    last: list[int] = []
+
+    async def window() -> list[int]:
+        answer = await client.get(f"/v3/kafka/local/consumer/{group}")
+        if answer.status_code != 200:
+            return []
+        return [o["timestamp"] for o in answer.json()["topics"][topic][0]["offsets"] if o]
+
+    async def full() -> bool:
+        stamps = await window()
+        return len(stamps) == 10 and len(set(stamps)) == 10
+
+    await wait_until(full, 60, "a full window of distinct commits")
+    statuses = []
+    for _ in range(count):
+        last = await window()
+
+        async def moved(before: list[int] = last) -> bool:
+            return await window() != before
+
+        await wait_until(moved, 30, "the next commit")
+        statuses.append((await _status(client, group))["partitions"][0]["status"])
+    return statuses
+
+
 async def test_stopped_consumer_is_stop(
-    burrow: tuple[httpx.AsyncClient, ListenerRegistry],
+    burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,
     topic_name: str,
 ) -> None:
-    client, _ = burrow
+    client = burrow
     bootstrap = listener_settings.bootstrap_servers
-    await create_topic(bootstrap, topic_name + "-s")
-    await produce(bootstrap, topic_name + "-s", [b"x"] * 100)
+    await _topic_with(client, bootstrap, topic_name + "-s", 100)
     group = f"stop-{topic_name}"
     async with Committer(bootstrap, group, topic_name + "-s") as committer:
         await committer.commit(10, 20, 30, every_s=0.3)
@@ -131,15 +237,43 @@ async def test_stopped_consumer_is_stop(
     assert status["partitions"][0]["current_lag"] == 70
 
 
-async def test_committing_the_same_offset_is_stall(
-    burrow: tuple[httpx.AsyncClient, ListenerRegistry],
+async def test_caught_up_consumer_that_stops_while_production_goes_on_is_stop(
+    burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,
     topic_name: str,
 ) -> None:
-    client, _ = burrow
+    client = burrow
     bootstrap = listener_settings.bootstrap_servers
-    await create_topic(bootstrap, topic_name + "-st")
-    await produce(bootstrap, topic_name + "-st", [b"x"] * 50)
+    topic = topic_name + "-d"
+    await _topic_with(client, bootstrap, topic, 10)
+    group = f"died-{topic_name}"
+    async with Committer(bootstrap, group, topic) as committer:
+        await committer.commit(10, 10, 10, every_s=0.3)  # caught up: lag 0 at every commit
+    assert (await _wait_status(client, group, "OK"))["totallag"] == 0
+
+    async def keep_producing() -> None:
+        while True:
+            await produce(bootstrap, topic, [b"x"])
+
+    # It died caught up; records keep coming. Its window (all lag 0) never changes again, but
+    # once the log-end samples are all past its last commit and the silence outlasts the
+    # window's span, Burrow calls it STOP — and so do we.
+    task = asyncio.create_task(keep_producing())
+    try:
+        status = await _wait_status(client, group, "STOP")
+    finally:
+        task.cancel()
+    assert status["status"] == "ERR" and status["partitions"][0]["current_lag"] > 0
+
+
+async def test_committing_the_same_offset_is_stall(
+    burrow: httpx.AsyncClient,
+    listener_settings: KafkaSettings,
+    topic_name: str,
+) -> None:
+    client = burrow
+    bootstrap = listener_settings.bootstrap_servers
+    await _topic_with(client, bootstrap, topic_name + "-st", 50)
     group = f"stall-{topic_name}"
     async with Committer(bootstrap, group, topic_name + "-st") as committer:
         committing = asyncio.create_task(committer.commit(*[7] * 40, every_s=0.25))
@@ -154,15 +288,14 @@ async def test_committing_the_same_offset_is_stall(
 
 
 async def test_slow_consumer_with_growing_lag_is_warn(
-    burrow: tuple[httpx.AsyncClient, ListenerRegistry],
+    burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,
     topic_name: str,
 ) -> None:
-    client, _ = burrow
+    client = burrow
     bootstrap = listener_settings.bootstrap_servers
     topic = topic_name + "-w"
-    await create_topic(bootstrap, topic)
-    await produce(bootstrap, topic, [b"x"] * 20)
+    await _topic_with(client, bootstrap, topic, 20)
     group = f"warn-{topic_name}"
 
     async def slow() -> None:
@@ -184,15 +317,14 @@ async def test_slow_consumer_with_growing_lag_is_warn(
 
 
 async def test_seek_backwards_is_rewind(
-    burrow: tuple[httpx.AsyncClient, ListenerRegistry],
+    burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,
     topic_name: str,
 ) -> None:
-    client, _ = burrow
+    client = burrow
     bootstrap = listener_settings.bootstrap_servers
     topic = topic_name + "-r"
-    await create_topic(bootstrap, topic)
-    await produce(bootstrap, topic, [b"x"] * 100)
+    await _topic_with(client, bootstrap, topic, 100)
     group = f"rewind-{topic_name}"
     async with Committer(bootstrap, group, topic) as committer:
         committing = asyncio.create_task(committer.commit(60, 70, 20, 25, 30, 35, 40, every_s=0.2))
@@ -203,12 +335,128 @@ async def test_seek_backwards_is_rewind(
     assert status["status"] == "ERR"
 
 
-async def test_burrow_endpoints_and_404s(
-    burrow: tuple[httpx.AsyncClient, ListenerRegistry],
+async def test_a_rewind_after_being_caught_up_is_still_rewind(
+    burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,
     topic_name: str,
 ) -> None:
-    client, _ = burrow
+    client = burrow
+    bootstrap = listener_settings.bootstrap_servers
+    topic = topic_name + "-rz"
+    await _topic_with(client, bootstrap, topic, 100)
+    group = f"reset-{topic_name}"
+    async with Committer(bootstrap, group, topic) as committer:
+        # Caught up (lag 0), then reset to an early offset: the lag 0 must not hide the rewind.
+        committing = asyncio.create_task(committer.commit(100, 100, *[10] * 20, every_s=0.3))
+        try:
+            status = await _wait_status(client, group, "REWIND")
+        finally:
+            committing.cancel()
+    assert status["status"] == "ERR"
+    assert status["partitions"][0]["start"]["lag"] == 0
+
+
+async def test_partitions_without_commits_are_part_of_the_group(
+    burrow: httpx.AsyncClient,
+    listener_settings: KafkaSettings,
+    topic_name: str,
+) -> None:
+    client = burrow
+    bootstrap = listener_settings.bootstrap_servers
+    topic = topic_name + "-p3"
+    await create_topic(bootstrap, topic, partitions=3)
+    for partition in range(3):
+        await produce(bootstrap, topic, [b"x"] * 10, partition=partition)
+    await _wait_sampled(client, topic, [10, 10, 10])
+    group = f"one-of-three-{topic_name}"
+    async with Committer(bootstrap, group, topic, partitions=3) as committer:
+        await committer.commit(10, every_s=0, partition=1)
+    await wait_until(lambda: _has_group(client, group), 30, "the group")
+    status = await _status(client, group)
+    assert status["partition_count"] == 3
+    assert [(p["partition"], p["complete"]) for p in status["partitions"]] == [
+        (0, 0.0), (1, 0.25), (2, 0.0),
+    ]  # fmt: skip
+    assert status["complete"] == 0.0
+    detail = (await client.get(f"/v3/kafka/local/consumer/{group}")).json()["topics"][topic]
+    assert [p["offsets"] for p in detail[::2]] == [[], []]  # never committed, never owned
+    assert detail[1]["offsets"][:3] == [None, None, None]  # a window: empty slots first
+    assert detail[1]["offsets"][3]["offset"] == 10
+
+
+async def test_a_group_with_members_but_no_commits_is_listed_not_judged(
+    burrow: httpx.AsyncClient,
+    listener_settings: KafkaSettings,
+    topic_name: str,
+) -> None:
+    client = burrow
+    bootstrap = listener_settings.bootstrap_servers
+    topic = topic_name + "-m0"
+    await _topic_with(client, bootstrap, topic, 3)
+    group = f"members-only-{topic_name}"
+    member = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await member.start()
+    try:
+        await wait_until(lambda: bool(member.assignment()), 30, "the member's assignment")
+        await wait_until(lambda: _has_group(client, group), 30, "the group in the list")
+        status = await client.get(f"/v3/kafka/local/consumer/{group}/status")
+        assert status.status_code == 404
+        assert status.json()["status"]["status"] == "NOTFOUND"
+    finally:
+        await member.stop()
+
+
+async def test_deleted_offsets_keep_the_partition_a_deleted_group_goes(
+    burrow: httpx.AsyncClient,
+    listener_settings: KafkaSettings,
+    topic_name: str,
+) -> None:
+    client = burrow
+    bootstrap = listener_settings.bootstrap_servers
+    topic = topic_name + "-del"
+    await create_topic(bootstrap, topic, partitions=2)
+    for partition in range(2):
+        await produce(bootstrap, topic, [b"x"] * 5, partition=partition)
+    await _wait_sampled(client, topic, [5, 5])
+    group = f"deleted-{topic_name}"
+    async with Committer(bootstrap, group, topic, partitions=2) as committer:
+        await committer.commit(3, every_s=0, partition=0)
+        await committer.commit(4, every_s=0, partition=1)
+    await asyncio.to_thread(
+        run_kafka_tool, CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--delete-offsets",
+        "--group", group, "--topic", f"{topic}:0",
+    )  # fmt: skip
+    async with Committer(bootstrap, group, topic, partitions=2) as committer:
+        await committer.commit(5, every_s=0, partition=1)  # read after the tombstone
+
+    async def second_commit_seen() -> bool:
+        lag = (await client.get(f"/v3/kafka/local/consumer/{group}/lag")).json()["status"]
+        return lag["partitions"][1]["end"]["offset"] == 5
+
+    await wait_until(second_commit_seen, 30, "the commit after the deletion")
+    status = await _status(client, group)
+    # Burrow ignores offset tombstones: the partition keeps its window.
+    assert status["partitions"][0]["end"]["offset"] == 3
+    await asyncio.to_thread(
+        run_kafka_tool, CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--delete",
+        "--group", group,
+    )  # fmt: skip
+
+    async def gone() -> bool:
+        return not await _has_group(client, group)
+
+    await wait_until(gone, 30, "the deleted group to go")
+    assert (await client.get(f"/v3/kafka/local/consumer/{group}/lag")).status_code == 404
+
+
+async def test_burrow_endpoints_and_404s(
+    burrow: httpx.AsyncClient,
+    listener_settings: KafkaSettings,
+    topic_name: str,
+) -> None:
+    client = burrow
     bootstrap = listener_settings.bootstrap_servers
     await produce(bootstrap, f"{topic_name}-live", [b"x"] * 3)
     group = f"live-{topic_name}"
@@ -219,15 +467,26 @@ async def test_burrow_endpoints_and_404s(
     assert clusters["request"]["url"] == "/v3/kafka"
     detail = (await client.get("/v3/kafka/local")).json()
     assert detail["module"]["servers"] == bootstrap.split(",")
+    assert detail["module"]["state"] == "running" and detail["module"]["last-error"] is None
     topics = (await client.get("/v3/kafka/local/topic")).json()["topics"]
-    assert f"{topic_name}-live" in topics and not any(t.startswith("__") for t in topics)
-    offsets = (await client.get(f"/v3/kafka/local/topic/{topic_name}-live")).json()["offsets"]
-    assert offsets == [3]
+    assert f"{topic_name}-live" in topics and "__consumer_offsets" in topics  # as Burrow lists
+
+    async def three_sampled() -> bool:
+        answer = await client.get(f"/v3/kafka/local/topic/{topic_name}-live")
+        return answer.json()["offsets"] == [3]
+
+    await wait_until(three_sampled, 30, "the log-end offset 3")
+    consumers = (await client.get(f"/v3/kafka/local/topic/{topic_name}-live/consumers")).json()
+    assert consumers["message"] == "consumers of topic returned"
+    assert consumers["consumers"] == [group]
     consumer = (await client.get(f"/v3/kafka/local/consumer/{group}")).json()
     (partition,) = consumer["topics"][f"{topic_name}-live"]
     assert set(partition) == {"offsets", "owner", "client_id", "current-lag"}
+    assert len(partition["offsets"]) == 4  # always the window's length, empty slots null
     assert set(partition["offsets"][-1]) == {"offset", "timestamp", "observedAt", "lag"}
-    status = (await client.get(f"/v3/kafka/local/consumer/{group}/status")).json()["status"]
+    answer = (await client.get(f"/v3/kafka/local/consumer/{group}/status")).json()
+    assert answer["message"] == "consumer status returned"
+    status = answer["status"]
     assert set(status) == {
         "cluster",
         "group",
@@ -251,18 +510,42 @@ async def test_burrow_endpoints_and_404s(
         "current_lag",
         "complete",
     }
+    lag = (await client.get(f"/v3/kafka/local/consumer/{group}/lag")).json()
+    assert lag["message"] == "consumer status returned"  # Burrow's words on /lag too
     for path, message in (
-        ("/v3/kafka/nowhere", "cluster not found"),
+        ("/v3/kafka/nowhere", "cluster module not found"),
         ("/v3/kafka/nowhere/consumer", "cluster not found"),
-        ("/v3/kafka/local/consumer/no-such-group/status", "cluster or consumer not found"),
-        ("/v3/kafka/local/consumer/no-such-group/lag", "cluster or consumer not found"),
-        ("/v3/kafka/local/topic/no-such-topic", "topic not found"),
+        ("/v3/kafka/nowhere/topic", "cluster not found"),
+        ("/v3/kafka/local/topic/no-such-topic", "cluster or topic not found"),
+        ("/v3/kafka/local/consumer/no-such-group", "cluster or consumer not found"),
     ):
         response = await client.get(path)
         assert response.status_code == 404
         assert response.json() == {
             "error": True,
             "message": message,
+            "request": {"url": path, "host": response.json()["request"]["host"]},
+        }
+    for path in (
+        "/v3/kafka/local/consumer/no-such-group/status",
+        "/v3/kafka/local/consumer/no-such-group/lag",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 404
+        # Burrow: not an error body but a status, NOTFOUND, with the rest of the object.
+        assert response.json() == {
+            "error": False,
+            "message": "consumer status returned",
+            "status": {
+                "cluster": "local",
+                "group": "no-such-group",
+                "status": "NOTFOUND",
+                "complete": 1.0,
+                "partitions": [],
+                "partition_count": 0,
+                "maxlag": None,
+                "totallag": 0,
+            },
             "request": {"url": path, "host": response.json()["request"]["host"]},
         }
 
@@ -273,15 +556,14 @@ async def _has_group(client: httpx.AsyncClient, group: str) -> bool:
 
 
 async def test_lag_report_and_prometheus_metrics(
-    burrow: tuple[httpx.AsyncClient, ListenerRegistry],
+    burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,
     topic_name: str,
 ) -> None:
-    client, _ = burrow
+    client = burrow
     bootstrap = listener_settings.bootstrap_servers
     topic = topic_name + "-m"
-    await create_topic(bootstrap, topic)
-    await produce(bootstrap, topic, [b"x"] * 40)
+    await _topic_with(client, bootstrap, topic, 40)
     group = f"metrics-{topic_name}"
     async with Committer(bootstrap, group, topic) as committer:
         await committer.commit(15, every_s=0)
@@ -307,6 +589,7 @@ async def test_lag_report_and_prometheus_metrics(
     assert f'kafka_consumergroup_status{{cluster="local",group="{group}"}}' in text
     assert 'kafka_listener_records_total{listener="live",outcome="handled"}' in text
     assert "kafka_listener_handler_seconds_bucket" in text
+    assert 'kafka_lag_cluster_up{cluster="local"} 1.0' in text
 
 
 @pytest.mark.cluster
@@ -347,3 +630,81 @@ async def test_one_process_watches_several_clusters(
         lag_b = (await client.get(f"/v3/kafka/replicated/consumer/b-{topic_name}/lag")).json()
         assert lag_b["status"]["cluster"] == "replicated"
         assert lag_b["status"]["totallag"] == 3
+
+
+async def test_an_unreachable_cluster_is_reported_and_holds_up_nothing(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    (closed_port,) = free_ports(1)  # nothing listens there
+    down = f"127.0.0.1:{closed_port}"
+    clusters = {"local": listener_settings.bootstrap_servers, "down": down}
+    async with _consumer_app(listener_settings, topic_name, clusters=clusters) as client:
+        health = await client.get("/health")
+        assert health.status_code == 200 and health.json()["status"] == "UP"
+
+        async def reported() -> bool:
+            down = (await client.get("/v3/kafka/down")).json()["module"]
+            local = (await client.get("/v3/kafka/local")).json()["module"]
+            unreachable = down["state"] == "unreachable" and bool(down["last-error"])
+            return unreachable and local["state"] == "running"
+
+        await wait_until(reported, 60, "the unreachable cluster reported, the other watched")
+        assert down in (await client.get("/v3/kafka/down")).json()["module"]["last-error"]
+        health = (await client.get("/health")).json()
+        assert health["lag_clusters"]["local"] == "running"
+        assert health["lag_clusters"]["down"].startswith("unreachable: ")
+        # The other cluster is watched as usual.
+        await produce(listener_settings.bootstrap_servers, f"{topic_name}-live", [b"x"])
+        await wait_until(lambda: _has_group(client, f"live-{topic_name}"), 30, "the live group")
+        text = (await client.get("/metrics")).text
+        assert 'kafka_lag_cluster_up{cluster="down"} 0.0' in text
+        assert 'kafka_lag_cluster_up{cluster="local"} 1.0' in text
+        assert (await client.get("/v3/kafka/down/consumer")).json()["consumers"] == []
+
+
+def _consumer_service(env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "consumer_service.main:app", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def test_the_service_starts_and_stops_on_ctrl_c_with_a_cluster_down(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
+) -> None:
+    port, closed_port = free_ports(2)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": listener_settings.bootstrap_servers,
+        "EVENTS_TOPIC": topic_name,
+        "EVENT_STORE_URL": f"sqlite:///{tmp_path}/events.db",
+        "LAG_CLUSTERS": json.dumps(
+            {"local": listener_settings.bootstrap_servers, "down": f"127.0.0.1:{closed_port}"}
+        ),
+    }
+    server = _consumer_service(env, port)
+    try:
+
+        async def up() -> bool:
+            assert server.poll() is None, "the service exited"
+            try:
+                async with httpx.AsyncClient() as http:
+                    answer = await http.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            except httpx.HTTPError:
+                return False
+            return (
+                answer.status_code == 200 and "unreachable" in answer.json()["lag_clusters"]["down"]
+            )
+
+        await wait_until(up, 90, "the service UP, the down cluster reported", interval_s=0.3)
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        # Bounded like every client wait in the kit: far below the 30 s request timeout.
+        output, _ = await asyncio.to_thread(server.communicate, timeout=25)
+    assert server.returncode == 0, output[-4000:]
+    assert "Application startup failed" not in output
+    assert output.count("lag monitor down: cluster unreachable") == 1, output[-4000:]

@@ -1,11 +1,17 @@
-"""Burrow's rules: judge a partition by the window of its last commits, a group by its worst.
+"""Burrow's evaluator: judge a partition by its window of commits, a group by its worst partition.
 
-For a partition whose lag is above the allowed lag now and at every commit in the window:
-REWIND if the committed offset ever went backwards; STOP if the time since the last commit is
-longer than the window spans (the consumer stopped committing); STALL if every commit is the same
-offset (committing without progress); WARN if the lag never decreased (a slow consumer falling
-behind). Otherwise — including whenever the lag touched the allowed lag — OK. A group is the worst
-of its partitions, where STOP, STALL and REWIND count as ERR.
+Ported rule for rule from Burrow 1.9.5 (``core/internal/evaluator/caching.go``). For a partition
+whose current lag is above the allowed lag, in this order:
+
+1. **STOP** — the time since the last commit is longer than the window spans (the consumer
+   stopped committing), unless a recent log-end offset was at or below the last commit (it was
+   caught up a moment ago: the last ``window`` log-end samples, one per ``offset_refresh_s``);
+2. **REWIND** — a commit went backwards and no later commit got back to where it was;
+3. only if no commit in the window was within the allowed lag: **STALL** — every commit is the
+   same offset; **WARN** — the lag never went down between commits;
+4. otherwise **OK**.
+
+A group is the worst of its partitions, where STOP, STALL and REWIND count as ERR.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ __all__ = [
     "Status",
     "evaluate_group",
     "evaluate_partition",
+    "partition_rule",
 ]
 
 
@@ -43,8 +50,11 @@ class CommitSample:
 
     offset: int
     timestamp: int
-    lag: int
+    lag: int | None
+    """``None`` when no log-end offset was known at the commit (Burrow's nil lag)."""
     observed_at: int = 0
+    order: int = 0
+    """Where the commit sits in ``__consumer_offsets``: orders commits, drops re-reads."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +83,14 @@ class GroupStatus:
     partitions: list[PartitionStatus]
     maxlag: PartitionStatus | None
 
+    @classmethod
+    def not_found(cls, cluster: str, group: str) -> GroupStatus:
+        """What Burrow answers for a group it does not know (or has expired)."""
+        return cls(cluster, group, Status.NOTFOUND, 1.0, [], None)
+
     @property
     def partition_count(self) -> int:
-        """How many partitions the group has committed offsets for."""
+        """Every partition of every topic the group committed to, committed or not."""
         return len(self.partitions)
 
     @property
@@ -84,49 +99,112 @@ class GroupStatus:
         return sum(p.current_lag for p in self.partitions)
 
 
+def lag_always_above(samples: Sequence[CommitSample], allowed_lag: int) -> bool:
+    """No commit in the window was within the allowed lag (commits of unknown lag are skipped)."""
+    return not any(s.lag is not None and s.lag <= allowed_lag for s in samples)
+
+
+def rewind_index(samples: Sequence[CommitSample]) -> int:
+    """The index of the first commit below its predecessor, or -1."""
+    for i in range(1, len(samples)):
+        if samples[i].offset < samples[i - 1].offset:
+            return i
+    return -1
+
+
+def rewind_recovered(samples: Sequence[CommitSample], index: int) -> bool:
+    """A commit from ``index`` on got back to the offset committed just before the rewind."""
+    before = samples[index - 1].offset
+    return any(s.offset >= before for s in samples[index:])
+
+
+def stopped(samples: Sequence[CommitSample], now_ms: int) -> bool:
+    """The last commit is older than the window spans (Burrow's clock has whole seconds)."""
+    first, last = samples[0].timestamp, samples[-1].timestamp
+    return (now_ms // 1000 * 1000) - last > last - first
+
+
+def stalled(samples: Sequence[CommitSample]) -> bool:
+    """Every commit is the same offset."""
+    return all(s.offset == samples[0].offset for s in samples)
+
+
+def lag_not_decreasing(samples: Sequence[CommitSample]) -> bool:
+    """The lag never went down from one commit of known lag to the next."""
+    lags = [s.lag for s in samples if s.lag is not None]
+    return all(later >= earlier for earlier, later in itertools.pairwise(lags))
+
+
+def recent_lag_zero(samples: Sequence[CommitSample], log_ends: Sequence[int]) -> bool:
+    """A recent log-end offset was at or below the last commit: caught up a moment ago."""
+    last = samples[-1].offset
+    return any(end <= last for end in log_ends)
+
+
 def partition_rule(
-    samples: Sequence[CommitSample], current_lag: int, now_ms: int, allowed_lag: int = 0
+    samples: Sequence[CommitSample],
+    log_ends: Sequence[int],
+    current_lag: int,
+    now_ms: int,
+    allowed_lag: int = 0,
 ) -> Status:
-    """Apply the rules to one window (oldest commit first)."""
+    """Burrow's ``calculatePartitionStatus`` over one window (oldest commit first)."""
     if not samples or current_lag <= allowed_lag:
         return Status.OK
-    if any(s.lag <= allowed_lag for s in samples):
-        return Status.OK  # it caught up inside the window
-    offsets = [s.offset for s in samples]
-    if any(later < earlier for earlier, later in itertools.pairwise(offsets)):
-        return Status.REWIND
-    first, last = samples[0].timestamp, samples[-1].timestamp
-    if now_ms - last > last - first:
+    # STOP first: a dead consumer's old window may well show lag 0 somewhere.
+    if stopped(samples, now_ms) and not recent_lag_zero(samples, log_ends):
         return Status.STOP
-    if len(set(offsets)) == 1:
-        return Status.STALL
-    lags = [s.lag for s in samples]
-    if all(later >= earlier for earlier, later in itertools.pairwise(lags)):
-        return Status.WARN
+    # A rewind counts only until the group is back where it was (rebalances re-commit old
+    # offsets), and before the lag-zero rule: a rewind to earliest often follows lag 0.
+    index = rewind_index(samples)
+    if index > 0 and not rewind_recovered(samples, index):
+        return Status.REWIND
+    if lag_always_above(samples, allowed_lag):
+        if stalled(samples):
+            return Status.STALL
+        if lag_not_decreasing(samples):
+            return Status.WARN
     return Status.OK
 
 
 def evaluate_partition(
     topic: str,
     partition: int,
-    samples: Sequence[CommitSample],
-    window: int,
+    slots: Sequence[CommitSample | None],
+    log_ends: Sequence[int],
     *,
     current_lag: int,
     now_ms: int,
     allowed_lag: int = 0,
+    minimum_complete: float = 0.0,
     owner: str = "",
     client_id: str = "",
 ) -> PartitionStatus:
-    """A partition's status, with the window's first and last commit and its completeness."""
+    """Burrow's ``evaluatePartitionStatus``: ``slots`` is the window, empty slots (``None``) first.
+
+    A partition without a window (``slots`` empty) is OK with completeness 0; one whose window
+    is shorter than ``minimum_complete`` is OK without being judged.
+    """
+    if not slots:
+        return PartitionStatus(topic, partition, Status.OK, None, None, current_lag, 0.0, owner,
+                               client_id)  # fmt: skip
+    # As Burrow slices: from the first filled slot, or the last slot if none is filled (so an
+    # empty window counts as one slot complete — kept to report what Burrow reports).
+    first = next((i for i, s in enumerate(slots) if s is not None), len(slots) - 1)
+    window = slots[first:]
+    complete = len(window) / len(slots) if len(window) < len(slots) else 1.0
+    samples = [s for s in window if s is not None]
+    status = Status.OK
+    if samples and complete >= minimum_complete:
+        status = partition_rule(samples, log_ends, current_lag, now_ms, allowed_lag)
     return PartitionStatus(
         topic=topic,
         partition=partition,
-        status=partition_rule(samples, current_lag, now_ms, allowed_lag),
-        start=samples[0] if samples else None,
-        end=samples[-1] if samples else None,
+        status=status,
+        start=window[0],
+        end=window[-1],
         current_lag=current_lag,
-        complete=min(1.0, len(samples) / window) if window else 1.0,
+        complete=complete,
         owner=owner,
         client_id=client_id,
     )
@@ -135,8 +213,11 @@ def evaluate_partition(
 def evaluate_group(cluster: str, group: str, partitions: list[PartitionStatus]) -> GroupStatus:
     """The worst partition status (capped at ERR), completeness, the partition lagging most."""
     worst = max((p.status for p in partitions), default=Status.OK)
-    complete = sum(p.complete >= 1.0 for p in partitions) / len(partitions) if partitions else 1.0
-    maxlag = max(partitions, key=lambda p: p.current_lag, default=None)
+    complete = sum(p.complete == 1.0 for p in partitions) / len(partitions) if partitions else 0.0
+    maxlag: PartitionStatus | None = None
+    for p in partitions:
+        if maxlag is None or p.current_lag > maxlag.current_lag:
+            maxlag = p
     return GroupStatus(
         cluster=cluster,
         group=group,

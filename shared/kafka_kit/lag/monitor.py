@@ -2,7 +2,11 @@
 
 Commits are read from ``__consumer_offsets`` itself, so each sample carries the real commit time
 (what the STOP and STALL rules need), for every group — including groups of other applications.
-Log-end offsets and partition owners are sampled every ``offset_refresh_s``.
+Every ``offset_refresh_s`` the monitor samples the log-end offset of every partition of every
+topic, and the members of every group (who owns which partition).
+
+A cluster that cannot be reached never stops the others: its monitor reports ``unreachable``
+with the error and tries again with back-off, in the background, until it is stopped.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from typing import Literal, TypeVar
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -20,14 +25,21 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from kafka_kit.clients import batches_until_end, start_bounded, stop_bounded
 from kafka_kit.cluster_view import describe_groups
 from kafka_kit.lag.evaluator import GroupStatus
-from kafka_kit.lag.offsets_topic import OFFSETS_TOPIC, parse_offset_commit
+from kafka_kit.lag.offsets_topic import OFFSETS_TOPIC, GroupDeleted, parse_offsets_record
 from kafka_kit.lag.store import GroupLag, LagStore
 from kafka_kit.settings import KafkaSettings, LagSettings
 
-__all__ = ["ClusterLagMonitor", "LagMonitors"]
+__all__ = ["ClusterLagMonitor", "LagMonitors", "MonitorState"]
 
 
 log = logging.getLogger(__name__)
+
+_Client = TypeVar("_Client", AIOKafkaConsumer, AIOKafkaAdminClient)
+
+MonitorState = Literal["connecting", "running", "unreachable", "stopped"]
+
+_RETRY_FIRST_S = 1.0
+_RETRY_MAX_S = 30.0
 
 
 def _now_ms() -> int:
@@ -41,78 +53,116 @@ class ClusterLagMonitor:
         self.name = name
         self.settings = settings
         self.lag = lag
-        self.store = LagStore(lag.window, int(lag.min_distance_s * 1000))
-        self.partition_counts: dict[str, int] = {}
-        self._consumer: AIOKafkaConsumer | None = None
-        self._sampler: AIOKafkaConsumer | None = None
+        self.store = LagStore(
+            lag.window, int(lag.min_distance_s * 1000), int(lag.expire_group_s * 1000)
+        )
+        self.state: MonitorState = "stopped"
+        self.last_error: str | None = None
+        self.ready = asyncio.Event()
+        """Set once the commits recorded before the start have been read."""
         self._admin: AIOKafkaAdminClient | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._sampler: AIOKafkaConsumer | None = None
+        self._clients: list[AIOKafkaConsumer | AIOKafkaAdminClient] = []
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def _timeout_s(self) -> float:
         return self.settings.request_timeout_ms / 1000
 
     async def start(self) -> None:
-        """Connect, read the commits recorded so far, then follow new ones."""
-        settings = self.settings
-        client_id = f"{settings.client_id}-lag-{self.name}"
-        admin = AIOKafkaAdminClient(**settings.admin_config(client_id))
-        consumer = AIOKafkaConsumer(
-            **settings.consumer_config(client_id, group_id=None, isolation_level="read_committed")
-        )
-        # A second consumer, assigned (and paused) on the partitions groups use: it only asks for
-        # log-end offsets, and assignment keeps their metadata at hand (no lookup per sample).
-        sampler = AIOKafkaConsumer(
-            **settings.consumer_config(f"{client_id}-offsets", group_id=None)
-        )
-        try:
-            what = f"lag monitor {self.name}"
-            await start_bounded(admin, settings, what)
-            self._admin = admin
-            await start_bounded(consumer, settings, what)
-            self._consumer = consumer
-            await start_bounded(sampler, settings, what)
-            self._sampler = sampler
-            await self.refresh()
-            await self._follow_offsets_topic(consumer)
-            await self.refresh()  # log-end offsets of the topics the commits named
-        except BaseException:
-            await self.stop()
-            raise
-        self._tasks = [
-            asyncio.create_task(self._read_commits(consumer), name=f"lag-{self.name}-commits"),
-            asyncio.create_task(self._refresh_loop(), name=f"lag-{self.name}-refresh"),
-        ]
+        """Start watching in the background; never raises for an unreachable cluster."""
+        if self._task is None:
+            self.state = "connecting"
+            self._task = asyncio.create_task(self._run(), name=f"lag-{self.name}")
 
     async def stop(self) -> None:
-        """Stop reading and sampling."""
-        for task in self._tasks:
+        """Stop reading and sampling; close every client (each close bounded)."""
+        task, self._task = self._task, None
+        if task is not None:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
-        clients = [c for c in (self._consumer, self._sampler, self._admin) if c is not None]
-        self._consumer = self._sampler = self._admin = None
+        self.state = "stopped"
+
+    async def _run(self) -> None:
+        delay = _RETRY_FIRST_S
+        while True:
+            try:
+                await self._watch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: report it, retry later
+                if self.state == "running":
+                    delay = _RETRY_FIRST_S  # it was fine until now: retry soon
+                self._unreachable(exc)
+            finally:
+                await self._close()
+            await asyncio.sleep(delay)
+            delay = min(_RETRY_MAX_S, delay * 2)
+
+    async def _watch(self) -> None:
+        """Connect, read the commits recorded so far, then follow new ones and sample."""
+        settings = self.settings
+        client_id = f"{settings.client_id}-lag-{self.name}"
+        admin = await self._started(AIOKafkaAdminClient(**settings.admin_config(client_id)))
+        reader = await self._started(
+            AIOKafkaConsumer(
+                **settings.consumer_config(
+                    client_id, group_id=None, isolation_level="read_committed"
+                )
+            )
+        )
+        # A second consumer, assigned (and paused) on every partition: it only asks for log-end
+        # offsets, and assignment keeps their metadata at hand (no lookup per sample).
+        sampler = await self._started(
+            AIOKafkaConsumer(**settings.consumer_config(f"{client_id}-offsets", group_id=None))
+        )
+        self._admin, self._sampler = admin, sampler
+        await self.refresh()  # log-end offsets first: a commit is kept only once they are known
+        await self._catch_up(reader)
+        self._running()
+        self.ready.set()
+        await asyncio.gather(self._read_commits(reader), self._refresh_loop())
+
+    async def _started(self, client: _Client) -> _Client:
+        """Start ``client`` (bounded; closed again if that fails) and keep it for closing."""
+        await start_bounded(client, self.settings, f"lag monitor {self.name}")
+        self._clients.append(client)
+        return client
+
+    async def _close(self) -> None:
+        clients, self._clients = self._clients, []
+        self._admin = self._sampler = None
         for client in clients:
             await stop_bounded(client, self._timeout_s)
 
+    def _running(self) -> None:
+        if self.state != "running":
+            log.info("lag monitor %s: watching %s", self.name, self.settings.bootstrap_servers)
+        self.state, self.last_error = "running", None
+
+    def _unreachable(self, exc: BaseException) -> None:
+        reason = str(exc) or type(exc).__name__
+        if self.state != "unreachable" or self.last_error != reason:
+            # Once per change, not once per retry: a cluster down for hours logs one line.
+            log.warning("lag monitor %s: cluster unreachable (%s); retrying", self.name, reason)
+        self.state, self.last_error = "unreachable", reason
+
     # ---------------------------------------------------------------- commits
-    async def _follow_offsets_topic(self, consumer: AIOKafkaConsumer) -> None:
-        count = self.partition_counts.get(OFFSETS_TOPIC)
+    async def _catch_up(self, reader: AIOKafkaConsumer) -> None:
+        count = len(self.store.log_ends.get(OFFSETS_TOPIC, ()))
         if not count:
             raise RuntimeError(f"cluster {self.name} has no {OFFSETS_TOPIC} topic yet")
         tps = [TopicPartition(OFFSETS_TOPIC, p) for p in range(count)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        # Catch up with what was committed before we started (bounded), then follow.
-        async for batch in batches_until_end(consumer, tps, self._timeout_s):
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        async for batch in batches_until_end(reader, tps, self._timeout_s):
             self._apply_records(batch)
 
-    async def _read_commits(self, consumer: AIOKafkaConsumer) -> None:
+    async def _read_commits(self, reader: AIOKafkaConsumer) -> None:
         while True:
             try:
-                self._apply(await consumer.getmany(timeout_ms=1000))
+                self._apply(await reader.getmany(timeout_ms=1000))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -126,18 +176,17 @@ class ClusterLagMonitor:
     def _apply_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         observed = _now_ms()
         for record in records:
-            commit = parse_offset_commit(record.key, record.value)
-            if commit is None:
-                continue
-            if commit.offset is None:
-                self.store.delete_commit(commit.group, commit.topic, commit.partition)
-            else:
+            parsed = parse_offsets_record(record.key, record.value, record.offset)
+            if isinstance(parsed, GroupDeleted):
+                self.store.delete_group(parsed.group)
+            elif parsed is not None:
                 self.store.add_commit(
-                    commit.group,
-                    commit.topic,
-                    commit.partition,
-                    offset=commit.offset,
-                    timestamp=commit.timestamp,
+                    parsed.group,
+                    parsed.topic,
+                    parsed.partition,
+                    offset=parsed.offset,
+                    timestamp=parsed.timestamp,
+                    order=parsed.order,
                     observed_at=observed,
                 )
 
@@ -149,80 +198,81 @@ class ClusterLagMonitor:
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
-                log.warning("lag monitor %s: refresh failed: %r", self.name, exc, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - reported as the state; next sample retries
+                # The clients reconnect by themselves; until a refresh succeeds, say why not.
+                self._unreachable(exc)
+            else:
+                self._running()
 
     async def refresh(self) -> None:
-        """Sample topics, log-end offsets of partitions groups use, and partition owners."""
+        """Sample every partition's log-end offset and every group's members."""
         admin = self._admin
         if admin is None:
             return
         described = await asyncio.wait_for(admin.describe_topics(), self._timeout_s)
-        self.partition_counts = {t["topic"]: len(t["partitions"]) for t in described}
-        tps = [
-            TopicPartition(topic, p)
-            for topic in sorted(self.store.topics_in_use())
-            for p in range(self.partition_counts.get(topic, 0))
-        ]
+        counts = {t["topic"]: len(t["partitions"]) for t in described if t["partitions"]}
+        for gone in set(self.store.log_ends) - set(counts):
+            self.store.delete_topic(gone)
+        tps = [TopicPartition(t, p) for t, count in sorted(counts.items()) for p in range(count)]
         for tp, end in (await self._end_offsets(tps)).items():
-            self.store.set_log_end(tp.topic, tp.partition, end)
-        groups = sorted(self.store.groups)
-        for group in await describe_groups(admin, groups) if groups else []:
+            self.store.set_log_end(tp.topic, tp.partition, end, counts[tp.topic])
+        listed = await asyncio.wait_for(admin.list_consumer_groups(), self._timeout_s)
+        names = sorted({entry[0] for entry in listed})
+        for group in await describe_groups(admin, names) if names else []:
+            if group.protocol_type != "consumer":
+                continue
             self.store.set_owners(
                 group.group_id,
                 {
-                    tp: (member.client_host.lstrip("/"), member.client_id)
+                    tp: (member.client_host, member.client_id)
                     for member in group.members
                     for tp in member.assignment
                 },
             )
-        self.store.expire(_now_ms() - int(self.lag.expire_group_s * 1000))
+        self.store.expire(_now_ms())
 
     async def _end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
         sampler = self._sampler
         if sampler is None or not tps:
             return {}
-        # Keep earlier partitions (other queries use them) unless their topic is gone.
-        kept = {
-            tp
-            for tp in sampler.assignment()
-            if tp.partition < self.partition_counts.get(tp.topic, 0)
-        }
-        wanted = set(tps) | kept
-        if wanted != sampler.assignment():
-            sampler.assign(sorted(wanted))
-            sampler.pause(*wanted)
+        if set(tps) != sampler.assignment():
+            sampler.assign(tps)
+            sampler.pause(*tps)
         return dict(await asyncio.wait_for(sampler.end_offsets(tps), self._timeout_s))
 
     # ---------------------------------------------------------------- queries
     def topics(self) -> list[str]:
-        """The cluster's topics (internal ones excluded)."""
-        return sorted(t for t in self.partition_counts if not t.startswith("__"))
+        """Every topic of the cluster, internal ones included (as Burrow lists them)."""
+        return self.store.topics()
 
-    async def topic_offsets(self, topic: str) -> list[int] | None:
-        """Log-end offset of each partition, or ``None`` for an unknown topic."""
-        count = self.partition_counts.get(topic)
-        if count is None:
-            return None
-        tps = [TopicPartition(topic, p) for p in range(count)]
-        ends = await self._end_offsets(tps)
-        return [ends[tp] for tp in tps] if ends else None
+    def topic_offsets(self, topic: str) -> list[int] | None:
+        """The latest log-end sample of each partition, or ``None`` for an unknown topic."""
+        return self.store.latest_log_ends(topic)
 
     def groups(self) -> list[str]:
-        """Groups with committed offsets."""
+        """Groups with commits or members."""
         return sorted(self.store.groups)
 
-    def status(self, group: str) -> GroupStatus | None:
-        """The group's Burrow evaluation now, or ``None`` for an unknown group."""
-        if group not in self.store.groups:
-            return None
-        return self.store.evaluate(self.name, group, _now_ms(), self.lag.allowed_lag)
+    def consumers_of(self, topic: str) -> list[str]:
+        """Groups that committed to (or consume) ``topic``."""
+        return self.store.consumers_of(topic)
+
+    def status(self, group: str) -> GroupStatus:
+        """The group's Burrow evaluation now (status NOTFOUND for an unknown group)."""
+        lag = self.lag
+        return self.store.evaluate(
+            self.name, group, _now_ms(), lag.allowed_lag, lag.minimum_complete
+        )
 
     def group_lag(self, group: str) -> GroupLag | None:
         """Log-end, committed and lag per partition, or ``None`` for an unknown group."""
-        if group not in self.store.groups:
+        if self.store.expired(group, _now_ms()):
             return None
         return self.store.group_lag(group)
+
+    def known(self, group: str) -> bool:
+        """Burrow has a window for the group (it committed within ``expire_group_s``)."""
+        return not self.store.expired(group, _now_ms())
 
 
 class LagMonitors:
@@ -238,16 +288,20 @@ class LagMonitors:
         }
 
     async def start(self) -> None:
-        """Start watching every cluster; if one cannot be reached, stop all and raise."""
-        try:
-            await asyncio.gather(*(m.start() for m in self.monitors.values()))
-        except BaseException:
-            await self.stop()
-            raise
+        """Start watching every cluster in the background (an unreachable one is retried)."""
+        for monitor in self.monitors.values():
+            await monitor.start()
 
     async def stop(self) -> None:
         """Stop every monitor."""
         await asyncio.gather(*(m.stop() for m in self.monitors.values()))
+
+    def states(self) -> dict[str, str]:
+        """Per cluster: ``running``, ``connecting``, ``stopped`` or ``unreachable: <why>``."""
+        return {
+            name: f"{m.state}: {m.last_error}" if m.state == "unreachable" else m.state
+            for name, m in self.monitors.items()
+        }
 
     def get(self, cluster: str) -> ClusterLagMonitor | None:
         """The monitor of ``cluster``, or ``None``."""

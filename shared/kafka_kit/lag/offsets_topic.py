@@ -3,8 +3,10 @@
 Each offset commit is a record whose key is ``(version int16, group, topic, partition)`` and whose
 value is ``(version int16, offset int64, [leader epoch int32], metadata string, commit timestamp
 int64, [expire timestamp int64])``; version 4 values are "flexible" (compact strings, tagged
-fields). A null value deletes the offset. Other key versions (group metadata, KIP-848 records)
-are not offset commits.
+fields). Key version 2 is a group's metadata; its null value (a tombstone) means the group was
+deleted. Burrow ignores offset tombstones (``kafka-consumer-groups --delete-offsets``, offsets
+expiring) and keeps the partition's window; so do we. Other key versions (KIP-848 records) are
+skipped.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-__all__ = ["OFFSETS_TOPIC", "OffsetCommit", "parse_offset_commit"]
+__all__ = ["OFFSETS_TOPIC", "GroupDeleted", "OffsetCommit", "parse_offsets_record"]
 
 
 OFFSETS_TOPIC = "__consumer_offsets"
 _OFFSET_COMMIT_KEY_VERSIONS = (0, 1)
+_GROUP_METADATA_KEY_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,17 @@ class OffsetCommit:
     group: str
     topic: str
     partition: int
-    offset: int | None
-    """``None``: the committed offset was deleted (the group or its offsets expired)."""
+    offset: int
     timestamp: int
+    order: int = 0
+    """The record's offset in ``__consumer_offsets``: later commits of a group have higher ones."""
+
+
+@dataclass(frozen=True)
+class GroupDeleted:
+    """The group's metadata tombstone: the group is gone."""
+
+    group: str
 
 
 class _Reader:
@@ -67,16 +78,19 @@ class _Reader:
         return text
 
 
-def parse_offset_commit(key: bytes | None, value: bytes | None) -> OffsetCommit | None:
-    """The offset commit in a ``__consumer_offsets`` record, or ``None`` for other records."""
+def parse_offsets_record(
+    key: bytes | None, value: bytes | None, order: int = 0
+) -> OffsetCommit | GroupDeleted | None:
+    """The commit or group deletion in a ``__consumer_offsets`` record; ``None`` for others."""
     if not key or len(key) < 2:
         return None
     keys = _Reader(key)
-    if keys.take(">h") not in _OFFSET_COMMIT_KEY_VERSIONS:
+    version = keys.take(">h")
+    if version == _GROUP_METADATA_KEY_VERSION:
+        return GroupDeleted(keys.string()) if value is None else None
+    if version not in _OFFSET_COMMIT_KEY_VERSIONS or value is None:
         return None
     group, topic, partition = keys.string(), keys.string(), keys.take(">i")
-    if value is None:
-        return OffsetCommit(group, topic, partition, None, 0)
     values = _Reader(value)
     version = values.take(">h")
     offset = values.take(">q")
@@ -87,4 +101,4 @@ def parse_offset_commit(key: bytes | None, value: bytes | None) -> OffsetCommit 
     else:
         values.string()
     timestamp = values.take(">q")
-    return OffsetCommit(group, topic, partition, offset, timestamp)
+    return OffsetCommit(group, topic, partition, offset, timestamp, order)

@@ -1,28 +1,40 @@
-"""Per cluster: each group's window of commits per partition, and log-end offsets."""
+"""Per cluster: each group's window of commits per partition, and recent log-end offsets.
+
+Burrow 1.9.5's storage rules (``core/internal/storage/inmemory.go``): a commit is kept only for
+a topic whose log-end offsets have been sampled (its lag needs one); its lag is taken against the
+latest log-end sample; a commit closer than ``min_distance_ms`` to the window's last one replaces
+it but keeps the earlier timestamp; the first commit to a topic gives the group every partition
+of that topic (those without commits show an empty window). Log-end offsets keep a ring of the
+last ``window`` samples per partition, which the STOP rule reads.
+"""
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from kafka_kit.lag.evaluator import CommitSample, GroupStatus, evaluate_group, evaluate_partition
 
 __all__ = ["GroupLag", "LagStore", "PartitionLag"]
 
 
-TopicPartition = tuple[str, int]
+@dataclass
+class PartitionWindow:
+    """A group's last commits on one partition, and who owns the partition now."""
 
-UNKNOWN_LAG = -1
-"""A commit's lag before any log-end offset of its partition was seen (counts as caught up)."""
+    samples: deque[CommitSample] | None = None
+    """``None`` until the partition's first commit or owner (then Burrow gives it a window)."""
+    owner: str = ""
+    client_id: str = ""
 
 
 @dataclass
-class PartitionWindow:
-    """The last commits of one group on one partition, and who owns the partition now."""
+class GroupWindows:
+    """Everything kept for one group: per topic, a window per partition."""
 
-    samples: deque[CommitSample]
-    owner: str = ""
-    client_id: str = ""
+    topics: dict[str, list[PartitionWindow]] = field(default_factory=dict)
+    last_commit: int = 0
+    """Commit timestamp (ms) of the group's newest commit; 0: members seen, never a commit."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +70,47 @@ class GroupLag:
 
 
 class LagStore:
-    """What Burrow's storage module keeps: windows of commits and broker offsets."""
+    """What Burrow's storage module keeps for one cluster."""
 
-    def __init__(self, window: int = 10, min_distance_ms: int = 1000) -> None:
+    def __init__(
+        self, window: int = 10, min_distance_ms: int = 0, expire_group_ms: int = 604_800_000
+    ) -> None:
         self.window = window
         self.min_distance_ms = min_distance_ms
-        self.log_end: dict[TopicPartition, int] = {}
-        self.groups: dict[str, dict[TopicPartition, PartitionWindow]] = {}
+        self.expire_group_ms = expire_group_ms
+        self.log_ends: dict[str, list[deque[int]]] = {}
+        self.groups: dict[str, GroupWindows] = {}
 
+    # ------------------------------------------------------------------ log-end offsets
+    def set_log_end(self, topic: str, partition: int, offset: int, partition_count: int) -> None:
+        """A new log-end sample (high watermark) of a partition of a ``partition_count`` topic."""
+        rings = self.log_ends.setdefault(topic, [])
+        while len(rings) < partition_count:
+            rings.append(deque(maxlen=self.window))
+        rings[partition].append(offset)
+
+    def delete_topic(self, topic: str) -> None:
+        """The topic is gone: from the cluster and from every group."""
+        self.log_ends.pop(topic, None)
+        for group in self.groups.values():
+            group.topics.pop(topic, None)
+
+    def topics(self) -> list[str]:
+        """Every sampled topic, internal ones included (as Burrow lists them)."""
+        return sorted(self.log_ends)
+
+    def latest_log_ends(self, topic: str) -> list[int] | None:
+        """The latest log-end sample of each partition, or ``None`` for an unknown topic."""
+        rings = self.log_ends.get(topic)
+        return None if rings is None else [ring[-1] for ring in rings if ring]
+
+    def _latest_log_end(self, topic: str, partition: int) -> int | None:
+        rings = self.log_ends.get(topic)
+        if rings is None or partition >= len(rings) or not rings[partition]:
+            return None
+        return rings[partition][-1]
+
+    # ------------------------------------------------------------------ commits
     def add_commit(
         self,
         group: str,
@@ -74,107 +119,158 @@ class LagStore:
         *,
         offset: int,
         timestamp: int,
+        order: int,
         observed_at: int,
-    ) -> None:
-        """Record a commit; one closer than ``min_distance_ms`` to the last replaces it."""
-        windows = self.groups.setdefault(group, {})
-        entry = windows.get((topic, partition))
-        if entry is None:
-            entry = windows[(topic, partition)] = PartitionWindow(deque(maxlen=self.window))
-        end = self.log_end.get((topic, partition))
-        lag = max(0, end - offset) if end is not None else UNKNOWN_LAG
-        sample = CommitSample(offset, timestamp, lag, observed_at)
+    ) -> bool:
+        """Record a commit the way Burrow stores it; ``False`` if it was dropped."""
+        if timestamp < observed_at - self.expire_group_ms:
+            return False  # older than any group is kept
+        end = self._latest_log_end(topic, partition)
+        if end is None:
+            return False  # no log-end sample yet: its lag is unknown
+        entry = self._window(group, topic, partition)
         samples = entry.samples
+        assert samples is not None
+        if samples and samples[-1].order >= order:
+            return False  # read before (the reader resumed behind this point)
+        self.groups[group].last_commit = timestamp
+        sample = CommitSample(offset, timestamp, max(0, end - offset), observed_at, order)
         if samples and timestamp - samples[-1].timestamp < self.min_distance_ms:
-            samples[-1] = sample
+            # Too close to the last one: it takes the new offset and lag, keeps its timestamp.
+            kept = samples[-1].timestamp
+            samples[-1] = CommitSample(offset, kept, sample.lag, observed_at, order)
         else:
             samples.append(sample)
+        return True
 
-    def delete_commit(self, group: str, topic: str, partition: int) -> None:
-        """The group's offset for the partition is gone (a tombstone)."""
-        windows = self.groups.get(group, {})
-        windows.pop((topic, partition), None)
-        if not windows:
-            self.groups.pop(group, None)
+    def _window(self, group: str, topic: str, partition: int) -> PartitionWindow:
+        """The group's window for the partition; every partition of the topic gets an entry."""
+        windows = self.groups.setdefault(group, GroupWindows())
+        partitions = windows.topics.setdefault(topic, [])
+        count = len(self.log_ends.get(topic, ()))
+        while len(partitions) < max(count, partition + 1):
+            partitions.append(PartitionWindow())
+        entry = partitions[partition]
+        if entry.samples is None:
+            entry.samples = deque(maxlen=self.window)
+        return entry
 
-    def set_log_end(self, topic: str, partition: int, offset: int) -> None:
-        """The latest known log-end offset (high watermark) of a partition.
+    def delete_group(self, group: str) -> None:
+        """The group itself was deleted (its metadata tombstone)."""
+        self.groups.pop(group, None)
 
-        Commits seen before any log-end offset was known get their lag from this first one.
+    # ------------------------------------------------------------------ owners
+    def set_owners(self, group: str, owners: dict[tuple[str, int], tuple[str, str]]) -> None:
+        """Who consumes each partition now: ``(host, client id)``; a group's members make it known.
+
+        Partitions of topics never sampled are skipped, as Burrow skips them.
         """
-        first = (topic, partition) not in self.log_end
-        self.log_end[(topic, partition)] = offset
-        if not first:
-            return
-        for windows in self.groups.values():
-            entry = windows.get((topic, partition))
-            if entry is not None:
-                entry.samples = deque(
-                    (
-                        replace(s, lag=max(0, offset - s.offset)) if s.lag == UNKNOWN_LAG else s
-                        for s in entry.samples
-                    ),
-                    maxlen=self.window,
-                )
+        known = self.groups.get(group)
+        if known is not None:
+            for partitions in known.topics.values():
+                for entry in partitions:
+                    entry.owner = entry.client_id = ""
+        for (topic, partition), (host, client_id) in owners.items():
+            if self._latest_log_end(topic, partition) is None:
+                continue
+            entry = self._window(group, topic, partition)
+            entry.owner, entry.client_id = host, client_id
 
-    def set_owners(self, group: str, owners: dict[TopicPartition, tuple[str, str]]) -> None:
-        """Who consumes each partition now: ``(host, client id)``; others get none."""
-        for tp, entry in self.groups.get(group, {}).items():
-            entry.owner, entry.client_id = owners.get(tp, ("", ""))
+    # ------------------------------------------------------------------ queries
+    def expired(self, group: str, now_ms: int) -> bool:
+        """Unknown, never committed, or no commit within ``expire_group_ms`` (Burrow: NOTFOUND)."""
+        windows = self.groups.get(group)
+        if windows is None or not windows.last_commit:
+            return True
+        return windows.last_commit < now_ms - self.expire_group_ms
 
-    def expire(self, older_than_ms: int) -> list[str]:
-        """Forget groups whose newest commit is older than ``older_than_ms``."""
+    def expire(self, now_ms: int) -> list[str]:
+        """Forget groups without a recent commit that nobody consumes for any more."""
         gone = [
-            group
-            for group, windows in self.groups.items()
-            if all(w.samples[-1].timestamp < older_than_ms for w in windows.values() if w.samples)
+            name
+            for name, windows in self.groups.items()
+            if self.expired(name, now_ms)
+            and not any(e.owner for ps in windows.topics.values() for e in ps)
         ]
-        for group in gone:
-            del self.groups[group]
+        for name in gone:
+            del self.groups[name]
         return gone
 
-    def topics_in_use(self) -> set[str]:
-        """Topics some group has committed offsets for."""
-        return {topic for windows in self.groups.values() for topic, _ in windows}
+    def consumers_of(self, topic: str) -> list[str]:
+        """Groups that have the topic."""
+        return sorted(name for name, windows in self.groups.items() if topic in windows.topics)
+
+    def slots(self, group: str, topic: str, partition: int) -> list[CommitSample | None]:
+        """The window as Burrow shows it: ``window`` slots, empty ones first; none if no window."""
+        entry = self.groups[group].topics[topic][partition]
+        if entry.samples is None:
+            return []
+        return [None] * (self.window - len(entry.samples)) + list(entry.samples)
+
+    def log_end_history(self, topic: str, partition: int) -> list[int]:
+        """The partition's recent log-end samples, oldest first."""
+        rings = self.log_ends.get(topic)
+        return list(rings[partition]) if rings and partition < len(rings) else []
 
     def current_lag(self, group: str, topic: str, partition: int) -> int:
-        """Log-end offset minus the last committed offset (0 when either is unknown)."""
-        entry = self.groups.get(group, {}).get((topic, partition))
-        end = self.log_end.get((topic, partition))
-        if entry is None or not entry.samples or end is None:
+        """Latest log-end sample minus the last commit (0 when either is unknown)."""
+        entry = self.groups[group].topics[topic][partition]
+        end = self._latest_log_end(topic, partition)
+        if not entry.samples or end is None:
             return 0
         return max(0, end - entry.samples[-1].offset)
 
+    def partitions(self, group: str) -> list[tuple[str, int, PartitionWindow]]:
+        """Every partition the group has, sorted."""
+        windows = self.groups.get(group)
+        if windows is None:
+            return []
+        return [
+            (topic, partition, entry)
+            for topic in sorted(windows.topics)
+            for partition, entry in enumerate(windows.topics[topic])
+        ]
+
     def group_lag(self, group: str) -> GroupLag:
-        """Log-end, committed and lag for each partition of ``group``."""
+        """Log-end, committed and lag for each partition ``group`` committed to."""
         report = GroupLag(group)
-        for (topic, partition), entry in sorted(self.groups.get(group, {}).items()):
+        for topic, partition, entry in self.partitions(group):
             if entry.samples:
                 report.partitions.append(
                     PartitionLag(
                         topic=topic,
                         partition=partition,
-                        log_end_offset=self.log_end.get((topic, partition)),
+                        log_end_offset=self._latest_log_end(topic, partition),
                         committed_offset=entry.samples[-1].offset,
                         lag=self.current_lag(group, topic, partition),
                     )
                 )
         return report
 
-    def evaluate(self, cluster: str, group: str, now_ms: int, allowed_lag: int = 0) -> GroupStatus:
-        """The group's Burrow status now."""
+    def evaluate(
+        self,
+        cluster: str,
+        group: str,
+        now_ms: int,
+        allowed_lag: int = 0,
+        minimum_complete: float = 0.0,
+    ) -> GroupStatus:
+        """The group's Burrow status now (NOTFOUND when unknown or expired)."""
+        if self.expired(group, now_ms):
+            return GroupStatus.not_found(cluster, group)
         partitions = [
             evaluate_partition(
                 topic,
                 partition,
-                list(entry.samples),
-                self.window,
+                self.slots(group, topic, partition),
+                self.log_end_history(topic, partition),
                 current_lag=self.current_lag(group, topic, partition),
                 now_ms=now_ms,
                 allowed_lag=allowed_lag,
+                minimum_complete=minimum_complete,
                 owner=entry.owner,
                 client_id=entry.client_id,
             )
-            for (topic, partition), entry in sorted(self.groups.get(group, {}).items())
+            for topic, partition, entry in self.partitions(group)
         ]
         return evaluate_group(cluster, group, partitions)

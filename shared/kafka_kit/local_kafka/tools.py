@@ -11,6 +11,7 @@ from kafka_kit.local_kafka.cluster import java_executable
 __all__ = [
     "CONSOLE_CONSUMER",
     "CONSOLE_PRODUCER",
+    "CONSUMER_GROUPS",
     "CONSUMER_PERFORMANCE",
     "PRODUCER_PERFORMANCE",
     "kafka_tool_command",
@@ -20,6 +21,8 @@ __all__ = [
 
 CONSOLE_PRODUCER = "org.apache.kafka.tools.ConsoleProducer"
 CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
+CONSUMER_GROUPS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
+"""``kafka-consumer-groups.sh``: describe, reset, delete groups and their offsets."""
 PRODUCER_PERFORMANCE = "org.apache.kafka.tools.ProducerPerformance"
 CONSUMER_PERFORMANCE = "org.apache.kafka.tools.ConsumerPerformance"
 

@@ -38,7 +38,7 @@ def error(path: str, message: str) -> dict[str, Any]:
     return {"error": True, "message": message, "request": request_info(path)}
 
 
-def offset_json(sample: CommitSample | None) -> dict[str, int] | None:
+def offset_json(sample: CommitSample | None) -> dict[str, int | None] | None:
     """A ``ConsumerOffset``: offset, commit timestamp, when it was seen, lag then."""
     if sample is None:
         return None
@@ -83,28 +83,27 @@ def group_json(status: GroupStatus, *, all_partitions: bool) -> dict[str, Any]:
 
 
 def consumer_detail_json(monitor: ClusterLagMonitor, group: str) -> dict[str, list[dict[str, Any]]]:
-    """``ConsumerTopics``: per topic, a list indexed by partition of its commit window."""
+    """``ConsumerTopics``: per topic, a list indexed by partition of its commit window.
+
+    A window is ``window`` slots long, empty ones (``null``) first; a partition the group has
+    never committed to nor consumed from shows ``[]`` (Burrow's shapes, both).
+    """
+    store = monitor.store
     topics: dict[str, list[dict[str, Any]]] = {}
-    windows = monitor.store.groups.get(group, {})
-    for topic in sorted({t for t, _ in windows}):
-        count = max(p for t, p in windows if t == topic) + 1
-        partitions = []
-        for partition in range(count):
-            entry = windows.get((topic, partition))
-            partitions.append(
-                {
-                    "offsets": [offset_json(s) for s in entry.samples] if entry else [],
-                    "owner": entry.owner if entry else "",
-                    "client_id": entry.client_id if entry else "",
-                    "current-lag": monitor.store.current_lag(group, topic, partition),
-                }
-            )
-        topics[topic] = partitions
+    for topic, partition, entry in store.partitions(group):
+        topics.setdefault(topic, []).append(
+            {
+                "offsets": [offset_json(s) for s in store.slots(group, topic, partition)],
+                "owner": entry.owner,
+                "client_id": entry.client_id,
+                "current-lag": store.current_lag(group, topic, partition),
+            }
+        )
     return topics
 
 
 def cluster_module_json(monitor: ClusterLagMonitor) -> dict[str, Any]:
-    """The ``cluster`` module detail Burrow shows for a cluster."""
+    """The ``cluster`` module detail Burrow shows, plus how watching it goes (``state``)."""
     return {
         "class-name": "kafka",
         "servers": monitor.settings.bootstrap_servers.split(","),
@@ -117,4 +116,7 @@ def cluster_module_json(monitor: ClusterLagMonitor) -> dict[str, Any]:
         },
         "topic-refresh": int(monitor.lag.offset_refresh_s),
         "offset-refresh": int(monitor.lag.offset_refresh_s),
+        # Not in Burrow's JSON: whether the cluster answers, and if not, why.
+        "state": monitor.state,
+        "last-error": monitor.last_error,
     }
