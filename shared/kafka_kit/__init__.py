@@ -73,7 +73,7 @@ from kafka_kit.template import (
     SendResult,
 )
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = [
     "AckMode",

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from consumer_service.app import create_app
+from consumer_service.settings import EventStoreSettings
 from kafka_kit.listener import kafka_listener
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.local_kafka.tools import CONSUMER_GROUPS, run_kafka_tool
@@ -708,3 +710,32 @@ async def test_the_service_starts_and_stops_on_ctrl_c_with_a_cluster_down(
     assert server.returncode == 0, output[-4000:]
     assert "Application startup failed" not in output
     assert output.count("lag monitor down: cluster unreachable") == 1, output[-4000:]
+
+
+class Clock:
+    """A dependency nobody provides."""
+
+
+async def test_a_failed_start_up_closes_everything_it_opened(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
+) -> None:
+    registry = ListenerRegistry()
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", registry=registry)
+    async def needs_a_clock(event: bytes, clock: Clock) -> None:
+        pass
+
+    app = create_app(
+        listener_settings,
+        EventsTopicSettings(topic=topic_name, partitions=1),
+        registry,
+        lag=LagSettings(**FAST),
+        store_settings=EventStoreSettings(url=f"sqlite:///{tmp_path}/events.db"),
+    )
+    with pytest.raises(ValueError, match="Clock"):
+        async with running(app):
+            pass
+    # The lag monitor, the store and the template it opened before the failure are closed.
+    assert app.state.lag_monitors.states() == {"local": "stopped"}
+    with pytest.raises(RuntimeError):
+        await app.state.event_store.get(uuid.uuid4())
