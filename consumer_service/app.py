@@ -88,7 +88,9 @@ def create_app(
             )
             error_handler = DefaultErrorHandler(
                 DeadLetterPublishingRecoverer(template),
-                ExponentialBackOff(retry.initial_s, retry.multiplier, retry.max_s, retry.attempts),
+                ExponentialBackOff(
+                    retry.initial_s, retry.multiplier, retry.max_s, max_retries=retry.attempts - 1
+                ),
             )
             app.state.dead_letters = DeadLetterReplayer(settings, template)
             store = event_store_for((store_settings or EventStoreSettings()).url)

@@ -72,6 +72,7 @@ from kafka_kit.template import (
     ProducerRecord,
     SendResult,
 )
+from kafka_kit.type_mapping import TypeMapping
 
 __version__ = "0.5.0"
 
@@ -144,6 +145,7 @@ __all__ = [
     "TopicPartition",
     "TopicPartitionOffset",
     "TransactionStateError",
+    "TypeMapping",
     "UnknownListenerError",
     "UnresolvedPlaceholderError",
     "__version__",

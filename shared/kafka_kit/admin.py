@@ -118,8 +118,12 @@ class KafkaAdmin:
             await stop_bounded(client, self._timeout_s)
 
     async def topic_layout(self, topic: str) -> tuple[int, int]:
-        """``(partitions, replication factor)`` of an existing topic."""
+        """``(partitions, replication factor)`` of an existing topic (never creates it)."""
         async with self.client() as client:
+            # Asked for by name, a missing topic would be auto-created by the broker's default
+            # (auto.create.topics.enable): look it up in the full list first.
+            if topic not in await client.list_topics():
+                raise for_code(3)(f"topic {topic} does not exist")
             (described,) = await client.describe_topics([topic])
         if described["error_code"] or not described["partitions"]:
             raise for_code(described["error_code"] or 3)(f"topic {topic} does not exist")
@@ -254,6 +258,11 @@ class KafkaAdmin:
                 dynamic = {e[0]: e[1] for e in entries if e[3] == DYNAMIC_TOPIC_CONFIG}
                 result[name] = (values, dynamic)
         return result
+
+    async def exists(self, topic: str) -> bool:
+        """Whether ``topic`` exists (asking does not create it)."""
+        async with self.client() as client:
+            return topic in await client.list_topics()
 
     async def describe_topics(self, names: list[str] | None = None) -> list[dict[str, Any]]:
         """Topics with partitions: leader, replicas, in-sync replicas (all topics by default)."""

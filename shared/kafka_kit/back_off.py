@@ -12,36 +12,43 @@ class BackOff(Protocol):
     """Delay before retry number ``attempt`` (1 after the first failure); ``None``: give up."""
 
     def delay_s(self, attempt: int) -> float | None:
-        """Seconds to wait, or ``None`` when the attempts are used up."""
+        """Seconds to wait, or ``None`` when the retries are used up."""
         ...
 
 
 @dataclass(frozen=True)
 class FixedBackOff:
-    """The same delay each time; ``max_attempts`` deliveries in all (``None``: no limit)."""
+    """The same delay each time; up to ``max_retries`` retries (``None``: no limit).
+
+    As Spring's ``FixedBackOff(interval, maxAttempts)``, the limit counts retries, not
+    deliveries: ``FixedBackOff(1.0, 3)`` delivers a failing record four times.
+    """
 
     interval_s: float = 1.0
-    max_attempts: int | None = 10
+    max_retries: int | None = 9
 
     def delay_s(self, attempt: int) -> float | None:
-        """``interval_s`` while attempts remain."""
-        if self.max_attempts is not None and attempt >= self.max_attempts:
+        """``interval_s`` while retries remain."""
+        if self.max_retries is not None and attempt > self.max_retries:
             return None
         return self.interval_s
 
 
 @dataclass(frozen=True)
 class ExponentialBackOff:
-    """``initial_s``, then times ``multiplier`` each attempt, capped at ``max_s``."""
+    """``initial_s``, then times ``multiplier`` each retry, capped at ``max_s``.
+
+    ``max_retries`` counts retries after the first delivery, as Spring's ``maxAttempts`` does.
+    """
 
     initial_s: float = 1.0
     multiplier: float = 2.0
     max_s: float = 30.0
-    max_attempts: int | None = 10
+    max_retries: int | None = 9
 
     def delay_s(self, attempt: int) -> float | None:
-        """The growing delay while attempts remain."""
-        if self.max_attempts is not None and attempt >= self.max_attempts:
+        """The growing delay while retries remain."""
+        if self.max_retries is not None and attempt > self.max_retries:
             return None
         try:
             delay = self.initial_s * self.multiplier ** (attempt - 1)

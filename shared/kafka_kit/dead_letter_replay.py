@@ -51,6 +51,10 @@ class DeadLetter:
         """A header as text."""
         return h.header(self.headers, name)
 
+    def number(self, name: str) -> int | None:
+        """A numeric header, binary as Spring writes it or decimal text as we wrote before 0.6."""
+        return h.decode_int(h.last(self.headers, name))
+
     def as_json(self) -> dict[str, Any]:
         """A JSON view: text where the bytes are UTF-8, base64 otherwise."""
         return {
@@ -61,14 +65,16 @@ class DeadLetter:
             "value": _text(self.value),
             "exception": {
                 "class": self.header(h.DLT_EXCEPTION_FQCN),
+                "cause_class": self.header(h.DLT_EXCEPTION_CAUSE_FQCN),
                 "message": self.header(h.DLT_EXCEPTION_MESSAGE),
                 "stacktrace": self.header(h.DLT_EXCEPTION_STACKTRACE),
             },
             "original": {
                 "topic": self.header(h.DLT_ORIGINAL_TOPIC),
-                "partition": _int(self.header(h.DLT_ORIGINAL_PARTITION)),
-                "offset": _int(self.header(h.DLT_ORIGINAL_OFFSET)),
-                "timestamp": _int(self.header(h.DLT_ORIGINAL_TIMESTAMP)),
+                "partition": self.number(h.DLT_ORIGINAL_PARTITION),
+                "offset": self.number(h.DLT_ORIGINAL_OFFSET),
+                "timestamp": self.number(h.DLT_ORIGINAL_TIMESTAMP),
+                "timestamp_type": self.header(h.DLT_ORIGINAL_TIMESTAMP_TYPE),
                 "consumer_group": self.header(h.DLT_ORIGINAL_CONSUMER_GROUP),
             },
             "headers": {name: _text(value) for name, value in self.headers},
@@ -83,10 +89,6 @@ def _text(data: bytes | None) -> dict[str, str] | None:
         return {"text": data.decode()}
     except UnicodeDecodeError:
         return {"base64": base64.b64encode(data).decode()}
-
-
-def _int(text: str | None) -> int | None:
-    return int(text) if text is not None and text.lstrip("-").isdigit() else None
 
 
 class DeadLetterReplayer:
@@ -113,7 +115,7 @@ class DeadLetterReplayer:
         """
         async with self._locks.setdefault(dlt, asyncio.Lock()):
             records = {(r.partition, r.offset): r for r in await self._read_all(dlt)}
-            replayed = await self._replayed(dlt)
+            replayed = await self._replayed(dlt, create=True)
             if selection is None:
                 wanted = [k for k in sorted(records) if k not in replayed]
                 skipped = sorted(k for k in records if k in replayed)
@@ -133,7 +135,9 @@ class DeadLetterReplayer:
         original = h.header(record.headers, h.DLT_ORIGINAL_TOPIC)
         if original is None:
             raise ValueError(f"{dlt}-{record.partition}@{record.offset} has no original topic")
-        partition = _int(h.header(record.headers, h.DLT_ORIGINAL_PARTITION))
+        # Back to the partition it came from (when the topic still has it): Spring's binary
+        # header or our old decimal text.
+        partition = h.decode_int(h.last(record.headers, h.DLT_ORIGINAL_PARTITION))
         source = f"{dlt}/{record.partition}/{record.offset}"
         result = await forward(
             self.template,
@@ -141,7 +145,7 @@ class DeadLetterReplayer:
             original,
             partition=partition,
             headers=(
-                *h.without(record.headers, h.DLT_PREFIX),
+                *h.without(record.headers, h.DLT_PREFIX, h.RETRY_PREFIX, h.LEGACY_RETRY_PREFIX),
                 (h.DLT_REPLAYED_FROM, source.encode()),
             ),
         )
@@ -160,13 +164,16 @@ class DeadLetterReplayer:
     def _replays_topic(self, dlt: str) -> str:
         return f"{dlt}{REPLAYS_SUFFIX}"
 
-    async def _replayed(self, dlt: str) -> set[tuple[int, int]]:
+    async def _replayed(self, dlt: str, *, create: bool = False) -> set[tuple[int, int]]:
+        """Dead letters replayed before; the marker topic is created only to write to it."""
         topic = self._replays_topic(dlt)
-        created = await KafkaAdmin(self.settings).ensure_topics(
-            [NewTopic(topic, 1, 1, {"cleanup.policy": "compact"})]
-        )
-        if created:
-            return set()  # a new topic: nothing was replayed yet
+        admin = KafkaAdmin(self.settings)
+        if create:
+            created = await admin.ensure_topics([NewTopic(topic, 1, None).compacted()])
+            if created:
+                return set()  # a new topic: nothing was replayed yet
+        elif not await admin.exists(topic):
+            return set()
         done = set()
         for record in await self._read_all(topic):
             if record.key is not None:

@@ -124,7 +124,7 @@ class DefaultErrorHandler:
         self.recovery_retry_s = recovery_retry_s
         # Without a recoverer there is nowhere to put a record for good: retry without end.
         self.back_off: BackOff = back_off or ExponentialBackOff(
-            max_attempts=10 if recoverer is not None else None
+            max_retries=9 if recoverer is not None else None
         )
         self.not_retryable = tuple(not_retryable)
         self.retry_listeners = list(retry_listeners)
@@ -132,6 +132,11 @@ class DefaultErrorHandler:
     def is_retryable(self, exc: BaseException) -> bool:
         """Whether another delivery may succeed where this one failed."""
         return is_retryable(exc, self.not_retryable)
+
+    def declared_topics(self, topic: str) -> list[str]:
+        """Topics the recoverer writes to for ``topic`` (its dead-letter topic)."""
+        declared = getattr(self.recoverer, "declared_topics", None)
+        return list(declared(topic)) if declared is not None else []
 
     async def handle(
         self,

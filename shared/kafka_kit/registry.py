@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -147,13 +147,15 @@ class ListenerRegistry:
                 prometheus=self._prometheus,
             )
         ]
+        declared = getattr(router or error_handler, "declared_topics", None)
+        if declared is not None:
+            named = dict.fromkeys(
+                [*subscription.topics, *(p.topic for p in subscription.partitions)]
+            )
+            await self._declare_alongside(settings, list(named), declared)
         if retry is None:
             return containers
-        admin = KafkaAdmin(settings)
         for topic in subscription.topics:
-            partitions, replication = await admin.topic_layout(topic)
-            extra = [*retry.retry_topics(topic), retry.dead_letter_topic(topic)]
-            await admin.ensure_topics(NewTopic(t, partitions, replication) for t in extra)
             for retry_topic in retry.retry_topics(topic):
                 suffix = retry_topic.removeprefix(topic)
                 scope = f"-{topic}" if len(subscription.topics) > 1 else ""
@@ -172,6 +174,26 @@ class ListenerRegistry:
                     )
                 )
         return containers
+
+    @staticmethod
+    async def _declare_alongside(
+        settings: KafkaSettings,
+        topics: Sequence[str],
+        declared: Callable[[str], Sequence[str]],
+    ) -> None:
+        """Create the retry and dead-letter topics of ``topics`` as each main topic is laid out.
+
+        Same partition count and replication as the main topic, so a forwarded record keeps its
+        partition; a main topic that does not exist yet is created with the broker's defaults.
+        """
+        admin = KafkaAdmin(settings)
+        for topic in topics:
+            extra = list(declared(topic))
+            if not extra:
+                continue
+            await admin.ensure_topics([NewTopic(topic)])
+            partitions, replication = await admin.topic_layout(topic)
+            await admin.ensure_topics(NewTopic(t, partitions, replication) for t in extra)
 
     async def _template(self, settings: KafkaSettings) -> KafkaTemplate:
         if self._own_template is None:

@@ -1,7 +1,9 @@
 """Non-blocking retries through ``<topic>-retry-<delay>`` topics, then ``<topic>-dlt``.
 
-Like Spring's ``@RetryableTopic``: a failed record is published to a retry topic with a
-"not before" header and committed on the main topic, so the main partition moves on at once. The
+Like Spring's ``@RetryableTopic``, with its headers (``retry_topic-attempts``,
+``retry_topic-backoff-timestamp``, ``retry_topic-original-timestamp``, and the origin as
+``kafka_dlt-original-*``): a failed record is published to a retry topic and committed on the main
+topic, so the main partition moves on at once. The
 same handler consumes each retry topic (in a group of its own) and handles a record only when it is
 due; after the last attempt the record goes to the dead-letter topic. Ordering within a key is given
 up: a retried record is handled after records that came later.
@@ -24,6 +26,7 @@ from kafka_kit.dead_letter import (
     DLT_SUFFIX,
     DeadLetterPublishingRecoverer,
     dead_letter_topic,
+    exception_headers,
     origin_of,
 )
 from kafka_kit.error_handler import RECOVERED, RECOVERY_FAILED_RETRY_S, ErrorOutcome, is_retryable
@@ -32,7 +35,7 @@ from kafka_kit.template import KafkaTemplate
 if TYPE_CHECKING:
     from kafka_kit.listener.context import ListenerContext
 
-__all__ = ["RetryTopicRouter", "RetryTopics", "not_before"]
+__all__ = ["RetryTopicRouter", "RetryTopics", "delivery_of", "not_before"]
 
 
 log = logging.getLogger(__name__)
@@ -81,8 +84,21 @@ class RetryTopics:
 
 def not_before(record: Record) -> float | None:
     """Epoch seconds before which a retry-topic record must wait (``None``: no header)."""
-    due = h.header(record.headers, h.RETRY_NOT_BEFORE)
-    return int(due) / 1000 if due is not None else None
+    due = h.decode_big_integer(h.last(record.headers, h.RETRY_BACKOFF_TIMESTAMP))
+    if due is None:
+        due = h.decode_int(h.last(record.headers, "kafka_retry-not-before"))
+    return due / 1000 if due is not None else None
+
+
+def delivery_of(record: Record) -> int:
+    """Which delivery this is: 1 on the main topic, 2 on the first retry topic (Spring's count)."""
+    raw = h.last(record.headers, h.RETRY_ATTEMPTS)
+    if raw is None:
+        raw = h.last(record.headers, "kafka_retry-attempt")  # before 0.6: decimal text
+    if raw is not None and len(raw) == 1 and not raw.isdigit():
+        return raw[0]  # Spring's one-byte form, from before its 4-byte one
+    value = h.decode_int(raw)
+    return value if value is not None and value >= 1 else 1
 
 
 class RetryTopicRouter:
@@ -98,8 +114,12 @@ class RetryTopicRouter:
         self.recovery_retry_s = recovery_retry_s
         self.template = template
         self.dead_letters = DeadLetterPublishingRecoverer(
-            template, destination=lambda record: retry.dead_letter_topic(origin_of(record)[0])
+            template, destination=lambda record: retry.dead_letter_topic(origin_of(record).topic)
         )
+
+    def declared_topics(self, topic: str) -> list[str]:
+        """The retry topics and the dead-letter topic of ``topic``."""
+        return [*self.retry.retry_topics(topic), self.retry.dead_letter_topic(topic)]
 
     async def handle(
         self,
@@ -125,30 +145,32 @@ class RetryTopicRouter:
         return RECOVERED
 
     async def _forward(self, record: Record, exc: Exception, context: ListenerContext) -> None:
-        delivered = int(h.header(record.headers, h.RETRY_ATTEMPT) or 1)
+        delivered = delivery_of(record)
         delays = self.retry.delays_s()
         if delivered > len(delays) or not is_retryable(exc, self.retry.not_retryable):
             await self.dead_letters.recover(record, exc, context)
             context.count("recovered")
             return
         delay = delays[delivered - 1]
-        topic, partition, offset, timestamp = origin_of(record)
-        target = self.retry.topic_for(topic, delay)
+        origin = origin_of(record)
+        target = self.retry.topic_for(origin.topic, delay)
         due_ms = int((time.time() + delay) * 1000)
+        group = context.group_id
+        # What Spring's retry topics carry: the origin and the failure as a dead letter would,
+        # and the attempt, when it is due and the first timestamp in retry_topic-* headers.
         await forward(
             self.template,
             record,
             target,
-            partition=partition,
+            partition=origin.partition,
             headers=(
-                *h.without(record.headers, h.RETRY_PREFIX),
-                (h.RETRY_ATTEMPT, str(delivered + 1).encode()),
-                (h.RETRY_NOT_BEFORE, str(due_ms).encode()),
-                (h.RETRY_ORIGINAL_TOPIC, topic.encode()),
-                (h.RETRY_ORIGINAL_PARTITION, str(partition).encode()),
-                (h.RETRY_ORIGINAL_OFFSET, str(offset).encode()),
-                (h.RETRY_ORIGINAL_TIMESTAMP, str(timestamp).encode()),
-                (h.RETRY_EXCEPTION_MESSAGE, str(exc).encode()[:4096]),
+                *h.without(record.headers, h.DLT_PREFIX, h.RETRY_PREFIX, h.LEGACY_RETRY_PREFIX),
+                *origin.headers(),
+                *([(h.DLT_ORIGINAL_CONSUMER_GROUP, group.encode())] if group else []),
+                *exception_headers(exc),
+                (h.RETRY_ORIGINAL_TIMESTAMP, h.big_integer(origin.timestamp)),
+                (h.RETRY_ATTEMPTS, h.int32(delivered + 1)),
+                (h.RETRY_BACKOFF_TIMESTAMP, h.big_integer(due_ms)),
             ),
         )
         context.count("retried")  # delivered again, from the retry topic

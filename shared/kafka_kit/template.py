@@ -22,6 +22,7 @@ from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner, load_partitioner
 from kafka_kit.serialization import serialize_key, serialize_value
 from kafka_kit.settings import KafkaSettings
+from kafka_kit.type_mapping import TypeMapping
 
 __all__ = [
     "Headers",
@@ -112,6 +113,8 @@ class KafkaTemplate:
     ``value_serializer`` turn keys and values into bytes (defaults: ``str``/``bytes`` keys; JSON
     for models and JSON-able values, ``bytes``/``str`` as they are) — Avro, Protobuf, … plug in
     here; they raise ``TypeError`` or ``ValueError`` for what they cannot serialize.
+    ``type_mapping`` (``{"event": EventDto}``) adds Spring's ``__TypeId__`` header with the token
+    of a mapped value's type, for Spring consumers and for listeners with several types per topic.
     """
 
     def __init__(
@@ -124,8 +127,10 @@ class KafkaTemplate:
         metrics_registry: CollectorRegistry | None = None,
         key_serializer: Callable[[Any], bytes | None] = serialize_key,
         value_serializer: Callable[[Any], bytes | None] = serialize_value,
+        type_mapping: TypeMapping | Mapping[str, type[Any]] | None = None,
     ) -> None:
         self.settings = settings or KafkaSettings()
+        self.type_mapping = TypeMapping.of(type_mapping)
         producer = self.settings.producer
         spec = producer.partitioner
         self.partitioner: Partitioner | None = partitioner or (
@@ -244,12 +249,17 @@ class KafkaTemplate:
         Raises :class:`KafkaSendError` (the listener hears it) when they cannot be.
         """
         try:
+            normalized = _normalize_headers(headers) if headers else ()
+            if self.type_mapping is not None:
+                type_id = self.type_mapping.header_for(value)
+                if type_id is not None and all(k != type_id[0] for k, _ in normalized):
+                    normalized = (*normalized, type_id)
             return ProducerRecord(
                 topic,
                 self.value_serializer(value),
                 self.key_serializer(key),
                 partition,
-                _normalize_headers(headers) if headers else (),
+                normalized,
                 timestamp,
             )
         except (TypeError, ValueError) as exc:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -86,7 +87,7 @@ async def test_fails_n_times_then_succeeds_nothing_lost_or_committed_early(
         group_id=group,
         error_handler=DefaultErrorHandler(
             DeadLetterPublishingRecoverer(template),
-            FixedBackOff(0.1, max_attempts=5),
+            FixedBackOff(0.1, max_retries=4),
             retry_listeners=[attempts],
         ),
         registry=registry,
@@ -138,7 +139,7 @@ async def test_exponential_back_off_then_a_dead_letter_with_every_header(
         group_id=group,
         error_handler=DefaultErrorHandler(
             DeadLetterPublishingRecoverer(template),
-            ExponentialBackOff(initial_s=0.2, multiplier=2, max_s=5, max_attempts=3),
+            ExponentialBackOff(initial_s=0.2, multiplier=2, max_s=5, max_retries=2),
             retry_listeners=[attempts],
         ),
         registry=registry,
@@ -160,10 +161,13 @@ async def test_exponential_back_off_then_a_dead_letter_with_every_header(
     assert headers[h.DLT_EXCEPTION_MESSAGE] == b"order 7 violates a business rule"
     assert b"raise ValueError" in headers[h.DLT_EXCEPTION_STACKTRACE]
     assert headers[h.DLT_ORIGINAL_TOPIC] == topic_name.encode()
-    assert headers[h.DLT_ORIGINAL_PARTITION] == b"2"
-    assert headers[h.DLT_ORIGINAL_OFFSET] == b"1"
-    assert int(headers[h.DLT_ORIGINAL_TIMESTAMP]) > 0
+    # Spring's encodings: a 4-byte int, 8-byte longs, the timestamp type by name.
+    assert headers[h.DLT_ORIGINAL_PARTITION] == struct.pack(">i", 2)
+    assert headers[h.DLT_ORIGINAL_OFFSET] == struct.pack(">q", 1)
+    assert struct.unpack(">q", headers[h.DLT_ORIGINAL_TIMESTAMP])[0] > 0
+    assert headers[h.DLT_ORIGINAL_TIMESTAMP_TYPE] == b"CreateTime"
     assert headers[h.DLT_ORIGINAL_CONSUMER_GROUP] == group.encode()
+    assert headers[h.DLT_EXCEPTION_CAUSE_FQCN] == b"builtins.ValueError"
     # Three deliveries, 0.2 s then 0.4 s apart.
     times = [t for offset, _, t in attempts.failed if offset == 1]
     assert len(times) == 3
@@ -187,7 +191,7 @@ async def test_not_retryable_exceptions_are_dead_lettered_at_once(
         group_id=f"g-{topic_name}",
         error_handler=DefaultErrorHandler(
             DeadLetterPublishingRecoverer(template),
-            FixedBackOff(0.1, 10),
+            FixedBackOff(0.1, 9),
             not_retryable=[PermissionError],
             retry_listeners=[attempts],
         ),
@@ -223,7 +227,7 @@ async def test_poison_pills_go_straight_to_the_dead_letter_topic(
         topic_name,
         group_id=f"g-{topic_name}",
         error_handler=DefaultErrorHandler(
-            DeadLetterPublishingRecoverer(template), FixedBackOff(5, 10), retry_listeners=[attempts]
+            DeadLetterPublishingRecoverer(template), FixedBackOff(5, 9), retry_listeners=[attempts]
         ),
         registry=registry,
     )
@@ -237,7 +241,7 @@ async def test_poison_pills_go_straight_to_the_dead_letter_topic(
     assert letter.value == poison  # raw bytes intact
     headers = dict(letter.headers)
     assert headers[h.DLT_EXCEPTION_FQCN] == b"kafka_kit.errors.DeserializationError"
-    assert headers[h.DLT_ORIGINAL_OFFSET] == b"1"
+    assert headers[h.DLT_ORIGINAL_OFFSET] == struct.pack(">q", 1)
 
 
 async def test_a_long_back_off_keeps_the_consumer_in_its_group(
@@ -265,7 +269,7 @@ async def test_a_long_back_off_keeps_the_consumer_in_its_group(
         topic_name,
         group_id=group,
         error_handler=DefaultErrorHandler(
-            back_off=FixedBackOff(1.5, max_attempts=10), retry_listeners=[attempts]
+            back_off=FixedBackOff(1.5, max_retries=9), retry_listeners=[attempts]
         ),
         registry=registry,
     )
@@ -331,7 +335,7 @@ async def test_a_failed_dead_letter_write_leaves_the_record_uncommitted(
         group_id=group,
         error_handler=DefaultErrorHandler(
             DeadLetterPublishingRecoverer(template),
-            FixedBackOff(0.05, max_attempts=2),
+            FixedBackOff(0.05, max_retries=1),
             retry_listeners=[attempts],
             recovery_retry_s=0.3,
         ),
@@ -458,7 +462,7 @@ async def test_batch_listener_names_the_failed_record(
         batch=True,
         max_poll_records=6,
         error_handler=DefaultErrorHandler(
-            DeadLetterPublishingRecoverer(template), FixedBackOff(0.1, max_attempts=2)
+            DeadLetterPublishingRecoverer(template), FixedBackOff(0.1, max_retries=1)
         ),
         registry=registry,
     )
@@ -535,7 +539,7 @@ async def test_non_blocking_retries_through_retry_topics(
     headers = dict(letter.headers)
     assert letter.value == b"always-fails" and letter.key == b"same-key"
     assert headers[h.DLT_ORIGINAL_TOPIC] == topic_name.encode()
-    assert headers[h.DLT_ORIGINAL_OFFSET] == b"0"
+    assert headers[h.DLT_ORIGINAL_OFFSET] == struct.pack(">q", 0)
     assert not any(name.startswith(h.RETRY_PREFIX) for name in headers)
     assert statuses["resilient"].containers[0].metrics.retries == 2
     assert statuses["resilient-retry-500"].containers[0].metrics.retries == 1

@@ -83,7 +83,7 @@ async def test_a_transactional_listener_recovers_the_failing_record_once(
             group_id=group,
             transactional=True,
             error_handler=DefaultErrorHandler(
-                DeadLetterPublishingRecoverer(dead_letters), FixedBackOff(0.1, 2)
+                DeadLetterPublishingRecoverer(dead_letters), FixedBackOff(0.1, 1)
             ),
             registry=registry,
         )
@@ -101,8 +101,9 @@ async def test_a_transactional_listener_recovers_the_failing_record_once(
             await wait_until(all_committed, 60, "every input committed, the failed one too")
     letters = await read_to_end(bootstrap, f"{source}-dlt")
     committed = await read_to_end(bootstrap, target, isolation_level="read_committed")
-    # Two deliveries (FixedBackOff(0.1, 2)), then the failing record — not the poll's first —
-    # goes to the dead-letter topic once; every other input's output is visible exactly once.
+    # Two deliveries (FixedBackOff(0.1, 1): one retry), then the failing record — not the
+    # poll's first — goes to the dead-letter topic once; every other input's output is visible
+    # exactly once.
     assert attempts == [3, 3]
     assert [json.loads(r.value) for r in letters] == [{"n": 3}]
     assert sorted(json.loads(r.value)["n"] for r in committed) == [0, 1, 2, 4, 5]

@@ -506,7 +506,7 @@ async def test_a_listener_deserializer_and_rebalance_hook(
         group_id=f"g-{topic_name}",
         value_deserializer=pipe_separated,
         rebalance_listener=Hook(),
-        error_handler=DefaultErrorHandler(Recorder(), FixedBackOff(0.1, 5)),
+        error_handler=DefaultErrorHandler(Recorder(), FixedBackOff(0.1, 4)),
         registry=registry,
     )
     async def take(order: tuple[int, str]) -> None:

@@ -57,7 +57,7 @@ class Hooks:
 async def test_retries_with_back_off_then_recovers() -> None:
     recoverer, hooks = Recoverer(), Hooks()
     handler = DefaultErrorHandler(
-        recoverer, ExponentialBackOff(0.5, 2, 10, max_attempts=3), retry_listeners=[hooks]
+        recoverer, ExponentialBackOff(0.5, 2, 10, max_retries=2), retry_listeners=[hooks]
     )
     outcomes = [
         await handler.handle(RuntimeError("x"), [record()], n, Container()) for n in (1, 2, 3)
@@ -69,7 +69,7 @@ async def test_retries_with_back_off_then_recovers() -> None:
 
 async def test_not_retryable_goes_to_the_recoverer_at_once() -> None:
     recoverer = Recoverer()
-    handler = DefaultErrorHandler(recoverer, FixedBackOff(1, 10), not_retryable=[KeyError])
+    handler = DefaultErrorHandler(recoverer, FixedBackOff(1, 9), not_retryable=[KeyError])
     assert await handler.handle(KeyError("k"), [record()], 1, Container()) == RECOVERED
     poison = DeserializationError("not JSON", b"{")
     assert await handler.handle(poison, [record(1)], 1, Container()) == RECOVERED
@@ -82,7 +82,7 @@ async def test_not_retryable_goes_to_the_recoverer_at_once() -> None:
 async def test_failed_recovery_is_retried_not_committed() -> None:
     hooks = Hooks()
     handler = DefaultErrorHandler(
-        Recoverer(fail=True), FixedBackOff(0, 1), retry_listeners=[hooks], recovery_retry_s=0.25
+        Recoverer(fail=True), FixedBackOff(0, 0), retry_listeners=[hooks], recovery_retry_s=0.25
     )
     assert await handler.handle(RuntimeError(), [record(4)], 1, Container()) == ErrorOutcome.retry(
         0.25
@@ -104,7 +104,7 @@ async def test_a_raising_retry_listener_does_not_break_handling() -> None:
         def failed_delivery(self, *args: object) -> None:
             raise RuntimeError("listener bug")
 
-    handler = DefaultErrorHandler(Recoverer(), FixedBackOff(0.1, 5), retry_listeners=[Broken()])
+    handler = DefaultErrorHandler(Recoverer(), FixedBackOff(0.1, 4), retry_listeners=[Broken()])
     assert await handler.handle(RuntimeError(), [record()], 1, Container()) == ErrorOutcome.retry(
         0.1
     )
@@ -125,5 +125,7 @@ def test_retry_topics_are_named_by_delay() -> None:
 
 
 def test_not_before_reads_the_header() -> None:
-    assert not_before(record(headers=(("kafka_retry-not-before", b"1500"),))) == 1.5
+    assert not_before(record(headers=(("kafka_retry-not-before", b"1500"),))) == 1.5  # pre-0.6
+    spring = (("retry_topic-backoff-timestamp", (1_764_000_000_123).to_bytes(6, "big")),)
+    assert not_before(record(headers=spring)) == 1_764_000_000.123
     assert not_before(record()) is None

@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from kafka_kit.ack import Acknowledgment
 from kafka_kit.errors import BatchListenerFailedError, DeserializationError
 from kafka_kit.serialization import converter
+from kafka_kit.type_mapping import TypeMapping
 
 __all__ = [
     "HandlerInvoker",
@@ -127,7 +128,10 @@ def _key_resolver(annotation: Any) -> Resolver:
 
 
 def _payload_resolver(
-    annotation: Any, deserializer: ValueDeserializer | None, handler: str
+    annotation: Any,
+    deserializer: ValueDeserializer | None,
+    handler: str,
+    type_mapping: TypeMapping | None = None,
 ) -> Resolver:
     if deserializer is None:
         convert = converter(_without_none(annotation))
@@ -142,10 +146,28 @@ def _payload_resolver(
                 # The deserializer could not read it: a poison pill, as for the default one.
                 raise DeserializationError(f"{handler}: {type(exc).__name__}: {exc}", raw) from exc
 
-    def payload(record: Record) -> Any:
-        return convert(record.value)
+    if type_mapping is None:
 
-    return payload
+        def payload(record: Record) -> Any:
+            return convert(record.value)
+
+        return payload
+    typed = {token: converter(kind) for token, kind in type_mapping.types.items()}
+    known = ", ".join(sorted(typed))
+
+    def typed_payload(record: Record) -> Any:
+        token, _ = type_mapping.type_of(record.headers)
+        if token is None:
+            return convert(record.value)  # no type header: the annotation decides
+        parse = typed.get(token)
+        if parse is None:
+            raise DeserializationError(
+                f"{handler}: no type is mapped to __TypeId__ {token!r} (mapped: {known})",
+                record.value,
+            )
+        return parse(record.value)
+
+    return typed_payload
 
 
 class HandlerInvoker:
@@ -157,6 +179,7 @@ class HandlerInvoker:
         *,
         batch: bool = False,
         value_deserializer: ValueDeserializer | None = None,
+        type_mapping: TypeMapping | None = None,
     ) -> None:
         self.handler = handler
         self.batch = batch
@@ -178,7 +201,9 @@ class HandlerInvoker:
                         f"{payload!r} already takes the payload (one per handler)"
                     )
                 payload = name
-                resolver = _payload_resolver(element, value_deserializer, handler.__qualname__)
+                resolver = _payload_resolver(
+                    element, value_deserializer, handler.__qualname__, type_mapping
+                )
             if resolver is _ACK:
                 self._ack_parameters.append(name)
             elif resolver is _DEPENDENCY:

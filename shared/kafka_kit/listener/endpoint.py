@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from kafka_kit.ack import AckMode
 from kafka_kit.listener.arguments import HandlerInvoker, ValueDeserializer
+from kafka_kit.type_mapping import TypeMapping
 
 if TYPE_CHECKING:
     from kafka_kit.error_handler import ErrorHandler
@@ -72,6 +73,7 @@ class ListenerEndpoint:
     transactional: bool = False
     value_deserializer: ValueDeserializer | None = None
     rebalance_listener: RebalanceListener | None = None
+    type_mapping: TypeMapping | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     invoker: HandlerInvoker = field(init=False, repr=False)
 
@@ -87,7 +89,10 @@ class ListenerEndpoint:
             raise ValueError(f"listener {self.id!r}: a subscription needs a group_id")
         # Resolved at declaration: a handler whose parameters cannot be injected fails at import.
         self.invoker = HandlerInvoker(
-            self.handler, batch=self.batch, value_deserializer=self.value_deserializer
+            self.handler,
+            batch=self.batch,
+            value_deserializer=self.value_deserializer,
+            type_mapping=self.type_mapping,
         )
         if self.retry_topics is not None and (not self.topics or self.error_handler is not None):
             raise ValueError(
@@ -140,6 +145,7 @@ def kafka_listener(
     transactional: bool = False,
     value_deserializer: ValueDeserializer | None = None,
     rebalance_listener: RebalanceListener | None = None,
+    type_mapping: TypeMapping | Mapping[str, type[Any]] | None = None,
     registry: ListenerRegistry | None = None,
     **properties: Any,
 ) -> Callable[[Handler], Handler]:
@@ -152,6 +158,10 @@ def kafka_listener(
     ``value_deserializer`` turns raw values into the payload instead of the JSON/pydantic default
     (Avro, Protobuf…; raising makes the record a poison pill). ``rebalance_listener`` hears
     partitions assigned and revoked (after the container committed what it handled).
+    ``type_mapping`` (``{"event": EventDto, "refund": RefundDto}``) picks the payload's model by
+    the record's ``__TypeId__`` header, as Spring's ``spring.json.type.mapping`` does; an unknown
+    token makes the record a poison pill (dead-lettered with the reason); no header: the
+    parameter's annotation.
     Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
     start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
     ``max_poll_records``, ``isolation_level``…).
@@ -178,6 +188,7 @@ def kafka_listener(
             transactional=transactional,
             value_deserializer=value_deserializer,
             rebalance_listener=rebalance_listener,
+            type_mapping=TypeMapping.of(type_mapping),
             properties=properties,
         )
         (registry or default_registry).register(endpoint)
