@@ -74,7 +74,7 @@ from kafka_kit.template import (
 )
 from kafka_kit.type_mapping import TypeMapping
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 __all__ = [
     "AckMode",

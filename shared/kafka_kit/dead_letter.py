@@ -23,6 +23,7 @@ __all__ = [
     "Origin",
     "dead_letter_topic",
     "exception_headers",
+    "group_header",
     "is_retry_record",
     "origin_of",
 ]
@@ -128,6 +129,12 @@ def exception_headers(exc: BaseException) -> list[tuple[str, bytes]]:
     ]
 
 
+def group_header(context: ListenerContext) -> list[tuple[str, bytes]]:
+    """``kafka_dlt-original-consumer-group`` for a listener in a group (none without one)."""
+    group = context.group_id
+    return [(h.DLT_ORIGINAL_CONSUMER_GROUP, group.encode())] if group else []
+
+
 def _qualified_name(exc: BaseException) -> str:
     return f"{type(exc).__module__}.{type(exc).__qualname__}"
 
@@ -170,14 +177,11 @@ class DeadLetterPublishingRecoverer:
             else dead_letter_topic(origin.topic, self.suffix)
         )
         kept = h.without(record.headers, h.DLT_PREFIX, h.RETRY_PREFIX, h.LEGACY_RETRY_PREFIX)
-        group = (
-            [(h.DLT_ORIGINAL_CONSUMER_GROUP, context.group_id.encode())] if context.group_id else []
-        )
         await forward(
             self.template,
             record,
             target,
             partition=origin.partition,
-            headers=(*kept, *origin.headers(), *group, *exception_headers(exc)),
+            headers=(*kept, *origin.headers(), *group_header(context), *exception_headers(exc)),
         )
         context.count("dead_lettered")

@@ -27,6 +27,7 @@ from kafka_kit.dead_letter import (
     DeadLetterPublishingRecoverer,
     dead_letter_topic,
     exception_headers,
+    group_header,
     origin_of,
 )
 from kafka_kit.error_handler import RECOVERED, RECOVERY_FAILED_RETRY_S, ErrorOutcome, is_retryable
@@ -155,7 +156,6 @@ class RetryTopicRouter:
         origin = origin_of(record)
         target = self.retry.topic_for(origin.topic, delay)
         due_ms = int((time.time() + delay) * 1000)
-        group = context.group_id
         # What Spring's retry topics carry: the origin and the failure as a dead letter would,
         # and the attempt, when it is due and the first timestamp in retry_topic-* headers.
         await forward(
@@ -166,7 +166,7 @@ class RetryTopicRouter:
             headers=(
                 *h.without(record.headers, h.DLT_PREFIX, h.RETRY_PREFIX, h.LEGACY_RETRY_PREFIX),
                 *origin.headers(),
-                *([(h.DLT_ORIGINAL_CONSUMER_GROUP, group.encode())] if group else []),
+                *group_header(context),
                 *exception_headers(exc),
                 (h.RETRY_ORIGINAL_TIMESTAMP, h.big_integer(origin.timestamp)),
                 (h.RETRY_ATTEMPTS, h.int32(delivered + 1)),

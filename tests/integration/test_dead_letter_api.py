@@ -7,6 +7,7 @@ import pytest
 from consumer_service.app import create_app
 from consumer_service.settings import ListenerRetrySettings
 from kafka_kit import headers as h
+from kafka_kit.admin import KafkaAdmin
 from kafka_kit.listener import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
@@ -54,6 +55,7 @@ async def test_list_and_replay_dead_letters(  # noqa: PLR0915 - one story, told 
             "partition": 0,
             "offset": 0,
             "timestamp": first["original"]["timestamp"],
+            "timestamp_type": "CreateTime",
             "consumer_group": f"g-{topic_name}",
         }
         assert [r["original"]["offset"] for r in body["records"]] == [0, 2, 3]
@@ -121,3 +123,20 @@ async def test_bad_replay_bodies_are_422(
 
 async def _count(bootstrap: str, topic: str, count: int) -> bool:
     return len(await read_to_end(bootstrap, topic)) >= count
+
+
+async def test_asking_for_a_missing_dead_letter_topic_creates_nothing(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    app = create_app(
+        listener_settings, EventsTopicSettings(topic=f"{topic_name}-events", partitions=1),
+        ListenerRegistry(),
+    )  # fmt: skip
+    async with running(app, "consumer") as client:
+        for _ in range(2):  # the second answer is the same: the first created nothing
+            answer = await client.get(f"/dlt/{topic_name}")
+            assert answer.status_code == 404
+            assert answer.json() == {"detail": f"no topic {topic_name}-dlt"}
+    admin = KafkaAdmin(listener_settings)
+    assert not await admin.exists(f"{topic_name}-dlt")
+    assert not await admin.exists(f"{topic_name}-dlt-replays")
