@@ -10,16 +10,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+)
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kafka_kit.errors import ClusterUnreachableError
 from kafka_kit.settings import KafkaSettings
 
-__all__ = ["batches_until_end", "reading", "start_bounded", "stop_bounded"]
+__all__ = ["NOT_ALLOWED", "batches_until_end", "reading", "start_bounded", "stop_bounded"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,15 @@ async def _stop_call(client: Any) -> None:
     await stop()
 
 
+NOT_ALLOWED = (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+)
+"""aiokafka's answers when an ACL forbids what the client asked."""
+
+
 async def start_bounded(client: _Client, settings: KafkaSettings, what: str) -> None:
     """Start ``client`` within the request timeout; else close it and raise
     :class:`ClusterUnreachableError` naming the brokers and ``what`` the client was for."""
@@ -45,10 +62,39 @@ async def start_bounded(client: _Client, settings: KafkaSettings, what: str) -> 
         raise
     except Exception as exc:
         await stop_bounded(client, timeout_s)
+        # aiokafka reports a refused TLS handshake or SASL login as "Unable to bootstrap":
+        # one direct connection names the real cause (wrong CA, wrong password…).
+        cause = None
+        if isinstance(exc, NOT_ALLOWED):
+            cause = f"the principal is not allowed: {type(exc).__name__}: {exc} (check its ACLs)"
+        elif settings.security_protocol != "PLAINTEXT":
+            cause = await _connection_failure(settings)
+        if cause is not None:
+            raise ClusterUnreachableError(
+                f"could not connect to Kafka at {settings.bootstrap_servers} ({what}, "
+                f"{settings.security_protocol}): {cause}"
+            ) from exc
         raise ClusterUnreachableError(
             f"no Kafka broker at {settings.bootstrap_servers} answered within {timeout_s:.0f} s "
             f"({what}): {type(exc).__name__}: {exc}"
         ) from exc
+
+
+async def _connection_failure(settings: KafkaSettings) -> str | None:
+    """Why one connection to the first bootstrap server fails, or ``None`` when it works."""
+    host, _, port = settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
+    config = settings.client_config()
+    for name in ("bootstrap_servers", "client_id"):
+        del config[name]
+    try:
+        async with asyncio.timeout(settings.request_timeout_ms / 1000):
+            connection = await create_conn(host, int(port), **config)
+        connection.close()
+    except ssl.SSLError as exc:
+        return f"TLS handshake failed: {exc.reason or exc} (check KAFKA_SSL_CAFILE and the host)"
+    except Exception as exc:  # noqa: BLE001 - the failure is the answer
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 async def stop_bounded(client: Any, timeout_s: float) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
+from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field
+from aiokafka.helpers import create_ssl_context
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ConsumerSettings", "KafkaSettings", "LagSettings", "ProducerSettings"]
@@ -117,17 +120,72 @@ class KafkaSettings(BaseSettings):
         gt=0,
         description="longest wait for a broker's answer (connecting, admin, metadata)",
     )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="how clients talk to brokers (Kafka's `security.protocol`)"
+    )
+    ssl_cafile: str | None = Field(
+        default=None, description="CA certificates (PEM) that signed the brokers' certificates"
+    )
+    ssl_certfile: str | None = Field(
+        default=None, description="client certificate (PEM), for mutual TLS"
+    )
+    ssl_keyfile: str | None = Field(default=None, description="the client certificate's key (PEM)")
+    ssl_key_password: SecretStr | None = Field(
+        default=None, description="password of the client key, if it has one"
+    )
+    ssl_check_hostname: bool = Field(
+        default=True, description="check that a broker's certificate names the host dialled"
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SASL mechanism, with `SASL_PLAINTEXT`/`SASL_SSL`"
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user")
+    sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (never logged or shown)"
+    )
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
 
-    # The one place aiokafka clients get their configuration (security settings belong here).
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_"):
+            missing = [
+                f"KAFKA_{name.upper()}"
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"{self.security_protocol} needs {', '.join(missing)}")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together (mutual TLS)")
+        return self
+
+    # The one place aiokafka clients get their configuration, security included.
     def client_config(self, client_id: str | None = None) -> dict[str, Any]:
-        """What every client gets: bootstrap servers, client id, request timeout."""
-        return {
+        """What every client gets: bootstrap servers, client id, request timeout, security."""
+        config: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap_servers,
             "client_id": client_id or self.client_id,
             "request_timeout_ms": self.request_timeout_ms,
+            "security_protocol": self.security_protocol,
         }
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            password = self.ssl_key_password.get_secret_value() if self.ssl_key_password else None
+            config["ssl_context"] = _ssl_context(
+                self.ssl_cafile,
+                self.ssl_certfile,
+                self.ssl_keyfile,
+                password,
+                self.ssl_check_hostname,
+            )
+        if self.security_protocol.startswith("SASL_"):
+            assert self.sasl_password is not None  # checked when the settings were made
+            config.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password.get_secret_value(),
+            )
+        return config
 
     def admin_config(self, client_id: str | None = None) -> dict[str, Any]:
         """Keyword arguments for ``AIOKafkaAdminClient``."""
@@ -170,6 +228,22 @@ class KafkaSettings(BaseSettings):
         }
         config["enable_auto_commit"] = False
         return config
+
+
+@lru_cache(maxsize=16)
+def _ssl_context(
+    cafile: str | None,
+    certfile: str | None,
+    keyfile: str | None,
+    password: str | None,
+    check_hostname: bool,
+) -> ssl.SSLContext:
+    """One TLS context per distinct configuration, shared by every client that uses it."""
+    context = create_ssl_context(
+        cafile=cafile, certfile=certfile, keyfile=keyfile, password=password
+    )
+    context.check_hostname = check_hostname
+    return context
 
 
 class LagSettings(BaseSettings):

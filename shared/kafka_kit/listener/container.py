@@ -18,7 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from kafka_kit.clients import stop_bounded
+from kafka_kit.clients import NOT_ALLOWED, stop_bounded
 from kafka_kit.error_handler import DefaultErrorHandler, ErrorHandler
 from kafka_kit.listener.commits import CommitPolicy, OffsetCommitter
 from kafka_kit.listener.consumer_setup import Subscription, consumer_config, open_consumer
@@ -121,14 +121,27 @@ class ListenerContainer:
 
     # ================================================================ lifecycle
     async def start(self) -> None:
-        """Connect and start polling; raises if the first connection fails (bounded)."""
+        """Connect and start polling; raises if the first connection fails (bounded).
+
+        A connection the cluster's ACLs refuse does not raise: the listener stays ``FAILED``
+        with the reason (``/health`` red) and tries again with back-off, as after a crash —
+        the rest of the service runs while someone grants the access.
+        """
         if self._task is not None:
             return
         self.state = ContainerState.STARTING
         self.error = None
         self._stopping.clear()
+        consumer: AIOKafkaConsumer | None
         try:
             consumer = await self._open_consumer()
+        except Exception as exc:
+            self.state, self.error = ContainerState.FAILED, exc
+            if not isinstance(exc.__cause__, NOT_ALLOWED):
+                await self.dispatcher.close()
+                raise
+            log.error("listener %s: not allowed; retrying: %s", self.client_id, exc)
+            consumer = None
         except BaseException as exc:
             self.state, self.error = ContainerState.FAILED, exc
             await self.dispatcher.close()

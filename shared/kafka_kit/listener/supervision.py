@@ -52,27 +52,34 @@ class Supervised(Protocol):
 
 async def supervise(
     target: Supervised,
-    consumer: AIOKafkaConsumer,
+    consumer: AIOKafkaConsumer | None,
     *,
     run: Callable[[AIOKafkaConsumer], Awaitable[None]],
     close: Callable[[AIOKafkaConsumer], Awaitable[None]],
     reopen: Callable[[], Awaitable[AIOKafkaConsumer]],
     stopping: asyncio.Event,
 ) -> None:
-    """Run the poll loop on ``consumer`` until ``stopping``; restart it whenever it dies."""
+    """Run the poll loop on ``consumer`` until ``stopping``; restart it whenever it dies.
+
+    ``consumer`` is ``None`` when it could not be opened (the target is ``FAILED`` with why):
+    it is opened again after the first back-off.
+    """
     delay, max_delay = RESTART_BACKOFF_S
     while True:
-        target.state = ContainerState.PAUSED if target.paused_by_user else ContainerState.RUNNING
-        try:
-            await run(consumer)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("listener %s: the poll loop died; restarting", target.client_id)
-            target.state, target.error = ContainerState.FAILED, exc
-        finally:
-            await close(consumer)
+        if consumer is not None:
+            target.state = (
+                ContainerState.PAUSED if target.paused_by_user else ContainerState.RUNNING
+            )
+            try:
+                await run(consumer)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("listener %s: the poll loop died; restarting", target.client_id)
+                target.state, target.error = ContainerState.FAILED, exc
+            finally:
+                await close(consumer)
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), delay)

@@ -6,7 +6,9 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -27,14 +29,18 @@ READINESS_GROUP = "kafka-local-readiness"
 """Asking for this group's coordinator makes the broker create ``__consumer_offsets``."""
 
 
-async def describe_cluster(bootstrap_servers: str, timeout_s: float = 5.0) -> ClusterDescription:
+async def describe_cluster(
+    bootstrap_servers: str, timeout_s: float = 5.0, client: Mapping[str, Any] | None = None
+) -> ClusterDescription:
     """Return the brokers the cluster's metadata lists (raises when no broker answers).
 
     Also asks for a group coordinator, so that a ready cluster serves consumer groups at once
     (the first request creates ``__consumer_offsets``).
     """
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=int(timeout_s * 1000),
+        **(client or {}),  # security, for a secured cluster
     )
     # aiokafka logs every refused bootstrap connection at ERROR; while we poll that is expected.
     quiet = logging.getLogger("aiokafka")
@@ -60,11 +66,13 @@ async def describe_cluster(bootstrap_servers: str, timeout_s: float = 5.0) -> Cl
     )
 
 
-def describe_cluster_sync(bootstrap_servers: str, timeout_s: float = 5.0) -> ClusterDescription:
+def describe_cluster_sync(
+    bootstrap_servers: str, timeout_s: float = 5.0, client: Mapping[str, Any] | None = None
+) -> ClusterDescription:
     """Blocking form of :func:`describe_cluster`, safe to call with or without a running loop."""
 
     def describe() -> ClusterDescription:
-        return asyncio.run(describe_cluster(bootstrap_servers, timeout_s))
+        return asyncio.run(describe_cluster(bootstrap_servers, timeout_s, client))
 
     try:
         asyncio.get_running_loop()

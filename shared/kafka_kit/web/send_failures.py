@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from aiokafka.errors import MessageSizeTooLargeError
 
+from kafka_kit.clients import NOT_ALLOWED
 from kafka_kit.errors import KafkaSendError
 
 __all__ = ["SendFailureAnswer", "answer_for_send_failure"]
@@ -21,7 +22,13 @@ class SendFailureAnswer:
 
 
 def answer_for_send_failure(exc: KafkaSendError, retry_after_s: int) -> SendFailureAnswer:
-    """503 + ``Retry-After`` when trying later may work; 413 for too large; else 502."""
+    """503 + ``Retry-After`` when trying later may work; 403 when an ACL forbids it; 413 for too
+    large; else 502."""
+    if isinstance(exc.cause, NOT_ALLOWED):
+        # The service's Kafka principal may not write there: retrying will not help.
+        return SendFailureAnswer(
+            403, f"Kafka denied the write to this service: {type(exc.cause).__name__}: {exc.cause}"
+        )
     if exc.retriable:
         return SendFailureAnswer(
             503,

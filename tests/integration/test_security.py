@@ -1,0 +1,140 @@
+"""A secured cluster (SASL_SSL, SCRAM, ACLs) from the launcher, and the kit's clients against it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from consumer_service.app import create_app as create_consumer_app
+from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.errors import ClusterUnreachableError
+from kafka_kit.listener import kafka_listener
+from kafka_kit.local_kafka import LocalKafkaCluster
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.template import KafkaTemplate
+from kafka_kit.testing import wait_until
+from producer_service.app import create_app as create_producer_app
+from producer_service.events import EventsTopicSettings
+from tests.app_helpers import running, started
+
+pytestmark = pytest.mark.secured
+
+
+@pytest.fixture(scope="module")
+def secured() -> Iterator[LocalKafkaCluster]:
+    """One SASL_SSL broker for the module: users ``admin`` (super user) and ``app``."""
+    with LocalKafkaCluster(1, security="sasl_ssl") as cluster:
+        yield cluster
+
+
+def app_settings(cluster: LocalKafkaCluster, mechanism: str = "SCRAM-SHA-512") -> KafkaSettings:
+    fast = ConsumerSettings(heartbeat_interval_ms=300, session_timeout_ms=6000)
+    return cluster.client_settings("app", mechanism).model_copy(update={"consumer": fast})
+
+
+async def make_topic(cluster: LocalKafkaCluster, name: str) -> None:
+    await KafkaAdmin(cluster.client_settings("admin")).ensure_topics([NewTopic(name, 1)])
+
+
+async def declare_for_the_service(cluster: LocalKafkaCluster, events: EventsTopicSettings) -> None:
+    """What an operator does for a service without Create: its topics made, visible to it."""
+    declared = events.declarations()
+    await KafkaAdmin(cluster.client_settings("admin")).ensure_topics(declared)
+    for topic in declared:
+        cluster.grant("app", "Describe", "DescribeConfigs", topic=topic.name)
+
+
+async def test_produce_and_consume_over_sasl_ssl_with_acls(
+    secured: LocalKafkaCluster, topic_name: str
+) -> None:
+    await make_topic(secured, topic_name)
+    secured.grant("app", "Write", "Read", "Describe", topic=topic_name)
+    secured.grant("app", "Read", group=f"g-{topic_name}")
+    settings = app_settings(secured)
+    registry = ListenerRegistry()
+    received: list[dict[str, int]] = []
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", registry=registry)
+    async def on(value: dict[str, int]) -> None:
+        received.append(value)
+
+    async with started(registry, settings), KafkaTemplate(settings) as template:
+        sent = await template.send(topic_name, {"n": 1})
+        await wait_until(lambda: received == [{"n": 1}], 60, "the record over SASL_SSL")
+    assert sent.offset == 0
+    assert secured.security is not None
+    assert secured.security.users["app"] not in repr(settings)  # a secret is never shown
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+async def test_every_sasl_mechanism_connects(
+    secured: LocalKafkaCluster, topic_name: str, mechanism: str
+) -> None:
+    await make_topic(secured, topic_name)
+    secured.grant("app", "Describe", topic=topic_name)
+    assert await KafkaAdmin(app_settings(secured, mechanism)).exists(topic_name)
+
+
+async def test_a_wrong_password_is_a_clear_start_up_error(secured: LocalKafkaCluster) -> None:
+    wrong = app_settings(secured).model_copy(update={"sasl_password": SecretStr("not-it")})
+    with pytest.raises(ClusterUnreachableError, match="invalid credentials"):
+        async with KafkaTemplate(wrong):
+            pass
+
+
+async def test_a_wrong_ca_fails_clearly(secured: LocalKafkaCluster) -> None:
+    # The system's public CAs did not sign the cluster's throwaway certificate.
+    stranger = app_settings(secured).model_copy(
+        update={"ssl_cafile": "/etc/ssl/certs/ca-certificates.crt"}
+    )
+    with pytest.raises(ClusterUnreachableError, match="CERTIFICATE_VERIFY_FAILED"):
+        async with KafkaTemplate(stranger):
+            pass
+
+
+async def test_a_write_the_acls_forbid_is_answered_403(
+    secured: LocalKafkaCluster, topic_name: str
+) -> None:
+    await make_topic(secured, f"{topic_name}-allowed")
+    events = EventsTopicSettings(topic=topic_name, partitions=1, replication_factor=1,
+                                 min_insync_replicas=1)  # fmt: skip
+    # The service may see its topic but not write to it (it may write elsewhere: an idempotent
+    # producer needs Write on some topic).
+    await declare_for_the_service(secured, events)
+    secured.grant("app", "Write", topic=f"{topic_name}-allowed")
+    app = create_producer_app(app_settings(secured), events)
+    async with running(app, "producer") as client:
+        answer = await client.post("/events", json={"type": "t", "source": "s"})
+    assert answer.status_code == 403, answer.text
+    assert "TopicAuthorizationFailed" in answer.json()["detail"]
+
+
+async def test_a_listener_without_group_access_is_unhealthy_with_the_reason(
+    secured: LocalKafkaCluster, topic_name: str
+) -> None:
+    for topic in (topic_name, f"{topic_name}-dlt"):  # the listener's and its dead letters'
+        await make_topic(secured, topic)
+        secured.grant("app", "Read", "Write", "Describe", topic=topic)
+    registry = ListenerRegistry()
+
+    @kafka_listener(topic_name, group_id=f"no-access-{topic_name}", registry=registry)
+    async def on(value: bytes) -> None:
+        pass
+
+    events = EventsTopicSettings(topic=f"{topic_name}-events", partitions=1,
+                                 replication_factor=1, min_insync_replicas=1)  # fmt: skip
+    await declare_for_the_service(secured, events)
+    secured.grant("app", "Write", topic=f"{topic_name}-events")
+    app = create_consumer_app(app_settings(secured), events, registry)
+    async with running(app, "consumer") as client:
+
+        async def red() -> bool:
+            answer = await client.get("/health")
+            return answer.status_code == 503
+
+        await wait_until(red, 60, "the listener's health red")
+        reason = (await client.get("/health")).json()["listeners"]["on"]
+    assert "GroupAuthorizationFailed" in reason
