@@ -30,6 +30,7 @@ from kafka_kit import (
     ListenerRegistry,
 )
 from kafka_kit.metrics import LagCollector
+from kafka_kit.web.auth import AccessGuard, ApiTokens, rules, secure_openapi
 from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.service import ServiceSettings
@@ -42,10 +43,23 @@ SETTINGS = (
     EventStoreSettings,
     ListenerRetrySettings,
     LagSettings,
+    ApiTokens,
     GcSettings,
     ServiceSettings,
 )
 """Every settings class the service reads from the environment."""
+
+ACCESS = rules(
+    (r"/events(/.*)?", "read", ["GET"]),
+    (r"/listeners(/[^/]+)?", "read", ["GET"]),
+    (r"/dlt/[^/]+", "read", ["GET"]),
+    (r"/lag/[^/]+", "read", ["GET"]),
+    (r"/cluster", "read", ["GET"]),
+    (r"/v3/kafka(/.*)?", "read", ["GET"]),
+)
+"""Who may call what (besides the open health, metrics and docs): stored events, listener state,
+dead letters, lag and the cluster need a read token; everything else — listener control, seeks,
+replays, and any route not named here — the admin token."""
 
 
 def create_app(
@@ -60,6 +74,7 @@ def create_app(
     gc_settings: GcSettings | None = None,
     service: ServiceSettings | None = None,
     metrics_registry: CollectorRegistry | None = None,
+    tokens: ApiTokens | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
 
@@ -127,6 +142,9 @@ def create_app(
     app.state.metrics_registries = (metrics_registry or REGISTRY, CollectorRegistry())
     app.state.metrics_registries[1].register(LagCollector(monitors))
     app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
+    tokens = tokens or ApiTokens()
+    app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS)
+    secure_openapi(app, tokens, ACCESS)
     app.include_router(router)
     app.include_router(dlt_router)
     app.include_router(cluster_router)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
-from kafka_kit.web.auth import bearer_token_auth
+from kafka_kit.web.auth import AccessGuard, ApiTokens, rules, secure_openapi
 from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.limits import BodySizeLimitMiddleware
@@ -22,8 +22,22 @@ from producer_service.events import EventsTopicSettings
 from producer_service.routes import read_router, write_router
 from producer_service.settings import ProducerApiSettings
 
-SETTINGS = (KafkaSettings, EventsTopicSettings, ProducerApiSettings, GcSettings, ServiceSettings)
+SETTINGS = (
+    KafkaSettings,
+    EventsTopicSettings,
+    ProducerApiSettings,
+    ApiTokens,
+    GcSettings,
+    ServiceSettings,
+)
 """Every settings class the service reads from the environment."""
+
+
+ACCESS = rules(
+    (r"/outbox", "read", ["GET"]),
+)
+"""Who may call what (besides the open health, metrics and docs): writes need the admin
+token — every route not named here does."""
 
 
 def create_app(
@@ -35,6 +49,7 @@ def create_app(
     gc_settings: GcSettings | None = None,
     service: ServiceSettings | None = None,
     metrics_registry: CollectorRegistry | None = None,
+    tokens: ApiTokens | None = None,
 ) -> FastAPI:
     """Build the app; the template connects in the lifespan, not at import.
 
@@ -71,6 +86,12 @@ def create_app(
     app.state.metrics_registry = metrics_registry or REGISTRY
     app.state.topic_policy = TopicPolicy(events.topic, api.allowed_topics)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.max_body_bytes)
+    tokens = tokens or ApiTokens()
+    if api.auth_token is not None and tokens.admin_token is None:
+        tokens = tokens.model_copy(update={"admin_token": api.auth_token})  # the older name
+    # Outermost: no body is read for a request without a valid token.
+    app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS)
+    secure_openapi(app, tokens, ACCESS)
 
     @app.exception_handler(KafkaSendError)
     async def kafka_send_failed(request: Request, exc: KafkaSendError) -> JSONResponse:
@@ -80,6 +101,6 @@ def create_app(
             {"detail": answer.detail}, status_code=answer.status_code, headers=answer.headers
         )
 
-    app.include_router(write_router, dependencies=[Depends(bearer_token_auth(api.auth_token))])
+    app.include_router(write_router)
     app.include_router(read_router)
     return app

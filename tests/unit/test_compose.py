@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings
 from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
 from kafka_kit.local_kafka import KAFKA_VERSION
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, ProducerSettings
+from kafka_kit.web.auth import ApiTokens
 from producer_service.events import EventsTopicSettings
 from scripts.demo import compose_command
 
@@ -44,6 +45,7 @@ def _known_env_names() -> set[str]:
         EventLogSettings,
         EventStoreSettings,
         ListenerRetrySettings,
+        ApiTokens,
     )
     return set().union(*(_env_names(s) for s in every))
 

@@ -37,15 +37,32 @@ def _start(args: argparse.Namespace) -> int:
         print(f"already running: KAFKA_BOOTSTRAP_SERVERS={current.bootstrap_servers}")
         return 0
     cluster = LocalKafkaCluster(
-        args.nodes, version=args.version, die_with_parent=False, progress=_progress
+        args.nodes,
+        version=args.version,
+        die_with_parent=False,
+        progress=_progress,
+        security=args.security,
     )
     cluster.start()
     assert cluster.directory is not None
     _pointer().parent.mkdir(parents=True, exist_ok=True)
     _pointer().write_text(str(cluster.directory))
     print(f"Kafka {cluster.version}, {args.nodes} node(s), KRaft, data in {cluster.directory}")
-    print(f"export KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}")
+    _print_exports(cluster)
     return 0
+
+
+def _print_exports(cluster: LocalKafkaCluster) -> None:
+    """``export`` lines for a client of the cluster (``app``, for a secured one)."""
+    settings = cluster.client_settings("app") if cluster.security else cluster.client_settings()
+    print(f"export KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}")
+    if cluster.security is not None:
+        print(f"export KAFKA_SECURITY_PROTOCOL={settings.security_protocol}")
+        print(f"export KAFKA_SSL_CAFILE={settings.ssl_cafile}")
+        print(f"export KAFKA_SASL_MECHANISM={settings.sasl_mechanism}")
+        print(f"export KAFKA_SASL_USERNAME={settings.sasl_username}")
+        assert settings.sasl_password is not None
+        print(f"export KAFKA_SASL_PASSWORD={settings.sasl_password.get_secret_value()}")
 
 
 def _stop(_: argparse.Namespace) -> int:
@@ -68,7 +85,9 @@ def _status(_: argparse.Namespace) -> int:
         state = "running" if node.is_running() else "stopped"
         print(f"node {node.node_id}: {state}  pid={node.pid}  {node.address}  log={node.log_file}")
     try:
-        seen = describe_cluster_sync(cluster.bootstrap_servers)
+        seen = describe_cluster_sync(
+            cluster.bootstrap_servers, client=cluster.admin_client_config()
+        )
     except Exception as exc:  # noqa: BLE001 - the answer is the status
         print(f"metadata: no answer ({exc})")
         return 1
@@ -80,8 +99,11 @@ def _status(_: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalKafkaCluster(args.nodes, version=args.version, progress=_progress) as cluster:
-        print(f"KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}  (Ctrl-C stops)", flush=True)
+    with LocalKafkaCluster(
+        args.nodes, version=args.version, progress=_progress, security=args.security
+    ) as cluster:
+        _print_exports(cluster)
+        print("(Ctrl-C stops)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     return 0
@@ -115,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
         command.set_defaults(handler=handler)
         command.add_argument("--nodes", type=int, default=1, choices=(1, 3))
         command.add_argument("--version", default=KAFKA_VERSION)
+        command.add_argument(
+            "--security",
+            choices=("sasl_ssl",),
+            default=None,
+            help="clients connect with SASL_SSL (throwaway CA, SCRAM users admin and app, ACLs)",
+        )
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

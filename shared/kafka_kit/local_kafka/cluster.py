@@ -208,7 +208,7 @@ class LocalKafkaCluster:
                     )
             try:
                 seen = describe_cluster_sync(
-                    self.bootstrap_servers, timeout_s=5.0, client=self._admin_client_config()
+                    self.bootstrap_servers, timeout_s=5.0, client=self.admin_client_config()
                 )
                 if (
                     seen.broker_ids == expected
@@ -289,7 +289,8 @@ class LocalKafkaCluster:
         fields = self.security.client_settings(user, mechanism) if self.security else {}
         return KafkaSettings(bootstrap_servers=self.bootstrap_servers, **fields)
 
-    def _admin_client_config(self) -> dict[str, Any]:
+    def admin_client_config(self) -> dict[str, Any]:
+        """aiokafka keyword arguments (security only) for an admin of this cluster."""
         if self.security is None:
             return {}
         config = self.client_settings().client_config()

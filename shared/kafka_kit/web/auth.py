@@ -1,40 +1,198 @@
-"""Optional bearer-token authentication for write endpoints."""
+"""Bearer tokens for the services' endpoints: a read scope and an admin scope, default-deny.
+
+``AccessGuard`` is ASGI middleware: it answers before routing and before any body is read, so a
+request without a valid token gets ``401`` whatever its body (malformed JSON included), and a read
+token on an admin endpoint gets ``403``. Which endpoints are open (health, metrics, docs), which
+need the read scope, and which the admin scope is one table per service; an endpoint the table
+does not name needs the admin scope, so a new route is never open by accident. With no token
+configured, everything is open and the OpenAPI spec declares no security.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from fastapi import Depends, HTTPException, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import SecretStr
+from fastapi import FastAPI
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["bearer_token_auth"]
+__all__ = [
+    "AccessGuard",
+    "AccessRule",
+    "AccessScope",
+    "ApiTokens",
+    "rules",
+    "scope_for",
+    "secure_openapi",
+]
+
+AccessScope = Literal["open", "read", "admin"]
 
 
-_bearer = HTTPBearer(auto_error=False, description="Required when the service sets a token.")
+class ApiTokens(BaseSettings):
+    """Bearer tokens for the services' endpoints (env ``API_*``); none set: all open."""
+
+    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore")
+
+    read_token: SecretStr | None = Field(
+        default=None, description="bearer token for reads of stored data, listeners, lag, DLTs"
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token for everything that changes something (writes, listener "
+        "control, seeks, replays); it also reads",
+    )
+
+    @field_validator("read_token", "admin_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose passes an unset variable as "": that means no token, not an empty one.
+        return None if value == "" else value
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any token is set (then the guard enforces every non-open endpoint)."""
+        return self.read_token is not None or self.admin_token is not None
 
 
-def bearer_token_auth(token: SecretStr | None) -> Callable[..., Awaitable[None]]:
-    """A dependency that demands ``Authorization: Bearer <token>``; with no token, it admits all.
+@dataclass(frozen=True)
+class AccessRule:
+    """Requests whose method is in ``methods`` (all if empty) and path matches ``path`` need
+    ``scope``."""
 
-    Dependencies here are ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a
-    thread hop per request per dependency.
-    """
+    path: str
+    scope: AccessScope
+    methods: frozenset[str] = frozenset()
 
-    async def check(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> None:
-        if token is None:
+    def matches(self, method: str, path: str) -> bool:
+        """Whether this rule decides the request."""
+        return (not self.methods or method in self.methods) and re.fullmatch(
+            self.path, path
+        ) is not None
+
+
+OPEN_PATHS = (
+    AccessRule(r"/health", "open"),
+    AccessRule(r"/metrics", "open"),
+    AccessRule(r"/docs(/.*)?", "open"),
+    AccessRule(r"/redoc", "open"),
+    AccessRule(r"/openapi\.json", "open"),
+    AccessRule(r"/docs-assets(/.*)?", "open"),
+)
+"""Open on both services: liveness, Prometheus scraping and the API's own description."""
+
+
+def scope_for(rules: Sequence[AccessRule], method: str, path: str) -> AccessScope:
+    """The scope a request needs: the first matching rule's, else admin (default-deny)."""
+    if method == "HEAD":
+        method = "GET"
+    for rule in (*OPEN_PATHS, *rules):
+        if rule.matches(method, path):
+            return rule.scope
+    return "admin"
+
+
+class AccessGuard:
+    """ASGI middleware enforcing :class:`ApiTokens` by a table of :class:`AccessRule`."""
+
+    def __init__(self, app: ASGIApp, tokens: ApiTokens, rules: Sequence[AccessRule]) -> None:
+        self.app = app
+        self.rules = tuple(rules)
+        self.read = _secret(tokens.read_token)
+        self.admin = _secret(tokens.admin_token)
+        self.enabled = tokens.enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 401/403 for a request the tokens do not admit; pass the rest on."""
+        if scope["type"] != "http" or not self.enabled:
+            await self.app(scope, receive, send)
             return
-        expected = token.get_secret_value().encode()
-        given = credentials.credentials.encode() if credentials else b""
-        if not secrets.compare_digest(given, expected):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="a valid bearer token is required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        needed = scope_for(self.rules, scope["method"], scope["path"])
+        if needed == "open":
+            await self.app(scope, receive, send)
+            return
+        given = _bearer(scope)
+        # Compare with both tokens every time: the time taken says nothing about either.
+        is_admin = self.admin is not None and secrets.compare_digest(given, self.admin)
+        is_reader = self.read is not None and secrets.compare_digest(given, self.read)
+        if is_admin or (needed == "read" and is_reader):
+            await self.app(scope, receive, send)
+            return
+        if is_reader:
+            await _answer(send, 403, f"this token may read but not change: {needed} scope needed")
+            return
+        await _answer(send, 401, "a valid bearer token is required", bearer=True)
 
-    return check
+
+def secure_openapi(app: FastAPI, tokens: ApiTokens, rules: Sequence[AccessRule]) -> None:
+    """Declare in the OpenAPI spec exactly what the guard enforces (nothing when it is off)."""
+    if not tokens.enabled:
+        return
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = plain()
+        spec.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`API_READ_TOKEN` for reads, `API_ADMIN_TOKEN` for everything",
+        }
+        for path, operations in spec.get("paths", {}).items():
+            for method, operation in operations.items():
+                needed = scope_for(rules, method.upper(), _example_path(path))
+                if needed == "open":
+                    continue
+                operation["security"] = [{"bearer": []}]
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", _error("No valid bearer token."))
+                if needed == "admin":
+                    responses.setdefault("403", _error("A read token on an admin endpoint."))
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _example_path(template: str) -> str:
+    """``/listeners/{listener_id}/seek`` → ``/listeners/x/seek``: what the rules match."""
+    return re.sub(r"\{[^}]+\}", "x", template)
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"detail": {"type": "string"}}}}}}  # fmt: skip
+
+
+def _secret(token: SecretStr | None) -> bytes | None:
+    return token.get_secret_value().encode() if token is not None else None
+
+
+def _bearer(scope: Scope) -> bytes:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            kind, _, credentials = value.partition(b" ")
+            return credentials.strip() if kind.lower() == b"bearer" else b""
+    return b""
+
+
+async def _answer(send: Send, status: int, detail: str, *, bearer: bool = False) -> None:
+    headers = [(b"content-type", b"application/json")]
+    if bearer:
+        headers.append((b"www-authenticate", b"Bearer"))
+    body = json.dumps({"detail": detail}).encode()
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def rules(*entries: tuple[str, AccessScope, Iterable[str]]) -> tuple[AccessRule, ...]:
+    """A table from ``(path regex, scope, methods)`` triples (no methods: every method)."""
+    return tuple(AccessRule(path, scope, frozenset(methods)) for path, scope, methods in entries)

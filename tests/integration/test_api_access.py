@@ -1,0 +1,115 @@
+"""Bearer tokens on both services: every route is open, read or admin — none by accident."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from consumer_service.app import create_app as create_consumer_app
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.web.auth import ApiTokens
+from producer_service.app import create_app as create_producer_app
+from producer_service.events import EventsTopicSettings
+from tests.app_helpers import running
+
+READ, ADMIN = "reader-token", "admin-token"
+TOKENS = ApiTokens(read_token=SecretStr(READ), admin_token=SecretStr(ADMIN))
+OPEN = {("GET", "/health"), ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/docs"),
+        ("GET", "/redoc")}  # fmt: skip
+# What only reads, per service; every other operation must be the admin token's.
+READS = {
+    "consumer": {"/listeners", "/listeners/{listener_id}", "/events", "/events/recent",
+                 "/events/stats", "/events/{event_id}", "/dlt/{topic}", "/cluster",
+                 "/lag/{group}", "/v3/kafka", "/v3/kafka/{cluster}", "/v3/kafka/{cluster}/topic",
+                 "/v3/kafka/{cluster}/topic/{topic}", "/v3/kafka/{cluster}/topic/{topic}/consumers",
+                 "/v3/kafka/{cluster}/consumer", "/v3/kafka/{cluster}/consumer/{group}",
+                 "/v3/kafka/{cluster}/consumer/{group}/status",
+                 "/v3/kafka/{cluster}/consumer/{group}/lag"},
+    "producer": {"/outbox"},
+}  # fmt: skip
+
+
+def apps(settings: KafkaSettings, topic: str, tokens: ApiTokens) -> dict[str, FastAPI]:
+    events = EventsTopicSettings(topic=topic, partitions=1)
+    return {
+        "consumer": create_consumer_app(settings, events, ListenerRegistry(), tokens=tokens),
+        "producer": create_producer_app(settings, events, tokens=tokens),
+    }
+
+
+def operations(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path template) the app serves, from its own OpenAPI spec."""
+    app.openapi_schema = None
+    spec = app.openapi()
+    return [(m.upper(), path) for path, ops in spec["paths"].items() for m in ops]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "no-such-thing", path)
+
+
+async def call(client: httpx.AsyncClient, method: str, path: str, token: str | None) -> int:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    body: Any = {} if method == "POST" else None
+    answer = await client.request(method, concrete(path), json=body, headers=headers)
+    return answer.status_code
+
+
+@pytest.mark.parametrize("service", ["consumer", "producer"])
+async def test_every_route_is_open_read_or_admin_and_enforced(
+    service: str, listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    app = apps(listener_settings, topic_name, TOKENS)[service]
+    found = operations(app)
+    assert len(found) >= 5
+    async with running(app, service) as client:
+        for method, path in found:
+            without = await call(client, method, path, None)
+            reader = await call(client, method, path, READ)
+            admin = await call(client, method, path, ADMIN)
+            wrong = await call(client, method, path, "not-a-token")
+            where = f"{method} {path}"
+            assert admin not in (401, 403), where
+            if (method, path) in OPEN:
+                assert without not in (401, 403), f"{where} should be open"
+            elif path in READS[service] and method == "GET":
+                assert (without, wrong) == (401, 401), where
+                assert reader not in (401, 403), where
+            else:
+                assert (without, wrong, reader) == (401, 401, 403), where
+
+
+async def test_no_body_is_read_without_a_valid_token(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    app = apps(listener_settings, topic_name, TOKENS)["producer"]
+    async with running(app, "producer") as client:
+        broken = await client.post(
+            "/events", content=b"{not json", headers={"content-type": "application/json"}
+        )
+    assert broken.status_code == 401  # not 422: who asks is checked first
+    assert broken.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("service", ["consumer", "producer"])
+async def test_the_spec_declares_security_exactly_where_it_is_enforced(
+    service: str, listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    secured = apps(listener_settings, topic_name, TOKENS)[service]
+    spec = secured.openapi()
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for path, ops in spec["paths"].items():
+        for method, operation in ops.items():
+            guarded = (method.upper(), path) not in OPEN
+            assert ("security" in operation) is guarded, f"{method} {path}"
+            if guarded:
+                assert "401" in operation["responses"]
+    plain = apps(listener_settings, topic_name, ApiTokens())[service].openapi()
+    assert "securitySchemes" not in plain.get("components", {})
+    assert not any("security" in op for ops in plain["paths"].values() for op in ops.values())
