@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from consumer_service.burrow_routes import BurrowNotFound, not_found
@@ -34,6 +35,7 @@ from kafka_kit.web.auth import AccessGuard, ApiTokens, rules, secure_openapi
 from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.service import ServiceSettings
+from kafka_kit.web.strict_json import validation_error_answer
 from producer_service.events import EventsTopicSettings
 
 SETTINGS = (
@@ -134,6 +136,7 @@ def create_app(
         redoc_url=None,
     )
     serve_docs_offline(app)
+    app.add_exception_handler(RequestValidationError, validation_error_answer)
     app.state.service = service or ServiceSettings()
     app.state.kafka_settings = settings
     app.state.registry = registry

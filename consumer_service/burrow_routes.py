@@ -11,8 +11,9 @@ from consumer_service.parameters import ClusterName, GroupId, TopicName
 from kafka_kit import ClusterLagMonitor, LagMonitors
 from kafka_kit.lag import GroupStatus, Status
 from kafka_kit.web import burrow_json
+from kafka_kit.web.strict_json import StrictJsonRoute
 
-router = APIRouter(prefix="/v3/kafka", tags=["lag (Burrow v3)"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v3/kafka", tags=["lag (Burrow v3)"])
 
 
 async def get_monitors(request: Request) -> LagMonitors:

@@ -9,8 +9,9 @@ from fastapi.responses import Response
 
 from consumer_service.parameters import GroupId
 from kafka_kit import ClusterView, KafkaSettings, LagMonitors, describe_cluster_view, metrics
+from kafka_kit.web.strict_json import StrictJsonRoute
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJsonRoute)
 
 
 async def get_settings(request: Request) -> KafkaSettings:

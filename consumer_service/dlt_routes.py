@@ -15,8 +15,9 @@ from kafka_kit import (
     DeadLetterTopicNotFoundError,
     dead_letter_topic,
 )
+from kafka_kit.web.strict_json import StrictJsonRoute
 
-router = APIRouter(prefix="/dlt", tags=["dead letters"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/dlt", tags=["dead letters"])
 
 
 async def get_replayer(request: Request) -> DeadLetterReplayer:

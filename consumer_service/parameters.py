@@ -7,6 +7,8 @@ from uuid import UUID
 
 from fastapi import Path, Query
 
+from kafka_kit.topic_names import TOPIC_NAME_PATTERN
+
 ListenerId = Annotated[
     str,
     Path(
@@ -23,13 +25,21 @@ ClusterName = Annotated[
     ),
 ]
 GroupId = Annotated[str, Path(description="A consumer group id.", examples=["event-log"])]
-TopicName = Annotated[str, Path(description="A topic name.", examples=["events"])]
+TopicName = Annotated[
+    str,
+    Path(
+        description="A topic name (Kafka's rules: 1 to 249 of `a-zA-Z0-9._-`).",
+        examples=["events"],
+        pattern=TOPIC_NAME_PATTERN,
+    ),
+]
 DeadLetterTopic = Annotated[
     str,
     Path(
         description="A topic (its dead-letter topic `<topic>-dlt` is meant) or the dead-letter "
-        "topic itself.",
+        "topic itself (Kafka's rules: 1 to 249 of `a-zA-Z0-9._-`).",
         examples=["events"],
+        pattern=TOPIC_NAME_PATTERN,
     ),
 ]
 EventId = Annotated[

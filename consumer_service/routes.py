@@ -20,8 +20,9 @@ from kafka_kit import (
     UnknownListenerError,
 )
 from kafka_kit.web.service import ServiceSettings
+from kafka_kit.web.strict_json import StrictJsonRoute
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJsonRoute)
 log = logging.getLogger(__name__)
 
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY, CollectorRegistry
 
@@ -17,6 +18,7 @@ from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.limits import BodySizeLimitMiddleware
 from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.service import ServiceSettings
+from kafka_kit.web.strict_json import validation_error_answer
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.events import EventsTopicSettings
 from producer_service.routes import read_router, write_router
@@ -81,6 +83,7 @@ def create_app(
         redoc_url=None,
     )
     serve_docs_offline(app)
+    app.add_exception_handler(RequestValidationError, validation_error_answer)
     app.state.api_settings = api
     app.state.service = service or ServiceSettings()
     app.state.metrics_registry = metrics_registry or REGISTRY

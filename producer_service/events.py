@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kafka_kit import NewTopic, dead_letter_topic
+from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 
 
 def _now() -> datetime:
@@ -57,7 +58,12 @@ class EventsTopicSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EVENTS_", extra="ignore")
 
-    topic: str = Field(default="events", description="the events topic (and `<topic>-dlt`)")
+    topic: str = Field(
+        default="events",
+        description="the events topic (and `<topic>-dlt`)",
+        pattern=TOPIC_NAME_PATTERN,
+        max_length=245,  # room for "-dlt"
+    )
     partitions: int = Field(default=6, gt=0, description="its partitions, ensured at start-up")
     replication_factor: int = Field(
         default=1, gt=0, description="its replicas (the demo and compose use 3)"

@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse, Response
 
 from kafka_kit import KafkaSendError, KafkaTemplate, TopicNotAllowedError, metrics
 from kafka_kit.outbox import Outbox
+from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 from kafka_kit.web.limits import require_json
 from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.service import ServiceSettings
+from kafka_kit.web.strict_json import StrictJsonRoute
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.events import EventDto
 from producer_service.schemas import (
@@ -23,9 +25,9 @@ from producer_service.schemas import (
 )
 from producer_service.settings import ProducerApiSettings
 
-write_router = APIRouter(tags=["events"])
+write_router = APIRouter(route_class=StrictJsonRoute, tags=["events"])
 """Routes that write to Kafka (the admin token's, when tokens are configured)."""
-read_router = APIRouter(tags=["health"])
+read_router = APIRouter(route_class=StrictJsonRoute, tags=["health"])
 
 
 async def get_template(request: Request) -> KafkaTemplate:
@@ -53,6 +55,7 @@ async def target_topic(
         Query(
             description="Write here instead of the events topic (`PRODUCER_ALLOWED_TOPICS`).",
             examples=["audit"],
+            pattern=TOPIC_NAME_PATTERN,
         ),
     ] = None,
 ) -> str:

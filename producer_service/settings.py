@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from kafka_kit.topic_names import topic_name_problem
+
 
 class ProducerApiSettings(BaseSettings):
     """Limits and access of the REST producer."""
@@ -42,3 +44,12 @@ class ProducerApiSettings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("allowed_topics")
+    @classmethod
+    def _kafka_names(cls, topics: list[str]) -> list[str]:
+        # Refused at start-up: a name Kafka rejects would make every write to it wait, then 503.
+        problems = [p for p in map(topic_name_problem, topics) if p is not None]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return topics
