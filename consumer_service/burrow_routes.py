@@ -13,7 +13,17 @@ from kafka_kit.lag import GroupStatus, Status
 from kafka_kit.web import burrow_json
 from kafka_kit.web.strict_json import StrictJsonRoute
 
-router = APIRouter(route_class=StrictJsonRoute, prefix="/v3/kafka", tags=["lag (Burrow v3)"])
+router = APIRouter(
+    route_class=StrictJsonRoute,
+    prefix="/v3/kafka",
+    tags=["lag (Burrow v3)"],
+    responses={
+        404: {
+            "description": "Unknown cluster, topic or group, in Burrow's words (an unknown "
+            "group's `/status` and `/lag` answer a NOTFOUND status with `error: false`)."
+        }
+    },
+)
 
 
 async def get_monitors(request: Request) -> LagMonitors:

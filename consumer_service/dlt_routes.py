@@ -44,7 +44,21 @@ class ReplayRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"records": [{"partition": 0, "offset": 3}]}, {"all": True}]
+            "examples": [{"records": [{"partition": 0, "offset": 3}]}, {"all": True}],
+            # Either, not both (what the validator enforces, in the schema too).
+            "oneOf": [
+                {
+                    "properties": {"all": {"const": True}, "records": {"type": "null"}},
+                    "required": ["all"],
+                },
+                {
+                    "properties": {
+                        "all": {"const": False},
+                        "records": {"type": "array", "minItems": 1},
+                    },
+                    "required": ["records"],
+                },
+            ],
         },
     )
 

@@ -12,6 +12,10 @@ __all__ = ["PartitionRef", "SeekPosition", "SeekRequest"]
 MAX_LONG = 2**63 - 1
 """Kafka's offsets and timestamps are signed 64-bit: nothing larger can be sent."""
 
+MAX_EXACT_JSON = 2**53 - 1
+"""What the OpenAPI schema promises: JSON clients that read numbers as doubles (JavaScript, and
+fuzzers that generate them) cannot tell 2**63 - 1 from 2**63. The server accepts up to 2**63 - 1."""
+
 
 class SeekPosition(StrEnum):
     """The kinds of seek a registry can perform."""
@@ -45,7 +49,33 @@ class SeekRequest(BaseModel):
                     "partitions": [{"topic": "events", "partition": 0}],
                 },
                 {"position": "timestamp", "timestamp": 1767225600000},
-            ]
+            ],
+            # The cross-field rule the validator enforces, stated in the schema too.
+            "oneOf": [
+                {
+                    "properties": {
+                        "position": {"enum": ["beginning", "end"]},
+                        "offset": {"type": "null"},
+                        "timestamp": {"type": "null"},
+                    }
+                },
+                {
+                    "properties": {
+                        "position": {"const": "offset"},
+                        "offset": {"type": "integer"},
+                        "timestamp": {"type": "null"},
+                    },
+                    "required": ["offset"],
+                },
+                {
+                    "properties": {
+                        "position": {"const": "timestamp"},
+                        "timestamp": {"type": "integer"},
+                        "offset": {"type": "null"},
+                    },
+                    "required": ["timestamp"],
+                },
+            ],
         },
     )
 
@@ -54,6 +84,7 @@ class SeekRequest(BaseModel):
         default=None,
         ge=0,
         le=MAX_LONG,
+        json_schema_extra={"maximum": MAX_EXACT_JSON},
         description="With position=offset. Past the log end: the end (the listener waits for "
         "new records); before the log start: the start.",
     )
@@ -61,6 +92,7 @@ class SeekRequest(BaseModel):
         default=None,
         ge=0,
         le=MAX_LONG,
+        json_schema_extra={"maximum": MAX_EXACT_JSON},
         description="Epoch ms, with position=timestamp: the first record at or after it (none: "
         "the end).",
     )
