@@ -94,8 +94,20 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     ),
     413: _error("Body or batch too large.", "request body larger than 1048576 bytes"),
     415: _error("Not JSON.", "content type 'text/plain' is not supported: send application/json"),
+    504: {
+        "description": "The outcome is unknown: the event may have been written. Retry with "
+        "the same `id` after `Retry-After` seconds; the consumer stores each id once.",
+        "content": {
+            "application/json": {
+                "example": {
+                    "detail": "the write's outcome is unknown: … retry with the same event id",
+                    "id": "bcf0d9bf-6341-4420-9c59-17a02d8101bc",
+                }
+            }
+        },
+    },
     503: _error(
-        "Kafka did not acknowledge; retry after `Retry-After` seconds.",
+        "Kafka did not take the event (it was not written); retry after `Retry-After` seconds.",
         "Kafka did not acknowledge the event: no acknowledgement within the delivery timeout",
     ),
 }
@@ -134,6 +146,7 @@ async def post_event(
     template: Template,
     topic: Topic,
     outbox: OutboxDep,
+    api: ApiSettings,
 ) -> EventAccepted:
     """Validate an event and write it to Kafka; answer with its partition and offset.
 
@@ -143,7 +156,16 @@ async def post_event(
     if outbox is not None:
         await outbox.enqueue([template.build_record(topic, event, key=event.key)])
         return EventAccepted(id=event.id, status="queued", topic=topic, partition=None, offset=None)
-    sent = await template.send(topic, event, key=event.key)
+    try:
+        sent = await template.send(topic, event, key=event.key)
+    except KafkaSendError as exc:
+        # Said with the event's id: a client retries with it, so nothing is stored twice.
+        answer = answer_for_send_failure(exc, api.retry_after_s)
+        return JSONResponse(  # type: ignore[return-value]
+            {"detail": answer.detail, "id": str(event.id)},
+            status_code=answer.status_code,
+            headers=answer.headers,
+        )
     return EventAccepted(
         id=event.id, topic=sent.topic, partition=sent.partition, offset=sent.offset
     )
@@ -185,8 +207,9 @@ async def post_batch(
 ) -> JSONResponse:
     """Write every event concurrently; answer per event, in request order.
 
-    202 when all were acknowledged; 503 (+ `Retry-After`) when none was because Kafka is away;
-    207 otherwise, with each event's own `code`.
+    202 when all were acknowledged; 503 (+ `Retry-After`) when none was written because Kafka
+    is away; 504 when none was acknowledged and some may have been written (retry them with
+    their ids); 207 otherwise, with each event's own `code`.
     """
     if len(events) > api.max_batch_events:
         raise HTTPException(
@@ -234,8 +257,9 @@ async def post_batch(
     body = BatchResult.of(results)
     if body.failed == 0:
         code = status.HTTP_202_ACCEPTED
-    elif body.failed == len(results) and all(r.code == 503 for r in results):
-        code = status.HTTP_503_SERVICE_UNAVAILABLE
+    elif body.failed == len(results) and all(r.code in (503, 504) for r in results):
+        # None written for sure: 503; some may have been: 504 (retry those with their ids).
+        code = 504 if any(r.code == 504 for r in results) else status.HTTP_503_SERVICE_UNAVAILABLE
     else:
         code = status.HTTP_207_MULTI_STATUS
     return JSONResponse(body.model_dump(mode="json"), status_code=code, headers=headers)

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aiokafka.errors import KafkaTimeoutError
+from aiokafka.errors import (
+    KafkaTimeoutError,
+    NotEnoughReplicasAfterAppendError,
+    RequestTimedOutError,
+)
 
 if TYPE_CHECKING:
     from kafka_kit.template import ProducerRecord
@@ -21,6 +25,7 @@ __all__ = [
     "ClusterUnreachableError",
     "DeadLetterNotFoundError",
     "DeadLetterTopicNotFoundError",
+    "DeliveryUnknownError",
     "DeserializationError",
     "KafkaArtifactsError",
     "KafkaKitError",
@@ -44,8 +49,28 @@ class KafkaKitError(Exception):
 
 
 # ---------------------------------------------------------------- sending
+class DeliveryUnknownError(KafkaKitError, TimeoutError):
+    """The record was handed to the producer but not acknowledged in time: it may yet be written
+    (the producer keeps it and may deliver it later). Retry with the same id; readers dedupe."""
+
+    retriable = True
+
+
+_MAY_HAVE_BEEN_WRITTEN = (
+    DeliveryUnknownError,
+    # A produce request that timed out may have been appended; "after append": it was, on the
+    # leader, without enough replicas yet.
+    RequestTimedOutError,
+    NotEnoughReplicasAfterAppendError,
+)
+
+
 class KafkaSendError(KafkaKitError, RuntimeError):
-    """A send failed or timed out; ``record`` is what was not (known to be) written."""
+    """A send failed or timed out; ``record`` is what was not (known to be) written.
+
+    ``outcome_unknown``: the record may have been written after all (it reached a broker, or the
+    producer still holds it) — as opposed to a send that certainly wrote nothing.
+    """
 
     def __init__(self, record: ProducerRecord, cause: BaseException) -> None:
         reason = str(cause) or type(cause).__name__
@@ -56,6 +81,7 @@ class KafkaSendError(KafkaKitError, RuntimeError):
         self.retriable = isinstance(cause, TimeoutError | KafkaTimeoutError) or bool(
             getattr(cause, "retriable", False)
         )
+        self.outcome_unknown = isinstance(cause, _MAY_HAVE_BEEN_WRITTEN)
 
 
 class TemplateNotStartedError(KafkaKitError, RuntimeError):

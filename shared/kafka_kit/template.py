@@ -17,7 +17,12 @@ from prometheus_client import CollectorRegistry
 
 from kafka_kit._deadlines import DeadlineGuard
 from kafka_kit.clients import start_bounded, stop_bounded
-from kafka_kit.errors import KafkaSendError, TemplateNotStartedError, TransactionStateError
+from kafka_kit.errors import (
+    DeliveryUnknownError,
+    KafkaSendError,
+    TemplateNotStartedError,
+    TransactionStateError,
+)
 from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner, load_partitioner
 from kafka_kit.serialization import serialize_key, serialize_value
@@ -289,6 +294,7 @@ class KafkaTemplate:
         started = time.perf_counter()
         outcome: SendResult | BaseException | None = None
         guarded = self._guard.enter()
+        handed_over = False
         try:
             producer = self._writable_producer()
             if record.partition is None and self._assigns(record):
@@ -301,6 +307,7 @@ class KafkaTemplate:
                 timestamp_ms=record.timestamp_ms,
                 headers=list(record.headers) if record.headers else None,
             )
+            handed_over = True  # from here on, the producer may deliver it even if we give up
             outcome = self._result(record, await delivery)
         except asyncio.CancelledError:
             if not self._guard.leave(guarded):
@@ -313,7 +320,7 @@ class KafkaTemplate:
             outcome = exc
         finally:
             self._guard.leave(guarded)
-        finished = self._finish(record, outcome)
+        finished = self._finish(record, outcome, handed_over=handed_over)
         elapsed = time.perf_counter() - started
         if isinstance(finished, KafkaSendError):
             self._count(record.topic, 0, 1, elapsed)
@@ -360,8 +367,9 @@ class KafkaTemplate:
         elapsed = time.perf_counter() - started
         finished: list[SendResult | KafkaSendError] = []
         by_topic: dict[str, list[int]] = {}
-        for record, outcome in zip(prepared, outcomes, strict=True):
-            result = self._finish(record, outcome)
+        handed = set(indexes)
+        for index, (record, outcome) in enumerate(zip(prepared, outcomes, strict=True)):
+            result = self._finish(record, outcome, handed_over=index in handed)
             finished.append(result)
             counts = by_topic.get(record.topic) or by_topic.setdefault(record.topic, [0, 0])
             counts[isinstance(result, KafkaSendError)] += 1
@@ -440,20 +448,32 @@ class KafkaTemplate:
         )
 
     def _finish(
-        self, record: ProducerRecord, outcome: SendResult | BaseException | None
+        self,
+        record: ProducerRecord,
+        outcome: SendResult | BaseException | None,
+        *,
+        handed_over: bool = False,
     ) -> SendResult | KafkaSendError:
-        """Notify the listener; turn failures into :class:`KafkaSendError` (no metrics here)."""
+        """Notify the listener; turn failures into :class:`KafkaSendError` (no metrics here).
+
+        ``outcome`` ``None`` is a timeout: handed to the producer, the record may still be
+        written (its outcome is unknown); never handed over, it certainly was not.
+        """
         if isinstance(outcome, SendResult):
             if self._listens_to_successes:
                 self._notify_success(outcome.record, outcome)
             return outcome
-        return self._failed(
-            record,
-            outcome
-            or TimeoutError(
-                f"no acknowledgement within the delivery timeout ({self._delivery_timeout_s} s)"
-            ),
-        )
+        if outcome is None:
+            timeout = self._delivery_timeout_s
+            outcome = (
+                DeliveryUnknownError(
+                    f"no acknowledgement within the delivery timeout ({timeout} s); the "
+                    "producer still holds the record and may write it"
+                )
+                if handed_over
+                else TimeoutError(f"not handed to Kafka within the delivery timeout ({timeout} s)")
+            )
+        return self._failed(record, outcome)
 
     def _failed(self, record: ProducerRecord, cause: BaseException) -> KafkaSendError:
         """Notify the listener; the error to raise or report for ``record``."""

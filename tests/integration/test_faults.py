@@ -14,6 +14,7 @@ import random
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import pairwise
@@ -630,3 +631,73 @@ async def test_the_outbox_starts_while_the_cluster_is_frozen(
     values = [r.value for r in await read_to_end(settings.bootstrap_servers, topic_name)]
     report({"outbox_started_in_s": round(started_in, 2), "records": len(values)})
     assert values == [b"queued before"]
+
+
+async def test_clients_that_retry_with_the_same_id_store_each_event_once(
+    cluster: LocalKafkaCluster, topic_name: str, tmp_path: Path, report: Report
+) -> None:
+    # acks=all, min.insync.replicas=2: with two of three brokers down nothing can be written.
+    settings = _settings(cluster, delivery_timeout_ms=4000)
+    await KafkaAdmin(settings).ensure_topics(_events(topic_name).declarations())
+    producer_app = create_producer_app(settings, _events(topic_name))
+    answers: Counter[int] = Counter()
+    ids = [str(uuid.uuid4()) for _ in range(60)]
+    acknowledged: set[str] = set()
+    async with (
+        _event_store_app(settings, topic_name, tmp_path) as (consumer, _),
+        running(producer_app, "producer") as producer,
+    ):
+
+        async def post_until_accepted(event_id: str, n: int) -> None:
+            event = {"id": event_id, "type": "tick", "source": "retrying", "key": f"k{n % 7}"}
+            while True:
+                response = await producer.post("/events", json=event)
+                answers[response.status_code] += 1
+                if response.status_code == 202:
+                    acknowledged.add(event_id)
+                    return
+                assert response.status_code in (503, 504), response.text
+                assert response.json()["id"] == event_id  # the id to retry with
+                await asyncio.sleep(0.2)  # a client's pause before its retry
+
+        async def clients() -> None:
+            for n, event_id in enumerate(ids):
+                await post_until_accepted(event_id, n)
+
+        posting = asyncio.create_task(clients())
+        await wait_until(lambda: len(acknowledged) >= 10, 60, "10 events before the outage")
+        cluster.kill_node(2)  # two of three brokers crash
+        cluster.kill_node(3)
+
+        def failing() -> bool:
+            if posting.done():
+                posting.result()  # a client that gave up: show why
+            return answers[503] + answers[504] >= 5
+
+        await wait_until(failing, 90, "failures in the outage")
+        await asyncio.to_thread(cluster.start_node, 2)
+        await asyncio.to_thread(cluster.start_node, 3)
+        await asyncio.wait_for(posting, 180)
+
+        async def all_stored() -> bool:
+            return len(await _stored_ids(consumer)) >= len(ids)
+
+        await wait_until(all_stored, 120, "every event stored")
+        stored = await _stored_ids(consumer)
+        stats = (await consumer.get("/events/stats")).json()
+    written = await read_to_end(cluster.bootstrap_servers, topic_name, timeout_s=60)
+    copies = Counter(json.loads(record.value)["id"] for record in written)
+    report(
+        {
+            "events": len(ids),
+            "answered_503": answers[503],
+            "answered_504": answers[504],
+            "records_in_topic": len(written),
+            "ids_written_more_than_once": sum(1 for c in copies.values() if c > 1),
+            "stored": len(stored),
+            "duplicates_ignored": stats["duplicates_ignored"],
+        }
+    )
+    assert acknowledged == set(ids)  # every client got its 202 in the end
+    assert sorted(stored) == sorted(ids)  # each id stored exactly once
+    assert set(copies) == set(ids)  # the topic may hold copies, but nothing is missing

@@ -22,12 +22,21 @@ class SendFailureAnswer:
 
 
 def answer_for_send_failure(exc: KafkaSendError, retry_after_s: int) -> SendFailureAnswer:
-    """503 + ``Retry-After`` when trying later may work; 403 when an ACL forbids it; 413 for too
-    large; else 502."""
+    """504 + ``Retry-After`` when the record may have been written (retry with the same id);
+    503 + ``Retry-After`` when it certainly was not and trying later may work; 403 when an ACL
+    forbids it; 413 for too large; else 502."""
     if isinstance(exc.cause, NOT_ALLOWED):
         # The service's Kafka principal may not write there: retrying will not help.
         return SendFailureAnswer(
             403, f"Kafka denied the write to this service: {type(exc.cause).__name__}: {exc.cause}"
+        )
+    if exc.outcome_unknown:
+        # It may have been written: a plain retry could write it twice under a new id.
+        return SendFailureAnswer(
+            504,
+            f"the write's outcome is unknown: {exc.cause}. It may have been written; retry "
+            "with the same event id (the consumer stores each id once)",
+            {"Retry-After": str(retry_after_s)},
         )
     if exc.retriable:
         return SendFailureAnswer(
