@@ -12,12 +12,14 @@ from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from kafka_kit._deadlines import DeadlineGuard
 from kafka_kit.clients import start_bounded, stop_bounded
 from kafka_kit.errors import (
+    ClusterUnreachableError,
     DeliveryUnknownError,
     KafkaSendError,
     TemplateNotStartedError,
@@ -25,6 +27,7 @@ from kafka_kit.errors import (
 )
 from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner, load_partitioner
+from kafka_kit.reachability import ClusterReachability
 from kafka_kit.serialization import serialize_key, serialize_value
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.type_mapping import TypeMapping
@@ -108,6 +111,10 @@ def _normalize_headers(headers: Headers | None) -> tuple[tuple[str, bytes], ...]
     )
 
 
+_LOOKS_UNREACHABLE = (DeliveryUnknownError, TimeoutError, KafkaTimeoutError, KafkaConnectionError)
+"""Send failures after which the cluster is probed (writes fail fast while it does not answer)."""
+
+
 class KafkaTemplate:
     """Spring's ``KafkaTemplate`` for asyncio: ``await template.send(topic, value)``.
 
@@ -151,6 +158,7 @@ class KafkaTemplate:
             type(self.producer_listener).on_success is not LoggingProducerListener.on_success
         )
         self.transactional_id = transactional_id or producer.transactional_id
+        self._reachability = ClusterReachability(self._probe)
         self._acks_zero = producer.acks == "0"
         self._guard = DeadlineGuard(producer.delivery_timeout_ms / 1000)
         self._producer: AIOKafkaProducer | None = None
@@ -173,15 +181,27 @@ class KafkaTemplate:
         producer.client.cluster.add_listener(self._metadata_changed)
         self._producer = producer
 
+    async def _probe(self) -> None:
+        await self._require_producer().client.fetch_all_metadata()
+
+    def _after_failure(self, error: KafkaSendError) -> None:
+        """A failure that looks like the cluster is away: have it probed (fail fast meanwhile)."""
+        if isinstance(error.cause, _LOOKS_UNREACHABLE) and self._producer is not None:
+            self._reachability.suspect()
+
     def _metadata_changed(self, cluster: Any) -> None:
         self._partitions.clear()
 
     async def stop(self) -> None:
         """Flush what is buffered and close the producer; bounded, so it never hangs."""
         producer, self._producer = self._producer, None
+        away = self._reachability.unreachable is not None
+        await self._reachability.close()
         if producer is not None:
-            # Stopping flushes what is buffered: as long as a delivery may take, not longer.
-            await stop_bounded(producer, self._delivery_timeout_s)
+            # Stopping flushes what is buffered: as long as a delivery may take, not longer —
+            # and with the cluster away, a moment (what is buffered was answered as unknown).
+            timeout = min(self._delivery_timeout_s, 2.0) if away else self._delivery_timeout_s
+            await stop_bounded(producer, timeout)
         for batched in self._metrics.values():
             for metric in batched:
                 metric.flush()  # a template that goes away leaves its counts behind
@@ -297,6 +317,9 @@ class KafkaTemplate:
         handed_over = False
         try:
             producer = self._writable_producer()
+            unreachable = self._reachability.unreachable
+            if unreachable is not None:
+                raise ClusterUnreachableError(unreachable)  # not handed over: not written
             if record.partition is None and self._assigns(record):
                 record = await self._assign_partition(producer, record, value)
             delivery = await producer.send(
@@ -324,6 +347,7 @@ class KafkaTemplate:
         elapsed = time.perf_counter() - started
         if isinstance(finished, KafkaSendError):
             self._count(record.topic, 0, 1, elapsed)
+            self._after_failure(finished)
             raise finished
         self._count(record.topic, 1, 0, elapsed)
         return finished
@@ -371,6 +395,8 @@ class KafkaTemplate:
         for index, (record, outcome) in enumerate(zip(prepared, outcomes, strict=True)):
             result = self._finish(record, outcome, handed_over=index in handed)
             finished.append(result)
+            if isinstance(result, KafkaSendError):
+                self._after_failure(result)
             counts = by_topic.get(record.topic) or by_topic.setdefault(record.topic, [0, 0])
             counts[isinstance(result, KafkaSendError)] += 1
         for topic, (sent, failed) in by_topic.items():
@@ -401,6 +427,9 @@ class KafkaTemplate:
     ) -> None:
         try:
             producer = self._writable_producer()
+            unreachable = self._reachability.unreachable
+            if unreachable is not None:
+                raise ClusterUnreachableError(unreachable)  # none handed over: none written
         except Exception as exc:  # noqa: BLE001 - every record fails the same way
             outcomes[:] = [exc] * len(items)
             return
