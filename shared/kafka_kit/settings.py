@@ -55,6 +55,13 @@ class ProducerSettings(BaseSettings):
     delivery_timeout_ms: int = Field(
         default=30_000, gt=0, description="longest wait for a send's acknowledgement"
     )
+    request_timeout_ms: int = Field(
+        default=10_000,
+        gt=0,
+        description="longest wait for one produce request: a request to a frozen or fenced "
+        "leader is abandoned after this and retried on the new leader (Kafka fences a silent "
+        "broker after `broker.session.timeout.ms`, 9 s by default)",
+    )
     default_topic: str | None = Field(default=None, description="the topic of `send_default`")
     partitioner: str | None = Field(
         default=None, description="`package.module:name` of a custom partitioner"
@@ -203,6 +210,8 @@ class KafkaSettings(BaseSettings):
             "linger_ms": producer.linger_ms,
             "max_batch_size": producer.max_batch_size,
             "compression_type": producer.compression_type,
+            # Shorter than the clients' general wait: in-flight writes leave a stuck leader soon.
+            "request_timeout_ms": min(producer.request_timeout_ms, self.request_timeout_ms),
         }
         if transactional_id is not None:
             # Transactions need idempotence and acks=all; aiokafka enforces both.
