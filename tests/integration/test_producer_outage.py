@@ -1,17 +1,23 @@
-"""The broker dies mid-run: the producer answers 503 + Retry-After, and loses no 202'd event."""
+"""The broker dies mid-run: 503/504 + Retry-After, no 202'd event lost, quick refusals."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from kafka_kit.local_kafka import LocalKafkaCluster
+from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.settings import KafkaSettings, ProducerSettings
 from kafka_kit.testing import wait_until
 from producer_service.app import create_app
@@ -19,6 +25,8 @@ from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import read_to_end
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -100,3 +108,62 @@ async def test_outage_answers_503_or_504_and_every_202_is_stored(
     records = await read_to_end(own_broker.bootstrap_servers, "outage", timeout_s=60)
     stored = {json.loads(record.value)["id"] for record in records}
     assert set(accepted) <= stored
+
+
+def _producer_process(env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "producer_service.main:app", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+async def test_with_kafka_away_writes_fail_fast_logs_stay_short_and_ctrl_c_is_quick(
+    own_broker: LocalKafkaCluster,
+) -> None:
+    (port,) = free_ports(1)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": own_broker.bootstrap_servers,
+        "EVENTS_TOPIC": "away",
+        "EVENTS_PARTITIONS": "1",
+        "KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS": "3000",
+        "PYTHONUNBUFFERED": "1",
+    }
+    server = _producer_process(env, port)
+    base = f"http://127.0.0.1:{port}"
+    answers: Counter[int] = Counter()
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+            async def up() -> bool:
+                assert server.poll() is None, "the service exited"
+                try:
+                    return (await client.get("/health")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            await wait_until(up, 90, "the producer service up", interval_s=0.3)
+            event = {"type": "t", "source": "s"}
+            assert (await client.post("/events", json=event)).status_code == 202
+            own_broker.kill_node(1)
+
+            async def refused_at_once() -> bool:
+                # Keep writing until the service knows Kafka is away and refuses on the spot.
+                answer = await client.post("/events", json=event)
+                answers[answer.status_code] += 1
+                return answer.status_code == 503 and "unreachable" in answer.json()["detail"]
+
+            await wait_until(refused_at_once, 60, "writes refused at once", interval_s=0.2)
+            for _ in range(20):  # many writes while Kafka is away: each refused, none waits
+                answer = await client.post("/events", json=event)
+                answers[answer.status_code] += 1
+                assert answer.status_code == 503, answer.text
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C with Kafka away
+        # Bounded: well below the delivery and request timeouts a stop used to wait for.
+        output, _ = await asyncio.to_thread(server.communicate, timeout=20)
+    assert server.returncode == 0, output[-3000:]
+    reconnects = [line for line in output.splitlines() if "Unable connect" in line]
+    # aiokafka tries to reconnect many times a second; condensed, one line per broker and kind.
+    assert len(reconnects) <= 3, "\n".join(reconnects[:20])
+    assert set(answers) <= {503, 504}, answers
