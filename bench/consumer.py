@@ -95,6 +95,7 @@ async def raw_getmany(bootstrap: str, topic: str, count: int) -> float:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=MAX_POLL,
+        **KafkaSettings(bootstrap_servers=bootstrap).security_config(),
     )
     clock = Clock(count)
     await consumer.start()

@@ -89,6 +89,8 @@ def raw_producer(bootstrap: str) -> AIOKafkaProducer:
         enable_idempotence=True,
         linger_ms=LINGER_MS,
         max_batch_size=BATCH_BYTES,
+        # KAFKA_SECURITY_* as the kit's own clients get them, for a secured cluster.
+        **KafkaSettings(bootstrap_servers=bootstrap).security_config(),
     )
 
 

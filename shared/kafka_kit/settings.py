@@ -170,12 +170,16 @@ class KafkaSettings(BaseSettings):
     # The one place aiokafka clients get their configuration, security included.
     def client_config(self, client_id: str | None = None) -> dict[str, Any]:
         """What every client gets: bootstrap servers, client id, request timeout, security."""
-        config: dict[str, Any] = {
+        return {
             "bootstrap_servers": self.bootstrap_servers,
             "client_id": client_id or self.client_id,
             "request_timeout_ms": self.request_timeout_ms,
-            "security_protocol": self.security_protocol,
+            **self.security_config(),
         }
+
+    def security_config(self) -> dict[str, Any]:
+        """Only the security keyword arguments (for clients configured otherwise by hand)."""
+        config: dict[str, Any] = {"security_protocol": self.security_protocol}
         if self.security_protocol in ("SSL", "SASL_SSL"):
             password = self.ssl_key_password.get_secret_value() if self.ssl_key_password else None
             config["ssl_context"] = _ssl_context(

@@ -293,9 +293,7 @@ class LocalKafkaCluster:
         """aiokafka keyword arguments (security only) for an admin of this cluster."""
         if self.security is None:
             return {}
-        config = self.client_settings().client_config()
-        del config["bootstrap_servers"], config["client_id"], config["request_timeout_ms"]
-        return config
+        return self.client_settings().security_config()
 
     def grant(
         self,

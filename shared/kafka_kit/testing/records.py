@@ -12,6 +12,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from kafka_kit.settings import KafkaSettings
+
 __all__ = ["committed_offsets", "read_records", "wait_until"]
 
 
@@ -30,7 +32,7 @@ async def read_records(
         bootstrap_servers=bootstrap_servers,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        **consumer_config,
+        **{**_security(bootstrap_servers), **consumer_config},
     )
     await consumer.start()
     got: list[ConsumerRecord[bytes, bytes]] = []
@@ -48,7 +50,7 @@ async def read_records(
 
 async def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[tuple[str, int], int]:
     """The group's committed offsets, ``(topic, partition) -> offset`` (next to read)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **_security(bootstrap_servers))
     await admin.start()
     try:
         for attempt in range(50):
@@ -82,3 +84,8 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(interval_s)
+
+
+def _security(bootstrap_servers: str) -> dict[str, Any]:
+    """``KAFKA_SECURITY_*`` from the environment, as the kit's own clients get them."""
+    return KafkaSettings(bootstrap_servers=bootstrap_servers).security_config()
