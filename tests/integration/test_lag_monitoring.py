@@ -136,6 +136,24 @@ async def _wait_status(client: httpx.AsyncClient, group: str, expected: str) -> 
     return seen
 
 
+async def _status_while_committing(
+    client: httpx.AsyncClient,
+    bootstrap: str,
+    group: str,
+    topic: str,
+    offsets: list[int],
+    every_s: float,
+    expected: str,
+) -> dict[str, Any]:
+    """Commit ``offsets`` one by one (in the background) until the partition is ``expected``."""
+    async with Committer(bootstrap, group, topic) as committer:
+        committing = asyncio.create_task(committer.commit(*offsets, every_s=every_s))
+        try:
+            return await _wait_status(client, group, expected)
+        finally:
+            committing.cancel()
+
+
 async def test_caught_up_group_is_ok(
     burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,
@@ -277,12 +295,9 @@ async def test_committing_the_same_offset_is_stall(
     bootstrap = listener_settings.bootstrap_servers
     await _topic_with(client, bootstrap, topic_name + "-st", 50)
     group = f"stall-{topic_name}"
-    async with Committer(bootstrap, group, topic_name + "-st") as committer:
-        committing = asyncio.create_task(committer.commit(*[7] * 40, every_s=0.25))
-        try:
-            status = await _wait_status(client, group, "STALL")
-        finally:
-            committing.cancel()
+    status = await _status_while_committing(
+        client, bootstrap, group, topic_name + "-st", [7] * 40, 0.25, "STALL"
+    )
     assert status["status"] == "ERR"
     partition = status["partitions"][0]
     assert partition["start"]["offset"] == partition["end"]["offset"] == 7
@@ -328,12 +343,8 @@ async def test_seek_backwards_is_rewind(
     topic = topic_name + "-r"
     await _topic_with(client, bootstrap, topic, 100)
     group = f"rewind-{topic_name}"
-    async with Committer(bootstrap, group, topic) as committer:
-        committing = asyncio.create_task(committer.commit(60, 70, 20, 25, 30, 35, 40, every_s=0.2))
-        try:
-            status = await _wait_status(client, group, "REWIND")
-        finally:
-            committing.cancel()
+    offsets = [60, 70, 20, 25, 30, 35, 40]
+    status = await _status_while_committing(client, bootstrap, group, topic, offsets, 0.2, "REWIND")
     assert status["status"] == "ERR"
 
 
@@ -347,13 +358,9 @@ async def test_a_rewind_after_being_caught_up_is_still_rewind(
     topic = topic_name + "-rz"
     await _topic_with(client, bootstrap, topic, 100)
     group = f"reset-{topic_name}"
-    async with Committer(bootstrap, group, topic) as committer:
-        # Caught up (lag 0), then reset to an early offset: the lag 0 must not hide the rewind.
-        committing = asyncio.create_task(committer.commit(100, 100, *[10] * 20, every_s=0.3))
-        try:
-            status = await _wait_status(client, group, "REWIND")
-        finally:
-            committing.cancel()
+    # Caught up (lag 0), then reset to an early offset: the lag 0 must not hide the rewind.
+    offsets = [100, 100, *[10] * 20]
+    status = await _status_while_committing(client, bootstrap, group, topic, offsets, 0.3, "REWIND")
     assert status["status"] == "ERR"
     assert status["partitions"][0]["start"]["lag"] == 0
 
