@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
@@ -29,3 +32,25 @@ async def started(registry: ListenerRegistry, settings: KafkaSettings) -> AsyncI
         yield
     finally:
         await registry.stop()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def service_process(
+    module: str, port: int, env: Mapping[str, str], *, output: bool = False
+) -> subprocess.Popen[str]:
+    """``uvicorn <module>:app`` on ``port``, as a user runs a service.
+
+    With ``output`` its stdout and stderr are one pipe, read by ``communicate()`` at the end —
+    only for short runs: a service that logs more than a pipe holds would block on it.
+    """
+    pipe = subprocess.PIPE if output else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"{module}:app", "--port", str(port)],
+        cwd=ROOT,
+        env=dict(env),
+        stdout=pipe,
+        stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
+        text=True,
+    )

@@ -83,12 +83,12 @@ async def start_bounded(client: _Client, settings: KafkaSettings, what: str) -> 
 async def _connection_failure(settings: KafkaSettings) -> str | None:
     """Why one connection to the first bootstrap server fails, or ``None`` when it works."""
     host, _, port = settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
-    config = settings.client_config()
-    for name in ("bootstrap_servers", "client_id"):
-        del config[name]
+    config = settings.security_config()
     try:
         async with asyncio.timeout(settings.request_timeout_ms / 1000):
-            connection = await create_conn(host, int(port), **config)
+            connection = await create_conn(
+                host, int(port), request_timeout_ms=settings.request_timeout_ms, **config
+            )
         connection.close()
     except ssl.SSLError as exc:
         return f"TLS handshake failed: {exc.reason or exc} (check KAFKA_SSL_CAFILE and the host)"

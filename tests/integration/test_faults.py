@@ -40,7 +40,7 @@ from kafka_kit.testing import ProvidedKafka, committed_offsets, wait_until
 from producer_service.app import create_app as create_producer_app
 from producer_service.events import EventDto, EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
-from tests.app_helpers import running
+from tests.app_helpers import running, service_process
 from tests.kafka_helpers import read_to_end
 
 pytestmark = [pytest.mark.fault, pytest.mark.cluster]
@@ -206,16 +206,6 @@ async def test_leader_killed_while_events_are_posted(
 CONSUMER_PORT_ENV = "PORT"
 
 
-def _consumer_process(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "consumer_service.main:app", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def _wait_healthy(url: str, timeout_s: float = 60) -> None:
     async def healthy() -> bool:
         try:
@@ -249,7 +239,7 @@ async def test_consumer_service_killed_mid_stream_and_restarted(
     base = f"http://127.0.0.1:{port}"
     total = 1500
     ids = []
-    process = _consumer_process(env, port)
+    process = service_process("consumer_service.main", port, env)
     try:
         await _wait_healthy(f"{base}/health")
         async with KafkaTemplate(settings) as template:
@@ -278,7 +268,7 @@ async def test_consumer_service_killed_mid_stream_and_restarted(
             await wait_until(lambda: stored_at_least(300), 60, "300 stored before the kill")
             process.kill()  # SIGKILL, mid-stream
             process.wait()
-            process = _consumer_process(env, port)
+            process = service_process("consumer_service.main", port, env)
             await _wait_healthy(f"{base}/health")
             await producing
             await wait_until(lambda: stored_at_least(total), 120, "every event stored")

@@ -7,8 +7,6 @@ Fixed seed (``derandomize``) and bounded examples, so CI runs are repeatable and
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,22 +19,20 @@ from schemathesis import Case
 from schemathesis.specs.openapi.schemas import OpenApiSchema as BaseOpenAPISchema
 
 from kafka_kit.local_kafka.cluster import free_ports
+from tests.app_helpers import service_process
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
 
 def _serve(module: str, env: dict[str, str]) -> Iterator[str]:
     (port,) = free_ports(1)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"{module}:app", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    # Its output is not kept: fuzzed for minutes, it logs more than a pipe holds.
+    server = service_process(module, port, env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert server.poll() is None, server.communicate()[1][-3000:]
+            assert server.poll() is None, f"{module} exited with {server.returncode}"
             try:
                 if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                     break
@@ -62,22 +58,25 @@ def _env(bootstrap: str, tmp: Path) -> dict[str, str]:
     }
 
 
+def _schema(module: str, bootstrap: str, tmp: Path) -> Iterator[BaseOpenAPISchema]:
+    for base in _serve(module, _env(bootstrap, tmp)):
+        yield schemathesis.openapi.from_url(f"{base}/openapi.json")
+
+
 @pytest.fixture(scope="module")
 def producer_schema(
     kafka_bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BaseOpenAPISchema]:
-    env = _env(kafka_bootstrap_servers, tmp_path_factory.mktemp("producer"))
-    for base in _serve("producer_service.main", env):
-        yield schemathesis.openapi.from_url(f"{base}/openapi.json")
+    yield from _schema("producer_service.main", kafka_bootstrap_servers,
+                       tmp_path_factory.mktemp("producer"))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def consumer_schema(
     kafka_bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BaseOpenAPISchema]:
-    env = _env(kafka_bootstrap_servers, tmp_path_factory.mktemp("consumer"))
-    for base in _serve("consumer_service.main", env):
-        yield schemathesis.openapi.from_url(f"{base}/openapi.json")
+    yield from _schema("consumer_service.main", kafka_bootstrap_servers,
+                       tmp_path_factory.mktemp("consumer"))  # fmt: skip
 
 
 FUZZ = settings(

@@ -10,8 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,10 +29,9 @@ from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings, LagSettings
 from kafka_kit.testing import ProvidedKafka, wait_until
 from producer_service.events import EventsTopicSettings
-from tests.app_helpers import running
+from tests.app_helpers import running, service_process
 from tests.kafka_helpers import create_topic, produce
 
-ROOT = Path(__file__).resolve().parents[2]
 FAST = {"window": 4, "offset_refresh_s": 0.3}  # Burrow's defaults otherwise
 
 
@@ -109,10 +106,14 @@ async def _wait_sampled(client: httpx.AsyncClient, topic: str, ends: list[int]) 
     await wait_until(sampled, 30, f"log-end offsets {ends} of {topic}")
 
 
-async def _topic_with(client: httpx.AsyncClient, bootstrap: str, topic: str, count: int) -> None:
-    await create_topic(bootstrap, topic)
-    await produce(bootstrap, topic, [b"x"] * count)
-    await _wait_sampled(client, topic, [count])
+async def _topic_with(
+    client: httpx.AsyncClient, bootstrap: str, topic: str, count: int, partitions: int = 1
+) -> None:
+    """A topic with ``count`` records in each partition, sampled by the monitor."""
+    await create_topic(bootstrap, topic, partitions=partitions)
+    for partition in range(partitions):
+        await produce(bootstrap, topic, [b"x"] * count, partition=partition)
+    await _wait_sampled(client, topic, [count] * partitions)
 
 
 async def _status(client: httpx.AsyncClient, group: str) -> dict[str, Any]:
@@ -373,10 +374,7 @@ async def test_partitions_without_commits_are_part_of_the_group(
     client = burrow
     bootstrap = listener_settings.bootstrap_servers
     topic = topic_name + "-p3"
-    await create_topic(bootstrap, topic, partitions=3)
-    for partition in range(3):
-        await produce(bootstrap, topic, [b"x"] * 10, partition=partition)
-    await _wait_sampled(client, topic, [10, 10, 10])
+    await _topic_with(client, bootstrap, topic, 10, partitions=3)
     group = f"one-of-three-{topic_name}"
     async with Committer(bootstrap, group, topic, partitions=3) as committer:
         await committer.commit(10, every_s=0, partition=1)
@@ -425,10 +423,7 @@ async def test_deleted_offsets_keep_the_partition_a_deleted_group_goes(
     client = burrow
     bootstrap = listener_settings.bootstrap_servers
     topic = topic_name + "-del"
-    await create_topic(bootstrap, topic, partitions=2)
-    for partition in range(2):
-        await produce(bootstrap, topic, [b"x"] * 5, partition=partition)
-    await _wait_sampled(client, topic, [5, 5])
+    await _topic_with(client, bootstrap, topic, 5, partitions=2)
     group = f"deleted-{topic_name}"
     async with Committer(bootstrap, group, topic, partitions=2) as committer:
         await committer.commit(3, every_s=0, partition=0)
@@ -671,17 +666,6 @@ async def test_an_unreachable_cluster_is_reported_and_holds_up_nothing(
         assert (await client.get("/v3/kafka/down/consumer")).json()["consumers"] == []
 
 
-def _consumer_service(env: dict[str, str], port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "consumer_service.main:app", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 async def test_the_service_starts_and_stops_on_ctrl_c_with_a_cluster_down(
     listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
 ) -> None:
@@ -695,7 +679,7 @@ async def test_the_service_starts_and_stops_on_ctrl_c_with_a_cluster_down(
             {"local": listener_settings.bootstrap_servers, "down": f"127.0.0.1:{closed_port}"}
         ),
     }
-    server = _consumer_service(env, port)
+    server = service_process("consumer_service.main", port, env, output=True)
     try:
 
         async def up() -> bool:

@@ -7,11 +7,8 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,10 +20,8 @@ from kafka_kit.testing import wait_until
 from producer_service.app import create_app
 from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
-from tests.app_helpers import running
+from tests.app_helpers import running, service_process
 from tests.kafka_helpers import read_to_end
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -110,13 +105,6 @@ async def test_outage_answers_503_or_504_and_every_202_is_stored(
     assert set(accepted) <= stored
 
 
-def _producer_process(env: dict[str, str], port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "producer_service.main:app", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-
-
 async def test_with_kafka_away_writes_fail_fast_logs_stay_short_and_ctrl_c_is_quick(
     own_broker: LocalKafkaCluster,
 ) -> None:
@@ -129,7 +117,7 @@ async def test_with_kafka_away_writes_fail_fast_logs_stay_short_and_ctrl_c_is_qu
         "KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS": "3000",
         "PYTHONUNBUFFERED": "1",
     }
-    server = _producer_process(env, port)
+    server = service_process("producer_service.main", port, env, output=True)
     base = f"http://127.0.0.1:{port}"
     answers: Counter[int] = Counter()
     try:
