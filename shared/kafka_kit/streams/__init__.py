@@ -1,0 +1,27 @@
+"""Stateful stream processing on Quix Streams (extra ``streams``): Kafka Streams' role.
+
+A topology is declared in code on :attr:`StreamsApplication.app` — topics, StreamingDataFrames,
+state stores whose every change is written to a compacted changelog topic, windows with grace —
+and run by the app's lifespan with the same ``KAFKA_*`` settings as the listeners, exactly-once
+by default. Its state is read over HTTP with :class:`StoreReader` and :func:`key_owner`.
+"""
+
+from kafka_kit.streams.application import RestoreInfo, StreamsApplication
+from kafka_kit.streams.dead_letter import dead_letter_headers
+from kafka_kit.streams.metrics import StreamsCollector
+from kafka_kit.streams.ownership import KeyOwner, key_owner
+from kafka_kit.streams.settings import StreamsSettings
+from kafka_kit.streams.state import StreamsState
+from kafka_kit.streams.stores import StoreReader
+
+__all__ = [
+    "KeyOwner",
+    "RestoreInfo",
+    "StoreReader",
+    "StreamsApplication",
+    "StreamsCollector",
+    "StreamsSettings",
+    "StreamsState",
+    "dead_letter_headers",
+    "key_owner",
+]

@@ -1,0 +1,44 @@
+"""Which instance of a stream application owns a key (Kafka Streams' ``queryMetadataForKey``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kafka_kit.admin import KafkaAdmin
+from kafka_kit.cluster_view import describe_groups
+from kafka_kit.partitioners import key_partition
+from kafka_kit.streams.application import MEMBER_SEPARATOR, StreamsApplication
+
+__all__ = ["KeyOwner", "key_owner"]
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """Where a key's state is: its partition, and the instance that processes it."""
+
+    topic: str
+    partition: int
+    url: str | None
+    """The owner's ``application_server``; None while the partition is unassigned."""
+    local: bool
+    """Whether this instance is the owner (its own store answers)."""
+
+
+async def key_owner(
+    streams: StreamsApplication, topic: str, key: str, partitions: int
+) -> KeyOwner:
+    """The owner of ``key`` in ``topic`` (partitioned by the Java client's murmur2, as written).
+
+    This instance knows its own partitions; for the others the group's members are asked of the
+    broker, each naming its URL in its client id.
+    """
+    partition = key_partition(key.encode(), range(partitions))
+    if streams.owns(topic, partition):
+        return KeyOwner(topic, partition, streams.settings.application_server, True)
+    async with KafkaAdmin(streams.kafka).client() as client:
+        (group,) = await describe_groups(client, [streams.application_id]) or [None]
+    for member in group.members if group is not None else []:
+        if (topic, partition) in member.assignment:
+            _, _, url = member.client_id.partition(MEMBER_SEPARATOR)
+            return KeyOwner(topic, partition, url or None, False)
+    return KeyOwner(topic, partition, None, False)

@@ -1,0 +1,170 @@
+"""The example stream topology on a real broker: exact counts, late events, dead letters,
+compacted changelogs."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from consumer_service.event_stats import EventStats, EventStatsSettings, build_event_stats
+from kafka_kit import KafkaAdmin, KafkaSettings
+from kafka_kit.partitioners import key_partition
+from kafka_kit.streams import StreamsApplication, StreamsSettings, StreamsState
+from kafka_kit.testing import wait_until
+from producer_service.events import EventsTopicSettings
+from tests.kafka_helpers import create_topic, produce, read_to_end
+from tests.streams_helpers import event, produce_events
+
+WINDOW_S = 60
+GRACE_S = 30
+PARTITIONS = 3
+
+
+@pytest.fixture
+async def topology(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
+) -> AsyncIterator[tuple[EventStats, str]]:
+    bootstrap = listener_settings.bootstrap_servers
+    events_topic = f"{topic_name}-events"
+    await create_topic(bootstrap, events_topic, partitions=PARTITIONS)
+    await create_topic(bootstrap, f"{events_topic}-dlt", partitions=PARTITIONS)
+    streams = StreamsApplication(
+        StreamsSettings(
+            application_id=f"stats-{topic_name}",
+            session_timeout_s=6,
+            commit_interval_s=0.2,
+            state_dir=str(tmp_path / "state"),
+        ),
+        listener_settings,
+    )
+    stats = build_event_stats(
+        streams,
+        EventsTopicSettings(topic=events_topic, partitions=PARTITIONS),
+        EventStatsSettings(window_s=WINDOW_S, grace_s=GRACE_S),
+    )
+    async with streams:
+        await streams.wait_until(StreamsState.RUNNING, timeout_s=90)
+        yield stats, events_topic
+
+
+def _key_stats(stats: EventStats, key: str) -> dict[str, object] | None:
+    return stats.key_stats(key, key_partition(key.encode(), range(PARTITIONS)))
+
+
+async def _window_counts(stats: EventStats, bootstrap: str) -> Counter[tuple[str, str]]:
+    """The latest count of each (type, window start) in the per-type output topic."""
+    records = await read_to_end(
+        bootstrap, stats.output_topics["per-type"], isolation_level="read_committed"
+    )
+    counts: Counter[tuple[str, str]] = Counter()
+    for record in records:
+        value = json.loads(record.value)
+        counts[(value["type"], value["window_start"])] = value["count"]
+    return counts
+
+
+async def test_counts_are_exact_with_duplicates_out_of_order_and_late_events(
+    topology: tuple[EventStats, str], listener_settings: KafkaSettings
+) -> None:
+    stats, topic = topology
+    bootstrap = listener_settings.bootstrap_servers
+    rng = random.Random(7)
+    base = (time.time() // WINDOW_S) * WINDOW_S - 10 * WINDOW_S
+
+    def start(at: float) -> str:
+        window = base + (WINDOW_S if at >= base + WINDOW_S else 0)
+        return stats_iso(window)
+
+    # Phase 1: shuffled times in two windows, all before the first one closes (base+90):
+    # out of order, but within the grace period.
+    phase1 = [
+        event(f"k{rng.randrange(10)}", rng.choice("abc"), base + rng.uniform(0, 89))
+        for _ in range(200)
+    ]
+    duplicates = rng.sample(phase1, 20)
+    sent = phase1 + duplicates
+    rng.shuffle(sent)
+    expected_windows: Counter[tuple[str, str]] = Counter(
+        (e.type, start(e.occurred_at.timestamp())) for e in phase1
+    )
+    expected_keys: Counter[str] = Counter(e.key for e in phase1 if e.key)
+    await produce_events(bootstrap, topic, sent)
+
+    async def windows_are(expected: Counter[tuple[str, str]]) -> bool:
+        return await _window_counts(stats, bootstrap) == expected
+
+    await wait_until(lambda: windows_are(expected_windows), 90, "phase 1 counted per window")
+    assert stats.duplicates == 20
+    # Phase 2: stream time passes the first window's end plus grace...
+    advance = event("k1", "a", base + 100)
+    await produce_events(bootstrap, topic, [advance])
+    expected_windows[("a", stats_iso(base + WINDOW_S))] += 1
+    await wait_until(lambda: windows_are(expected_windows), 60, "phase 2 counted")
+    # ...so an event of the first window is late now: reported, not counted in its window.
+    late = event("k1", "a", base + 30)
+    await produce_events(bootstrap, topic, [late])
+    await wait_until(lambda: stats.late.get("a") == 1, 60, "the late event reported")
+    assert await _window_counts(stats, bootstrap) == expected_windows
+    # Per key nothing is windowed: every distinct event counts, last-seen is the latest time.
+    expected_keys.update(["k1", "k1"])
+    await wait_until(
+        lambda: {k: (_key_stats(stats, k) or {}).get("count") for k in expected_keys}
+        == dict(expected_keys),
+        60,
+        "per-key counts",
+    )
+    k1_times = [e.occurred_at for e in [*phase1, advance] if e.key == "k1"]
+    assert _key_stats(stats, "k1")["last_seen"] == max(k1_times).isoformat()  # type: ignore[index]
+
+    # The per-key output topic says the same (read committed: exactly-once output).
+    per_key_out = await read_to_end(
+        bootstrap, stats.output_topics["per-key"], isolation_level="read_committed"
+    )
+    latest = {r.key.decode(): json.loads(r.value)["count"] for r in per_key_out if r.key}
+    assert latest == dict(expected_keys)
+    assert len(per_key_out) == sum(expected_keys.values())
+
+
+def stats_iso(epoch_s: float) -> str:
+    from consumer_service.event_stats import _iso_ms
+
+    return _iso_ms(int(epoch_s * 1000))
+
+
+async def test_a_record_that_is_no_event_is_dead_lettered_with_springs_headers(
+    topology: tuple[EventStats, str], listener_settings: KafkaSettings
+) -> None:
+    stats, topic = topology
+    bootstrap = listener_settings.bootstrap_servers
+    await produce(bootstrap, topic, [b'{"type": "x"}'], key=b"bad")
+    good = event("bad", "ok", time.time())
+    await produce_events(bootstrap, topic, [good])
+    await wait_until(lambda: _key_stats(stats, "bad") is not None, 60, "the next event counted")
+    (dead,) = await read_to_end(bootstrap, f"{topic}-dlt", isolation_level="read_committed")
+    assert dead.value == b'{"type": "x"}' and dead.key == b"bad"
+    headers = dict(dead.headers)
+    assert headers["kafka_dlt-original-topic"] == topic.encode()
+    assert headers["kafka_dlt-exception-fqcn"] == b"pydantic_core._pydantic_core.ValidationError"
+    assert headers["kafka_dlt-original-consumer-group"] == stats.streams.application_id.encode()
+    assert stats.dead_lettered == 1
+    assert stats.streams.state is StreamsState.RUNNING
+
+
+async def test_changelog_topics_are_compacted(
+    topology: tuple[EventStats, str], listener_settings: KafkaSettings
+) -> None:
+    stats, _ = topology
+    async with KafkaAdmin(listener_settings).client() as client:
+        names = [t for t in await client.list_topics() if t.startswith("changelog__")]
+        ours = [t for t in names if stats.streams.application_id in t]
+        described = await KafkaAdmin.topic_configs(client, ours)
+    policies = {name: values["cleanup.policy"] for name, (values, _) in described.items()}
+    # One per store: the input stream's (ids, per-key values) and the per-type window store.
+    assert len(policies) == 2, policies
+    assert set(policies.values()) == {"compact"}
