@@ -14,10 +14,12 @@ from consumer_service.burrow_routes import BurrowNotFound, not_found
 from consumer_service.burrow_routes import router as burrow_router
 from consumer_service.cluster_routes import router as cluster_router
 from consumer_service.dlt_routes import router as dlt_router
+from consumer_service.event_stats import EventStats, EventStatsSettings, build_event_stats
 from consumer_service.event_store import EventStore, event_store_for
 from consumer_service.listeners import RecentEvents, register_event_log
 from consumer_service.routes import router
 from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
+from consumer_service.streams_routes import router as streams_router
 from kafka_kit import (
     DeadLetterPublishingRecoverer,
     DeadLetterReplayer,
@@ -31,6 +33,7 @@ from kafka_kit import (
     ListenerRegistry,
 )
 from kafka_kit.metrics import LagCollector
+from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
 from kafka_kit.web.auth import AccessGuard, ApiTokens, rules, secure_openapi
 from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
@@ -45,6 +48,8 @@ SETTINGS = (
     EventStoreSettings,
     ListenerRetrySettings,
     LagSettings,
+    StreamsSettings,
+    EventStatsSettings,
     ApiTokens,
     GcSettings,
     ServiceSettings,
@@ -58,6 +63,7 @@ ACCESS = rules(
     (r"/lag/[^/]+", "read", ["GET"]),
     (r"/cluster", "read", ["GET"]),
     (r"/v3/kafka(/.*)?", "read", ["GET"]),
+    (r"/streams(/.*)?", "read", ["GET"]),
 )
 """Who may call what (besides the open health, metrics and docs): stored events, listener state,
 dead letters, lag and the cluster need a read token; everything else — listener control, seeks,
@@ -77,6 +83,8 @@ def create_app(
     service: ServiceSettings | None = None,
     metrics_registry: CollectorRegistry | None = None,
     tokens: ApiTokens | None = None,
+    event_stats: EventStatsSettings | None = None,
+    streams: StreamsSettings | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
 
@@ -84,7 +92,8 @@ def create_app(
     (``event_log``: stores every event of ``events.topic``, group ``event_log.group_id``).
     Every listener retries with exponential back-off, then dead-letters to ``<topic>-dlt``.
     Lag is watched, Burrow-style, on every cluster of ``LAG_CLUSTERS``. Metrics go to
-    ``metrics_registry`` (prometheus-client's global registry by default).
+    ``metrics_registry`` (prometheus-client's global registry by default). With
+    ``event_stats.enabled``, the example stream topology runs too (application ``streams``).
     """
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
@@ -94,6 +103,7 @@ def create_app(
         register_event_log(registry, topic=events.topic, group_id=group_id)
     retry = retry or ListenerRetrySettings()
     monitors = LagMonitors(settings, lag or LagSettings())
+    stats = _event_stats(settings, events, event_stats, streams)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -125,6 +135,9 @@ def create_app(
                 metrics_registry=metrics_registry,
             )
             opened.push_async_callback(registry.stop)
+            if stats is not None:
+                await stats.streams.start()
+                opened.push_async_callback(stats.streams.stop)
             with tuned_garbage_collector(gc_settings):
                 yield
 
@@ -142,8 +155,8 @@ def create_app(
     app.state.registry = registry
     app.state.recent_events = RecentEvents()
     app.state.lag_monitors = monitors
-    app.state.metrics_registries = (metrics_registry or REGISTRY, CollectorRegistry())
-    app.state.metrics_registries[1].register(LagCollector(monitors))
+    app.state.event_stats = stats
+    app.state.metrics_registries = _metrics_registries(metrics_registry, monitors, stats)
     app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
     tokens = tokens or ApiTokens()
     app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS)
@@ -152,4 +165,28 @@ def create_app(
     app.include_router(dlt_router)
     app.include_router(cluster_router)
     app.include_router(burrow_router)
+    app.include_router(streams_router)
     return app
+
+
+def _metrics_registries(
+    registry: CollectorRegistry | None, monitors: LagMonitors, stats: EventStats | None
+) -> tuple[CollectorRegistry, CollectorRegistry]:
+    # The second one holds what is read at scrape time: lag, and the stream application's state.
+    scraped = CollectorRegistry()
+    scraped.register(LagCollector(monitors))
+    if stats is not None:
+        scraped.register(StreamsCollector([stats.streams]))
+    return registry or REGISTRY, scraped
+
+
+def _event_stats(
+    kafka: KafkaSettings,
+    events: EventsTopicSettings,
+    settings: EventStatsSettings | None,
+    streams: StreamsSettings | None,
+) -> EventStats | None:
+    settings = settings or EventStatsSettings()
+    if not settings.enabled:
+        return None
+    return build_event_stats(StreamsApplication(streams, kafka), events, settings)

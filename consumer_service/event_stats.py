@@ -2,7 +2,7 @@
 
     events ──► parse ──► (no event: ─► events-dlt, with Spring's kafka_dlt-* headers)
                  └─► drop repeated ids ──► per-key count, last-seen ──► <app>-per-key
-                           └─► group by type ──► 1-minute tumbling windows (grace) ──► <app>-per-type
+                           └─► group by type ──► 1-minute windows (grace) ──► <app>-per-type
 
 State stores (RocksDB, each change written to a compacted changelog topic): the ids seen and the
 per-key values live under the event's key in the input stream's store; the window counts under
@@ -114,7 +114,7 @@ def build_event_stats(
 
     good = parsed[parsed.apply(lambda value: "event" in value)].apply(lambda v: v["event"])
 
-    def first_time(event: dict[str, Any], state: State) -> bool:
+    def first_time(event: dict[str, Any], state: State[str, Any]) -> bool:
         # Redeliveries of one event (same id) share its key, so its partition and its store.
         seen = f"id:{event['id']}"
         if state.exists(seen):
@@ -125,7 +125,7 @@ def build_event_stats(
 
     distinct = good.filter(first_time, stateful=True)
 
-    def count_key(event: dict[str, Any], state: State) -> dict[str, Any]:
+    def count_key(event: dict[str, Any], state: State[str, Any]) -> dict[str, Any]:
         before = state.get("stats") or {"count": 0, "last_seen": None}
         last_seen = before["last_seen"]
         context = message_context()
@@ -150,7 +150,7 @@ def build_event_stats(
     keyed = distinct[distinct.apply(lambda event: event["key"] is not None)]
     keyed.apply(count_key, stateful=True).to_topic(per_key_out)
 
-    def on_late(  # noqa: PLR0913  # the engine's callback signature
+    def on_late(  # noqa: PLR0917  # the engine's callback signature
         value: Any,
         key: Any,
         timestamp_ms: int,
@@ -227,4 +227,3 @@ def _parse(raw: bytes, timestamp_ms: int, headers: Any, group_id: str) -> dict[s
             "occurred_at_ms": int(event.occurred_at.timestamp() * 1000),
         }
     }
-

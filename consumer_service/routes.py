@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from consumer_service.event_stats import EventStats
 from consumer_service.event_store import EventStore, StoredEvent
 from consumer_service.listeners import RecentEvents
 from consumer_service.parameters import EventId, EventType, Limit, ListenerId
@@ -57,7 +58,8 @@ def _known(registry: ListenerRegistry, listener_id: str) -> None:
 
 @router.get("/health", tags=["health"])
 async def health(registry: Registry, request: Request) -> JSONResponse:
-    """``UP`` (200) when every listener that should run does, else ``DOWN`` (503) with which.
+    """``UP`` (200) when every listener that should run does and the stream application (if
+    any) is not in ERROR, else ``DOWN`` (503) with which.
 
     ``lag_clusters`` tells how watching each cluster goes (``running``, or ``unreachable: why``).
 
@@ -67,11 +69,17 @@ async def health(registry: Registry, request: Request) -> JSONResponse:
     monitors: LagMonitors = request.app.state.lag_monitors
     # Watched clusters are shown, not judged: one that is down must not take this service out.
     clusters = monitors.states()
+    details: dict[str, object] = {"lag_clusters": clusters}
+    stats: EventStats | None = request.app.state.event_stats
+    streams_healthy = True
+    if stats is not None:
+        details["streams"] = stats.streams.health()
+        streams_healthy = stats.streams.state.healthy
     unhealthy = registry.unhealthy()
-    if unhealthy:
-        body = service.health("DOWN", listeners=unhealthy, lag_clusters=clusters)
+    if unhealthy or not streams_healthy:
+        body = service.health("DOWN", **({"listeners": unhealthy} if unhealthy else {}), **details)
         return JSONResponse(body, status_code=503)
-    return JSONResponse(service.health("UP", lag_clusters=clusters))
+    return JSONResponse(service.health("UP", **details))
 
 
 @router.get("/listeners", tags=["listeners"])

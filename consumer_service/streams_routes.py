@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import RedirectResponse
 
 from consumer_service.event_stats import PER_KEY, PER_TYPE, EventStats
-from kafka_kit.streams import KeyOwner, StreamsState
+from kafka_kit.streams import KeyOwner, StreamsState, key_owner
 from kafka_kit.web.strict_json import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/streams", tags=["streams"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Stream processing is off, or nothing was counted for it."}
+    404: {"description": "Stream processing is off here, or nothing was counted for it."}
 }
 ELSEWHERE: dict[int | str, dict[str, Any]] = {
-    307: {"description": "Another instance owns the key's partition: asked again there."},
+    307: {"description": "Another instance owns the key's partition: ask it (Location)."},
     503: {"description": "Partitions are being assigned or restored: try again (Retry-After)."},
 }
 
@@ -48,6 +48,8 @@ async def topology(stats: Stats) -> dict[str, Any]:
     return {
         **stats.streams.health(),
         "output_topics": stats.output_topics,
+        "window_s": stats.settings.window_s,
+        "grace_s": stats.settings.grace_s,
         "duplicates": stats.duplicates,
         "late": stats.late,
         "dead_lettered": stats.dead_lettered,
@@ -55,65 +57,60 @@ async def topology(stats: Stats) -> dict[str, Any]:
 
 
 @router.get("/keys/{key}", responses={**NOT_FOUND, **ELSEWHERE})
-async def key_stats(key: EventKey, stats: Stats, request: Request) -> Any:
-    """A key's running count and last-seen time, from the ``per-key`` store that holds it."""
-    owner = _owner(stats, PER_KEY, key)
+async def key_stats(key: EventKey, stats: Stats) -> Any:
+    """A key's running count and last-seen time, from the store of the instance that owns it."""
+    owner = await _owner(stats, stats.input_topic, key)
     if not owner.local:
-        return _redirect(owner, request, f"/streams/keys/{quote(key, safe='')}")
-    value = stats.key_stats(key)
+        return _redirect(owner, f"/streams/keys/{quote(key, safe='')}")
+    value = stats.key_stats(key, owner.partition)
     if value is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event with key {key!r} was counted")
-    return {**value, "source": _source(stats, owner)}
+    return {**value, "source": _source(stats, owner, PER_KEY)}
 
 
 @router.get("/types/{event_type}", responses={**NOT_FOUND, **ELSEWHERE})
-async def type_windows(event_type: EventType, stats: Stats, request: Request) -> Any:
-    """A type's count in each retained tumbling window, from the ``per-type`` store."""
-    owner = _owner(stats, PER_TYPE, event_type)
+async def type_windows(event_type: EventType, stats: Stats) -> Any:
+    """A type's count in each window still open (within grace), from the window store."""
+    owner = await _owner(stats, stats.by_type_topic, event_type)
     if not owner.local:
-        return _redirect(owner, request, f"/streams/types/{quote(event_type, safe='')}")
-    windows = stats.type_windows(event_type)
+        return _redirect(owner, f"/streams/types/{quote(event_type, safe='')}")
+    windows = stats.type_windows(event_type, owner.partition)
     if not windows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event of type {event_type!r} counted")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"no open window of type {event_type!r}: closed ones are in "
+            f"{stats.output_topics[PER_TYPE]}",
+        )
     return {
         "type": event_type,
-        "window_s": stats.windows.size_s,
-        "grace_s": stats.windows.grace_s,
         "windows": windows,
         "late": stats.late.get(event_type, 0),
-        "source": _source(stats, owner),
+        "source": _source(stats, owner, PER_TYPE),
     }
 
 
-def _owner(stats: EventStats, table: str, key: str) -> KeyOwner:
+async def _owner(stats: EventStats, topic: str, key: str) -> KeyOwner:
     if stats.streams.state is not StreamsState.RUNNING:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"the stream application is {stats.streams.state.value}",
-            headers={"Retry-After": "1"},
-        )
-    try:
-        return stats.streams.owner(table, key)
-    except KeyError:  # the assignment is not known yet
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the key's partition has no owner yet",
-            headers={"Retry-After": "1"},
-        ) from None
+        raise _retry_later(f"the stream application is {stats.streams.state.value}")
+    owner = await key_owner(stats.streams, topic, key, stats.partitions)
+    if owner.url is None:
+        raise _retry_later("the key's partition has no owner yet")
+    return owner
 
 
-def _redirect(owner: KeyOwner, request: Request, path: str) -> RedirectResponse:
-    target = f"{owner.url.rstrip('/')}{path}"
-    if request.url.query:
-        target += f"?{request.url.query}"
-    return RedirectResponse(target, status.HTTP_307_TEMPORARY_REDIRECT)
+def _retry_later(reason: str) -> HTTPException:
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason, headers={"Retry-After": "1"})
 
 
-def _source(stats: EventStats, owner: KeyOwner) -> dict[str, Any]:
-    app_id = stats.streams.application_id
+def _redirect(owner: KeyOwner, path: str) -> RedirectResponse:
+    assert owner.url is not None
+    return RedirectResponse(f"{owner.url.rstrip('/')}{path}", status.HTTP_307_TEMPORARY_REDIRECT)
+
+
+def _source(stats: EventStats, owner: KeyOwner, store: str) -> dict[str, Any]:
     return {
-        "store": owner.table,
-        "changelog_topic": f"{app_id}-{owner.table}-changelog",
+        "store": store,
+        "topic": owner.topic,
         "partition": owner.partition,
         "instance": owner.url,
     }

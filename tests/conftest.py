@@ -26,6 +26,10 @@ os.environ.setdefault(
     "EVENT_STORE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='kafka-kit-tests-')}/events.db"
 )
 
+# The example stream topology joins a consumer group and creates topics: it runs in the tests
+# about it (they enable it themselves), not in every consumer app a test builds.
+os.environ.setdefault("EVENT_STATS_ENABLED", "false")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

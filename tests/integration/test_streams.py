@@ -114,8 +114,10 @@ async def test_counts_are_exact_with_duplicates_out_of_order_and_late_events(
     # Per key nothing is windowed: every distinct event counts, last-seen is the latest time.
     expected_keys.update(["k1", "k1"])
     await wait_until(
-        lambda: {k: (_key_stats(stats, k) or {}).get("count") for k in expected_keys}
-        == dict(expected_keys),
+        lambda: (
+            {k: (_key_stats(stats, k) or {}).get("count") for k in expected_keys}
+            == dict(expected_keys)
+        ),
         60,
         "per-key counts",
     )

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import TopicPartition
 from quixstreams import Application
 
 from kafka_kit.settings import KafkaSettings
@@ -44,7 +43,7 @@ class RestoreInfo:
     """The input partitions this instance got."""
 
 
-class _ThreadedApplication(Application):  # type: ignore[misc]  # quixstreams is untyped
+class _ThreadedApplication(Application):
     """Quix's Application in a thread: signals belong to the server; assignments are reported."""
 
     def __init__(
@@ -59,17 +58,17 @@ class _ThreadedApplication(Application):  # type: ignore[misc]  # quixstreams is
         # them there and the lifespan stops this application.
         pass
 
-    def _on_assign(self, consumer: Any, topic_partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: Any, topic_partitions: list[Any]) -> None:
         super()._on_assign(consumer, topic_partitions)
         self._owned |= {(tp.topic, tp.partition) for tp in topic_partitions}
         self._report_assignment(set(self._owned))
 
-    def _on_revoke(self, consumer: Any, topic_partitions: list[TopicPartition]) -> None:
+    def _on_revoke(self, consumer: Any, topic_partitions: list[Any]) -> None:
         self._owned -= {(tp.topic, tp.partition) for tp in topic_partitions}
         self._report_assignment(set(self._owned))
         super()._on_revoke(consumer, topic_partitions)
 
-    def _on_lost(self, consumer: Any, topic_partitions: list[TopicPartition]) -> None:
+    def _on_lost(self, consumer: Any, topic_partitions: list[Any]) -> None:
         self._owned -= {(tp.topic, tp.partition) for tp in topic_partitions}
         self._report_assignment(set(self._owned))
         super()._on_lost(consumer, topic_partitions)
@@ -220,7 +219,7 @@ class StreamsApplication:
             if self.state in (StreamsState.ERROR, StreamsState.NOT_RUNNING):
                 return
             await asyncio.sleep(0.05)
-        topics = self.app._dataframe_registry.consumer_topics  # noqa: SLF001
+        topics = self.app._dataframe_registry.consumer_topics
         names = {topic.name for topic in topics}
         self.restore = RestoreInfo(
             seconds=round(time.monotonic() - started, 3),

@@ -24,9 +24,7 @@ class KeyOwner:
     """Whether this instance is the owner (its own store answers)."""
 
 
-async def key_owner(
-    streams: StreamsApplication, topic: str, key: str, partitions: int
-) -> KeyOwner:
+async def key_owner(streams: StreamsApplication, topic: str, key: str, partitions: int) -> KeyOwner:
     """The owner of ``key`` in ``topic`` (partitioned by the Java client's murmur2, as written).
 
     This instance knows its own partitions; for the others the group's members are asked of the
@@ -36,8 +34,8 @@ async def key_owner(
     if streams.owns(topic, partition):
         return KeyOwner(topic, partition, streams.settings.application_server, True)
     async with KafkaAdmin(streams.kafka).client() as client:
-        (group,) = await describe_groups(client, [streams.application_id]) or [None]
-    for member in group.members if group is not None else []:
+        groups = await describe_groups(client, [streams.application_id])
+    for member in (member for group in groups for member in group.members):
         if (topic, partition) in member.assignment:
             _, _, url = member.client_id.partition(MEMBER_SEPARATOR)
             return KeyOwner(topic, partition, url or None, False)

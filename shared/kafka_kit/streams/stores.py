@@ -25,7 +25,7 @@ class StoreReader:
         self.store_name = store_name
 
     def _partition(self, partition: int) -> Any | None:
-        stores = self._app._state_manager.stores  # noqa: SLF001
+        stores = self._app._state_manager.stores
         store = stores.get(self.stream_id, {}).get(self.store_name)
         return None if store is None else store.partitions.get(partition)
 
