@@ -180,6 +180,19 @@ async def test_two_instances_share_the_partitions_and_route_queries_to_the_owner
             assert other.headers["location"] == f"{bases[owner]}/streams/keys/{key}"
             assert direct[owner].json()["source"]["instance"] == bases[owner]  # type: ignore[union-attr]
             served_by[key] = owner
+        group = f"stats-{topic_name}"
+
+        async def lag_monitored() -> bool:
+            answer = await _get(f"{bases[0]}/v3/kafka/local/consumer/{group}/status")
+            return answer is not None and answer.status_code == 200
+
+        # Its consumer group is watched like any other (offsets committed in transactions).
+        await wait_until(lag_monitored, 120, "the streams group in the lag monitor")
+        metrics = await _get(f"{bases[1]}/metrics")
+        assert metrics is not None
+        assert (
+            f'kafka_streams_state{{application_id="{group}",state="RUNNING"}} 1.0' in metrics.text
+        )
     finally:
         for process in processes:
             _stop(process)
