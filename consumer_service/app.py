@@ -103,7 +103,8 @@ def create_app(
         register_event_log(registry, topic=events.topic, group_id=group_id)
     retry = retry or ListenerRetrySettings()
     monitors = LagMonitors(settings, lag or LagSettings())
-    stats = _event_stats(settings, events, event_stats, streams)
+    stats_settings = event_stats or EventStatsSettings()
+    streams_apps: list[StreamsApplication] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,9 +136,10 @@ def create_app(
                 metrics_registry=metrics_registry,
             )
             opened.push_async_callback(registry.stop)
-            if stats is not None:
-                await stats.streams.start()
-                opened.push_async_callback(stats.streams.stop)
+            if stats_settings.enabled:
+                stats = await _start_event_stats(opened, settings, events, stats_settings, streams)
+                app.state.event_stats = stats
+                streams_apps.append(stats.streams)
             with tuned_garbage_collector(gc_settings):
                 yield
 
@@ -155,8 +157,8 @@ def create_app(
     app.state.registry = registry
     app.state.recent_events = RecentEvents()
     app.state.lag_monitors = monitors
-    app.state.event_stats = stats
-    app.state.metrics_registries = _metrics_registries(metrics_registry, monitors, stats)
+    app.state.event_stats = None
+    app.state.metrics_registries = _metrics_registries(metrics_registry, monitors, streams_apps)
     app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
     tokens = tokens or ApiTokens()
     app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS)
@@ -170,23 +172,28 @@ def create_app(
 
 
 def _metrics_registries(
-    registry: CollectorRegistry | None, monitors: LagMonitors, stats: EventStats | None
+    registry: CollectorRegistry | None,
+    monitors: LagMonitors,
+    streams_apps: list[StreamsApplication],
 ) -> tuple[CollectorRegistry, CollectorRegistry]:
-    # The second one holds what is read at scrape time: lag, and the stream application's state.
+    # The second one holds what is read at scrape time: lag, and the stream applications (the
+    # list the lifespan fills).
     scraped = CollectorRegistry()
     scraped.register(LagCollector(monitors))
-    if stats is not None:
-        scraped.register(StreamsCollector([stats.streams]))
+    scraped.register(StreamsCollector(streams_apps))
     return registry or REGISTRY, scraped
 
 
-def _event_stats(
+async def _start_event_stats(
+    opened: contextlib.AsyncExitStack,
     kafka: KafkaSettings,
     events: EventsTopicSettings,
-    settings: EventStatsSettings | None,
+    settings: EventStatsSettings,
     streams: StreamsSettings | None,
-) -> EventStats | None:
-    settings = settings or EventStatsSettings()
-    if not settings.enabled:
-        return None
-    return build_event_stats(StreamsApplication(streams, kafka), events, settings)
+) -> EventStats:
+    # Declared once the events topic exists: the engine sizes the changelog and repartition
+    # topics like the topic they come from.
+    stats = build_event_stats(StreamsApplication(streams, kafka), events, settings)
+    await stats.streams.start()
+    opened.push_async_callback(stats.streams.stop)
+    return stats

@@ -19,12 +19,17 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from quixstreams import State, message_context
-from quixstreams.models import TopicConfig
 
 from kafka_kit import dead_letter_topic
 from kafka_kit.dead_letter import Origin
-from kafka_kit.streams import StoreReader, StreamsApplication, dead_letter_headers
+from kafka_kit.streams import (
+    State,
+    StoreReader,
+    StreamsApplication,
+    TopicConfig,
+    dead_letter_headers,
+    message_context,
+)
 from producer_service.events import EventDto, EventsTopicSettings
 
 log = logging.getLogger(__name__)
@@ -63,7 +68,7 @@ class EventStats:
 
     def key_stats(self, key: str, partition: int) -> dict[str, Any] | None:
         """The running count and last-seen time of ``key`` in this instance's store."""
-        value: dict[str, Any] | None = self.per_key.get(key, partition, "stats")
+        value: dict[str, Any] | None = self.per_key.get(key, "stats", partition)
         return value
 
     def type_windows(self, event_type: str, partition: int) -> list[dict[str, Any]]:

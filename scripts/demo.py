@@ -130,6 +130,7 @@ def _service_env(cluster: LocalKafkaCluster, nodes: int) -> dict[str, str]:
     # Each run's Kafka is new: so are its stored events and outbox, unless a place is configured.
     env.setdefault("EVENT_STORE_URL", f"sqlite:///{cluster.directory / 'events.db'}")
     env.setdefault("PRODUCER_OUTBOX_PATH", str(cluster.directory / "outbox.db"))
+    env.setdefault("KAFKA_STREAMS_STATE_DIR", str(cluster.directory / "streams-state"))
     return env
 
 
@@ -153,7 +154,11 @@ def _run_local(nodes: int, ports: dict[str, int]) -> int:
         try:
             for name, port in ports.items():
                 say(f"starting the {name} on 127.0.0.1:{port} …")
-                instance = {"SERVICE_INSTANCE_ID": f"{token}-{name}"}
+                instance = {
+                    "SERVICE_INSTANCE_ID": f"{token}-{name}",
+                    # Where the stream topology's other instances would send a key's query.
+                    "KAFKA_STREAMS_APPLICATION_SERVER": f"http://127.0.0.1:{port}",
+                }
                 services.append(_start_service(f"{name}_service.main", port, {**env, **instance}))
             for (name, port), process in zip(ports.items(), services, strict=True):
                 url = f"http://127.0.0.1:{port}/health"

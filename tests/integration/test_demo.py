@@ -105,7 +105,8 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
         ],
         cwd=ROOT,
         # Without a configured store: the demo's own default, a file in the run's folder.
-        env={**_without("EVENT_STORE_URL"), "PYTHONUNBUFFERED": "1"},
+        # The stream topology runs as in a user's demo (the test session turns it off).
+        env={**_without("EVENT_STORE_URL"), "EVENT_STATS_ENABLED": "true", "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

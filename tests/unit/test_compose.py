@@ -11,9 +11,11 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from consumer_service.event_stats import EventStatsSettings
 from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
 from kafka_kit.local_kafka import KAFKA_VERSION
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, ProducerSettings
+from kafka_kit.streams import StreamsSettings
 from kafka_kit.web.auth import ApiTokens
 from producer_service.events import EventsTopicSettings
 from scripts.demo import compose_command
@@ -46,6 +48,8 @@ def _known_env_names() -> set[str]:
         EventStoreSettings,
         ListenerRetrySettings,
         ApiTokens,
+        StreamsSettings,
+        EventStatsSettings,
     )
     return set().union(*(_env_names(s) for s in every))
 

@@ -44,4 +44,9 @@ def test_library_imports_come_from_the_package(source: str) -> None:
             assert {a.name for a in node.names} <= public
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kafka_kit."):
             # Submodules only for what the top level does not offer: the optional parts.
-            assert node.module in ("kafka_kit.testing", "kafka_kit.web", "kafka_kit.outbox")
+            assert node.module in (
+                "kafka_kit.testing",
+                "kafka_kit.web",
+                "kafka_kit.outbox",
+                "kafka_kit.streams",
+            )

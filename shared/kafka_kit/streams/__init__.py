@@ -4,8 +4,10 @@ A topology is declared in code on :attr:`StreamsApplication.app` — topics, Str
 state stores whose every change is written to a compacted changelog topic, windows with grace —
 and run by the app's lifespan with the same ``KAFKA_*`` settings as the listeners, exactly-once
 by default. Its state is read over HTTP with :class:`StoreReader` and :func:`key_owner`.
+``State``, ``TopicConfig`` and ``message_context`` are the engine's, for the topology's functions.
 """
 
+from kafka_kit.streams._engine import State, TopicConfig, message_context
 from kafka_kit.streams.application import RestoreInfo, StreamsApplication
 from kafka_kit.streams.dead_letter import dead_letter_headers
 from kafka_kit.streams.metrics import StreamsCollector
@@ -17,11 +19,14 @@ from kafka_kit.streams.stores import StoreReader
 __all__ = [
     "KeyOwner",
     "RestoreInfo",
+    "State",
     "StoreReader",
     "StreamsApplication",
     "StreamsCollector",
     "StreamsSettings",
     "StreamsState",
+    "TopicConfig",
     "dead_letter_headers",
     "key_owner",
+    "message_context",
 ]

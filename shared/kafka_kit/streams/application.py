@@ -18,9 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from quixstreams import Application
-
 from kafka_kit.settings import KafkaSettings
+from kafka_kit.streams._engine import Application
 from kafka_kit.streams.connection import connection_config
 from kafka_kit.streams.settings import StreamsSettings
 from kafka_kit.streams.state import StreamsState

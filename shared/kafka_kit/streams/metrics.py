@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -16,8 +16,9 @@ __all__ = ["StreamsCollector"]
 class StreamsCollector(Collector):
     """``kafka_streams_*``: state, records processed per topic, restore time."""
 
-    def __init__(self, applications: Iterable[StreamsApplication]) -> None:
-        self._applications = list(applications)
+    def __init__(self, applications: Sequence[StreamsApplication]) -> None:
+        # Kept, not copied: an app's lifespan may add its applications after wiring this.
+        self._applications = applications
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """One sample per application (and topic or table) of each metric."""

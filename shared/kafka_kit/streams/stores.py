@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from quixstreams import Application
 from quixstreams.state.serialization import serialize
 from quixstreams.utils.json import dumps
+
+from kafka_kit.streams._engine import Application
 
 __all__ = ["StoreReader"]
 
@@ -24,24 +25,34 @@ class StoreReader:
         self.stream_id = stream_id
         self.store_name = store_name
 
-    def _partition(self, partition: int) -> Any | None:
+    def _partitions(self, partition: int | None) -> list[Any]:
         stores = self._app._state_manager.stores
         store = stores.get(self.stream_id, {}).get(self.store_name)
-        return None if store is None else store.partitions.get(partition)
-
-    def get(self, key: str, partition: int, name: str) -> Any | None:
-        """The value ``name`` that the processor kept for message key ``key``; None if unset."""
-        found = self._partition(partition)
-        if found is None:
-            return None
-        return found.begin().get(name, prefix=serialize(key, dumps=dumps))
-
-    def windows(self, key: str, partition: int) -> list[tuple[tuple[int, int], Any]]:
-        """The windows (``(start_ms, end_ms)``, value) a windowed store keeps for ``key``."""
-        found = self._partition(partition)
-        if found is None:
+        if store is None:
             return []
-        details = found.begin().get_windows(
-            start_from_ms=-1, start_to_ms=2**62, prefix=serialize(key, dumps=dumps)
-        )
-        return [(tuple(window), value) for window, value in details]
+        held = dict(store.partitions)  # a copy: a rebalance may change it meanwhile
+        if partition is None:
+            return list(held.values())
+        return [held[partition]] if partition in held else []
+
+    def get(self, key: str, name: str, partition: int | None = None) -> Any | None:
+        """The value ``name`` the processor kept for message key ``key``; None if unset here.
+
+        ``partition``: the key's, when known; else every partition this instance holds is asked
+        (a key is in one of them, or with another instance).
+        """
+        prefix = serialize(key, dumps=dumps)
+        for found in self._partitions(partition):
+            value = found.begin().get(name, prefix=prefix)
+            if value is not None:
+                return value
+        return None
+
+    def windows(self, key: str, partition: int | None = None) -> list[tuple[tuple[int, int], Any]]:
+        """The windows (``(start_ms, end_ms)``, value) a windowed store keeps for ``key``."""
+        prefix = serialize(key, dumps=dumps)
+        for found in self._partitions(partition):
+            details = found.begin().get_windows(start_from_ms=-1, start_to_ms=2**62, prefix=prefix)
+            if details:
+                return [((window[0], window[1]), value) for window, value in details]
+        return []
