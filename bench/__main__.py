@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import consumer, e2e, http, producer, scale
+from bench import consumer, e2e, http, producer, scale, streams
 from bench.harness import Options, Report
 from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
@@ -22,6 +22,7 @@ SCENARIOS = {
     "http": http.run,
     "e2e": e2e.run,
     "scale": scale.run,
+    "streams": streams.run,
 }
 
 

@@ -7,6 +7,7 @@ a declaration with fewer partitions than the topic has is an error, not a silent
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -186,6 +187,21 @@ class KafkaAdmin:
             elif error is not TopicAlreadyExistsError:  # another service was first: fine
                 detail = rest[0] if rest and rest[0] else error.description
                 raise error(f"creating topic {name} failed: {detail}")
+        await self._wait_for_leaders(client, changes.created)
+
+    async def _wait_for_leaders(self, client: AIOKafkaAdminClient, names: list[str]) -> None:
+        # Created is not yet usable: a topic is, once every partition has a leader that the
+        # brokers know of. Without this, the next client may be told it does not exist.
+        pending = set(names)
+        async with asyncio.timeout(self._timeout_s):
+            while pending:
+                described: list[dict[str, Any]] = await client.describe_topics(sorted(pending))
+                for topic in described:
+                    parts = topic["partitions"]
+                    if not topic["error_code"] and parts and all(p["leader"] >= 0 for p in parts):
+                        pending.discard(topic["topic"])
+                if pending:
+                    await asyncio.sleep(0.05)
 
     async def _raise_partitions(
         self, client: AIOKafkaAdminClient, topics: list[NewTopic], changes: TopicChanges

@@ -30,7 +30,8 @@ READS = {
                  "/v3/kafka/{cluster}/topic/{topic}", "/v3/kafka/{cluster}/topic/{topic}/consumers",
                  "/v3/kafka/{cluster}/consumer", "/v3/kafka/{cluster}/consumer/{group}",
                  "/v3/kafka/{cluster}/consumer/{group}/status",
-                 "/v3/kafka/{cluster}/consumer/{group}/lag"},
+                 "/v3/kafka/{cluster}/consumer/{group}/lag", "/streams", "/streams/keys/{key}",
+                 "/streams/types/{event_type}"},
     "producer": {"/outbox"},
 }  # fmt: skip
 
