@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -14,6 +15,7 @@ from kafka_kit.listener import kafka_listener
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
+from kafka_kit.streams import State, StoreReader, StreamsApplication, StreamsSettings, StreamsState
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import wait_until
 from producer_service.app import create_app as create_producer_app
@@ -138,3 +140,35 @@ async def test_a_listener_without_group_access_is_unhealthy_with_the_reason(
         await wait_until(red, 60, "the listener's health red")
         reason = (await client.get("/health")).json()["listeners"]["on"]
     assert "GroupAuthorizationFailed" in reason
+
+
+async def test_a_stream_application_runs_exactly_once_over_sasl_ssl(
+    secured: LocalKafkaCluster, topic_name: str, tmp_path: Path
+) -> None:
+    # The super user: transactions and internal topics need more ACLs than grant() names.
+    settings = secured.client_settings("admin")
+    await KafkaAdmin(settings).ensure_topics(
+        [NewTopic(topic_name, 1), NewTopic(f"{topic_name}-out", 1)]
+    )
+    streams = StreamsApplication(
+        StreamsSettings(
+            application_id=f"secured-{topic_name}", commit_interval_s=0.2, state_dir=str(tmp_path)
+        ),
+        settings,
+    )
+    source = streams.app.topic(topic_name, key_deserializer="str", value_deserializer="json")
+    out = streams.app.topic(f"{topic_name}-out", key_serializer="str", value_serializer="json")
+
+    def count(value: dict[str, int], state: State[str, int]) -> int:
+        total = (state.get("n") or 0) + value["n"]
+        state.set("n", total)
+        return total
+
+    streams.app.dataframe(source).apply(count, stateful=True).to_topic(out)
+    async with KafkaTemplate(settings) as template:
+        for n in (1, 2, 3):
+            await template.send(topic_name, {"n": n}, key="k")
+    async with streams:
+        reader = StoreReader(streams.app, topic_name)
+        await wait_until(lambda: reader.get("k", "n") == 6, 90, "the sum kept over SASL_SSL")
+    assert streams.state is StreamsState.NOT_RUNNING

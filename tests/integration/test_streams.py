@@ -16,7 +16,7 @@ from consumer_service.event_stats import EventStats, EventStatsSettings, build_e
 from kafka_kit import KafkaAdmin, KafkaSettings
 from kafka_kit.partitioners import key_partition
 from kafka_kit.streams import StreamsApplication, StreamsSettings, StreamsState
-from kafka_kit.testing import wait_until
+from kafka_kit.testing import committed_offsets, wait_until
 from producer_service.events import EventsTopicSettings
 from tests.kafka_helpers import create_topic, produce, read_to_end
 from tests.streams_helpers import event, produce_events
@@ -170,3 +170,35 @@ async def test_changelog_topics_are_compacted(
     # One per store: the input stream's (ids, per-key values) and the per-type window store.
     assert len(policies) == 2, policies
     assert set(policies.values()) == {"compact"}
+
+
+async def test_an_unhandled_error_stops_the_application_with_its_record_uncommitted(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=1)
+    await produce(bootstrap, topic_name, [b"1", b"2", b"boom", b"4"])
+    group = f"fails-{topic_name}"
+    streams = StreamsApplication(
+        StreamsSettings(application_id=group, commit_interval_s=0.2, state_dir=str(tmp_path)),
+        listener_settings,
+    )
+    source = streams.app.topic(topic_name, value_deserializer="bytes")
+    seen: list[bytes] = []
+
+    def handle(value: bytes) -> bytes:
+        seen.append(value)
+        if value == b"boom":
+            raise ValueError("cannot handle boom")
+        return value
+
+    streams.app.dataframe(source).apply(handle)
+    async with streams:
+        await streams.wait_until(StreamsState.ERROR, timeout_s=90)
+        health = streams.health()
+    assert health["state"] == "ERROR"
+    assert health["error"] == "ValueError: cannot handle boom"
+    # Stopped at the record: not retried in a loop, not skipped, its offset not committed.
+    assert seen == [b"1", b"2", b"boom"]
+    committed = await committed_offsets(bootstrap, group)
+    assert committed.get((topic_name, 0), 0) <= 2

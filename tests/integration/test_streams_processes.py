@@ -180,6 +180,10 @@ async def test_two_instances_share_the_partitions_and_route_queries_to_the_owner
             assert other.headers["location"] == f"{bases[owner]}/streams/keys/{key}"
             assert direct[owner].json()["source"]["instance"] == bases[owner]  # type: ignore[union-attr]
             served_by[key] = owner
+        # A type's windows, asked of either instance: the window store of its partition's owner.
+        windows = await _get(f"{bases[1]}/streams/types/order", follow_redirects=True)
+        assert windows is not None and windows.status_code == 200
+        assert sum(w["count"] for w in windows.json()["windows"]) == len(events)
         group = f"stats-{topic_name}"
 
         async def lag_monitored() -> bool:
