@@ -1,12 +1,13 @@
 """The example topology: event counts per type in tumbling windows, and per key.
 
     events ──► parse ──► (no event: ─► events-dlt, with Spring's kafka_dlt-* headers)
-                 └─► drop repeated ids ──► per-key count, last-seen ──► <app>-per-key
-                           └─► group by type ──► 1-minute windows (grace) ──► <app>-per-type
+                 ├─► (keyed) drop repeated ids ──► per-key count, last-seen ──► <app>-per-key
+                 └─► group by type ──► drop repeated ids ──► 1-minute windows ──► <app>-per-type
 
 State stores (RocksDB, each change written to a compacted changelog topic): the ids seen and the
-per-key values live under the event's key in the input stream's store; the window counts under
-the type in the repartitioned stream's window store. Under exactly-once, store changes, output
+per-key values live under the event's key in the input stream's store; the ids seen again and the
+window counts under the type in the repartitioned stream's stores (so keyless events, spread over
+partitions, are deduplicated too). Under exactly-once, store changes, output
 records and input offsets commit together in one transaction per checkpoint.
 """
 
@@ -120,15 +121,19 @@ def build_event_stats(
     good = parsed[parsed.apply(lambda value: "event" in value)].apply(lambda v: v["event"])
 
     def first_time(event: dict[str, Any], state: State[str, Any]) -> bool:
-        # Redeliveries of one event (same id) share its key, so its partition and its store.
+        # The ids seen are kept under the message key: under the event's key (its redeliveries
+        # share it, so the partition), and again under its type (keyless ones included).
         seen = f"id:{event['id']}"
         if state.exists(seen):
-            stats_holder[0].duplicates += 1
             return False
         state.set(seen, 1)
         return True
 
-    distinct = good.filter(first_time, stateful=True)
+    def first_time_counted(event: dict[str, Any], state: State[str, Any]) -> bool:
+        first = first_time(event, state)
+        if not first:
+            stats_holder[0].duplicates += 1
+        return first
 
     def count_key(event: dict[str, Any], state: State[str, Any]) -> dict[str, Any]:
         before = state.get("stats") or {"count": 0, "last_seen": None}
@@ -152,8 +157,8 @@ def build_event_stats(
         state.set("stats", after)
         return after
 
-    keyed = distinct[distinct.apply(lambda event: event["key"] is not None)]
-    keyed.apply(count_key, stateful=True).to_topic(per_key_out)
+    keyed = good[good.apply(lambda event: event["key"] is not None)]
+    keyed.filter(first_time, stateful=True).apply(count_key, stateful=True).to_topic(per_key_out)
 
     def on_late(  # noqa: PLR0917  # the engine's callback signature
         value: Any,
@@ -174,9 +179,10 @@ def build_event_stats(
         )
         return False
 
-    by_type = distinct.group_by(lambda event: event["type"], name="type")
+    by_type = good.group_by(lambda event: event["type"], name="type")
     window_counts = (
-        by_type.set_timestamp(lambda event, key, timestamp, headers: event["occurred_at_ms"])
+        by_type.filter(first_time_counted, stateful=True)
+        .set_timestamp(lambda event, key, timestamp, headers: event["occurred_at_ms"])
         .tumbling_window(
             timedelta(seconds=settings.window_s),
             grace_ms=timedelta(seconds=settings.grace_s),

@@ -167,8 +167,9 @@ async def test_changelog_topics_are_compacted(
         ours = [t for t in names if stats.streams.application_id in t]
         described = await KafkaAdmin.topic_configs(client, ours)
     policies = {name: values["cleanup.policy"] for name, (values, _) in described.items()}
-    # One per store: the input stream's (ids, per-key values) and the per-type window store.
-    assert len(policies) == 2, policies
+    # One per store: the input stream's (ids, per-key values), the repartitioned stream's (ids
+    # by type) and its window store.
+    assert len(policies) == 3, policies
     assert set(policies.values()) == {"compact"}
 
 
@@ -202,3 +203,22 @@ async def test_an_unhandled_error_stops_the_application_with_its_record_uncommit
     assert seen == [b"1", b"2", b"boom"]
     committed = await committed_offsets(bootstrap, group)
     assert committed.get((topic_name, 0), 0) <= 2
+
+
+async def test_a_keyless_event_is_counted_by_type_and_not_by_key(
+    topology: tuple[EventStats, str], listener_settings: KafkaSettings
+) -> None:
+    stats, topic = topology
+    bootstrap = listener_settings.bootstrap_servers
+    solo = event(None, "solo", time.time())
+    await produce_events(bootstrap, topic, [solo, solo])  # sent twice: counted once
+
+    async def counted() -> bool:
+        return (await _window_counts(stats, bootstrap)).get(
+            ("solo", stats_iso(solo.occurred_at.timestamp() // WINDOW_S * WINDOW_S))
+        ) == 1
+
+    await wait_until(counted, 60, "the keyless event in its type's window")
+    assert stats.streams.state is StreamsState.RUNNING
+    per_key_out = await read_to_end(bootstrap, stats.output_topics["per-key"])
+    assert per_key_out == []
