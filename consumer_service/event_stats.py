@@ -180,7 +180,7 @@ def build_event_stats(
         return False
 
     by_type = good.group_by(lambda event: event["type"], name="type")
-    window_counts = (
+    windows = (
         by_type.filter(first_time_counted, stateful=True)
         .set_timestamp(lambda event, key, timestamp, headers: event["occurred_at_ms"])
         .tumbling_window(
@@ -190,8 +190,8 @@ def build_event_stats(
             on_late=on_late,
         )
         .count()
-        .current()
     )
+    window_counts = windows.current()
     window_counts.apply(
         lambda window, key, timestamp, headers: {
             "type": key,
@@ -210,7 +210,8 @@ def build_event_stats(
         by_type.stream_id,
         {PER_KEY: per_key_out.name, PER_TYPE: per_type_out.name},
         StoreReader(app, sdf.stream_id),
-        StoreReader(app, by_type.stream_id, PER_TYPE),
+        # The window store is named after the window and its aggregation.
+        StoreReader(app, by_type.stream_id, windows.name),
     )
     stats_holder.append(stats)
     return stats

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import RedirectResponse
 
 from consumer_service.event_stats import PER_KEY, PER_TYPE, EventStats
-from kafka_kit.streams import KeyOwner, StreamsState, key_owner
+from kafka_kit.streams import KeyOwner, StreamsState, grouped_key, key_owner
 from kafka_kit.web.strict_json import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/streams", tags=["streams"])
@@ -59,7 +59,7 @@ async def topology(stats: Stats) -> dict[str, Any]:
 @router.get("/keys/{key}", responses={**NOT_FOUND, **ELSEWHERE})
 async def key_stats(key: EventKey, stats: Stats) -> Any:
     """A key's running count and last-seen time, from the store of the instance that owns it."""
-    owner = await _owner(stats, stats.input_topic, key)
+    owner = await _owner(stats, stats.input_topic, key.encode())
     if not owner.local:
         return _redirect(owner, f"/streams/keys/{quote(key, safe='')}")
     value = stats.key_stats(key, owner.partition)
@@ -71,7 +71,7 @@ async def key_stats(key: EventKey, stats: Stats) -> Any:
 @router.get("/types/{event_type}", responses={**NOT_FOUND, **ELSEWHERE})
 async def type_windows(event_type: EventType, stats: Stats) -> Any:
     """A type's count in each window still open (within grace), from the window store."""
-    owner = await _owner(stats, stats.by_type_topic, event_type)
+    owner = await _owner(stats, stats.by_type_topic, grouped_key(event_type))
     if not owner.local:
         return _redirect(owner, f"/streams/types/{quote(event_type, safe='')}")
     windows = stats.type_windows(event_type, owner.partition)
@@ -89,7 +89,7 @@ async def type_windows(event_type: EventType, stats: Stats) -> Any:
     }
 
 
-async def _owner(stats: EventStats, topic: str, key: str) -> KeyOwner:
+async def _owner(stats: EventStats, topic: str, key: bytes) -> KeyOwner:
     if stats.streams.state is not StreamsState.RUNNING:
         raise _retry_later(f"the stream application is {stats.streams.state.value}")
     owner = await key_owner(stats.streams, topic, key, stats.partitions)

@@ -11,7 +11,7 @@ from kafka_kit.streams._engine import State, TopicConfig, message_context
 from kafka_kit.streams.application import RestoreInfo, StreamsApplication
 from kafka_kit.streams.dead_letter import dead_letter_headers
 from kafka_kit.streams.metrics import StreamsCollector
-from kafka_kit.streams.ownership import KeyOwner, key_owner
+from kafka_kit.streams.ownership import KeyOwner, grouped_key, key_owner
 from kafka_kit.streams.settings import StreamsSettings
 from kafka_kit.streams.state import StreamsState
 from kafka_kit.streams.stores import StoreReader
@@ -27,6 +27,7 @@ __all__ = [
     "StreamsState",
     "TopicConfig",
     "dead_letter_headers",
+    "grouped_key",
     "key_owner",
     "message_context",
 ]

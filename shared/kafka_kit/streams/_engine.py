@@ -18,5 +18,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from quixstreams import Application, State, message_context
     from quixstreams.models import TopicConfig
+    from quixstreams.utils.json import dumps
 
-__all__ = ["Application", "State", "TopicConfig", "message_context"]
+__all__ = ["Application", "State", "TopicConfig", "dumps", "message_context"]

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from kafka_kit.admin import KafkaAdmin
 from kafka_kit.cluster_view import describe_groups
 from kafka_kit.partitioners import key_partition
+from kafka_kit.streams._engine import dumps
 from kafka_kit.streams.application import MEMBER_SEPARATOR, StreamsApplication
 
-__all__ = ["KeyOwner", "key_owner"]
+__all__ = ["KeyOwner", "grouped_key", "key_owner"]
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,23 @@ class KeyOwner:
     """Whether this instance is the owner (its own store answers)."""
 
 
-async def key_owner(streams: StreamsApplication, topic: str, key: str, partitions: int) -> KeyOwner:
-    """The owner of ``key`` in ``topic`` (partitioned by the Java client's murmur2, as written).
+def grouped_key(key: str) -> bytes:
+    """A key as ``group_by`` writes it to its repartition topic (JSON, the engine's encoder)."""
+    encoded: bytes = dumps(key)
+    return encoded
+
+
+async def key_owner(
+    streams: StreamsApplication, topic: str, key: bytes, partitions: int
+) -> KeyOwner:
+    """The owner of the record key ``key`` (its bytes, as written) in ``topic``.
+
+    The partition is the Java client's (murmur2), as the producer and the engine choose it.
 
     This instance knows its own partitions; for the others the group's members are asked of the
     broker, each naming its URL in its client id.
     """
-    partition = key_partition(key.encode(), range(partitions))
+    partition = key_partition(key, range(partitions))
     if streams.owns(topic, partition):
         return KeyOwner(topic, partition, streams.settings.application_server, True)
     async with KafkaAdmin(streams.kafka).client() as client:

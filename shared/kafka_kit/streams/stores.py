@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from quixstreams.state.serialization import serialize
-from quixstreams.utils.json import dumps
 
-from kafka_kit.streams._engine import Application
+from kafka_kit.streams._engine import Application, dumps
 
 __all__ = ["StoreReader"]
 
@@ -54,5 +53,6 @@ class StoreReader:
         for found in self._partitions(partition):
             details = found.begin().get_windows(start_from_ms=-1, start_to_ms=2**62, prefix=prefix)
             if details:
-                return [((window[0], window[1]), value) for window, value in details]
+                # Each: (start, end), the aggregated value, the key's prefix.
+                return [((window[0], window[1]), value) for window, value, _ in details]
         return []
