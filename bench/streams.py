@@ -65,9 +65,9 @@ async def run(report: Report, options: Options) -> None:
     report.ratio(SCENARIO, "topology, exactly-once", "topology, at-least-once")
     report.notes.append(
         f"{SCENARIO}: {count} events of 1 KB in {PARTITIONS} partitions. The listener parses "
-        "each EventDto and does nothing else; the topology parses, dedupes by id (a state "
-        "write per event), counts per key (a state write and an output record per event) and "
-        "per type in 1-minute windows (a repartition record, a window-store write and an "
-        "output record per event); exactly-once commits a transaction every second. Timed "
-        "from the first record to the last."
+        "each EventDto and does nothing else; the topology parses, dedupes by id under the "
+        "key and again under the type (two state writes per event), counts per key (a state "
+        "write and an output record) and per type in 1-minute windows (a repartition record, "
+        "a window-store write and an output record); exactly-once commits a transaction every "
+        "second. Timed from the first input record processed to the last."
     )
