@@ -6,18 +6,35 @@ import fcntl
 import os
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
 from kafka_kit.errors import KafkaArtifactsError
 
-__all__ = ["KAFKA_VERSION", "cache_root", "resolve_classpath"]
+__all__ = [
+    "CONNECT_FILE_VERSION",
+    "DEBEZIUM_VERSION",
+    "KAFKA_VERSION",
+    "cache_root",
+    "resolve_classpath",
+    "resolve_connect_classpath",
+    "resolve_debezium_plugin",
+]
 
 
 KAFKA_VERSION = "4.4.0"
 """The Kafka version the project pins: the newest 4.x aiokafka was checked against (see README)."""
 
 LOG4J_VERSION = "2.24.3"
+
+CONNECT_FILE_VERSION = "4.3.1"
+"""The file connectors' version: Maven Central serves ``connect-file`` up to 4.3.1 (not 4.4.0);
+they use only the stable ``connect-api``, so they run on the 4.4.0 runtime."""
+
+DEBEZIUM_VERSION = "3.6.1.Final"
+"""Debezium's PostgreSQL connector, as its plugin archive (its plain jar's dependencies do not
+all resolve from Maven Central)."""
 
 _POM_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 <!-- Written by kafka_kit.local_kafka: the classpath of a Kafka broker and its Java tools. -->
@@ -39,6 +56,39 @@ _POM_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
       <version>{kafka_version}</version>
     </dependency>
     <!-- Kafka logs through SLF4J 1.x; without a binding the broker prints nothing. -->
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j-impl</artifactId>
+      <version>{log4j_version}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+_CONNECT_POM_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by kafka_kit.local_kafka: the classpath of a Kafka Connect worker. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.kafka</groupId>
+  <artifactId>kafka-connect-classpath</artifactId>
+  <version>{kafka_version}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>connect-runtime</artifactId>
+      <version>{kafka_version}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>connect-json</artifactId>
+      <version>{kafka_version}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>connect-file</artifactId>
+      <version>{connect_file_version}</version>
+    </dependency>
     <dependency>
       <groupId>org.apache.logging.log4j</groupId>
       <artifactId>log4j-slf4j-impl</artifactId>
@@ -71,8 +121,79 @@ def resolve_classpath(
 
     ``progress`` hears what is going on (a first run downloads for a minute or more).
     """
-    say = progress or _quiet
+    pom = _POM_TEMPLATE.format(kafka_version=version, log4j_version=LOG4J_VERSION)
     home = (cache_dir or cache_root()) / f"kafka-{version}"
+    return _resolved(
+        home, pom, f"kafka_2.13-{version}", f"Apache Kafka {version}", timeout_s, progress
+    )
+
+
+def resolve_connect_classpath(
+    version: str = KAFKA_VERSION,
+    *,
+    cache_dir: Path | None = None,
+    timeout_s: float = 900.0,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """A folder with Kafka Connect's runtime, the JSON converter and the file connectors."""
+    pom = _CONNECT_POM_TEMPLATE.format(
+        kafka_version=version,
+        connect_file_version=CONNECT_FILE_VERSION,
+        log4j_version=LOG4J_VERSION,
+    )
+    home = (cache_dir or cache_root()) / f"connect-{version}"
+    return _resolved(
+        home, pom, f"connect-runtime-{version}", f"Kafka Connect {version}", timeout_s, progress
+    )
+
+
+def resolve_debezium_plugin(
+    *,
+    cache_dir: Path | None = None,
+    timeout_s: float = 900.0,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """A plugin folder holding Debezium's PostgreSQL connector (for Connect's ``plugin.path``)."""
+    say = progress or _quiet
+    home = (cache_dir or cache_root()) / f"debezium-postgres-{DEBEZIUM_VERSION}"
+    plugin = home / "plugins"
+    if not (plugin / _COMPLETE_MARKER).exists():
+        home.mkdir(parents=True, exist_ok=True)
+        with open(home / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (plugin / _COMPLETE_MARKER).exists():
+                say(f"fetching Debezium's PostgreSQL connector {DEBEZIUM_VERSION} (once) …")
+                artifact = (
+                    f"io.debezium:debezium-connector-postgres:{DEBEZIUM_VERSION}:tar.gz:plugin"
+                )
+                _maven(
+                    ["dependency:copy", f"-Dartifact={artifact}", f"-DoutputDirectory={home}"],
+                    home,
+                    timeout_s,
+                    f"Debezium {DEBEZIUM_VERSION}",
+                )
+                (archive,) = home.glob("*.tar.gz")
+                staging = home / "plugins.partial"
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir()
+                with tarfile.open(archive) as tar:
+                    tar.extractall(staging, filter="data")
+                archive.unlink()
+                (staging / _COMPLETE_MARKER).write_text(DEBEZIUM_VERSION + "\n")
+                shutil.rmtree(plugin, ignore_errors=True)
+                staging.rename(plugin)
+    return plugin
+
+
+def _resolved(  # noqa: PLR0917  # private: one call per artifact set
+    home: Path,
+    pom: str,
+    required_prefix: str,
+    what: str,
+    timeout_s: float,
+    progress: Callable[[str], None] | None,
+) -> Path:
+    say = progress or _quiet
     libs = home / "libs"
     if not (libs / _COMPLETE_MARKER).exists():
         home.mkdir(parents=True, exist_ok=True)
@@ -80,10 +201,10 @@ def resolve_classpath(
         with open(home / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not (libs / _COMPLETE_MARKER).exists():
-                say(f"resolving Apache Kafka {version} from Maven Central into {home} (once) …")
-                _run_maven(home, version, timeout_s)
+                say(f"resolving {what} from Maven Central into {home} (once) …")
+                _run_maven(home, pom, required_prefix, what, timeout_s)
     jars = (libs / _COMPLETE_MARKER).read_text().split()
-    say(f"Kafka {version}: {len(jars)} jars in {libs}")
+    say(f"{what}: {len(jars)} jars in {libs}")
     return libs
 
 
@@ -91,39 +212,49 @@ def _quiet(_: str) -> None:
     """Progress nobody asked to hear."""
 
 
-def _run_maven(home: Path, version: str, timeout_s: float) -> None:
+def _maven(goal: list[str], home: Path, timeout_s: float, what: str) -> None:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise KafkaArtifactsError(
             "Maven ('mvn') is not on PATH: install Maven 3 and Java 17+ to run the local Kafka"
         )
-    (home / "pom.xml").write_text(
-        _POM_TEMPLATE.format(kafka_version=version, log4j_version=LOG4J_VERSION)
-    )
-    staging = home / "libs.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    command = [
-        mvn,
-        "-q",
-        "-B",
-        "-f",
-        str(home / "pom.xml"),
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={staging}",
-        "-DincludeScope=runtime",
-    ]
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout_s, check=False
+            [mvn, "-q", "-B", *goal],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            cwd=home,
         )
     except subprocess.TimeoutExpired as exc:
         raise KafkaArtifactsError(f"Maven did not finish within {timeout_s:.0f} s") from exc
-    jars = sorted(p.name for p in staging.glob("*.jar")) if staging.exists() else []
-    if done.returncode != 0 or not any(j.startswith(f"kafka_2.13-{version}") for j in jars):
+    if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
         raise KafkaArtifactsError(
-            f"Maven could not resolve Apache Kafka {version} (exit {done.returncode}):\n{tail}"
+            f"Maven could not resolve {what} (exit {done.returncode}):\n{tail}"
         )
+
+
+def _run_maven(home: Path, pom: str, required_prefix: str, what: str, timeout_s: float) -> None:
+    (home / "pom.xml").write_text(pom)
+    staging = home / "libs.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    _maven(
+        [
+            "-f",
+            str(home / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+            "-DincludeScope=runtime",
+        ],
+        home,
+        timeout_s,
+        what,
+    )
+    jars = sorted(p.name for p in staging.glob("*.jar")) if staging.exists() else []
+    if not any(j.startswith(required_prefix) for j in jars):
+        raise KafkaArtifactsError(f"Maven's answer for {what} holds no {required_prefix} jar")
     (staging / _COMPLETE_MARKER).write_text("\n".join(jars) + "\n")
     libs = home / "libs"
     shutil.rmtree(libs, ignore_errors=True)
