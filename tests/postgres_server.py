@@ -45,7 +45,11 @@ def postgres_server() -> Iterator[str]:
         subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
 
     run(initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-    options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    # wal_level=logical: Debezium reads changes through a logical replication slot.
+    options = (
+        f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10"
+    )
     run(pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"

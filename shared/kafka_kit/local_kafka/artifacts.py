@@ -13,7 +13,7 @@ from pathlib import Path
 from kafka_kit.errors import KafkaArtifactsError
 
 __all__ = [
-    "CONNECT_FILE_VERSION",
+    "CONNECT_VERSION",
     "DEBEZIUM_VERSION",
     "KAFKA_VERSION",
     "cache_root",
@@ -28,9 +28,10 @@ KAFKA_VERSION = "4.4.0"
 
 LOG4J_VERSION = "2.24.3"
 
-CONNECT_FILE_VERSION = "4.3.1"
-"""The file connectors' version: Maven Central serves ``connect-file`` up to 4.3.1 (not 4.4.0);
-they use only the stable ``connect-api``, so they run on the 4.4.0 runtime."""
+CONNECT_VERSION = "4.3.1"
+"""Kafka Connect's version: Maven Central serves ``connect-file`` (the file connectors) up to
+4.3.1, and those need their own ``kafka-clients`` (4.4 moved ``AppInfoParser`` into
+``internals``). Connect workers are clients: a 4.3.1 worker runs against the 4.4.0 broker."""
 
 DEBEZIUM_VERSION = "3.6.1.Final"
 """Debezium's PostgreSQL connector, as its plugin archive (its plain jar's dependencies do not
@@ -87,7 +88,7 @@ _CONNECT_POM_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
     <dependency>
       <groupId>org.apache.kafka</groupId>
       <artifactId>connect-file</artifactId>
-      <version>{connect_file_version}</version>
+      <version>{kafka_version}</version>
     </dependency>
     <dependency>
       <groupId>org.apache.logging.log4j</groupId>
@@ -129,7 +130,7 @@ def resolve_classpath(
 
 
 def resolve_connect_classpath(
-    version: str = KAFKA_VERSION,
+    version: str = CONNECT_VERSION,
     *,
     cache_dir: Path | None = None,
     timeout_s: float = 900.0,
@@ -138,7 +139,6 @@ def resolve_connect_classpath(
     """A folder with Kafka Connect's runtime, the JSON converter and the file connectors."""
     pom = _CONNECT_POM_TEMPLATE.format(
         kafka_version=version,
-        connect_file_version=CONNECT_FILE_VERSION,
         log4j_version=LOG4J_VERSION,
     )
     home = (cache_dir or cache_root()) / f"connect-{version}"

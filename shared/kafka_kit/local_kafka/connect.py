@@ -24,7 +24,7 @@ from typing import Literal
 
 from kafka_kit.errors import KafkaLaunchError
 from kafka_kit.local_kafka.artifacts import (
-    KAFKA_VERSION,
+    CONNECT_VERSION,
     resolve_connect_classpath,
     resolve_debezium_plugin,
 )
@@ -35,24 +35,18 @@ __all__ = ["ConnectWorker", "LocalConnect"]
 
 Mode = Literal["standalone", "distributed"]
 
+# Properties, not YAML: Connect's classpath has no YAML parser for log4j.
 _LOG4J2 = """\
-Configuration:
-  Appenders:
-    Console:
-      name: STDOUT
-      target: SYSTEM_OUT
-      PatternLayout:
-        pattern: "[%d] %p %m (%c)%n"
-  Loggers:
-    Root:
-      level: INFO
-      AppenderRef:
-        - ref: STDOUT
-    Logger:
-      - name: org.apache.kafka.clients
-        level: WARN
-      - name: org.reflections
-        level: ERROR
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = STDOUT
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+logger.reflections.name = org.reflections
+logger.reflections.level = ERROR
 """
 
 _MAIN = {
@@ -122,7 +116,7 @@ class LocalConnect:
     directory: Path | None = None
     offsets_file: Path | None = None
     extra_config: dict[str, str] = field(default_factory=dict)
-    version: str = KAFKA_VERSION
+    version: str = CONNECT_VERSION
     nodes: list[ConnectWorker] = field(default_factory=list)
     _owns_directory: bool = False
 
@@ -160,7 +154,7 @@ class LocalConnect:
             self.directory = Path(tempfile.mkdtemp(prefix="kafka-connect-"))
             self._owns_directory = True
         self.directory.mkdir(parents=True, exist_ok=True)
-        log_config = self.directory / "log4j2.yaml"
+        log_config = self.directory / "log4j2.properties"
         log_config.write_text(_LOG4J2)
         if self.offsets_file is None:
             self.offsets_file = self.directory / "offsets.dat"

@@ -1,0 +1,26 @@
+"""Kafka Connect from Python: a typed async client for its REST API (extra ``connect``).
+
+Workers themselves are Java (Apache Kafka's ``connect-runtime``); ``kafka_kit.local_kafka``
+starts them for development and tests.
+"""
+
+from kafka_kit.connect.client import ConnectClient
+from kafka_kit.connect.errors import (
+    ConnectError,
+    ConnectorConfigError,
+    ConnectorNotFoundError,
+    ConnectRebalancingError,
+)
+from kafka_kit.connect.models import ConnectorInfo, ConnectorStatus, PluginInfo, TaskStatus
+
+__all__ = [
+    "ConnectClient",
+    "ConnectError",
+    "ConnectRebalancingError",
+    "ConnectorConfigError",
+    "ConnectorInfo",
+    "ConnectorNotFoundError",
+    "ConnectorStatus",
+    "PluginInfo",
+    "TaskStatus",
+]

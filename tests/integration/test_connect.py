@@ -1,0 +1,195 @@
+"""Kafka Connect on the real broker: distributed failover, standalone offsets, validation, CDC."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kafka_kit.connect import ConnectClient, ConnectorConfigError, ConnectorStatus
+from kafka_kit.local_kafka.connect import LocalConnect
+from kafka_kit.testing import wait_until
+from tests.kafka_helpers import create_topic, read_to_end
+
+FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+DEBEZIUM = "io.debezium.connector.postgresql.PostgresConnector"
+
+
+def _append(path: Path, lines: list[str]) -> None:
+    with path.open("a") as file:
+        file.writelines(f"{line}\n" for line in lines)
+
+
+async def _lines_in(bootstrap: str, topic: str) -> list[str]:
+    return [json.loads(r.value) for r in await read_to_end(bootstrap, topic) if r.value]
+
+
+async def _running(client: ConnectClient, name: str) -> ConnectorStatus | None:
+    try:
+        status = await client.status(name)
+    except Exception:  # noqa: BLE001  # a worker may be down or rebalancing: ask again
+        return None
+    running = status.connector.state == "RUNNING" and status.tasks
+    return status if running and all(t.state == "RUNNING" for t in status.tasks) else None
+
+
+async def test_a_killed_workers_task_moves_to_the_other_and_no_line_is_lost(
+    kafka_bootstrap_servers: str, topic_name: str, tmp_path: Path
+) -> None:
+    bootstrap = kafka_bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=1)
+    source = tmp_path / "lines.txt"
+    first = [f"line-{n}" for n in range(100)]
+    _append(source, first)
+    with LocalConnect(
+        bootstrap, workers=2, group_id=f"connect-{topic_name}", replication=1
+    ) as connect:
+        clients = [ConnectClient(url) for url in connect.urls]
+        config = {"connector.class": FILE_SOURCE, "file": str(source), "topic": topic_name}
+        await clients[0].put("lines", {**config, "tasks.max": "1"})
+        await wait_until(lambda: _running(clients[0], "lines"), 60, "the source running")
+        await wait_until(
+            lambda: _has(bootstrap, topic_name, first), 60, "the first 100 lines in the topic"
+        )
+        status = await clients[0].status("lines")
+        (task,) = status.tasks
+        doomed = next(w for w in connect.nodes if w.worker_id == task.worker_id)
+        survivor = clients[1 - doomed.index]
+        doomed.kill()  # kill -9: no goodbye to the group, offsets not flushed
+        second = [f"line-{n}" for n in range(100, 200)]
+        _append(source, second)
+
+        async def moved() -> bool:
+            status = await _running(survivor, "lines")
+            return status is not None and status.tasks[0].worker_id != doomed.worker_id
+
+        await wait_until(moved, 90, "the task running on the other worker")
+        await wait_until(
+            lambda: _has(bootstrap, topic_name, first + second), 60, "every line in the topic"
+        )
+        for client in clients:
+            await client.close()
+    got = await _lines_in(bootstrap, topic_name)
+    assert set(got) == set(first + second)  # none lost; a line read twice is at-least-once
+
+
+async def _has(bootstrap: str, topic: str, lines: list[str]) -> bool:
+    return set(lines) <= set(await _lines_in(bootstrap, topic))
+
+
+async def test_a_standalone_worker_resumes_from_its_offsets_file(
+    kafka_bootstrap_servers: str, topic_name: str, tmp_path: Path
+) -> None:
+    bootstrap = kafka_bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=1)
+    source = tmp_path / "lines.txt"
+    _append(source, [f"a-{n}" for n in range(10)])
+    config = {"connector.class": FILE_SOURCE, "file": str(source), "topic": topic_name}
+    with LocalConnect(bootstrap, mode="standalone", directory=tmp_path / "connect") as connect:
+        async with ConnectClient(connect.url) as client:
+            await client.put("lines", config)
+            await wait_until(lambda: _count_is(bootstrap, topic_name, 10), 60, "the first 10 lines")
+        worker = connect.nodes[0]
+        worker.stop()  # SIGTERM: the source's offsets are flushed to the offsets file
+        assert connect.offsets_file is not None and connect.offsets_file.stat().st_size > 0
+        _append(source, [f"b-{n}" for n in range(5)])
+        connect.restart(worker)
+        async with ConnectClient(connect.url) as client:
+            # A standalone worker keeps offsets, not connectors: the same one is declared again.
+            await client.put("lines", config)
+            await wait_until(lambda: _count_is(bootstrap, topic_name, 15), 60, "5 more lines")
+            await asyncio.sleep(0)  # nothing else is read: checked below, once
+            offsets = await client.offsets("lines")
+    got = await _lines_in(bootstrap, topic_name)
+    assert got == [f"a-{n}" for n in range(10)] + [f"b-{n}" for n in range(5)]
+    assert offsets and offsets[0]["offset"]["position"] > 0
+
+
+async def _count_is(bootstrap: str, topic: str, count: int) -> bool:
+    return len(await _lines_in(bootstrap, topic)) >= count
+
+
+async def test_a_bad_connector_config_is_refused_with_connects_messages(
+    kafka_bootstrap_servers: str, tmp_path: Path
+) -> None:
+    with LocalConnect(kafka_bootstrap_servers, mode="standalone", directory=tmp_path) as connect:
+        async with ConnectClient(connect.url) as client:
+            with pytest.raises(ConnectorConfigError) as refused:
+                await client.put("no-topics", {"connector.class": FILE_SINK, "file": "/tmp/x"})
+            assert await client.connectors() == []
+    assert "topics" in str(refused.value)
+    assert any("topics" in name for name in refused.value.errors)
+
+
+async def _count(bootstrap: str, topic: str, count: int) -> bool:
+    try:
+        return len(await read_to_end(bootstrap, topic, timeout_s=5)) >= count
+    except Exception:  # noqa: BLE001  # the topic appears with the first change
+        return False
+
+
+async def test_debezium_captures_inserts_updates_and_deletes_in_order_per_key(
+    kafka_bootstrap_servers: str, postgres_dsn: str, topic_name: str, tmp_path: Path
+) -> None:
+    table = f"orders_{topic_name[-8:]}"
+    prefix = f"cdc-{topic_name[-8:]}"
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as db:
+        await db.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, item text, qty int)")
+        await db.execute(f"ALTER TABLE {table} REPLICA IDENTITY FULL")
+    host_port = postgres_dsn.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    config = {
+        "connector.class": DEBEZIUM,
+        "database.hostname": host,
+        "database.port": port,
+        "database.user": "postgres",
+        "database.password": "postgres",
+        "database.dbname": "postgres",
+        "topic.prefix": prefix,
+        "plugin.name": "pgoutput",
+        "slot.name": f"slot_{topic_name[-8:]}",
+        "publication.name": f"pub_{topic_name[-8:]}",
+        "publication.autocreate.mode": "filtered",
+        "table.include.list": f"public.{table}",
+        "tasks.max": "1",
+    }
+    topic = f"{prefix}.public.{table}"
+    with LocalConnect(
+        kafka_bootstrap_servers, workers=1, group_id=f"cdc-{topic_name}", replication=1
+    ) as connect:
+        async with ConnectClient(connect.url) as client:
+            await client.put("orders-cdc", config)
+            await wait_until(lambda: _running(client, "orders-cdc"), 90, "Debezium running")
+            async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as db:
+                await db.execute(f"INSERT INTO {table} VALUES (1, 'item-1', 1)")
+                # RUNNING comes before the replication slot streams: the first row shows when
+                # it does (as a change, or in the initial snapshot if it came first).
+                await wait_until(lambda: _count(kafka_bootstrap_servers, topic, 1), 90, "row 1")
+                for n in (2, 3):
+                    await db.execute(f"INSERT INTO {table} VALUES ({n}, 'item-{n}', {n})")
+                await db.execute(f"UPDATE {table} SET qty = 20 WHERE id = 2")
+                await db.execute(f"DELETE FROM {table} WHERE id = 1")
+
+            await wait_until(
+                lambda: _count(kafka_bootstrap_servers, topic, 6),
+                90,
+                "6 change records (3 inserts, 1 update, 1 delete, 1 tombstone)",
+            )
+            await client.delete("orders-cdc")
+    records = await read_to_end(kafka_bootstrap_servers, topic)
+    by_key: dict[int, list[str]] = {}
+    for record in records:
+        key = json.loads(record.key)["id"]
+        op = "tombstone" if record.value is None else json.loads(record.value)["op"]
+        by_key.setdefault(key, []).append(op)
+    first, *rest = by_key[1]
+    assert first in ("c", "r") and rest == ["d", "tombstone"]
+    assert by_key[2] == ["c", "u"] and by_key[3] == ["c"]
+    update = next(
+        json.loads(r.value) for r in records if r.value and json.loads(r.value)["op"] == "u"
+    )
+    assert (update["before"]["qty"], update["after"]["qty"]) == (2, 20)
