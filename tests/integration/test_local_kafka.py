@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -183,7 +184,7 @@ def test_killing_the_owner_kills_its_brokers(tmp_path: Path) -> None:
     _wait_until(lambda: not any(pid_alive(p) for p in pids), 15, "the orphaned JVM to die")
 
 
-def test_command_line_start_status_stop(tmp_path: Path) -> None:
+def test_command_line_start_status_stop_with_a_connect_worker(tmp_path: Path) -> None:
     env = {**os.environ, "KAFKA_LOCAL_STATE": str(tmp_path / "state")}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -198,9 +199,10 @@ def test_command_line_start_status_stop(tmp_path: Path) -> None:
         )
 
     assert cli("status").returncode == 3
-    started = cli("start")
+    started = cli("start", "--connect", "1")
     assert started.returncode == 0, started.stderr
     assert "export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:" in started.stdout
+    connect_url = started.stdout.split("export CONNECT_URL=")[1].split()[0]
     try:
         status = cli("status")
         assert status.returncode == 0, status.stdout + status.stderr
@@ -208,10 +210,14 @@ def test_command_line_start_status_stop(tmp_path: Path) -> None:
         assert "brokers [1]" in status.stdout
         run_dir = Path((tmp_path / "state").read_text())
         pid = json.loads((run_dir / "cluster.json").read_text())["nodes"][0]["pid"]
+        # The Connect worker outlived the command that started it, and answers.
+        (worker_pid,) = json.loads((run_dir / "connect.json").read_text()).values()
+        assert httpx.get(f"{connect_url}/connectors", timeout=10).json() == []
     finally:
         stopped = cli("stop")
     assert stopped.returncode == 0
-    assert not pid_alive(pid)
+    assert not pid_alive(pid) and not pid_alive(worker_pid)
+    assert not run_dir.exists()  # nothing left behind
     assert cli("status").returncode == 3
 
 

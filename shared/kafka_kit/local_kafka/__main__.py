@@ -1,17 +1,28 @@
-"""Command line: ``python -m kafka_kit.local_kafka start|stop|status|run [--nodes N]``."""
+"""Command line: ``python -m kafka_kit.local_kafka start|stop|status|run`` (see --help).
+
+``--connect W`` adds a distributed Kafka Connect group of W workers.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from kafka_kit.local_kafka.artifacts import KAFKA_VERSION, cache_root, resolve_classpath
+from kafka_kit.local_kafka.artifacts import (
+    KAFKA_VERSION,
+    cache_root,
+    resolve_classpath,
+    resolve_connect_classpath,
+    resolve_debezium_plugin,
+)
 from kafka_kit.local_kafka.cluster import LocalKafkaCluster
+from kafka_kit.local_kafka.connect import LocalConnect, stop_detached
 from kafka_kit.local_kafka.readiness import describe_cluster_sync
 
 
@@ -49,7 +60,28 @@ def _start(args: argparse.Namespace) -> int:
     _pointer().write_text(str(cluster.directory))
     print(f"Kafka {cluster.version}, {args.nodes} node(s), KRaft, data in {cluster.directory}")
     _print_exports(cluster)
+    if args.connect:
+        connect = _connect(cluster, args.connect, die_with_parent=False)
+        connect.start()
+        # `stop` finds the workers here (they outlive this command).
+        (cluster.directory / "connect.json").write_text(json.dumps(connect.pids()))
+        print(f"export CONNECT_URL={connect.url}")
     return 0
+
+
+def _connect(cluster: LocalKafkaCluster, workers: int, *, die_with_parent: bool) -> LocalConnect:
+    """A distributed Connect group of ``workers`` beside ``cluster``, its files in the run's."""
+    assert cluster.directory is not None
+    if cluster.security is not None:
+        raise SystemExit("--connect with --security is not supported yet")
+    return LocalConnect(
+        cluster.bootstrap_servers,
+        workers=workers,
+        group_id="connect-local",
+        replication=min(3, len(cluster.nodes)),
+        directory=cluster.directory / "connect",
+        die_with_parent=die_with_parent,
+    )
 
 
 def _print_exports(cluster: LocalKafkaCluster) -> None:
@@ -70,6 +102,10 @@ def _stop(_: argparse.Namespace) -> int:
     if cluster is None:
         print("no local Kafka started by this command")
         return 0
+    assert cluster.directory is not None
+    workers = cluster.directory / "connect.json"
+    if workers.exists():
+        stop_detached(json.loads(workers.read_text()))
     cluster.stop()
     _pointer().unlink(missing_ok=True)
     print("stopped")
@@ -99,10 +135,16 @@ def _status(_: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalKafkaCluster(
-        args.nodes, version=args.version, progress=_progress, security=args.security
-    ) as cluster:
+    with (
+        LocalKafkaCluster(
+            args.nodes, version=args.version, progress=_progress, security=args.security
+        ) as cluster,
+        contextlib.ExitStack() as extras,
+    ):
         _print_exports(cluster)
+        if args.connect:
+            connect = extras.enter_context(_connect(cluster, args.connect, die_with_parent=True))
+            print(f"export CONNECT_URL={connect.url}")
         print("(Ctrl-C stops)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
@@ -111,6 +153,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _resolve(args: argparse.Namespace) -> int:
     print(resolve_classpath(args.version, progress=_progress))
+    # Kafka Connect and its plugins are cached too: tests and the demo start workers offline.
+    print(resolve_connect_classpath(progress=_progress))
+    print(resolve_debezium_plugin(progress=_progress))
     return 0
 
 
@@ -142,6 +187,13 @@ def main(argv: list[str] | None = None) -> int:
             choices=("sasl_ssl",),
             default=None,
             help="clients connect with SASL_SSL (throwaway CA, SCRAM users admin and app, ACLs)",
+        )
+        command.add_argument(
+            "--connect",
+            type=int,
+            default=0,
+            metavar="WORKERS",
+            help="also run a distributed Kafka Connect group of WORKERS workers (start, run)",
         )
     args = parser.parse_args(argv)
     return int(args.handler(args))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -29,9 +31,9 @@ from kafka_kit.local_kafka.artifacts import (
     resolve_debezium_plugin,
 )
 from kafka_kit.local_kafka.cluster import free_ports, java_executable
-from kafka_kit.local_kafka.processes import spawn, tied_to_parent
+from kafka_kit.local_kafka.processes import cmdline, pid_alive, spawn, tied_to_parent
 
-__all__ = ["ConnectWorker", "LocalConnect"]
+__all__ = ["ConnectWorker", "LocalConnect", "stop_detached"]
 
 Mode = Literal["standalone", "distributed"]
 
@@ -117,6 +119,8 @@ class LocalConnect:
     offsets_file: Path | None = None
     extra_config: dict[str, str] = field(default_factory=dict)
     version: str = CONNECT_VERSION
+    die_with_parent: bool = True
+    """Workers are killed by the kernel when this process dies (False: the CLI's ``start``)."""
     nodes: list[ConnectWorker] = field(default_factory=list)
     _owns_directory: bool = False
 
@@ -181,6 +185,10 @@ class LocalConnect:
         )
         self._wait_ready(worker, timeout_s)
 
+    def pids(self) -> dict[str, int]:
+        """Each worker's properties file and JVM pid (for a later ``stop_detached``)."""
+        return {str(w.config_file): w.process.pid for w in self.nodes if w.process is not None}
+
     def stop(self) -> None:
         """Stop every worker; remove the folder this launcher made (nothing left behind)."""
         for worker in self.nodes:
@@ -224,18 +232,17 @@ class LocalConnect:
         return "".join(f"{key}={value}\n" for key, value in config.items())
 
     def _launch(self, worker: ConnectWorker, libs: Path, log_config: Path) -> None:
-        command, preexec = tied_to_parent(
-            [
-                java_executable(),
-                "-Xms128m",
-                "-Xmx512m",
-                f"-Dlog4j2.configurationFile={log_config}",
-                "-cp",
-                f"{libs}/*",
-                _MAIN[self.mode],
-                str(worker.config_file),
-            ]
-        )
+        java = [
+            java_executable(),
+            "-Xms128m",
+            "-Xmx512m",
+            f"-Dlog4j2.configurationFile={log_config}",
+            "-cp",
+            f"{libs}/*",
+            _MAIN[self.mode],
+            str(worker.config_file),
+        ]
+        command, preexec = tied_to_parent(java) if self.die_with_parent else (java, None)
         log = open(worker.log_file, "ab")  # noqa: SIM115  # the child keeps it open
         with contextlib.closing(log):
             worker.process = spawn(
@@ -268,3 +275,21 @@ class LocalConnect:
             f"Connect worker {worker.index} did not answer within {timeout_s:.0f} s:\n"
             f"{worker.log_tail()}"
         )
+
+
+def stop_detached(pids: dict[str, int], timeout_s: float = 30.0) -> None:
+    """Stop workers another process started (``pids`` from :meth:`LocalConnect.pids`).
+
+    A pid counts only while its command line still names its properties file: a recycled pid
+    belongs to someone else.
+    """
+    alive = {pid for path, pid in pids.items() if pid_alive(pid) and path in cmdline(pid)}
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while any(pid_alive(pid) for pid in alive) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
