@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from consumer_service.burrow_routes import BurrowNotFound, not_found
 from consumer_service.burrow_routes import router as burrow_router
 from consumer_service.cluster_routes import router as cluster_router
+from consumer_service.connect_routes import router as connect_router
 from consumer_service.dlt_routes import router as dlt_router
 from consumer_service.event_stats import EventStats, EventStatsSettings, build_event_stats
 from consumer_service.event_store import EventStore, event_store_for
@@ -32,9 +33,15 @@ from kafka_kit import (
     LagSettings,
     ListenerRegistry,
 )
+from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
 from kafka_kit.metrics import LagCollector
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
 from kafka_kit.web.auth import AccessGuard, ApiTokens, rules, secure_openapi
+from kafka_kit.web.connect_answers import (
+    UNREACHABLE,
+    connect_error_answer,
+    connect_unreachable_answer,
+)
 from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.service import ServiceSettings
@@ -50,6 +57,7 @@ SETTINGS = (
     LagSettings,
     StreamsSettings,
     EventStatsSettings,
+    ConnectSettings,
     ApiTokens,
     GcSettings,
     ServiceSettings,
@@ -64,6 +72,7 @@ ACCESS = rules(
     (r"/cluster", "read", ["GET"]),
     (r"/v3/kafka(/.*)?", "read", ["GET"]),
     (r"/streams(/.*)?", "read", ["GET"]),
+    (r"/connect/connectors(/[^/]+(/offsets)?)?", "read", ["GET"]),
 )
 """Who may call what (besides the open health, metrics and docs): stored events, listener state,
 dead letters, lag and the cluster need a read token; everything else — listener control, seeks,
@@ -85,6 +94,7 @@ def create_app(
     tokens: ApiTokens | None = None,
     event_stats: EventStatsSettings | None = None,
     streams: StreamsSettings | None = None,
+    connect: ConnectSettings | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
 
@@ -163,11 +173,9 @@ def create_app(
     tokens = tokens or ApiTokens()
     app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS)
     secure_openapi(app, tokens, ACCESS)
-    app.include_router(router)
-    app.include_router(dlt_router)
-    app.include_router(cluster_router)
-    app.include_router(burrow_router)
-    app.include_router(streams_router)
+    for routes in (router, dlt_router, cluster_router, burrow_router, streams_router):
+        app.include_router(routes)
+    _wire_connect(app, connect or ConnectSettings())
     return app
 
 
@@ -197,3 +205,14 @@ async def _start_event_stats(
     await stats.streams.start()
     opened.push_async_callback(stats.streams.stop)
     return stats
+
+
+def _wire_connect(app: FastAPI, settings: ConnectSettings) -> None:
+    # The client's connections are opened on first use; the lifespan does not own them.
+    app.state.connect = (
+        None if settings.url is None else ConnectClient(settings.url, timeout_s=settings.timeout_s)
+    )
+    app.add_exception_handler(ConnectError, connect_error_answer)
+    for error in UNREACHABLE:
+        app.add_exception_handler(error, connect_unreachable_answer)
+    app.include_router(connect_router)

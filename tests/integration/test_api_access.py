@@ -31,7 +31,8 @@ READS = {
                  "/v3/kafka/{cluster}/consumer", "/v3/kafka/{cluster}/consumer/{group}",
                  "/v3/kafka/{cluster}/consumer/{group}/status",
                  "/v3/kafka/{cluster}/consumer/{group}/lag", "/streams", "/streams/keys/{key}",
-                 "/streams/types/{event_type}"},
+                 "/streams/types/{event_type}", "/connect/connectors", "/connect/connectors/{name}",
+                 "/connect/connectors/{name}/offsets"},
     "producer": {"/outbox"},
 }  # fmt: skip
 

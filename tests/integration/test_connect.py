@@ -9,10 +9,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from kafka_kit.connect import ConnectClient, ConnectorConfigError, ConnectorStatus
+from consumer_service.app import create_app
+from kafka_kit import KafkaSettings, ListenerRegistry
+from kafka_kit.connect import ConnectClient, ConnectorConfigError, ConnectorStatus, ConnectSettings
 from kafka_kit.local_kafka.connect import LocalConnect
 from kafka_kit.testing import wait_until
-from tests.kafka_helpers import create_topic, read_to_end
+from producer_service.events import EventDto, EventsTopicSettings
+from tests.app_helpers import running
+from tests.kafka_helpers import create_topic, produce, read_to_end
 
 FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
@@ -193,3 +197,59 @@ async def test_debezium_captures_inserts_updates_and_deletes_in_order_per_key(
         json.loads(r.value) for r in records if r.value and json.loads(r.value)["op"] == "u"
     )
     assert (update["before"]["qty"], update["after"]["qty"]) == (2, 20)
+
+
+async def test_the_consumer_service_manages_a_sink_that_writes_events_to_a_file(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=1)
+    events = [EventDto(type="order.created", source="shop", key=f"c{n}") for n in range(5)]
+    await produce(bootstrap, topic_name, [e.model_dump_json().encode() for e in events])
+    out = tmp_path / "events.jsonl"
+    with LocalConnect(bootstrap, mode="standalone", directory=tmp_path / "connect") as connect:
+        app = create_app(
+            listener_settings,
+            EventsTopicSettings(topic=topic_name, partitions=1),
+            ListenerRegistry(),
+            connect=ConnectSettings(url=connect.url),
+        )
+        async with running(app, "consumer") as http:
+            sink = {
+                "connector.class": FILE_SINK,
+                "topics": topic_name,
+                "file": str(out),
+                # Each event's JSON as it is (the worker's JSON converter would parse it into a
+                # map, which the file sink prints the Java way).
+                "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+            }
+            created = await http.put("/connect/connectors/events-to-file", json=sink)
+            assert created.status_code == 200, created.text
+
+            async def written() -> bool:
+                lines = out.read_text().splitlines() if out.exists() else []
+                return len(lines) == len(events)
+
+            await wait_until(written, 60, "every event in the file")
+            listed = (await http.get("/connect/connectors")).json()
+            assert [c["name"] for c in listed] == ["events-to-file"]
+            assert listed[0]["tasks"][0]["worker_id"] == connect.nodes[0].worker_id
+            paused = await http.post("/connect/connectors/events-to-file/pause")
+            assert paused.status_code == 200
+
+            async def is_paused() -> bool:
+                answer = await http.get("/connect/connectors/events-to-file")
+                return bool(answer.json()["status"]["connector"]["state"] == "PAUSED")
+
+            await wait_until(is_paused, 30, "the sink paused")
+            bad = await http.put(
+                "/connect/connectors/bad", json={"connector.class": FILE_SINK, "file": "/tmp/x"}
+            )
+            missing = await http.get("/connect/connectors/no-such-connector")
+            deleted = await http.delete("/connect/connectors/events-to-file")
+    # The sink wrote each event as its JSON (schemaless): the same events, in order.
+    written_ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert written_ids == [str(e.id) for e in events]
+    assert bad.status_code == 422 and any("topics" in k for k in bad.json()["errors"])
+    assert missing.status_code == 404 and "no-such-connector" in missing.json()["detail"]
+    assert deleted.status_code == 204

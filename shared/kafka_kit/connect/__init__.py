@@ -12,11 +12,13 @@ from kafka_kit.connect.errors import (
     ConnectRebalancingError,
 )
 from kafka_kit.connect.models import ConnectorInfo, ConnectorStatus, PluginInfo, TaskStatus
+from kafka_kit.connect.settings import ConnectSettings
 
 __all__ = [
     "ConnectClient",
     "ConnectError",
     "ConnectRebalancingError",
+    "ConnectSettings",
     "ConnectorConfigError",
     "ConnectorInfo",
     "ConnectorNotFoundError",
