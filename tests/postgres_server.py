@@ -45,10 +45,12 @@ def postgres_server() -> Iterator[str]:
         subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
 
     run(initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-    # wal_level=logical: Debezium reads changes through a logical replication slot.
+    # wal_level=logical: Debezium reads changes through a logical replication slot; a slot
+    # whose reader was killed is freed after wal_sender_timeout (so a moved task can take it).
     options = (
         f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10"
+        "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 "
+        "-c wal_sender_timeout=5s"
     )
     run(pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
     try:
