@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings
 
 from consumer_service.event_stats import EventStatsSettings
 from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
+from kafka_kit.connect import ConnectSettings
 from kafka_kit.local_kafka import KAFKA_VERSION
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, ProducerSettings
 from kafka_kit.streams import StreamsSettings
@@ -50,6 +51,7 @@ def _known_env_names() -> set[str]:
         ApiTokens,
         StreamsSettings,
         EventStatsSettings,
+        ConnectSettings,
     )
     return set().union(*(_env_names(s) for s in every))
 
@@ -129,6 +131,28 @@ def test_the_events_topic_is_created_as_the_services_expect(compose: dict[str, A
         assert depends["kafka-topics"]["condition"] == "service_completed_successfully"
 
 
+def test_the_connect_worker_is_where_the_consumer_looks_and_on_the_brokers(
+    compose: dict[str, Any],
+) -> None:
+    connect = compose["services"]["connect"]
+    assert connect["image"] == compose["services"]["kafka-1"]["image"]
+    mounted = next(v for v in connect["volumes"] if v.endswith(".properties:ro"))
+    properties = dict(
+        line.split("=", 1)
+        for line in (ROOT / mounted.split(":")[0]).read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    consumer_env = compose["services"]["consumer"]["environment"]
+    assert ConnectSettings(url=consumer_env["CONNECT_URL"]).url == (
+        f"http://{properties['rest.advertised.host.name']}:{properties['rest.advertised.port']}"
+    )
+    assert properties["bootstrap.servers"] == consumer_env["KAFKA_BOOTSTRAP_SERVERS"]
+    assert connect["ports"] == [f"{properties['rest.advertised.port']}:8083"]
+    replicas = {v for k, v in properties.items() if k.endswith(".replication.factor")}
+    assert replicas == {str(consumer_env["EVENTS_REPLICATION_FACTOR"])}
+    assert connect["depends_on"]["kafka-topics"]["condition"] == "service_completed_successfully"
+
+
 @pytest.mark.skipif(compose_command() is None, reason="neither `docker compose` nor docker-compose")
 def test_docker_compose_config_accepts_the_file() -> None:
     command = compose_command()
@@ -148,4 +172,5 @@ def test_docker_compose_config_accepts_the_file() -> None:
         "kafka-topics",
         "producer",
         "consumer",
+        "connect",
     }

@@ -49,4 +49,6 @@ def test_library_imports_come_from_the_package(source: str) -> None:
                 "kafka_kit.web",
                 "kafka_kit.outbox",
                 "kafka_kit.streams",
+                "kafka_kit.connect",
+                "kafka_kit.local_kafka",
             )
