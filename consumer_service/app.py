@@ -18,6 +18,11 @@ from consumer_service.dlt_routes import router as dlt_router
 from consumer_service.event_stats import EventStats, EventStatsSettings, build_event_stats
 from consumer_service.event_store import EventStore, event_store_for
 from consumer_service.listeners import RecentEvents, register_event_log
+from consumer_service.order_changes import (
+    OrderChanges,
+    OrderChangesSettings,
+    register_order_changes,
+)
 from consumer_service.routes import router
 from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
 from consumer_service.streams_routes import router as streams_router
@@ -58,6 +63,7 @@ SETTINGS = (
     StreamsSettings,
     EventStatsSettings,
     ConnectSettings,
+    OrderChangesSettings,
     ApiTokens,
     GcSettings,
     ServiceSettings,
@@ -73,6 +79,7 @@ ACCESS = rules(
     (r"/v3/kafka(/.*)?", "read", ["GET"]),
     (r"/streams(/.*)?", "read", ["GET"]),
     (r"/connect/connectors(/[^/]+(/offsets)?)?", "read", ["GET"]),
+    (r"/orders/changes", "read", ["GET"]),
 )
 """Who may call what (besides the open health, metrics and docs): stored events, listener state,
 dead letters, lag and the cluster need a read token; everything else — listener control, seeks,
@@ -107,10 +114,12 @@ def create_app(
     """
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
+    order_changes = OrderChanges()
     if registry is None:
         registry = ListenerRegistry()
         group_id = (event_log or EventLogSettings()).group_id
         register_event_log(registry, topic=events.topic, group_id=group_id)
+        register_order_changes(registry, OrderChangesSettings(), order_changes)
     retry = retry or ListenerRetrySettings()
     monitors = LagMonitors(settings, lag or LagSettings())
     stats_settings = event_stats or EventStatsSettings()
@@ -166,6 +175,7 @@ def create_app(
     app.state.kafka_settings = settings
     app.state.registry = registry
     app.state.recent_events = RecentEvents()
+    app.state.order_changes = order_changes
     app.state.lag_monitors = monitors
     app.state.event_stats = None
     app.state.metrics_registries = _metrics_registries(metrics_registry, monitors, streams_apps)

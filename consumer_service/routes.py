@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from consumer_service.event_stats import EventStats
 from consumer_service.event_store import EventStore, StoredEvent
 from consumer_service.listeners import RecentEvents
+from consumer_service.order_changes import OrderChanges
 from consumer_service.parameters import EventId, EventType, Limit, ListenerId
 from kafka_kit import (
     LagMonitors,
@@ -203,3 +204,10 @@ async def stored_events(
 ) -> list[StoredEvent]:
     """Stored events, newest first, optionally of one ``type``."""
     return await store.query(type=type, limit=limit)
+
+
+@router.get("/orders/changes", tags=["events"])
+async def order_changes(request: Request) -> list[dict[str, Any]]:
+    """The latest order-row changes the CDC listener read (``ORDER_CHANGES_TOPIC``), newest last."""
+    changes: OrderChanges = request.app.state.order_changes
+    return list(changes.changes)

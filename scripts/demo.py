@@ -11,6 +11,7 @@ so a service of another demo on the same port is never mistaken for ours.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.processes import spawn, tied_to_parent
 from kafka_kit.testing import docker_available
+from scripts.demo_connect import ConnectDemo, connect_roles, declare_sink
 from scripts.service_settings import SERVICE_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +136,7 @@ def _service_env(cluster: LocalKafkaCluster, nodes: int) -> dict[str, str]:
     return env
 
 
-def _run_local(nodes: int, ports: dict[str, int]) -> int:
+def _run_local(nodes: int, ports: dict[str, int], *, connect: bool = False) -> int:
     if ports["producer"] == ports["consumer"]:
         raise refuse("the producer and the consumer need two different ports")
     taken = [f"{name} port {port}" for name, port in ports.items() if not port_is_free(port)]
@@ -149,8 +151,12 @@ def _run_local(nodes: int, ports: dict[str, int]) -> int:
     token = uuid.uuid4().hex
     say(f"starting a {nodes}-node Apache Kafka (KRaft) from Maven Central …")
     services: list[subprocess.Popen[bytes]] = []
-    with LocalKafkaCluster(nodes, progress=say) as cluster:
+    with LocalKafkaCluster(nodes, progress=say) as cluster, contextlib.ExitStack() as extras:
         env = _service_env(cluster, nodes)
+        connect_demo = None
+        if connect:
+            connect_demo = extras.enter_context(connect_roles(cluster, say))
+            env.update(connect_demo.service_env())
         try:
             for name, port in ports.items():
                 say(f"starting the {name} on 127.0.0.1:{port} …")
@@ -163,6 +169,8 @@ def _run_local(nodes: int, ports: dict[str, int]) -> int:
             for (name, port), process in zip(ports.items(), services, strict=True):
                 url = f"http://127.0.0.1:{port}/health"
                 _wait_healthy(name, url, f"{token}-{name}", process, 90)
+            if connect_demo is not None:
+                declare_sink(connect_demo, env.get("EVENTS_TOPIC", "events"))
             say(
                 f"\nKafka:    {cluster.bootstrap_servers}\n"
                 f"producer: http://127.0.0.1:{ports['producer']}/docs\n"
@@ -173,6 +181,7 @@ def _run_local(nodes: int, ports: dict[str, int]) -> int:
                 "-H 'content-type: application/json' "
                 '-d \'{"type":"order.created","source":"shop","key":"customer-42",'
                 '"payload":{"order_id":1}}\'\n\n'
+                f"{_connect_lines(connect_demo)}"
                 "Ctrl-C stops everything."
             )
             while not stop.is_set():
@@ -189,6 +198,19 @@ def _run_local(nodes: int, ports: dict[str, int]) -> int:
     return 0
 
 
+def _connect_lines(demo: ConnectDemo | None) -> str:
+    if demo is None:
+        return ""
+    return (
+        f"PostgreSQL: {demo.dsn}\n"
+        f"Kafka Connect: {demo.connect_url} (connectors: orders-cdc, outbox-router, "
+        "events-to-file)\n"
+        "  psql … -c \"INSERT INTO orders (item, qty) VALUES ('book', 1)\"   → "
+        "GET /orders/changes on the consumer\n"
+        f"  events posted to the producer are written to {demo.sink_file}\n\n"
+    )
+
+
 def _run_compose(command: list[str], args: argparse.Namespace) -> int:
     given = [
         flag
@@ -196,6 +218,7 @@ def _run_compose(command: list[str], args: argparse.Namespace) -> int:
             ("--nodes", args.nodes),
             ("--producer-port", args.producer_port),
             ("--consumer-port", args.consumer_port),
+            ("--connect", args.connect or None),
         )
         if value is not None
     ]
@@ -220,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--local", action="store_true", help="use the local launcher even where Docker runs"
     )
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help="also PostgreSQL and a Kafka Connect worker: Debezium capturing an orders table, "
+        "Debezium's outbox router, a file sink of the events (local launcher only)",
+    )
     args = parser.parse_args(argv)
     # Both services read these; a bad one ends here, before anything starts.
     exit_if_invalid(*SERVICE_SETTINGS)
@@ -235,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "producer": args.producer_port or DEFAULT_PORTS["producer"],
         "consumer": args.consumer_port or DEFAULT_PORTS["consumer"],
     }
-    return _run_local(args.nodes or DEFAULT_NODES, ports)
+    return _run_local(args.nodes or DEFAULT_NODES, ports, connect=args.connect)
 
 
 if __name__ == "__main__":

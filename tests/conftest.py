@@ -17,7 +17,7 @@ import pytest
 
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 from kafka_kit.testing.plugin import say
-from tests import postgres_server
+from scripts import postgres_server
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 

@@ -15,12 +15,12 @@ from kafka_kit.connect import ConnectClient, ConnectorConfigError, ConnectorStat
 from kafka_kit.local_kafka.connect import LocalConnect
 from kafka_kit.testing import wait_until
 from producer_service.events import EventDto, EventsTopicSettings
+from scripts.demo_connect import debezium_source
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, produce, read_to_end
 
 FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
-DEBEZIUM = "io.debezium.connector.postgresql.PostgresConnector"
 
 
 def _append(path: Path, lines: list[str]) -> None:
@@ -130,23 +130,7 @@ async def test_a_bad_connector_config_is_refused_with_connects_messages(
 
 
 def _debezium(dsn: str, prefix: str, table: str, suffix: str) -> dict[str, str]:
-    """Debezium's PostgreSQL source for one table of the private server (trust auth)."""
-    host, port = dsn.split("@", 1)[1].split("/", 1)[0].split(":")
-    return {
-        "connector.class": DEBEZIUM,
-        "database.hostname": host,
-        "database.port": port,
-        "database.user": "postgres",
-        "database.password": "postgres",
-        "database.dbname": "postgres",
-        "topic.prefix": prefix,
-        "plugin.name": "pgoutput",
-        "slot.name": f"slot_{suffix}",
-        "publication.name": f"pub_{suffix}",
-        "publication.autocreate.mode": "filtered",
-        "table.include.list": f"public.{table}",
-        "tasks.max": "1",
-    }
+    return debezium_source(dsn, prefix, table, f"slot_{suffix}")
 
 
 async def _count(bootstrap: str, topic: str, count: int) -> bool:
@@ -209,7 +193,8 @@ async def test_the_consumer_service_manages_a_sink_that_writes_events_to_a_file(
     bootstrap = listener_settings.bootstrap_servers
     await create_topic(bootstrap, topic_name, partitions=1)
     events = [EventDto(type="order.created", source="shop", key=f"c{n}") for n in range(5)]
-    await produce(bootstrap, topic_name, [e.model_dump_json().encode() for e in events])
+    for event in events:  # keyed as the producer service keys them (plain text)
+        await produce(bootstrap, topic_name, [event.model_dump_json().encode()], key=b"k")
     out = tmp_path / "events.jsonl"
     with LocalConnect(bootstrap, mode="standalone", directory=tmp_path / "connect") as connect:
         app = create_app(
@@ -225,6 +210,7 @@ async def test_the_consumer_service_manages_a_sink_that_writes_events_to_a_file(
                 "file": str(out),
                 # Each event's JSON as it is (the worker's JSON converter would parse it into a
                 # map, which the file sink prints the Java way).
+                "key.converter": "org.apache.kafka.connect.storage.StringConverter",
                 "value.converter": "org.apache.kafka.connect.storage.StringConverter",
             }
             created = await http.put("/connect/connectors/events-to-file", json=sink)

@@ -3,6 +3,7 @@ cannot work is refused before Kafka starts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 from kafka_kit.local_kafka.cluster import free_ports, runs_root
 from kafka_kit.local_kafka.processes import pid_alive
+from kafka_kit.testing import read_records
 from tests.readme import console_examples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,49 +91,78 @@ def _without(name: str) -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != name}
 
 
-def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
-    producer_port, consumer_port = free_ports(2)
-    demo = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scripts.demo",
-            "--local",
-            "--nodes",
-            "1",
-            "--producer-port",
-            str(producer_port),
-            "--consumer-port",
-            str(consumer_port),
-        ],
-        cwd=ROOT,
-        # Without a configured store: the demo's own default, a file in the run's folder.
-        # The stream topology runs as in a user's demo (the test session turns it off).
-        env={**_without("EVENT_STORE_URL"), "EVENT_STATS_ENABLED": "true", "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    output: list[str] = []
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in demo.stdout],
-        daemon=True,  # type: ignore[union-attr]
-    ).start()
+class RunningDemo:
+    """``./dev demo --local --nodes 1`` on free ports, its output read line by line."""
 
-    def wait_for_line(text: str, timeout_s: float) -> str:
+    def __init__(self, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.producer_port, self.consumer_port = free_ports(2)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scripts.demo",
+                "--local",
+                "--nodes",
+                "1",
+                "--producer-port",
+                str(self.producer_port),
+                "--consumer-port",
+                str(self.consumer_port),
+                *extra,
+            ],
+            cwd=ROOT,
+            env={**(env or os.environ), "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(
+            target=lambda: [self._lines.put(line) for line in self.process.stdout],  # type: ignore[union-attr]
+            daemon=True,
+        ).start()
+
+    def wait_for_line(self, text: str, timeout_s: float) -> str:
+        """The next line holding ``text``; fails if the demo exits or none comes in time."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
-                line = lines.get(timeout=0.5)
+                line = self._lines.get(timeout=0.5)
             except queue.Empty:
-                assert demo.poll() is None, "demo exited:\n" + "".join(output)
+                assert self.process.poll() is None, "demo exited:\n" + "".join(self.output)
                 continue
-            output.append(line)
+            self.output.append(line)
             if text in line:
                 return line
-        raise AssertionError(f"no line with {text!r} within {timeout_s} s:\n" + "".join(output))
+        raise AssertionError(
+            f"no line with {text!r} within {timeout_s} s:\n" + "".join(self.output)
+        )
 
+    def wait_for_line_in_output(self, text: str) -> str:
+        """A line holding ``text`` already read (or the next one)."""
+        for line in self.output:
+            if text in line:
+                return line
+        return self.wait_for_line(text, 60)
+
+    def stop(self) -> list[int]:
+        """Ctrl-C; the processes it had started (to check that none is left)."""
+        children = _children(self.process.pid)
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(120)
+        deadline = time.monotonic() + 10
+        while any(pid_alive(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return [p for p in children if pid_alive(p)]
+
+
+def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
+    # Without a configured store: the demo's own default, a file in the run's folder.
+    # The stream topology runs as in a user's demo (the test session turns it off).
+    running = RunningDemo(env={**_without("EVENT_STORE_URL"), "EVENT_STATS_ENABLED": "true"})
+    demo, output, wait_for_line = running.process, running.output, running.wait_for_line
+    producer_port, consumer_port = running.producer_port, running.consumer_port
     try:
         wait_for_line("Ctrl-C stops everything", 180)
         progress = "".join(output)
@@ -163,6 +195,56 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
     assert not [p for p in children if pid_alive(p)], "processes left behind after Ctrl-C"
     assert demo.returncode == 0
     assert not Path(store).exists()
+
+
+def test_demo_with_connect_runs_a_source_and_a_sink() -> None:
+    running = RunningDemo("--connect", env=_without("EVENT_STORE_URL"))
+    consumer = f"http://127.0.0.1:{running.consumer_port}"
+    try:
+        running.wait_for_line("Ctrl-C stops everything", 300)
+        dsn = running.wait_for_line_in_output("PostgreSQL: ").split("PostgreSQL: ")[1].strip()
+        sink = running.wait_for_line_in_output("are written to ").split("are written to ")[1]
+        with psycopg.connect(dsn, autocommit=True) as db:
+            db.execute("INSERT INTO orders (item, qty) VALUES ('book', 1)")
+            db.execute("UPDATE orders SET qty = 2 WHERE item = 'book'")
+            db.execute(
+                "INSERT INTO outbox (aggregatetype, aggregateid, type, payload) "
+                """VALUES ('order', '1', 'OrderPaid', '{"order": 1, "paid": true}')"""
+            )
+
+        def changes() -> list[tuple[str, int]]:
+            answer = httpx.get(f"{consumer}/orders/changes", timeout=10).json()
+            return [(c["op"], c["row"]["qty"]) for c in answer]
+
+        _until(lambda: changes() == [("c", 1), ("u", 2)], 120, "the CDC listener read both")
+        posted = httpx.post(
+            f"http://127.0.0.1:{running.producer_port}/events",
+            json={"type": "demo.ping", "source": "test", "key": "k"},
+            timeout=30,
+        ).json()
+        _until(lambda: posted["id"] in _text(Path(sink.strip())), 120, "the sink wrote the event")
+        routed = asyncio.run(read_records(_bootstrap(running.output), "outbox.event.order", 1))
+        assert json.loads(routed[0].value) == {"order": 1, "paid": True}
+        assert routed[0].key is not None and b"1" in routed[0].key
+    finally:
+        left = running.stop()
+    assert not left, "processes left behind after Ctrl-C"
+    assert running.process.returncode == 0
+
+
+def _until(condition: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def _bootstrap(output: list[str]) -> str:
+    return next(line.split()[1] for line in output if line.startswith("Kafka:"))
 
 
 def _refused(

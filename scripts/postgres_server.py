@@ -1,4 +1,5 @@
-"""A private PostgreSQL server for tests: initdb in a scratch folder, a free port, stopped after."""
+"""A private PostgreSQL server (tests, `./dev demo --connect`): initdb in a scratch folder, a free
+port, stopped after."""
 
 from __future__ import annotations
 
