@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, status
+from pydantic import BaseModel, ConfigDict
 
 from kafka_kit.connect import ConnectClient, ConnectorInfo, ConnectorStatus
 from kafka_kit.web.strict_json import StrictJsonRoute
@@ -14,7 +15,8 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/connect", tags=["connec
 ANSWERS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such connector, or no Connect configured (`CONNECT_URL`)."},
     422: {"description": "The config did not validate: each setting with Connect's messages."},
-    502: {"description": "Connect refused, with its message."},
+    400: {"description": "Connect refused the request (e.g. offsets of a running connector)."},
+    502: {"description": "Connect failed, with its message."},
     503: {"description": "Connect rebalances or does not answer: try again (Retry-After)."},
 }
 
@@ -79,6 +81,39 @@ async def put_connector(
 async def offsets(name: ConnectorName, connect: Connect) -> list[dict[str, Any]]:
     """The connector's committed offsets."""
     return await connect.offsets(name)
+
+
+class OffsetsChange(BaseModel):
+    """New offsets, as Connect takes them: each source partition and its offset."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "offsets": [
+                        {"partition": {"filename": "/tmp/lines.txt"}, "offset": {"position": 0}}
+                    ]
+                }
+            ]
+        },
+    )
+
+    offsets: list[dict[str, Any]]
+
+
+@router.patch("/connectors/{name}/offsets", responses=ANSWERS)
+async def alter_offsets(
+    name: ConnectorName, connect: Connect, change: OffsetsChange
+) -> dict[str, str]:
+    """Set a STOPPED connector's offsets (Connect refuses otherwise)."""
+    return {"message": await connect.alter_offsets(name, change.offsets)}
+
+
+@router.delete("/connectors/{name}/offsets", responses=ANSWERS)
+async def reset_offsets(name: ConnectorName, connect: Connect) -> dict[str, str]:
+    """Forget a STOPPED connector's offsets: resumed, it starts from the beginning."""
+    return {"message": await connect.reset_offsets(name)}
 
 
 @router.post("/connectors/{name}/pause", responses=ANSWERS)

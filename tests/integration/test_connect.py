@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -106,11 +105,22 @@ async def test_a_standalone_worker_resumes_from_its_offsets_file(
             # A standalone worker keeps offsets, not connectors: the same one is declared again.
             await client.put("lines", config)
             await wait_until(lambda: _count_is(bootstrap, topic_name, 15), 60, "5 more lines")
-            await asyncio.sleep(0)  # nothing else is read: checked below, once
             offsets = await client.offsets("lines")
-    got = await _lines_in(bootstrap, topic_name)
+            got = await _lines_in(bootstrap, topic_name)
+            # Offsets reset (the connector stopped first, as Connect requires): read again.
+            await client.stop("lines")
+            await wait_until(lambda: _state_is(client, "lines", "STOPPED"), 30, "stopped")
+            reset = await client.reset_offsets("lines")
+            await client.resume("lines")
+            await wait_until(lambda: _count_is(bootstrap, topic_name, 30), 60, "all 15 again")
     assert got == [f"a-{n}" for n in range(10)] + [f"b-{n}" for n in range(5)]
     assert offsets and offsets[0]["offset"]["position"] > 0
+    assert "reset" in reset.lower()
+    assert await _lines_in(bootstrap, topic_name) == got + got
+
+
+async def _state_is(client: ConnectClient, name: str, state: str) -> bool:
+    return (await client.status(name)).connector.state == state
 
 
 async def _count_is(bootstrap: str, topic: str, count: int) -> bool:
@@ -232,6 +242,16 @@ async def test_the_consumer_service_manages_a_sink_that_writes_events_to_a_file(
                 return bool(answer.json()["status"]["connector"]["state"] == "PAUSED")
 
             await wait_until(is_paused, 30, "the sink paused")
+            # Offsets change only while a connector is stopped (Connect refuses otherwise).
+            early = await http.delete("/connect/connectors/events-to-file/offsets")
+            await http.post("/connect/connectors/events-to-file/stop")
+
+            async def is_stopped() -> bool:
+                answer = await http.get("/connect/connectors/events-to-file")
+                return bool(answer.json()["status"]["connector"]["state"] == "STOPPED")
+
+            await wait_until(is_stopped, 30, "the sink stopped")
+            reset = await http.delete("/connect/connectors/events-to-file/offsets")
             bad = await http.put(
                 "/connect/connectors/bad", json={"connector.class": FILE_SINK, "file": "/tmp/x"}
             )
@@ -243,6 +263,8 @@ async def test_the_consumer_service_manages_a_sink_that_writes_events_to_a_file(
     assert bad.status_code == 422 and any("topics" in k for k in bad.json()["errors"])
     assert missing.status_code == 404 and "no-such-connector" in missing.json()["detail"]
     assert deleted.status_code == 204
+    assert early.status_code == 400 and "stopped" in early.json()["detail"].lower()
+    assert reset.status_code == 200 and "reset" in reset.json()["message"].lower()
 
 
 async def test_debezium_in_a_group_of_two_loses_no_change_when_its_worker_is_killed(

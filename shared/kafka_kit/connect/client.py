@@ -130,6 +130,18 @@ class ConnectClient:
         offsets: list[dict[str, Any]] = answer.get("offsets", [])
         return offsets
 
+    async def alter_offsets(self, name: str, offsets: list[dict[str, Any]]) -> str:
+        """Set the offsets of a STOPPED connector (each ``{"partition": …, "offset": …}``)."""
+        answer = await self._call(
+            "PATCH", f"/connectors/{_q(name)}/offsets", json={"offsets": offsets}
+        )
+        return str((answer or {}).get("message", ""))
+
+    async def reset_offsets(self, name: str) -> str:
+        """Forget a STOPPED connector's offsets: it starts from the beginning when resumed."""
+        answer = await self._call("DELETE", f"/connectors/{_q(name)}/offsets")
+        return str((answer or {}).get("message", ""))
+
     async def delete(self, name: str) -> None:
         """Delete the connector."""
         await self._call("DELETE", f"/connectors/{_q(name)}")

@@ -18,7 +18,8 @@ __all__ = ["UNREACHABLE", "connect_error_answer", "connect_unreachable_answer"]
 
 async def connect_error_answer(request: Request, exc: Exception) -> JSONResponse:
     """404 unknown connector; 422 an invalid config, each setting's messages; 503 +
-    ``Retry-After`` while Connect rebalances; 502 for any other refusal, with Connect's message."""
+    ``Retry-After`` while Connect rebalances; 400 for another request Connect refuses, 502 when
+    it fails — each with Connect's message."""
     assert isinstance(exc, ConnectError)
     if isinstance(exc, ConnectorNotFoundError):
         return JSONResponse({"detail": exc.message}, status_code=404)
@@ -30,7 +31,10 @@ async def connect_error_answer(request: Request, exc: Exception) -> JSONResponse
             status_code=503,
             headers={"Retry-After": "2"},
         )
-    return JSONResponse({"detail": f"Kafka Connect refused: {exc.message}"}, status_code=502)
+    if 400 <= exc.status < 500:
+        # The request does not fit (e.g. offsets of a connector that is not stopped).
+        return JSONResponse({"detail": f"Kafka Connect refused: {exc.message}"}, status_code=400)
+    return JSONResponse({"detail": f"Kafka Connect failed: {exc.message}"}, status_code=502)
 
 
 async def connect_unreachable_answer(request: Request, exc: Exception) -> JSONResponse:
