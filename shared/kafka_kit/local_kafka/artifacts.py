@@ -37,67 +37,28 @@ DEBEZIUM_VERSION = "3.6.1.Final"
 """Debezium's PostgreSQL connector, as its plugin archive (its plain jar's dependencies do not
 all resolve from Maven Central)."""
 
-_POM_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
-<!-- Written by kafka_kit.local_kafka: the classpath of a Kafka broker and its Java tools. -->
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.kafka</groupId>
-  <artifactId>kafka-local-classpath</artifactId>
-  <version>{kafka_version}</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka_2.13</artifactId>
-      <version>{kafka_version}</version>
-    </dependency>
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka-tools</artifactId>
-      <version>{kafka_version}</version>
-    </dependency>
-    <!-- Kafka logs through SLF4J 1.x; without a binding the broker prints nothing. -->
-    <dependency>
-      <groupId>org.apache.logging.log4j</groupId>
-      <artifactId>log4j-slf4j-impl</artifactId>
-      <version>{log4j_version}</version>
-    </dependency>
-  </dependencies>
-</project>
-"""
 
-_CONNECT_POM_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
-<!-- Written by kafka_kit.local_kafka: the classpath of a Kafka Connect worker. -->
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.kafka</groupId>
-  <artifactId>kafka-connect-classpath</artifactId>
-  <version>{kafka_version}</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>connect-runtime</artifactId>
-      <version>{kafka_version}</version>
-    </dependency>
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>connect-json</artifactId>
-      <version>{kafka_version}</version>
-    </dependency>
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>connect-file</artifactId>
-      <version>{kafka_version}</version>
-    </dependency>
-    <dependency>
-      <groupId>org.apache.logging.log4j</groupId>
-      <artifactId>log4j-slf4j-impl</artifactId>
-      <version>{log4j_version}</version>
-    </dependency>
-  </dependencies>
-</project>
-"""
+def _pom(what: str, artifact_id: str, version: str, dependencies: list[tuple[str, str]]) -> str:
+    """A POM whose runtime dependencies are ``dependencies`` (``group:artifact``, version), plus
+    the SLF4J-to-log4j binding: Kafka logs through SLF4J 1.x and prints nothing without one."""
+    entries = [*dependencies, ("org.apache.logging.log4j:log4j-slf4j-impl", LOG4J_VERSION)]
+    listed = "".join(
+        f"    <dependency><groupId>{coordinates.split(':')[0]}</groupId>"
+        f"<artifactId>{coordinates.split(':')[1]}</artifactId>"
+        f"<version>{dependency_version}</version></dependency>\n"
+        for coordinates, dependency_version in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<!-- Written by kafka_kit.local_kafka: {what}. -->\n"
+        '<project xmlns="http://maven.apache.org/POM/4.0.0">\n'
+        "  <modelVersion>4.0.0</modelVersion>\n"
+        f"  <groupId>local.kafka</groupId><artifactId>{artifact_id}</artifactId>\n"
+        f"  <version>{version}</version><packaging>pom</packaging>\n"
+        f"  <dependencies>\n{listed}  </dependencies>\n"
+        "</project>\n"
+    )
+
 
 _COMPLETE_MARKER = ".complete"
 
@@ -122,7 +83,12 @@ def resolve_classpath(
 
     ``progress`` hears what is going on (a first run downloads for a minute or more).
     """
-    pom = _POM_TEMPLATE.format(kafka_version=version, log4j_version=LOG4J_VERSION)
+    pom = _pom(
+        "the classpath of a Kafka broker and its Java tools",
+        "kafka-local-classpath",
+        version,
+        [("org.apache.kafka:kafka_2.13", version), ("org.apache.kafka:kafka-tools", version)],
+    )
     home = (cache_dir or cache_root()) / f"kafka-{version}"
     return _resolved(
         home, pom, f"kafka_2.13-{version}", f"Apache Kafka {version}", timeout_s, progress
@@ -137,9 +103,15 @@ def resolve_connect_classpath(
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """A folder with Kafka Connect's runtime, the JSON converter and the file connectors."""
-    pom = _CONNECT_POM_TEMPLATE.format(
-        kafka_version=version,
-        log4j_version=LOG4J_VERSION,
+    pom = _pom(
+        "the classpath of a Kafka Connect worker",
+        "kafka-connect-classpath",
+        version,
+        [
+            ("org.apache.kafka:connect-runtime", version),
+            ("org.apache.kafka:connect-json", version),
+            ("org.apache.kafka:connect-file", version),
+        ],
     )
     home = (cache_dir or cache_root()) / f"connect-{version}"
     return _resolved(

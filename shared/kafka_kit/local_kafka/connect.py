@@ -18,7 +18,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +30,7 @@ from kafka_kit.local_kafka.artifacts import (
     resolve_debezium_plugin,
 )
 from kafka_kit.local_kafka.cluster import free_ports, java_executable
-from kafka_kit.local_kafka.processes import cmdline, pid_alive, spawn, tied_to_parent
+from kafka_kit.local_kafka.processes import cmdline, log_tail, pid_alive, spawn, tied_to_parent
 
 __all__ = ["ConnectWorker", "LocalConnect", "stop_detached"]
 
@@ -94,11 +93,7 @@ class ConnectWorker:
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of its log, for error messages."""
-        try:
-            with open(self.log_file, errors="replace") as log:
-                return "".join(deque(log, maxlen=lines))
-        except OSError:
-            return "(no log written)"
+        return log_tail(self.log_file, lines)
 
 
 @dataclass

@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kafka_kit.local_kafka.processes import cmdline, pid_alive, spawn, tied_to_parent
+from kafka_kit.local_kafka.processes import cmdline, log_tail, pid_alive, spawn, tied_to_parent
 
 __all__ = ["KafkaNode"]
 
@@ -110,9 +109,5 @@ class KafkaNode:
         self.wait(10.0)
 
     def log_tail(self, lines: int = 40) -> str:
-        """The last ``lines`` lines of the node's log, for error messages."""
-        try:
-            with open(self.log_file, errors="replace") as log:
-                return "".join(deque(log, maxlen=lines))
-        except OSError:
-            return "(no log written)"
+        """The end of its log, for error messages."""
+        return log_tail(self.log_file, lines)

@@ -8,11 +8,12 @@ import os
 import shutil
 import signal
 import subprocess
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cmdline", "kill_with_parent", "pid_alive", "spawn", "tied_to_parent"]
+__all__ = ["cmdline", "kill_with_parent", "log_tail", "pid_alive", "spawn", "tied_to_parent"]
 
 
 _PR_SET_PDEATHSIG = 1
@@ -74,3 +75,12 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The last ``lines`` lines of a process's log file, for error messages."""
+    try:
+        with open(path, errors="replace") as log:
+            return "".join(deque(log, maxlen=lines))
+    except OSError:
+        return "(no log written)"
