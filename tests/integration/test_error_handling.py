@@ -46,6 +46,10 @@ async def template(listener_settings: KafkaSettings) -> AsyncIterator[KafkaTempl
         yield started_template
 
 
+class Row(BaseModel):
+    n: int
+
+
 class Attempts:
     """A RetryListener that remembers when each delivery failed."""
 
@@ -483,6 +487,40 @@ async def test_batch_listener_names_the_failed_record(
     (letter,) = await read_records(bootstrap, f"{topic_name}-dlt", 1)
     assert letter.value == b"3"
     assert dict(letter.headers)[h.DLT_EXCEPTION_MESSAGE] == b"row 3 is bad"
+
+
+async def test_a_batch_with_a_poison_pill_hands_the_records_before_it_to_the_handler(
+    listener_settings: KafkaSettings, template: KafkaTemplate, topic_name: str
+) -> None:
+    """Records before an undeserializable one are committed only after the handler had them."""
+    bootstrap = listener_settings.bootstrap_servers
+    group = f"g-{topic_name}"
+    await create_topic(bootstrap, topic_name)
+    await create_topic(bootstrap, f"{topic_name}-dlt")
+    values = [json.dumps({"n": n}).encode() for n in range(6)]
+    values[3] = b"not json"
+    await produce(bootstrap, topic_name, values)
+    registry = ListenerRegistry()
+    handled: list[int] = []
+
+    @kafka_listener(
+        topic_name,
+        group_id=group,
+        batch=True,
+        max_poll_records=6,
+        error_handler=DefaultErrorHandler(
+            DeadLetterPublishingRecoverer(template), FixedBackOff(0.1, max_retries=0)
+        ),
+        registry=registry,
+    )
+    async def bulk(rows: list[Row]) -> None:
+        handled.extend(row.n for row in rows)
+
+    async with started(registry, listener_settings):
+        await wait_until(lambda: _is(bootstrap, group, topic_name, 6), 30, "everything committed")
+    assert sorted(handled) == [0, 1, 2, 4, 5]
+    (letter,) = await read_records(bootstrap, f"{topic_name}-dlt", 1)
+    assert letter.value == b"not json"
 
 
 async def test_non_blocking_retries_through_retry_topics(

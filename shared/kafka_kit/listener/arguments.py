@@ -170,6 +170,10 @@ def _payload_resolver(
     return typed_payload
 
 
+class UnreadableRecordError(BatchListenerFailedError):
+    """Record ``index`` of a batch could not be converted: the handler was not called at all."""
+
+
 class HandlerInvoker:
     """Resolves a handler's parameters once, then invokes it per record (or per batch)."""
 
@@ -306,8 +310,8 @@ class HandlerInvoker:
                     for name, resolve in self._resolvers:
                         kwargs[name].append(resolve(record))
                 except DeserializationError as exc:
-                    # Only this record is a poison pill; the ones before it can be committed.
-                    raise BatchListenerFailedError(index, exc) from exc
+                    # Only this record is a poison pill; the handler has not seen any record yet.
+                    raise UnreadableRecordError(index, exc) from exc
         else:
             assert not isinstance(records, list)
             kwargs = {name: resolve(records) for name, resolve in self._resolvers}

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kafka_kit.errors import BatchListenerFailedError
+from kafka_kit.listener.arguments import UnreadableRecordError
 from kafka_kit.listener.dispatcher import Batch, Dispatcher, first_offsets
 from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.listener.transactions import TransactionalDispatcher
@@ -101,19 +102,27 @@ class BatchDispatcher(Dispatcher):
     async def dispatch(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
         """Every record of the poll that may be handled now, in one call."""
         records = [r for part in self._skip_blocked(consumer, batch).values() for r in part]
-        if not records:
-            return
+        if records:
+            await self._deliver(consumer, records)
+
+    async def _deliver(self, consumer: AIOKafkaConsumer, records: list[Record]) -> bool:
+        """Hand ``records`` to the handler; ``True`` when all of them are done with."""
         acknowledgment = self._acknowledgment(records)
         started = time.perf_counter()
         try:
             await self.endpoint.invoker.invoke(records, acknowledgment, self.dependencies)
+        except UnreadableRecordError as exc:
+            # The handler saw nothing: the records before the unreadable one go to it first.
+            if exc.index == 0 or await self._deliver(consumer, records[: exc.index]):
+                await self._one_failed(consumer, exc, records)
+            return False
         except BatchListenerFailedError as exc:
             await self._one_failed(consumer, exc, records)
-            return
+            return False
         except Exception as exc:  # noqa: BLE001 - any handler failure goes to the router
             if await self.router.route(consumer, exc, records):
                 self.tracker.mark_handled(records)
-            return
+            return False
         finally:
             self.observers.handler_took(time.perf_counter() - started)
             self.observers.flush()
@@ -121,6 +130,7 @@ class BatchDispatcher(Dispatcher):
         self.tracker.forget_attempts(records)
         if acknowledgment is None:
             self.tracker.mark_handled(records)
+        return True
 
     async def _one_failed(
         self, consumer: AIOKafkaConsumer, exc: BatchListenerFailedError, records: list[Record]
