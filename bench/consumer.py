@@ -28,6 +28,12 @@ MAX_POLL = 500
 async def fill(bootstrap: str, count: int, partitions: int = 6) -> str:
     """A topic holding ``count`` 1 KB events."""
     topic = await fresh_topic(bootstrap, partitions)
+    await fill_topic(bootstrap, topic, count)
+    return topic
+
+
+async def fill_topic(bootstrap: str, topic: str, count: int) -> None:
+    """Write ``count`` 1 KB events (each a new id) to ``topic``."""
     events = [sample_event(n) for n in range(count)]
     async with KafkaTemplate(producer_settings(bootstrap)) as template:
         for start in range(0, count, 1000):
@@ -35,7 +41,6 @@ async def fill(bootstrap: str, count: int, partitions: int = 6) -> str:
             await template.send_records(
                 [(template.build_record(topic, e, key=e.key), e) for e in chunk]
             )
-    return topic
 
 
 class Clock:

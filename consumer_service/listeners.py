@@ -1,4 +1,4 @@
-"""The example listener: stores each event once, logs it, and remembers the latest ones.
+"""The example listener: stores each event once, a poll at a time, and remembers the latest ones.
 
 Registered by the app from the settings it was given (``register_event_log``), not by importing
 this module: one app, one registry, one source of configuration.
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
-from consumer_service.event_store import EventStore
+from consumer_service.event_store import EventStore, PlacedEvent
 from kafka_kit import ConsumerRecord, ListenerRegistry, kafka_listener
 from producer_service.events import EventDto
 
@@ -24,50 +25,65 @@ class RecentEvents:
     """The latest events the listener handled in this process, with where they were read from."""
 
     def __init__(self, limit: int = 100) -> None:
-        self._events: deque[dict[str, Any]] = deque(maxlen=limit)
+        # Kept as given and turned into JSON when asked for: a busy listener adds thousands a
+        # second, and only the last ``limit`` are ever shown.
+        self._events: deque[PlacedEvent] = deque(maxlen=limit)
 
-    def add(self, event: EventDto, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Remember ``event`` and its record's coordinates (the oldest is forgotten when full)."""
-        self._events.append(
-            {
-                "event": event.model_dump(mode="json"),
-                "topic": record.topic,
-                "partition": record.partition,
-                "offset": record.offset,
-            }
-        )
+    def extend(self, events: Iterable[PlacedEvent]) -> None:
+        """Remember several, in order."""
+        self._events.extend(events)
 
     def latest(self, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` events, newest last."""
-        return list(self._events)[-limit:] if limit > 0 else []
+        chosen = list(self._events)[-limit:] if limit > 0 else []
+        return [
+            {
+                "event": placed.event.model_dump(mode="json"),
+                "topic": placed.topic,
+                "partition": placed.partition,
+                "offset": placed.offset,
+            }
+            for placed in chosen
+        ]
 
 
 async def event_log(
-    event: EventDto,
-    record: ConsumerRecord[bytes, bytes],
+    events: list[EventDto],
+    records: list[ConsumerRecord[bytes, bytes]],
     store: EventStore,
     recent: RecentEvents,
 ) -> None:
-    """Store each event (committed before the offset is), log it with where it was read from."""
-    inserted = await store.save(
-        event, topic=record.topic, partition=record.partition, offset=record.offset
-    )
-    if not inserted:
-        log.info("event %s was stored before: a redelivery, ignored", event.id)
-        return
-    log.info(
-        "event %s type=%s source=%s key=%s from %s-%d@%d",
-        event.id,
-        event.type,
-        event.source,
-        event.key,
-        record.topic,
-        record.partition,
-        record.offset,
-    )
-    recent.add(event, record)
+    """Store a poll's events in one transaction (committed before the offsets are).
+
+    A batch listener: an unreadable record is dead-lettered alone, the ones before it are stored
+    first and the ones after it come again. Single events are logged at DEBUG; the container
+    logs a summary at INFO (``KAFKA_CONSUMER_PROGRESS_LOG_S``).
+    """
+    placed = [
+        PlacedEvent(event, record.topic, record.partition, record.offset)
+        for event, record in zip(events, records, strict=True)
+    ]
+    stored = await store.save_many(placed)
+    new = [p for p in placed if str(p.event.id) in stored]
+    if len(new) < len(placed):
+        log.info("%d events were stored before: redeliveries, ignored", len(placed) - len(new))
+    if log.isEnabledFor(logging.DEBUG):
+        for event, topic, partition, offset in new:
+            log.debug(
+                "event %s type=%s source=%s key=%s from %s-%d@%d",
+                event.id,
+                event.type,
+                event.source,
+                event.key,
+                topic,
+                partition,
+                offset,
+            )
+    recent.extend(new)
 
 
 def register_event_log(registry: ListenerRegistry, *, topic: str, group_id: str) -> None:
     """Register :func:`event_log` on ``registry`` for ``topic`` in group ``group_id``."""
-    kafka_listener(topic, group_id=group_id, id=EVENT_LOG_ID, registry=registry)(event_log)
+    kafka_listener(topic, group_id=group_id, id=EVENT_LOG_ID, batch=True, registry=registry)(
+        event_log
+    )

@@ -179,11 +179,13 @@ Store = Annotated[EventStore, Depends(get_store)]
 
 @router.get("/events/stats", tags=["events"])
 async def store_stats(store: Store) -> dict[str, int]:
-    """Events stored, and since this process started: inserts and redeliveries ignored."""
+    """Events stored, and since this process started: inserts, redeliveries ignored, and the
+    transactions they took (a poll's events are stored in one)."""
     return {
         "stored": await store.count(),
         "inserted": store.inserted,
         "duplicates_ignored": store.duplicates,
+        "transactions": store.transactions,
     }
 
 

@@ -105,6 +105,12 @@ class ConsumerSettings(BaseSettings):
         description="a listener whose fetches of a partition go unanswered this long is "
         "unhealthy (`/health` DOWN, with the partition)",
     )
+    progress_log_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="each listener logs at INFO what it handled at most this often (0: never); "
+        "single records are logged at DEBUG only",
+    )
     metadata_max_age_ms: int = Field(
         default=30_000,
         gt=0,

@@ -11,12 +11,14 @@ import pytest
 from fastapi import FastAPI
 
 from consumer_service.app import create_app as create_consumer_app
+from consumer_service.event_store import event_store_for
 from consumer_service.settings import EventLogSettings, EventStoreSettings
 from kafka_kit.settings import KafkaSettings
-from kafka_kit.testing import wait_until
+from kafka_kit.testing import read_records, wait_until
 from producer_service.app import create_app as create_producer_app
-from producer_service.events import EventsTopicSettings
+from producer_service.events import EventDto, EventsTopicSettings
 from tests.app_helpers import running
+from tests.kafka_helpers import create_topic, produce
 
 
 async def wait_for_received(
@@ -177,3 +179,51 @@ async def test_events_are_stored_once_and_read_back(
         await wait_until(repeats_ignored, 30, "the replayed events ignored")
         after = (await consumer.get("/events/stats")).json()
     assert after["stored"] == before["stored"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_a_poll_of_events_is_stored_in_one_transaction_and_a_poison_pill_alone_dies(
+    kafka_settings: KafkaSettings,
+    events_topic: EventsTopicSettings,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    database: str,
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path}/events.db"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres_dsn")
+    )
+    bootstrap = kafka_settings.bootstrap_servers
+    topic = events_topic.topic
+    await create_topic(bootstrap, topic, partitions=1)
+    events = [EventDto(type="bulk", source="test", payload={"n": n}) for n in range(1200)]
+    values = [e.model_dump_json().encode() for e in events]
+    values.insert(700, b"{not an event")  # one poison pill inside a poll
+    await produce(bootstrap, topic, values)
+    consumer_app = event_log_consumer(
+        kafka_settings, events_topic, store_settings=EventStoreSettings(url=url)
+    )
+    async with running(consumer_app, "consumer") as consumer:
+
+        async def all_stored() -> bool:
+            return (await consumer.get("/events/stats")).json()["inserted"] == len(events)
+
+        await wait_until(all_stored, 60, "every event stored")
+        stats = (await consumer.get("/events/stats")).json()
+        dead = await read_records(bootstrap, f"{topic}-dlt", 1)
+    assert [letter.value for letter in dead] == [b"{not an event"]
+    # 1,200 events in polls of up to 500: a few transactions, not one per event.
+    assert 3 <= stats["transactions"] <= 10, stats
+    assert stats["duplicates_ignored"] == 0
+    assert await _stored_numbers(url, len(events)) == list(range(1200))
+
+
+async def _stored_numbers(url: str, count: int) -> list[int]:
+    store = event_store_for(url)
+    await store.open()
+    try:
+        found = await store.query(type="bulk", limit=count)
+    finally:
+        await store.close()
+    return sorted(int(e.event.payload["n"]) for e in found)

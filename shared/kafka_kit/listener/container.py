@@ -26,7 +26,7 @@ from kafka_kit.listener.dispatch import dispatcher_for
 from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.listener.failures import FailureRouter
 from kafka_kit.listener.health import FetchWatch
-from kafka_kit.listener.observer import Observers, Outcome, PrometheusObserver
+from kafka_kit.listener.observer import Observers, Outcome, ProgressLog, PrometheusObserver
 from kafka_kit.listener.rebalance import RebalanceBridge
 from kafka_kit.listener.seeks import SeekQueue
 from kafka_kit.listener.status import container_status
@@ -76,8 +76,10 @@ class ListenerContainer:
         endpoint.check_dependencies(self.dependencies)
         self.prometheus = prometheus or KafkaMetrics.on()
         self.metrics = ContainerMetrics()
+        prom = PrometheusObserver(self.prometheus, endpoint.id)
+        progress = ProgressLog.every(endpoint.id, settings.consumer.progress_log_s)
         self.observers = Observers(
-            [self.metrics, prom := PrometheusObserver(self.prometheus, endpoint.id)], prom
+            [self.metrics, prom, *([progress] if progress is not None else [])], prom
         )
         self.state = ContainerState.STOPPED
         self.error: BaseException | None = None

@@ -9,12 +9,23 @@ context, which forwards here, so the two views cannot disagree.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 from kafka_kit.metrics import KafkaMetrics
 
-__all__ = ["OUTCOMES", "ListenerObserver", "Observers", "Outcome", "PrometheusObserver"]
+__all__ = [
+    "OUTCOMES",
+    "ListenerObserver",
+    "Observers",
+    "Outcome",
+    "ProgressLog",
+    "PrometheusObserver",
+]
+
+log = logging.getLogger("kafka_kit.listener")
 
 Outcome = Literal["handled", "failed", "retried", "recovered", "dead_lettered"]
 """``handled``: the handler returned; ``failed``: a delivery raised; ``retried``: it will be
@@ -51,6 +62,49 @@ class PrometheusObserver:
     def flush(self) -> None:
         """Add the batched durations now."""
         self._seconds.flush()
+
+
+class ProgressLog:
+    """One INFO line per interval with what a listener did in it (nothing when it was idle).
+
+    A busy listener handles thousands of records a second: a line per record would cost more
+    than the records and drown the log, so handlers log single records at DEBUG and this sums up.
+    """
+
+    def __init__(self, listener_id: str, interval_s: float, clock: Callable[[], float]) -> None:
+        self.listener_id = listener_id
+        self.interval_s = interval_s
+        self._clock = clock
+        self._since = clock()
+        self._counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
+
+    def count(self, outcome: Outcome, records: int = 1) -> None:
+        """Add to this interval's counts; log them once the interval is over."""
+        self._counts[outcome] += records
+        now = self._clock()
+        if now - self._since >= self.interval_s:
+            self._log(now)
+
+    def _log(self, now: float) -> None:
+        took = now - self._since
+        counts, self._counts = self._counts, dict.fromkeys(OUTCOMES, 0)
+        self._since = now
+        others = ", ".join(
+            f"{n:,} {o.replace('_', '-')}" for o, n in counts.items() if n and o != "handled"
+        )
+        log.info(
+            "listener %s: %s records handled in %.0f s (%s/s)%s",
+            self.listener_id,
+            f"{counts['handled']:,}",
+            took,
+            f"{counts['handled'] / took:,.0f}" if took > 0 else "-",
+            f"; {others}" if others else "",
+        )
+
+    @classmethod
+    def every(cls, listener_id: str, interval_s: float) -> ProgressLog | None:
+        """A progress log for ``listener_id``, or ``None`` when ``interval_s`` is 0 (off)."""
+        return cls(listener_id, interval_s, time.monotonic) if interval_s > 0 else None
 
 
 class Observers:
