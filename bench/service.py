@@ -19,18 +19,27 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from bench.consumer import fill_topic, raw_getmany
-from bench.harness import Options, Report, interleaved
+from bench.harness import Options, Report, interleaved, sample_event
 from bench.processes import cpu_seconds, uvicorn
 from bench.producer import fresh_topic
+from consumer_service.event_store import PlacedEvent, event_store_for
+from scripts.postgres_server import available as postgres_available
+from scripts.postgres_server import postgres_server
 
 SCENARIO = "7 consumer service"
 PARTITIONS = 6
+RAW = "raw getmany + parse"
+SQLITE_1 = "consumer service x1, SQLite"
+SQLITE_2 = "consumer service x2, SQLite"
+POSTGRES_1 = "consumer service x1, PostgreSQL"
 
 
 async def _assigned(client: httpx.AsyncClient, bases: list[str]) -> bool:
@@ -46,11 +55,39 @@ async def _inserted(client: httpx.AsyncClient, bases: list[str]) -> int:
     return sum(s["inserted"] for s in stats)
 
 
-async def stored_per_second(bootstrap: str, count: int, instances: int = 1) -> dict[str, float]:
-    """Events stored per second by ``instances`` consumer services sharing one group."""
+async def fresh_database(dsn: str) -> str:
+    """A new, empty database on the server of ``dsn``: each run starts with an empty table."""
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute(f"CREATE DATABASE {name}")
+    return dsn.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def store_alone(url: str, count: int) -> float:
+    """Events per second through ``save_many`` alone, 500 per call: no Kafka, no HTTP."""
+    store = event_store_for(url)
+    await store.open()
+    placed = [PlacedEvent(sample_event(n), "bench", n % PARTITIONS, n) for n in range(count)]
+    try:
+        started = time.perf_counter()
+        for start in range(0, count, 500):
+            await store.save_many(placed[start : start + 500])
+        return count / (time.perf_counter() - started)
+    finally:
+        await store.close()
+
+
+async def stored_per_second(
+    bootstrap: str, count: int, instances: int = 1, postgres: str | None = None
+) -> dict[str, float]:
+    """Events stored per second by ``instances`` consumer services sharing one group.
+
+    Each instance has its own SQLite file, or all of them share a fresh PostgreSQL database.
+    """
     topic = await fresh_topic(bootstrap, PARTITIONS)
     group = f"bench-{uuid.uuid4().hex[:8]}"
     folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    database = await fresh_database(postgres) if postgres else None
     with contextlib.ExitStack() as running:
         bases, pids = [], []
         for n in range(instances):
@@ -59,7 +96,7 @@ async def stored_per_second(bootstrap: str, count: int, instances: int = 1) -> d
                 "EVENTS_TOPIC": topic,
                 "EVENTS_PARTITIONS": str(PARTITIONS),
                 "EVENT_LOG_GROUP_ID": group,
-                "EVENT_STORE_URL": f"sqlite:///{folder}/events-{n}.db",
+                "EVENT_STORE_URL": database or f"sqlite:///{folder}/events-{n}.db",
                 # The example stream topology reads the same topic: measured in scenario 6.
                 "EVENT_STATS_ENABLED": "false",
             }
@@ -87,7 +124,8 @@ async def stored_per_second(bootstrap: str, count: int, instances: int = 1) -> d
                     raise RuntimeError(f"only {stored} of {count} events stored")
                 await asyncio.sleep(0.5)
             cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
-    took = (_last_stored(folder) - started).total_seconds()
+    last = await _last_stored_postgres(database) if database else _last_stored(folder)
+    took = (last - started).total_seconds()
     return {"rate": count / took, "cpu_us_per_event": cpu / count * 1e6}
 
 
@@ -100,35 +138,72 @@ def _last_stored(folder: Path) -> datetime:
     return max(datetime.fromisoformat(stamp) for stamp in stamps)
 
 
+async def _last_stored_postgres(dsn: str) -> datetime:
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cursor = await conn.execute("SELECT max(stored_at) FROM events")
+        row = await cursor.fetchone()
+    assert row is not None
+    return datetime.fromisoformat(row[0])
+
+
 async def run(report: Report, options: Options) -> None:
-    """One service vs the raw loop, interleaved; then one vs two instances."""
+    """The service (SQLite; PostgreSQL where installed) vs the raw loop vs the store alone,
+    interleaved; then one vs two instances."""
+    with contextlib.ExitStack() as stack:
+        postgres = (
+            stack.enter_context(postgres_server(fsync=True)) if postgres_available() else None
+        )
+        await _run(report, options, postgres)
+
+
+async def _run(report: Report, options: Options, postgres: str | None) -> None:
     bootstrap, count, repeats = options.bootstrap, options.events, options.repeats
     raw_topic = await fresh_topic(bootstrap, PARTITIONS)
     await fill_topic(bootstrap, raw_topic, count)
+    folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
 
-    async def service(instances: int) -> float:
-        figures = await stored_per_second(bootstrap, count, instances)
-        name = f"consumer service x{instances}, SQLite"
-        report.measurement(SCENARIO, name, "events/s").extra["CPU µs/event"] = figures[
-            "cpu_us_per_event"
-        ]
-        return figures["rate"]
+    def service(
+        name: str, instances: int, dsn: str | None = None
+    ) -> Callable[[], Awaitable[float]]:
+        async def measured() -> float:
+            figures = await stored_per_second(bootstrap, count, instances, dsn)
+            extra = report.measurement(SCENARIO, name, "events/s").extra
+            extra["CPU µs/event"] = figures["cpu_us_per_event"]
+            return figures["rate"]
 
+        return measured
+
+    variants: dict[str, Callable[[], Awaitable[float]]] = {
+        SQLITE_1: service(SQLITE_1, 1),
+        RAW: lambda: raw_getmany(bootstrap, raw_topic, count),
+        "SQLite store alone": lambda: store_alone(
+            f"sqlite:///{folder}/{uuid.uuid4().hex[:8]}.db", count
+        ),
+        SQLITE_2: service(SQLITE_2, 2),
+    }
+    if postgres:
+        variants[POSTGRES_1] = service(POSTGRES_1, 1, postgres)
+        variants["PostgreSQL store alone"] = lambda: _postgres_alone(postgres, count)
     await interleaved(
         repeats,
-        {
-            "consumer service x1, SQLite": lambda: service(1),
-            "raw getmany + parse": lambda: raw_getmany(bootstrap, raw_topic, count),
-            "consumer service x2, SQLite": lambda: service(2),
-        },
+        variants,
         lambda name, rate: report.measurement(SCENARIO, name, "events/s").runs.append(rate),
     )
-    report.ratio(SCENARIO, "consumer service x1, SQLite", "raw getmany + parse", "≥ 0.5")
-    report.ratio(SCENARIO, "consumer service x2, SQLite", "consumer service x1, SQLite")
+    report.ratio(SCENARIO, SQLITE_1, RAW, "≥ 0.5")
+    report.ratio(SCENARIO, SQLITE_1, "SQLite store alone", "(the store's limit)")
+    if postgres:
+        report.ratio(SCENARIO, POSTGRES_1, RAW, "≥ 0.5")
+    report.ratio(SCENARIO, SQLITE_2, SQLITE_1, "(scale-out)")
     report.notes.append(
         f"{SCENARIO}: {count} events of 1 KB in {PARTITIONS} partitions; the service (uvicorn, "
-        "the example batch listener, SQLite in WAL mode with a full sync per commit, a file per "
-        "instance) timed from resuming its paused listener to the last event stored; the raw "
-        "loop parses every EventDto and commits per poll, storing nothing. The example stream "
+        "the example batch listener with two consumers, each poll stored in one transaction) "
+        "timed from resuming its paused listener to the last event stored; SQLite in WAL mode "
+        "with a full sync per commit, a file per instance; PostgreSQL with fsync on, a fresh "
+        "database per run. The raw loop parses every EventDto and commits per poll, storing "
+        "nothing; 'store alone' is save_many in 500s with no Kafka. The example stream "
         "topology is off here (scenario 6 measures it)."
     )
+
+
+async def _postgres_alone(dsn: str, count: int) -> float:
+    return await store_alone(await fresh_database(dsn), count)

@@ -117,8 +117,13 @@ def create_app(
     order_changes = OrderChanges()
     if registry is None:
         registry = ListenerRegistry()
-        group_id = (event_log or EventLogSettings()).group_id
-        register_event_log(registry, topic=events.topic, group_id=group_id)
+        log_settings = event_log or EventLogSettings()
+        register_event_log(
+            registry,
+            topic=events.topic,
+            group_id=log_settings.group_id,
+            concurrency=log_settings.concurrency,
+        )
         register_order_changes(registry, OrderChangesSettings(), order_changes)
     retry = retry or ListenerRetrySettings()
     monitors = LagMonitors(settings, lag or LagSettings())

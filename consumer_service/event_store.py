@@ -3,8 +3,9 @@
 Events are keyed by their id, so a redelivered event changes nothing. A listener that saves
 events returns only after the database committed them; only then does its container commit the
 Kafka offsets — a crash in between redelivers the events, and the store ignores the repeats.
-A poll's events are saved together (``save_many``): one multi-row insert, one transaction, one
-sync to disk for the whole batch instead of one per event.
+A poll's events are saved together (``save_many``): one transaction, one sync to disk for the
+whole batch instead of one per event (SQLite: multi-row inserts; PostgreSQL: COPY into a staging
+table, then one insert of the new ids).
 """
 
 from __future__ import annotations
@@ -97,12 +98,11 @@ class EventStore(Protocol):
         ...
 
 
-def _parameters(events: Sequence[PlacedEvent]) -> list[Any]:
-    """The INSERT's parameters, row after row; one ``stored_at`` for the batch (one commit)."""
+def _rows(events: Sequence[PlacedEvent]) -> list[tuple[Any, ...]]:
+    """The events as table rows; one ``stored_at`` for the batch (it commits at once)."""
     stored_at = datetime.now(UTC).isoformat()
-    values: list[Any] = []
-    for event, topic, partition, offset in events:
-        values += (
+    return [
+        (
             str(event.id),
             event.type,
             event.source,
@@ -114,7 +114,13 @@ def _parameters(events: Sequence[PlacedEvent]) -> list[Any]:
             offset,
             stored_at,
         )
-    return values
+        for event, topic, partition, offset in events
+    ]
+
+
+def _parameters(events: Sequence[PlacedEvent]) -> list[Any]:
+    """A multi-row INSERT's parameters, row after row."""
+    return [value for row in _rows(events) for value in row]
 
 
 def _insert(rows: int, marker: str) -> str:
@@ -233,10 +239,14 @@ class PostgresEventStore(_Counting):
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        """Connect, creating the table."""
+        """Connect, creating the table (and this session's staging table for COPY)."""
         conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         await conn.execute(_CREATE)
         await conn.execute(_INDEX)
+        await conn.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_events "
+            "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
         self._conn = conn
 
     async def close(self) -> None:
@@ -252,13 +262,19 @@ class PostgresEventStore(_Counting):
 
     async def save_many(self, events: Sequence[PlacedEvent]) -> set[str]:
         """Insert the events whose ids are new, all in one transaction, committed on return."""
-        inserted: set[str] = set()
+        # COPY into a staging table, then one INSERT … SELECT that skips known ids: COPY's
+        # rows cost a fraction of a multi-row INSERT's bound parameters.
         async with self._lock:
             conn = self._connection()
-            async with conn.transaction():
-                for chunk in _chunks(events):
-                    cursor = await conn.execute(_insert(len(chunk), "%s"), _parameters(chunk))
-                    inserted.update(str(row[0]) for row in await cursor.fetchall())
+            async with conn.transaction(), conn.cursor() as cursor:
+                async with cursor.copy(f"COPY incoming_events ({_COLUMNS}) FROM STDIN") as copy:
+                    for row in _rows(events):
+                        await copy.write_row(row)
+                await cursor.execute(
+                    f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM incoming_events "
+                    "ON CONFLICT (id) DO NOTHING RETURNING id"
+                )
+                inserted = {str(row[0]) for row in await cursor.fetchall()}
         return self._counted(events, inserted)
 
     async def get(self, event_id: UUID) -> StoredEvent | None:

@@ -82,8 +82,15 @@ async def event_log(
     recent.extend(new)
 
 
-def register_event_log(registry: ListenerRegistry, *, topic: str, group_id: str) -> None:
+def register_event_log(
+    registry: ListenerRegistry, *, topic: str, group_id: str, concurrency: int = 1
+) -> None:
     """Register :func:`event_log` on ``registry`` for ``topic`` in group ``group_id``."""
-    kafka_listener(topic, group_id=group_id, id=EVENT_LOG_ID, batch=True, registry=registry)(
-        event_log
-    )
+    kafka_listener(
+        topic,
+        group_id=group_id,
+        id=EVENT_LOG_ID,
+        batch=True,
+        concurrency=concurrency,
+        registry=registry,
+    )(event_log)

@@ -28,6 +28,12 @@ class EventLogSettings(BaseSettings):
     group_id: str = Field(
         default="event-log", min_length=1, description="the example listener's consumer group"
     )
+    concurrency: int = Field(
+        default=2,
+        gt=0,
+        description="consumers of the example listener in this process: while one waits for "
+        "the store's commit, another parses the next poll",
+    )
 
 
 class ListenerRetrySettings(BaseSettings):

@@ -29,9 +29,10 @@ def available() -> bool:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
+def postgres_server(*, fsync: bool = False) -> Iterator[str]:
     """Yield the DSN of a fresh server; PostgreSQL refuses to run as root, so root runs it as
-    the ``postgres`` user."""
+    the ``postgres`` user. Tests run it with ``fsync`` off; benchmarks that compare stores on
+    durability keep it on."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     assert initdb and pg_ctl, "PostgreSQL server programs not found (apt-get install postgresql)"
     prefix: list[str] = []
@@ -48,8 +49,9 @@ def postgres_server() -> Iterator[str]:
     run(initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
     # wal_level=logical: Debezium reads changes through a logical replication slot; a slot
     # whose reader was killed is freed after wal_sender_timeout (so a moved task can take it).
+    sync = "on" if fsync else "off"
     options = (
-        f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+        f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync={sync} "
         "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 "
         "-c wal_sender_timeout=5s"
     )
