@@ -14,6 +14,7 @@ from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
 from kafka_kit.web.auth import AccessGuard, ApiTokens, rules, secure_openapi
 from kafka_kit.web.docs import serve_docs_offline
+from kafka_kit.web.fast_post import FastJsonPost
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.limits import BodySizeLimitMiddleware
 from kafka_kit.web.send_failures import answer_for_send_failure
@@ -21,7 +22,7 @@ from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.strict_json import validation_error_answer
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.events import EventsTopicSettings
-from producer_service.routes import read_router, write_router
+from producer_service.routes import fast_post_event, read_router, write_router
 from producer_service.settings import ProducerApiSettings
 
 SETTINGS = (
@@ -88,6 +89,8 @@ def create_app(
     app.state.service = service or ServiceSettings()
     app.state.metrics_registry = metrics_registry or REGISTRY
     app.state.topic_policy = TopicPolicy(events.topic, api.allowed_topics)
+    # Innermost: inside the token and size guards, in front of FastAPI's routing.
+    app.add_middleware(FastJsonPost, path="/events", handler=fast_post_event(app))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.max_body_bytes)
     tokens = tokens or ApiTokens()
     if api.auth_token is not None and tokens.admin_token is None:

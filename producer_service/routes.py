@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
@@ -13,7 +14,7 @@ from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 from kafka_kit.web.limits import require_json
 from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.service import ServiceSettings
-from kafka_kit.web.strict_json import StrictJsonRoute
+from kafka_kit.web.strict_json import StrictJsonRoute, strict_loads
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.events import EventDto
 from producer_service.schemas import (
@@ -156,12 +157,19 @@ async def post_event(
     if outbox is not None:
         await outbox.enqueue([template.build_record(topic, event, key=event.key)])
         return EventAccepted(id=event.id, status="queued", topic=topic, partition=None, offset=None)
+    return await send_event(event, template, topic, api)  # type: ignore[return-value]
+
+
+async def send_event(
+    event: EventDto, template: KafkaTemplate, topic: str, api: ProducerApiSettings
+) -> EventAccepted | JSONResponse:
+    """Write ``event``: where Kafka stored it, or the answer for a failed send."""
     try:
         sent = await template.send(topic, event, key=event.key)
     except KafkaSendError as exc:
         # Said with the event's id: a client retries with it, so nothing is stored twice.
         answer = answer_for_send_failure(exc, api.retry_after_s)
-        return JSONResponse(  # type: ignore[return-value]
+        return JSONResponse(
             {"detail": answer.detail, "id": str(event.id)},
             status_code=answer.status_code,
             headers=answer.headers,
@@ -169,6 +177,31 @@ async def post_event(
     return EventAccepted(
         id=event.id, topic=sent.topic, partition=sent.partition, offset=sent.offset
     )
+
+
+def fast_post_event(app: Any) -> Callable[[bytes], Awaitable[Response | None]]:
+    """``POST /events`` without query parameters, in direct mode, for a valid event: the same
+    checks and answers as :func:`post_event`, without FastAPI's per-request machinery
+    (:class:`~kafka_kit.web.fast_post.FastJsonPost`). Anything else it leaves to the route."""
+
+    async def handle(body: bytes) -> Response | None:
+        state = app.state
+        if getattr(state, "outbox", None) is not None:
+            return None
+        try:
+            event = EventDto.model_validate(strict_loads(body))
+        except ValueError:  # JSONDecodeError and ValidationError: the route's 422 says why
+            return None
+        answer = await send_event(
+            event, state.template, state.topic_policy.default_topic, state.api_settings
+        )
+        if isinstance(answer, Response):
+            return answer
+        return Response(
+            answer.model_dump_json(), status.HTTP_202_ACCEPTED, media_type="application/json"
+        )
+
+    return handle
 
 
 @write_router.post(

@@ -7,67 +7,30 @@ Each command prints one JSON line per record it handled (see ``peer.Main``).
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kafka_kit.local_kafka.artifacts import cache_root
 from kafka_kit.local_kafka.cluster import java_executable
+from scripts.java_app import built_classpath
 
 PEER = Path(__file__).parent / "spring_peer"
-
-
-def _digest() -> str:
-    files = [PEER / "pom.xml", *sorted((PEER / "src").rglob("*.java"))]
-    sha = hashlib.sha256()
-    for path in files:
-        sha.update(path.relative_to(PEER).as_posix().encode())
-        sha.update(path.read_bytes())
-    return sha.hexdigest()[:16]
 
 
 @cache
 def peer_command() -> list[str]:
     """``java … peer.Main``, building the peer first if this version was never built."""
-    home = cache_root() / "spring-peer" / _digest()
-    classes, classpath = home / "classes", home / "classpath.txt"
-    if not classpath.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        with open(home / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions: one builds, the rest wait
-            if not classpath.exists():
-                _build(home)
     return [
         java_executable(),
         "-Xmx256m",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
         "-cp",
-        f"{classes}:{classpath.read_text().strip()}",
+        built_classpath(PEER, "spring-peer", "peer.build.dir"),
         "peer.Main",
     ]
-
-
-def _build(home: Path) -> None:
-    mvn = shutil.which("mvn")
-    assert mvn is not None, "Maven is needed to build the Spring peer"
-    partial = home / "classpath.partial"
-    done = subprocess.run(
-        [
-            mvn, "-q", "-B", "-f", str(PEER / "pom.xml"), f"-Dpeer.build.dir={home}",
-            "compile", "dependency:build-classpath", f"-Dmdep.outputFile={partial}",
-        ],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, (
-        f"building the Spring peer failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
-    )
-    partial.rename(home / "classpath.txt")  # last: its presence says the build is complete
 
 
 class SpringPeer:

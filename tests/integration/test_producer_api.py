@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from pydantic import SecretStr
+from starlette.responses import Response
 
 from kafka_kit.partitioners import key_partition
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import read_records
+from kafka_kit.web.fast_post import FastJsonPost
 from producer_service.app import create_app
 from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
@@ -49,6 +51,39 @@ async def test_post_event_answers_202_with_coordinates(
     (record,) = await read_records(kafka_bootstrap_servers, topic_name, 1)
     assert (record.partition, record.offset, record.key) == (body["partition"], 0, b"customer-1")
     assert json.loads(record.value)["id"] == body["id"]
+
+
+async def test_the_fast_lane_and_the_route_answer_alike(
+    kafka_settings: KafkaSettings, topic_name: str
+) -> None:
+    """``application/json`` takes the fast lane, ``…; charset=utf-8`` the FastAPI route."""
+    app = create_app(kafka_settings, EventsTopicSettings(topic=topic_name, partitions=3))
+    taken: list[bytes] = []
+    fast = next(m for m in app.user_middleware if m.cls is FastJsonPost)
+    handler = fast.kwargs["handler"]
+
+    async def spying(body: bytes) -> Response | None:
+        taken.append(body)
+        return await handler(body)
+
+    fast.kwargs["handler"] = spying
+    async with running(app, "producer") as client:
+        answers = {}
+        for content_type in ("application/json", "application/json; charset=utf-8"):
+            headers = {"content-type": content_type}
+            ok = await client.post("/events", content=json.dumps(EVENT), headers=headers)
+            bad = await client.post("/events", content=b'{"type": ""}', headers=headers)
+            answers[content_type] = (ok, bad)
+    assert len(taken) == 2  # the fast lane saw the two application/json requests only
+    (fast_ok, fast_bad), (route_ok, route_bad) = answers.values()
+    assert fast_ok.status_code == route_ok.status_code == 202
+    assert fast_ok.headers["content-type"] == route_ok.headers["content-type"]
+    assert fast_ok.json().keys() == route_ok.json().keys()
+    # The same key: the same partition, one after the other.
+    assert route_ok.json()["partition"] == fast_ok.json()["partition"]
+    assert route_ok.json()["offset"] == fast_ok.json()["offset"] + 1
+    assert fast_bad.status_code == route_bad.status_code == 422
+    assert fast_bad.json() == route_bad.json()
 
 
 async def test_allowed_topic_parameter(

@@ -25,24 +25,28 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic_core import from_json
 
-__all__ = ["MAX_DEPTH", "StrictJsonRoute", "validation_error_answer"]
+__all__ = ["MAX_DEPTH", "StrictJsonRoute", "strict_loads", "validation_error_answer"]
 
 MAX_DEPTH = 64
 """Deepest nesting of one event (the event object itself is level 1)."""
 
 
+def strict_loads(body: bytes) -> Any:
+    """Parse ``body`` by the strict policy; :class:`json.JSONDecodeError` says why it is refused."""
+    try:
+        value = from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        raise json.JSONDecodeError(str(exc), "", 0) from exc
+    problem = _check(value, batch=isinstance(value, list))
+    if problem is not None:
+        raise json.JSONDecodeError(problem, "", 0)
+    return value
+
+
 class _StrictRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            body = await self.body()
-            try:
-                value = from_json(body, allow_inf_nan=False)
-            except ValueError as exc:
-                raise json.JSONDecodeError(str(exc), "", 0) from exc
-            problem = _check(value, batch=isinstance(value, list))
-            if problem is not None:
-                raise json.JSONDecodeError(problem, "", 0)
-            self._json = value
+            self._json = strict_loads(await self.body())
         return self._json
 
 
