@@ -5,8 +5,9 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY shared ./shared
 RUN pip install --no-cache-dir -c constraints.txt ".[services]"
-# The services are not part of the library: they run from /app (uvicorn puts it on sys.path).
+# The services are not part of the library: they run from /app (python -m and uvicorn put the
+# working directory on sys.path).
 COPY producer_service ./producer_service
 COPY consumer_service ./consumer_service
 EXPOSE 8000 8001
-CMD ["uvicorn", "producer_service.main:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "-m", "producer_service", "--host", "0.0.0.0", "--port", "8000"]

@@ -70,17 +70,10 @@ def port_is_free(port: int) -> bool:
 
 
 def _start_service(module: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # The producer runs as users run it: a worker per core (python -m producer_service).
+    serving = [module] if module == "producer_service" else ["uvicorn", f"{module}.main:app"]
     command, preexec = tied_to_parent(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"{module}:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
+        [sys.executable, "-m", *serving, "--host", "127.0.0.1", "--port", str(port)]
     )
     return spawn(
         command,
@@ -112,7 +105,7 @@ def _wait_healthy(
 
 def _stop_service(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown: lifespan ends
+        process.send_signal(signal.SIGINT)  # a graceful shutdown: every lifespan ends
         try:
             process.wait(timeout_s)
         except subprocess.TimeoutExpired:
@@ -165,7 +158,7 @@ def _run_local(nodes: int, ports: dict[str, int], *, connect: bool = False) -> i
                     # Where the stream topology's other instances would send a key's query.
                     "KAFKA_STREAMS_APPLICATION_SERVER": f"http://127.0.0.1:{port}",
                 }
-                services.append(_start_service(f"{name}_service.main", port, {**env, **instance}))
+                services.append(_start_service(f"{name}_service", port, {**env, **instance}))
             for (name, port), process in zip(ports.items(), services, strict=True):
                 url = f"http://127.0.0.1:{port}/health"
                 _wait_healthy(name, url, f"{token}-{name}", process, 90)

@@ -181,8 +181,11 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
         )
         assert answer.status_code == 202, answer.text
         accepted = answer.json()
-        logged = wait_for_line(f"event {accepted['id']}", 60)
-        assert f"-{accepted['partition']}@{accepted['offset']}" in logged
+        stored_event = _wait_stored(consumer_port, accepted["id"])
+        assert (stored_event["partition"], stored_event["offset"]) == (
+            accepted["partition"],
+            accepted["offset"],
+        )
         health = httpx.get(f"http://127.0.0.1:{consumer_port}/health", timeout=10).json()
         assert health["status"] == "UP" and health["instance"].endswith("-consumer")
         _run_the_readme_commands(producer_port, consumer_port)
@@ -195,6 +198,18 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
     assert not [p for p in children if pid_alive(p)], "processes left behind after Ctrl-C"
     assert demo.returncode == 0
     assert not Path(store).exists()
+
+
+def _wait_stored(consumer_port: int, event_id: str) -> dict[str, Any]:
+    """The consumer's stored copy of ``event_id``, once it has one."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = httpx.get(f"http://127.0.0.1:{consumer_port}/events/{event_id}", timeout=10)
+        if answer.status_code == 200:
+            stored: dict[str, Any] = answer.json()
+            return stored
+        assert time.monotonic() < deadline, f"event {event_id} not stored within 60 s"
+        time.sleep(0.2)
 
 
 def test_demo_with_connect_runs_a_source_and_a_sink() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -374,6 +375,33 @@ async def test_batch_listener_gets_lists_and_a_failed_batch_comes_again(
         await wait_until(lambda: _committed(bootstrap, group, topic_name, 4), 10, "its commit")
     assert batches == [[0, 1, 2, 3]]  # the failed batch came back whole, once it succeeded
     assert calls == 2
+
+
+async def test_a_busy_listener_logs_a_summary_not_a_line_per_record(
+    listener_settings: KafkaSettings, topic_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await create_topic(listener_settings.bootstrap_servers, topic_name)
+    await produce(listener_settings.bootstrap_servers, topic_name, [b"x"] * 300)
+    consumer = listener_settings.consumer.model_copy(update={"progress_log_s": 0.5})
+    settings = listener_settings.model_copy(update={"consumer": consumer})
+    registry = ListenerRegistry()
+    handled: list[bytes] = []
+
+    @kafka_listener(topic_name, group_id=f"g-{topic_name}", id="quiet", registry=registry)
+    async def quiet(value: bytes) -> None:
+        handled.append(value)
+
+    caplog.set_level(logging.INFO, "kafka_kit.listener")
+
+    def summed() -> int:
+        lines = [r.getMessage() for r in caplog.records if r.name == "kafka_kit.listener"]
+        return sum(int(m.split("handled ")[1].split(" ")[0].replace(",", "")) for m in lines)
+
+    async with started(registry, settings):
+        await wait_until(lambda: summed() == 300, 30, "the summaries to add up to 300")
+    lines = [r for r in caplog.records if r.name == "kafka_kit.listener"]
+    assert 1 <= len(lines) < 10  # a few summaries, not 300 lines
+    assert all(r.getMessage().startswith("listener quiet: handled ") for r in lines)
 
 
 async def test_consumer_properties_pass_through(

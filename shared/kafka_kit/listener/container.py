@@ -77,9 +77,9 @@ class ListenerContainer:
         self.prometheus = prometheus or KafkaMetrics.on()
         self.metrics = ContainerMetrics()
         prom = PrometheusObserver(self.prometheus, endpoint.id)
-        progress = ProgressLog.every(endpoint.id, settings.consumer.progress_log_s)
+        self.progress = ProgressLog.every(endpoint.id, settings.consumer.progress_log_s)
         self.observers = Observers(
-            [self.metrics, prom, *([progress] if progress is not None else [])], prom
+            [self.metrics, prom, *([self.progress] if self.progress is not None else [])], prom
         )
         self.state = ContainerState.STOPPED
         self.error: BaseException | None = None
@@ -288,6 +288,8 @@ class ListenerContainer:
             )
             self.metrics.polls += 1
             self.watch.polled(batch)
+            if self.progress is not None:
+                self.progress.tick()
             if batch:
                 async with self._batch_lock:
                     await self.dispatcher.dispatch(consumer, batch)

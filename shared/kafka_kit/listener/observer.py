@@ -81,9 +81,17 @@ class ProgressLog:
     def count(self, outcome: Outcome, records: int = 1) -> None:
         """Add to this interval's counts; log them once the interval is over."""
         self._counts[outcome] += records
+        self.tick()
+
+    def tick(self) -> None:
+        """Log the interval's counts if it is over (the poll loop calls this, busy or idle)."""
         now = self._clock()
-        if now - self._since >= self.interval_s:
+        if now - self._since < self.interval_s:
+            return
+        if any(self._counts.values()):
             self._log(now)
+        else:
+            self._since = now  # an idle interval: nothing to say, and no rate to dilute
 
     def _log(self, now: float) -> None:
         took = now - self._since
@@ -93,7 +101,7 @@ class ProgressLog:
             f"{n:,} {o.replace('_', '-')}" for o, n in counts.items() if n and o != "handled"
         )
         log.info(
-            "listener %s: %s records handled in %.0f s (%s/s)%s",
+            "listener %s: handled %s records in %.0f s (%s/s)%s",
             self.listener_id,
             f"{counts['handled']:,}",
             took,
