@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import consumer, e2e, http, producer, scale, service, streams
+from bench import consumer, e2e, http, producer, scale, service, spring, streams
 from bench.harness import Options, Report
 from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
@@ -24,6 +24,7 @@ SCENARIOS = {
     "scale": scale.run,
     "streams": streams.run,
     "service": service.run,
+    "spring": spring.run,
 }
 
 
