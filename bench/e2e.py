@@ -23,17 +23,20 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.harness import Options, Report
 from bench.open_loop import percentile
 from bench.processes import serving, uvicorn
 from bench.producer import fresh_topic
+from bench.service import all_assigned
 from kafka_kit.local_kafka.cluster import free_ports
 
 SCENARIO = "4 end to end"
 RATES = (500, 1000, 1500, 2000, 2500, 3000, 4000, 5000)
 SECONDS = 10
 LIMIT_MS = 100
+WARM_UP_RATE = 1000
 GENERATOR_LAG_MS = 20  # a generator later than this (p99) is the limit, not the services
 
 
@@ -52,15 +55,53 @@ def _offer(url: str, rate: int, source: str) -> dict[str, object]:
     return figures
 
 
-def _stored_latencies(path: Path, source: str) -> list[float]:
+Stored = tuple[int, int, float, float]
+"""partition, offset, scheduled send time and stored time (epoch seconds) of one event"""
+
+
+def _stored(path: Path, source: str) -> list[Stored]:
     with contextlib.closing(sqlite3.connect(path)) as db:
         rows = db.execute(
-            "SELECT occurred_at, stored_at FROM events WHERE source = ?", (source,)
+            "SELECT partition, kafka_offset, occurred_at, stored_at FROM events WHERE source = ?",
+            (source,),
         ).fetchall()
     return [
-        (datetime.fromisoformat(stored) - datetime.fromisoformat(occurred)).total_seconds() * 1000
-        for occurred, stored in rows
+        (
+            p,
+            o,
+            datetime.fromisoformat(occurred).timestamp(),
+            datetime.fromisoformat(stored).timestamp(),
+        )
+        for p, o, occurred, stored in rows
     ]
+
+
+async def _append_times(
+    bootstrap: str, topic: str, stored: list[Stored]
+) -> dict[tuple[int, int], float]:
+    """Each stored event's record timestamp (when the producer made the record), by position."""
+    wanted: dict[int, tuple[int, int]] = {}
+    for partition, offset, _, _ in stored:
+        low, high = wanted.get(partition, (offset, offset))
+        wanted[partition] = (min(low, offset), max(high, offset))
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    times: dict[tuple[int, int], float] = {}
+    try:
+        partitions = {TopicPartition(topic, p): span for p, span in wanted.items()}
+        consumer.assign(list(partitions))
+        for tp, (low, _) in partitions.items():
+            consumer.seek(tp, low)
+        remaining = set(partitions)
+        while remaining:
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                for record in records:
+                    times[(tp.partition, record.offset)] = record.timestamp / 1000
+                if records and records[-1].offset >= partitions[tp][1]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    return times
 
 
 async def _wait_stored(client: httpx.AsyncClient, base: str, total: int) -> bool:
@@ -94,8 +135,15 @@ async def run(report: Report, options: Options) -> None:
     ):
         url = f"http://127.0.0.1:{port}/events"
         async with httpx.AsyncClient(timeout=30) as client:
-            await asyncio.to_thread(_offer, url, 200, "warm-up")  # connections, first metadata
-            stored_total += 200 * SECONDS
+            # Both consumers of the listener in the group before any load: no rebalance inside
+            # a step. Then a warm-up step (connections, batches, the store's first pages).
+            deadline = time.monotonic() + 60
+            while not await all_assigned(client, [consumer]):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the consumer service was not assigned every partition")
+                await asyncio.sleep(0.2)
+            await asyncio.to_thread(_offer, url, WARM_UP_RATE, "warm-up")
+            stored_total += WARM_UP_RATE * SECONDS
             await _wait_stored(client, consumer, stored_total)
             for rate in RATES:
                 m = report.measurement(SCENARIO, f"{rate}/s offered", "p99 ms")
@@ -107,7 +155,12 @@ async def run(report: Report, options: Options) -> None:
                     accepted = int(statuses.get("202", 0))
                     stored_total += accepted
                     complete = await _wait_stored(client, consumer, stored_total)
-                    latencies = _stored_latencies(store, source)
+                    stored = _stored(store, source)
+                    made = await _append_times(bootstrap, topic, stored)
+                    latencies = [(done - due) * 1000 for _, _, due, done in stored]
+                    # Which side the time went to: until the record was made, and after it.
+                    before = [(made[(p, o)] - due) * 1000 for p, o, due, _ in stored]
+                    after = [(done - made[(p, o)]) * 1000 for p, o, _, done in stored]
                     p50, p99, p999 = (percentile(latencies, q) for q in (50, 99, 99.9))
                     http = dict(figures["http_ms"])  # type: ignore[call-overload]
                     m.runs.append(p99)
@@ -115,6 +168,8 @@ async def run(report: Report, options: Options) -> None:
                         {
                             "e2e p50 ms": p50,
                             "e2e p99.9 ms": p999,
+                            "to record p99 ms": percentile(before, 99),
+                            "record to stored p99 ms": percentile(after, 99),
                             "HTTP p99 ms": http["99.0"],
                             "HTTP p99.9 ms": http["99.9"],
                             "accepted": accepted,

@@ -42,7 +42,8 @@ SQLITE_2 = "consumer service x2, SQLite"
 POSTGRES_1 = "consumer service x1, PostgreSQL"
 
 
-async def _assigned(client: httpx.AsyncClient, bases: list[str]) -> bool:
+async def all_assigned(client: httpx.AsyncClient, bases: list[str]) -> bool:
+    """Whether the example listeners of ``bases`` together own every partition."""
     owned = 0
     for base in bases:
         status = (await client.get(f"{base}/listeners/event_log")).json()
@@ -105,7 +106,7 @@ async def stored_per_second(
             pids.append(process.pid)
         async with httpx.AsyncClient(timeout=30) as client:
             deadline = time.monotonic() + 60
-            while not await _assigned(client, bases):
+            while not await all_assigned(client, bases):
                 if time.monotonic() > deadline:
                     raise RuntimeError("the consumer services were not assigned every partition")
                 await asyncio.sleep(0.2)
