@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from kafka_kit import KafkaSendError, KafkaTemplate, TopicNotAllowedError, metrics
@@ -179,7 +179,7 @@ async def send_event(
     )
 
 
-def fast_post_event(app: Any) -> Callable[[bytes], Awaitable[Response | None]]:
+def fast_post_event(app: FastAPI) -> Callable[[bytes], Awaitable[Response | None]]:
     """``POST /events`` without query parameters, in direct mode, for a valid event: the same
     checks and answers as :func:`post_event`, without FastAPI's per-request machinery
     (:class:`~kafka_kit.web.fast_post.FastJsonPost`). Anything else it leaves to the route."""

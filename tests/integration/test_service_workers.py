@@ -119,29 +119,26 @@ async def test_a_dead_worker_stops_the_service_with_an_error(
         await wait_until(lambda: not Path(f"/proc/{second}").exists(), 10, "the other worker gone")
 
 
-def test_outbox_mode_refuses_several_workers() -> None:
+def _refused(*args: str, **env: str) -> str:
+    """Run ``python -m producer_service`` expecting it to refuse its options; its stderr."""
     done = subprocess.run(
-        [sys.executable, "-m", "producer_service", "--port", "1", "--workers", "2"],
+        [sys.executable, "-m", "producer_service", "--port", "1", *args],
         cwd=ROOT,
-        env={**os.environ, "PRODUCER_DELIVERY_MODE": "outbox"},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert done.returncode == 2
-    assert "outbox mode runs one worker" in done.stderr
+    assert done.returncode == 2, done.stderr
+    return done.stderr
+
+
+def test_outbox_mode_refuses_several_workers() -> None:
+    stderr = _refused("--workers", "2", PRODUCER_DELIVERY_MODE="outbox")
+    assert "outbox mode runs one worker" in stderr
 
 
 @pytest.mark.parametrize("workers", ["0", "-1"])
 def test_workers_must_be_positive(workers: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "producer_service", "--port", "1", "--workers", workers],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "--workers must be at least 1" in done.stderr
+    assert "--workers must be at least 1" in _refused("--workers", workers)

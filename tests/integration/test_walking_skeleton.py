@@ -40,6 +40,15 @@ def events_topic(topic_name: str) -> EventsTopicSettings:
     return EventsTopicSettings(topic=topic_name, partitions=3)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The consumer's store: a SQLite file of the test's own, or the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/events.db"
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    return dsn
+
+
 def event_log_consumer(
     settings: KafkaSettings, events: EventsTopicSettings, **options: Any
 ) -> FastAPI:
@@ -133,22 +142,12 @@ async def test_invalid_event_is_rejected_with_field_errors(
     assert problems[("body", "occurred_at")] == "timezone_aware"
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 async def test_events_are_stored_once_and_read_back(
-    kafka_settings: KafkaSettings,
-    events_topic: EventsTopicSettings,
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    database: str,
+    kafka_settings: KafkaSettings, events_topic: EventsTopicSettings, store_url: str
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path}/events.db"
-        if database == "sqlite"
-        else request.getfixturevalue("postgres_dsn")
-    )
     producer_app = create_producer_app(kafka_settings, events_topic)
     consumer_app = event_log_consumer(
-        kafka_settings, events_topic, store_settings=EventStoreSettings(url=url)
+        kafka_settings, events_topic, store_settings=EventStoreSettings(url=store_url)
     )
     async with (
         running(producer_app, "producer") as producer,
@@ -181,19 +180,9 @@ async def test_events_are_stored_once_and_read_back(
     assert after["stored"] == before["stored"]
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 async def test_a_poll_of_events_is_stored_in_one_transaction_and_a_poison_pill_alone_dies(
-    kafka_settings: KafkaSettings,
-    events_topic: EventsTopicSettings,
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    database: str,
+    kafka_settings: KafkaSettings, events_topic: EventsTopicSettings, store_url: str
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path}/events.db"
-        if database == "sqlite"
-        else request.getfixturevalue("postgres_dsn")
-    )
     bootstrap = kafka_settings.bootstrap_servers
     topic = events_topic.topic
     await create_topic(bootstrap, topic, partitions=1)
@@ -202,7 +191,7 @@ async def test_a_poll_of_events_is_stored_in_one_transaction_and_a_poison_pill_a
     values.insert(700, b"{not an event")  # one poison pill inside a poll
     await produce(bootstrap, topic, values)
     consumer_app = event_log_consumer(
-        kafka_settings, events_topic, store_settings=EventStoreSettings(url=url)
+        kafka_settings, events_topic, store_settings=EventStoreSettings(url=store_url)
     )
     async with running(consumer_app, "consumer") as consumer:
 
@@ -216,7 +205,7 @@ async def test_a_poll_of_events_is_stored_in_one_transaction_and_a_poison_pill_a
     # 1,200 events in polls of up to 500: a few transactions, not one per event.
     assert 3 <= stats["transactions"] <= 10, stats
     assert stats["duplicates_ignored"] == 0
-    assert await _stored_numbers(url, len(events)) == list(range(1200))
+    assert await _stored_numbers(store_url, len(events)) == list(range(1200))
 
 
 async def _stored_numbers(url: str, count: int) -> list[int]:
