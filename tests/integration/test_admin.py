@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import NodeNotReadyError
 
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.cluster_view import describe_cluster_view
@@ -108,11 +111,19 @@ async def test_a_topic_declared_without_a_layout_takes_the_brokers_defaults(
     kafka_cluster: ProvidedKafka, topic_name: str
 ) -> None:
     admin = KafkaAdmin(KafkaSettings(bootstrap_servers=kafka_cluster.bootstrap_servers))
-    async with admin.client() as client:
-        responses = await client.describe_configs(
-            [ConfigResource(ConfigResourceType.BROKER, "1", {"num.partitions": None,
-                                                             "default.replication.factor": None})]
-        )  # fmt: skip
+    responses: list[Any] = []
+
+    async def described() -> bool:
+        # A fresh cluster: the node bootstrapped from may not list broker 1 yet (NodeNotReady).
+        async with admin.client() as client:
+            with contextlib.suppress(NodeNotReadyError):
+                wanted = {"num.partitions": None, "default.replication.factor": None}
+                responses[:] = await client.describe_configs(
+                    [ConfigResource(ConfigResourceType.BROKER, "1", wanted)]
+                )
+        return bool(responses)
+
+    await wait_until(described, 30, "broker 1's configuration described")
     defaults = {entry[0]: int(entry[1]) for entry in responses[0].resources[0][4]}
     assert defaults["default.replication.factor"] == 3  # what the three-node cluster sets
     # As Spring's NewTopic without a replication factor: the broker's default, not 1.
