@@ -10,8 +10,9 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -448,28 +449,40 @@ async def test_killed_during_a_back_off_loses_and_skips_nothing(
     assert 0 not in redelivered
 
 
+async def _with_dead_letters(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    """``topic`` holding ``values``, and its dead-letter topic."""
+    await create_topic(bootstrap, topic)
+    await create_topic(bootstrap, f"{topic}-dlt")
+    await produce(bootstrap, topic, values)
+
+
+def _batches_of_six(
+    topic: str, group: str, template: KafkaTemplate, registry: ListenerRegistry, *, retries: int
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A batch listener of up to six records that dead-letters after ``retries`` retries."""
+    return kafka_listener(
+        topic,
+        group_id=group,
+        batch=True,
+        max_poll_records=6,
+        error_handler=DefaultErrorHandler(
+            DeadLetterPublishingRecoverer(template), FixedBackOff(0.1, max_retries=retries)
+        ),
+        registry=registry,
+    )
+
+
 async def test_batch_listener_names_the_failed_record(
     listener_settings: KafkaSettings, template: KafkaTemplate, topic_name: str
 ) -> None:
     bootstrap = listener_settings.bootstrap_servers
     group = f"g-{topic_name}"
-    await create_topic(bootstrap, topic_name)
-    await create_topic(bootstrap, f"{topic_name}-dlt")
-    await produce(bootstrap, topic_name, [str(n).encode() for n in range(6)])
+    await _with_dead_letters(bootstrap, topic_name, [str(n).encode() for n in range(6)])
     registry = ListenerRegistry()
     deliveries: list[list[int]] = []
     committed_at_second_delivery: list[int | None] = []
 
-    @kafka_listener(
-        topic_name,
-        group_id=group,
-        batch=True,
-        max_poll_records=6,
-        error_handler=DefaultErrorHandler(
-            DeadLetterPublishingRecoverer(template), FixedBackOff(0.1, max_retries=1)
-        ),
-        registry=registry,
-    )
+    @_batches_of_six(topic_name, group, template, registry, retries=1)
     async def bulk(offsets: list[int]) -> None:
         deliveries.append(offsets)
         if len(deliveries) == 2:
@@ -495,24 +508,13 @@ async def test_a_batch_with_a_poison_pill_hands_the_records_before_it_to_the_han
     """Records before an undeserializable one are committed only after the handler had them."""
     bootstrap = listener_settings.bootstrap_servers
     group = f"g-{topic_name}"
-    await create_topic(bootstrap, topic_name)
-    await create_topic(bootstrap, f"{topic_name}-dlt")
     values = [json.dumps({"n": n}).encode() for n in range(6)]
     values[3] = b"not json"
-    await produce(bootstrap, topic_name, values)
+    await _with_dead_letters(bootstrap, topic_name, values)
     registry = ListenerRegistry()
     handled: list[int] = []
 
-    @kafka_listener(
-        topic_name,
-        group_id=group,
-        batch=True,
-        max_poll_records=6,
-        error_handler=DefaultErrorHandler(
-            DeadLetterPublishingRecoverer(template), FixedBackOff(0.1, max_retries=0)
-        ),
-        registry=registry,
-    )
+    @_batches_of_six(topic_name, group, template, registry, retries=0)
     async def bulk(rows: list[Row]) -> None:
         handled.extend(row.n for row in rows)
 
