@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import REGISTRY, CollectorRegistry
 
@@ -16,7 +16,7 @@ from consumer_service.cluster_routes import router as cluster_router
 from consumer_service.connect_routes import router as connect_router
 from consumer_service.dlt_routes import router as dlt_router
 from consumer_service.event_stats import EventStats, EventStatsSettings, build_event_stats
-from consumer_service.event_store import EventStore, event_store_for
+from consumer_service.event_store import EventStore, describe_store, event_store_for
 from consumer_service.listeners import RecentEvents, register_event_log
 from consumer_service.order_changes import (
     OrderChanges,
@@ -41,11 +41,17 @@ from kafka_kit import (
 from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
 from kafka_kit.metrics import LagCollector
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
-from kafka_kit.web.auth import AccessGuard, ApiTokens, rules, secure_openapi
+from kafka_kit.web.auth import AccessGuard, ApiTokens, SessionCookie, rules, secure_openapi
 from kafka_kit.web.connect_answers import (
     UNREACHABLE,
     connect_error_answer,
     connect_unreachable_answer,
+)
+from kafka_kit.web.console import (
+    CONSOLE_ACCESS,
+    ConsoleSettings,
+    ConsoleSources,
+    install_console,
 )
 from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
@@ -65,25 +71,29 @@ SETTINGS = (
     ConnectSettings,
     OrderChangesSettings,
     ApiTokens,
+    ConsoleSettings,
     GcSettings,
     ServiceSettings,
 )
 """Every settings class the service reads from the environment."""
 
-ACCESS = rules(
-    (r"/events(/.*)?", "read", ["GET"]),
-    (r"/listeners(/[^/]+)?", "read", ["GET"]),
-    (r"/dlt/[^/]+", "read", ["GET"]),
-    (r"/lag/[^/]+", "read", ["GET"]),
-    (r"/cluster", "read", ["GET"]),
-    (r"/v3/kafka(/.*)?", "read", ["GET"]),
-    (r"/streams(/.*)?", "read", ["GET"]),
-    (r"/connect/connectors(/[^/]+(/offsets)?)?", "read", ["GET"]),
-    (r"/orders/changes", "read", ["GET"]),
+ACCESS = (
+    *rules(
+        (r"/events(/.*)?", "read", ["GET"]),
+        (r"/listeners(/[^/]+)?", "read", ["GET"]),
+        (r"/dlt/[^/]+", "read", ["GET"]),
+        (r"/lag/[^/]+", "read", ["GET"]),
+        (r"/cluster", "read", ["GET"]),
+        (r"/v3/kafka(/.*)?", "read", ["GET"]),
+        (r"/streams(/.*)?", "read", ["GET"]),
+        (r"/connect/connectors(/[^/]+(/offsets)?)?", "read", ["GET"]),
+        (r"/orders/changes", "read", ["GET"]),
+    ),
+    *CONSOLE_ACCESS,
 )
 """Who may call what (besides the open health, metrics and docs): stored events, listener state,
-dead letters, lag and the cluster need a read token; everything else — listener control, seeks,
-replays, and any route not named here — the admin token."""
+dead letters, lag, the cluster and the console's pages need a read token; everything else —
+listener control, seeks, replays, and any route not named here — the admin token."""
 
 
 def create_app(
@@ -145,7 +155,7 @@ def create_app(
                 ),
             )
             app.state.dead_letters = DeadLetterReplayer(settings, template)
-            store = event_store_for((store_settings or EventStoreSettings()).url)
+            store = event_store_for(store_url)
             await store.open()
             opened.push_async_callback(store.close)
             app.state.event_store = store
@@ -183,15 +193,39 @@ def create_app(
     app.state.order_changes = order_changes
     app.state.lag_monitors = monitors
     app.state.event_stats = None
+    app.state.stored_in = describe_store(store_url := (store_settings or EventStoreSettings()).url)
+    app.state.streams_apps = streams_apps
     app.state.metrics_registries = _metrics_registries(metrics_registry, monitors, streams_apps)
     app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
-    tokens = tokens or ApiTokens()
-    app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS)
-    secure_openapi(app, tokens, ACCESS)
+    _wire_access(app, tokens or ApiTokens())
     for routes in (router, dlt_router, cluster_router, burrow_router, streams_router):
         app.include_router(routes)
     _wire_connect(app, connect or ConnectSettings())
     return app
+
+
+def _wire_access(app: FastAPI, tokens: ApiTokens) -> None:
+    # The console's pages take the token from the cookie its login form sets.
+    app.state.api_tokens = tokens
+    app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS, session=SessionCookie())
+    secure_openapi(app, tokens, ACCESS)
+    install_console(app, console_sources, settings=ConsoleSettings())
+
+
+def console_sources(request: Request) -> ConsoleSources:
+    """What the console shows, from the running app's state."""
+    state = request.app.state
+    return ConsoleSources(
+        kafka=state.kafka_settings,
+        registry=state.registry,
+        monitors=state.lag_monitors,
+        tokens=state.api_tokens,
+        dead_letters=getattr(state, "dead_letters", None),
+        connect=state.connect,
+        streams=state.streams_apps,
+        recent_events=state.recent_events.latest,
+        stored_in=state.stored_in,
+    )
 
 
 def _metrics_registries(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
@@ -312,3 +313,12 @@ def event_store_for(url: str) -> EventStore:
     if url.startswith("sqlite:///"):
         return SqliteEventStore(url.removeprefix("sqlite:///"))
     raise ValueError(f"an event store URL is sqlite:///path or postgresql://…, not {url!r}")
+
+
+def describe_store(url: str) -> str:
+    """The store's URL for people: without the password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

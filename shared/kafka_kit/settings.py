@@ -307,3 +307,9 @@ class LagSettings(BaseSettings):
     expire_group_s: float = Field(
         default=7 * 86400, gt=0, description="forget a group whose last commit is this old"
     )
+    history_points: int = Field(
+        default=360,
+        ge=2,
+        description="lag samples kept per group for the console's chart (one per "
+        "`offset_refresh_s`)",
+    )

@@ -5,16 +5,21 @@ window, ``evaluator`` applies Burrow's rules, ``monitor`` watches clusters (``La
 """
 
 from kafka_kit.lag.evaluator import GroupStatus, PartitionStatus, Status
+from kafka_kit.lag.history import LagHistory, LagPoint
 from kafka_kit.lag.monitor import ClusterLagMonitor, LagMonitors
+from kafka_kit.lag.reasons import status_reason
 from kafka_kit.lag.store import GroupLag, LagStore, PartitionLag
 
 __all__ = [
     "ClusterLagMonitor",
     "GroupLag",
     "GroupStatus",
+    "LagHistory",
     "LagMonitors",
+    "LagPoint",
     "LagStore",
     "PartitionLag",
     "PartitionStatus",
     "Status",
+    "status_reason",
 ]

@@ -23,8 +23,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kafka_kit.clients import batches_until_end, start_bounded, stop_bounded
-from kafka_kit.cluster_view import describe_groups
+from kafka_kit.cluster_view import GroupInfo, describe_groups
 from kafka_kit.lag.evaluator import GroupStatus
+from kafka_kit.lag.history import LagHistory
 from kafka_kit.lag.offsets_topic import OFFSETS_TOPIC, GroupDeleted, parse_offsets_record
 from kafka_kit.lag.store import GroupLag, LagStore
 from kafka_kit.settings import KafkaSettings, LagSettings
@@ -56,6 +57,9 @@ class ClusterLagMonitor:
         self.store = LagStore(
             lag.window, int(lag.min_distance_s * 1000), int(lag.expire_group_s * 1000)
         )
+        self.history = LagHistory(lag.history_points)
+        self.described: dict[str, GroupInfo] = {}
+        """Every group's state, members and assignment at the last refresh."""
         self.state: MonitorState = "stopped"
         self.last_error: str | None = None
         self.ready = asyncio.Event()
@@ -218,7 +222,9 @@ class ClusterLagMonitor:
             self.store.set_log_end(tp.topic, tp.partition, end, counts[tp.topic])
         listed = await asyncio.wait_for(admin.list_consumer_groups(), self._timeout_s)
         names = sorted({entry[0] for entry in listed})
-        for group in await describe_groups(admin, names) if names else []:
+        described = await describe_groups(admin, names) if names else []
+        self.described = {group.group_id: group for group in described}
+        for group in described:
             if group.protocol_type != "consumer":
                 continue
             self.store.set_owners(
@@ -229,7 +235,10 @@ class ClusterLagMonitor:
                     for tp in member.assignment
                 },
             )
-        self.store.expire(_now_ms())
+        now = _now_ms()
+        self.store.expire(now)
+        known = (g for g in sorted(self.store.groups) if not self.store.expired(g, now))
+        self.history.record(now, [self.store.group_lag(g) for g in known])
 
     async def _end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
         sampler = self._sampler

@@ -6,6 +6,13 @@ token on an admin endpoint gets ``403``. Which endpoints are open (health, metri
 need the read scope, and which the admin scope is one table per service; an endpoint the table
 does not name needs the admin scope, so a new route is never open by accident. With no token
 configured, everything is open and the OpenAPI spec declares no security.
+
+A browser cannot send a bearer token when it follows a link, so pages (the console) may take the
+token from a :class:`SessionCookie` instead, set by their login form. A cookie travels with every
+request the browser makes, so it admits a change (any method but GET) only together with the
+``X-Console-Request`` header — a header a form or script on another site cannot add (no CORS
+here), which keeps cross-site request forgery out. A page asked for without a valid cookie is
+redirected to the login form.
 """
 
 from __future__ import annotations
@@ -16,23 +23,30 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
+    "CONSOLE_REQUEST_HEADER",
     "AccessGuard",
     "AccessRule",
     "AccessScope",
     "ApiTokens",
+    "SessionCookie",
     "rules",
     "scope_for",
     "secure_openapi",
 ]
 
 AccessScope = Literal["open", "read", "admin"]
+
+CONSOLE_REQUEST_HEADER = "X-Console-Request"
+"""Sent by the console's own scripts with every change: what a cookie needs to admit one."""
 
 
 class ApiTokens(BaseSettings):
@@ -59,6 +73,22 @@ class ApiTokens(BaseSettings):
     def enabled(self) -> bool:
         """Whether any token is set (then the guard enforces every non-open endpoint)."""
         return self.read_token is not None or self.admin_token is not None
+
+    def scope_of(self, token: str) -> Literal["read", "admin"] | None:
+        """What ``token`` may do: ``admin``, ``read``, or nothing (``None``)."""
+        given = token.encode()
+        is_admin = _matches(given, _secret(self.admin_token))
+        is_reader = _matches(given, _secret(self.read_token))
+        return "admin" if is_admin else "read" if is_reader else None
+
+
+@dataclass(frozen=True)
+class SessionCookie:
+    """The cookie a login form sets for pages a browser navigates (``pages``, a path regex)."""
+
+    name: str = "kafka_kit_console"
+    login_path: str = "/console/login"
+    pages: str = r"/console(/.*)?"
 
 
 @dataclass(frozen=True)
@@ -101,12 +131,19 @@ def scope_for(rules: Sequence[AccessRule], method: str, path: str) -> AccessScop
 class AccessGuard:
     """ASGI middleware enforcing :class:`ApiTokens` by a table of :class:`AccessRule`."""
 
-    def __init__(self, app: ASGIApp, tokens: ApiTokens, rules: Sequence[AccessRule]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        tokens: ApiTokens,
+        rules: Sequence[AccessRule],
+        session: SessionCookie | None = None,
+    ) -> None:
         self.app = app
         self.rules = tuple(rules)
         self.read = _secret(tokens.read_token)
         self.admin = _secret(tokens.admin_token)
         self.enabled = tokens.enabled
+        self.session = session
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 401/403 for a request the tokens do not admit; pass the rest on."""
@@ -117,17 +154,36 @@ class AccessGuard:
         if needed == "open":
             await self.app(scope, receive, send)
             return
-        given = _bearer(scope)
+        given = _bearer(scope) or self._from_cookie(scope)
         # Compare with both tokens every time: the time taken says nothing about either.
-        is_admin = self.admin is not None and secrets.compare_digest(given, self.admin)
-        is_reader = self.read is not None and secrets.compare_digest(given, self.read)
+        is_admin = _matches(given, self.admin)
+        is_reader = _matches(given, self.read)
         if is_admin or (needed == "read" and is_reader):
             await self.app(scope, receive, send)
             return
         if is_reader:
             await _answer(send, 403, f"this token may read but not change: {needed} scope needed")
             return
+        session = self.session
+        if (
+            session is not None
+            and scope["method"] in _SAFE
+            and re.fullmatch(session.pages, scope["path"])
+        ):
+            await _redirect(send, f"{session.login_path}?next={quote(scope['path'])}")
+            return
         await _answer(send, 401, "a valid bearer token is required", bearer=True)
+
+    def _from_cookie(self, scope: Scope) -> bytes:
+        if self.session is None:
+            return b""
+        headers = dict(scope.get("headers", ()))
+        cookie = headers.get(b"cookie")
+        if cookie is None:
+            return b""
+        if scope["method"] not in _SAFE and _CONSOLE_REQUEST not in headers:
+            return b""
+        return cookie_parser(cookie.decode("latin-1")).get(self.session.name, "").encode()
 
 
 def secure_openapi(app: FastAPI, tokens: ApiTokens, rules: Sequence[AccessRule]) -> None:
@@ -171,6 +227,14 @@ def _error(description: str) -> dict[str, Any]:
         "type": "object", "properties": {"detail": {"type": "string"}}}}}}  # fmt: skip
 
 
+_SAFE = frozenset({"GET", "HEAD"})
+_CONSOLE_REQUEST = CONSOLE_REQUEST_HEADER.lower().encode()
+
+
+def _matches(given: bytes, token: bytes | None) -> bool:
+    return token is not None and secrets.compare_digest(given, token)
+
+
 def _secret(token: SecretStr | None) -> bytes | None:
     return token.get_secret_value().encode() if token is not None else None
 
@@ -191,6 +255,12 @@ async def _answer(send: Send, status: int, detail: str, *, bearer: bool = False)
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _redirect(send: Send, location: str) -> None:
+    headers = [(b"location", location.encode()), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def rules(*entries: tuple[str, AccessScope, Iterable[str]]) -> tuple[AccessRule, ...]:

@@ -1,0 +1,53 @@
+"""What the console shows, handed over by the app that serves it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kafka_kit.dead_letter_replay import DeadLetterReplayer
+from kafka_kit.lag.monitor import LagMonitors
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.web.auth import ApiTokens
+
+__all__ = ["ConnectorsSource", "ConsoleSources", "StreamsSource"]
+
+
+class StreamsSource(Protocol):
+    """A stream processing application as the console shows it (``StreamsApplication``)."""
+
+    def health(self) -> dict[str, Any]:
+        """State, error, last restore, partitions, records processed."""
+        ...
+
+
+class ConnectorsSource(Protocol):
+    """A Kafka Connect cluster as the console shows it (``ConnectClient``)."""
+
+    async def connectors(self) -> list[str]:
+        """Every connector's name."""
+        ...
+
+    async def status(self, name: str) -> Any:
+        """A connector's state and its tasks' (a ``ConnectorStatus``)."""
+        ...
+
+
+@dataclass
+class ConsoleSources:
+    """The app's clients and registries the console reads (and the tokens its login checks)."""
+
+    kafka: KafkaSettings
+    registry: ListenerRegistry
+    monitors: LagMonitors
+    tokens: ApiTokens
+    dead_letters: DeadLetterReplayer | None = None
+    connect: ConnectorsSource | None = None
+    streams: Sequence[StreamsSource] = ()
+    recent_events: Callable[[int], list[dict[str, Any]]] | None = None
+    """The latest events a listener handled, newest last (JSON: event, topic, partition,
+    offset)."""
+    stored_in: str | None = None
+    """Where those events were stored, said for people (no password)."""

@@ -1,0 +1,167 @@
+"""Each console page's data, gathered from the app's clients and shaped for its template."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka_kit.admin import KafkaAdmin
+from kafka_kit.cluster_view import ClusterView, GroupInfo, PartitionInfo, describe_cluster_view
+from kafka_kit.dead_letter import DLT_SUFFIX, dead_letter_topic
+from kafka_kit.lag.evaluator import GroupStatus, Status
+from kafka_kit.lag.monitor import ClusterLagMonitor
+from kafka_kit.lag.reasons import status_reason
+from kafka_kit.lag.store import GroupLag
+from kafka_kit.web.console.chart import LagChart, lag_chart
+from kafka_kit.web.console.sources import ConsoleSources
+
+__all__ = [
+    "GroupCard",
+    "PartitionRow",
+    "cluster_page",
+    "connect_page",
+    "dead_letter_topic_page",
+    "dead_letters_page",
+    "events_page",
+    "groups_page",
+    "listeners_page",
+]
+
+_SEVERITY = {
+    Status.NOTFOUND: "muted",
+    Status.OK: "ok",
+    Status.WARN: "warn",
+    Status.ERR: "bad",
+    Status.STOP: "bad",
+    Status.STALL: "bad",
+    Status.REWIND: "warn",
+}
+
+
+@dataclass(frozen=True)
+class PartitionRow:
+    """A partition of the cluster page, with what is wrong with it."""
+
+    topic: str
+    info: PartitionInfo
+
+    @property
+    def offline(self) -> bool:
+        """No leader, or a replica whose log directory is offline."""
+        return self.info.leader < 0 or bool(self.info.offline_replicas)
+
+    @property
+    def under_replicated(self) -> bool:
+        """Fewer replicas in sync than assigned."""
+        return len(self.info.isr) < len(self.info.replicas)
+
+
+async def cluster_page(sources: ConsoleSources) -> dict[str, Any]:
+    """Brokers, the KRaft quorum, and every partition with leader, replicas and ISR."""
+    view: ClusterView = await describe_cluster_view(sources.kafka)
+    rows = [PartitionRow(t.name, p) for t in view.topics for p in t.partitions]
+    return {
+        "view": view,
+        "rows": rows,
+        "offline": sum(r.offline for r in rows),
+        "under_replicated": sum(r.under_replicated for r in rows),
+    }
+
+
+@dataclass
+class GroupCard:
+    """A consumer group of one watched cluster: Burrow's verdict, lag, members, chart."""
+
+    cluster: str
+    group: str
+    status: GroupStatus
+    reason: str
+    lag: GroupLag | None
+    chart: LagChart
+    described: GroupInfo | None
+    statuses: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> str:
+        """The CSS class of the status: ok, warn, bad, muted."""
+        return _SEVERITY[self.status.status]
+
+
+def groups_page(sources: ConsoleSources) -> dict[str, Any]:
+    """Every group of every watched cluster, worst status first."""
+    now_ms = int(time.time() * 1000)
+    cards = [
+        _card(monitor, group, now_ms)
+        for monitor in sources.monitors.monitors.values()
+        for group in sorted(set(monitor.groups()) | set(monitor.described))
+    ]
+    cards.sort(key=lambda c: (-c.status.status, c.cluster, c.group))
+    return {"cards": cards, "monitors": sources.monitors.states()}
+
+
+def _card(monitor: ClusterLagMonitor, group: str, now_ms: int) -> GroupCard:
+    status = monitor.status(group)
+    return GroupCard(
+        cluster=monitor.name,
+        group=group,
+        status=status,
+        reason=status_reason(status, now_ms),
+        lag=monitor.group_lag(group),
+        chart=lag_chart(monitor.history.series(group)),
+        described=monitor.described.get(group),
+        statuses={(p.topic, p.partition): p.status.name for p in status.partitions},
+    )
+
+
+async def listeners_page(sources: ConsoleSources) -> dict[str, Any]:
+    """Every listener with its containers, partitions and counters."""
+    return {"listeners": await sources.registry.statuses()}
+
+
+async def dead_letters_page(sources: ConsoleSources) -> dict[str, Any]:
+    """Every dead-letter topic, with how many records each partition holds up to its end."""
+    topics = await KafkaAdmin(sources.kafka).describe_topics()
+    names = sorted(t["topic"] for t in topics if t["topic"].endswith(DLT_SUFFIX))
+    ends = await asyncio.gather(*(_log_end_offsets(sources, name) for name in names))
+    return {"topics": [{"name": n, "records": sum(e)} for n, e in zip(names, ends, strict=True)]}
+
+
+async def _log_end_offsets(sources: ConsoleSources, topic: str) -> list[int]:
+    monitor = sources.monitors.get("local") or next(iter(sources.monitors.monitors.values()))
+    return monitor.topic_offsets(topic) or []
+
+
+async def dead_letter_topic_page(sources: ConsoleSources, topic: str) -> dict[str, Any]:
+    """The records of one dead-letter topic with why they failed and whether replayed."""
+    dlt = dead_letter_topic(topic)
+    if sources.dead_letters is None:
+        return {"topic": dlt, "letters": [], "error": "dead letters are not readable yet"}
+    letters = await sources.dead_letters.list_dead_letters(dlt, limit=200)
+    return {"topic": dlt, "letters": [letter.as_json() for letter in letters]}
+
+
+def events_page(sources: ConsoleSources) -> dict[str, Any]:
+    """The latest events handled, where they came from, and where they were stored."""
+    recent = sources.recent_events(50) if sources.recent_events is not None else None
+    return {"recent": None if recent is None else list(reversed(recent)),
+            "stored_in": sources.stored_in}  # fmt: skip
+
+
+async def connect_page(sources: ConsoleSources) -> dict[str, Any]:
+    """Connectors with their tasks, and the stream processing applications' state."""
+    connectors: list[Any] | None = None
+    error = None
+    if sources.connect is not None:
+        try:
+            connectors = [
+                await sources.connect.status(name) for name in await sources.connect.connectors()
+            ]
+        except Exception as exc:  # noqa: BLE001 - shown on the page: Connect is another service
+            error = f"Kafka Connect did not answer: {exc}"
+    return {
+        "connectors": connectors,
+        "connect_error": error,
+        "streams": [app.health() for app in sources.streams],
+    }
