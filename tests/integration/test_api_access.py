@@ -115,3 +115,49 @@ async def test_the_spec_declares_security_exactly_where_it_is_enforced(
     plain = apps(listener_settings, topic_name, ApiTokens())[service].openapi()
     assert "securitySchemes" not in plain.get("components", {})
     assert not any("security" in op for ops in plain["paths"].values() for op in ops.values())
+
+
+async def test_the_console_takes_the_token_from_its_login_cookie_and_guards_changes(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    app = apps(listener_settings, topic_name, TOKENS)["consumer"]
+    async with running(app, "consumer") as client:
+        # A page without a session goes to the login form; the form and the assets are open.
+        page = await client.get("/console/cluster")
+        assert (page.status_code, page.headers["location"]) == (
+            303,
+            "/console/login?next=/console/cluster",
+        )
+        assert (await client.get("/console/login")).status_code == 200
+        assert (await client.get("/console/static/console.js")).status_code == 200
+        refused = await client.post("/console/login", data={"token": "nope"})
+        assert refused.status_code == 401
+        assert "set-cookie" not in refused.headers
+
+        # Never a redirect off the console: `next` elsewhere lands on the cluster page.
+        login = await client.post(
+            "/console/login", data={"token": ADMIN, "next": "https://elsewhere.example/"}
+        )
+        assert (login.status_code, login.headers["location"]) == (303, "/console/cluster")
+        cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert client.cookies.get("kafka_kit_console") == ADMIN
+
+        shown = await client.get("/console/cluster")
+        assert shown.status_code == 200
+        assert "default-src 'self'" in shown.headers["content-security-policy"]
+        assert listener_settings.bootstrap_servers.split(":")[-1] in shown.text
+        assert (await client.get("/listeners")).status_code == 200
+        # A change by cookie needs the console's header (a cross-site form cannot send it).
+        assert (await client.post("/listeners/none/pause")).status_code == 401
+        marked = {"X-Console-Request": "1"}
+        assert (await client.post("/listeners/none/pause", headers=marked)).status_code == 404
+
+        client.cookies.set("kafka_kit_console", READ)
+        assert (await client.get("/console/groups")).status_code == 200
+        assert (await client.post("/listeners/none/pause", headers=marked)).status_code == 403
+
+        out = await client.post("/console/logout")
+        assert (out.status_code, out.headers["location"]) == (303, "/console/login")
+        assert out.headers["set-cookie"].startswith('kafka_kit_console=""; ')
+    assert "max-age=0" in out.headers["set-cookie"].lower()
