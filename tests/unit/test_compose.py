@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -173,4 +174,44 @@ def test_docker_compose_config_accepts_the_file() -> None:
         "producer",
         "consumer",
         "connect",
+        "prometheus",
+        "grafana",
     }
+
+
+def _mounted(service: dict[str, Any], inside: str) -> Path:
+    """The repository path mounted at ``inside`` in the container."""
+    source = next(v.split(":")[0] for v in service["volumes"] if v.split(":")[1] == inside)
+    return ROOT / source
+
+
+def test_prometheus_scrapes_both_services_where_they_listen(compose: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    config = yaml.safe_load(_mounted(prometheus, "/etc/prometheus/prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: (job["metrics_path"], target)
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert targets == {name: ("/metrics", f"{name}:{port}") for name, port in SERVICE_PORTS.items()}
+    assert set(prometheus["depends_on"]) == set(SERVICE_PORTS)
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    provisioning = _mounted(grafana, "/etc/grafana/provisioning")
+    sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    (source,) = sources["datasources"]
+    port = compose["services"]["prometheus"]["ports"][0].split(":")[1]
+    assert (source["type"], source["url"]) == ("prometheus", f"http://prometheus:{port}")
+    providers = yaml.safe_load((provisioning / "dashboards" / "kafka-kit.yml").read_text())
+    (provider,) = providers["providers"]
+    dashboards = _mounted(grafana, provider["options"]["path"])
+    dashboard = json.loads((dashboards / "kafka-kit.json").read_text())
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{provider['options']['path']}/kafka-kit.json"
+    # Every panel asks the provisioned data source, and asks something.
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == source["uid"], panel["title"]
+        assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
