@@ -6,10 +6,11 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -79,8 +80,26 @@ class Browser:
 
     def text_of(self, css: str) -> str:
         """The visible text of the element ``css`` selects ("" if there is none)."""
-        found = self.find_all(css)
-        return str(found[0].text) if found else ""
+        return str(self._fresh(lambda: found[0].text if (found := self.find_all(css)) else ""))
+
+    def attribute(self, css: str, name: str) -> str | None:
+        """An attribute of the element ``css`` selects (it must be there)."""
+        return cast(str | None, self._fresh(lambda: self.find(css).get_attribute(name)))
+
+    def click(self, css: str) -> None:
+        """Click the element ``css`` selects (it must be there)."""
+        self._fresh(lambda: self.find(css).click())
+
+    @staticmethod
+    def _fresh(action: Callable[[], object]) -> object:
+        # A live page swaps its content every refresh: an element found a moment ago may be
+        # gone; finding it again finds its successor.
+        for _ in range(20):
+            try:
+                return action()
+            except StaleElementReferenceException:
+                continue
+        return action()
 
     def console_messages(self) -> list[dict[str, Any]]:
         """Every console message since the browser started."""

@@ -8,6 +8,7 @@ error in the browser's console beyond the failed requests it provoked on purpose
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import subprocess
@@ -53,6 +54,10 @@ def _eventually(condition: Callable[[], object], timeout_s: float, what: str) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(0.2)
+
+
+def _contains(text: Callable[[], str], part: str) -> bool:
+    return part in text()
 
 
 def _healthy(service: ConsoleService) -> bool:
@@ -102,7 +107,7 @@ def _log_in(browser: Browser, token: str) -> None:
     browser.open("/console/listeners")
     browser.wait_for(lambda: browser.path.startswith("/console/login"), what="the login form")
     browser.find("#token").send_keys(token)
-    browser.find("#login").click()
+    browser.click("#login")
     browser.wait_for(lambda: browser.path == "/console/listeners", what="the listeners page")
 
 
@@ -169,8 +174,8 @@ async def test_the_cluster_page_shows_brokers_and_partitions_and_follows_changes
         lambda: len(browser.find_all(f'#partitions tr[data-topic="{created}"]')) == 3,
         what="the new topic's partitions on the open page",
     )
-    row = browser.find(f'#partitions tr[data-topic="{created}"][data-partition="2"]')
-    cells = [c.text for c in row.find_elements("css selector", "td")]
+    row = f'#partitions tr[data-topic="{created}"][data-partition="2"]'
+    cells = [browser.text_of(f"{row} td:nth-child({n})") for n in range(1, 6)]
     assert cells[2] == cells[3] == cells[4], cells  # leader, replicas, ISR: the one broker
     browser.screenshot("cluster")
 
@@ -188,7 +193,7 @@ async def test_pausing_a_listener_in_the_page_pauses_it(
     browser.open("/console/listeners")
     card = "#listener-event_log"
     browser.wait_for(lambda: browser.text_of(f"{card} .state") == "running", what="running")
-    browser.find(f"{card} button.pause").click()
+    browser.click(f"{card} button.pause")
     _eventually(lambda: _listener(service)["state"] == "paused", 30, "the listener paused")
     browser.wait_for(lambda: browser.text_of(f"{card} .state") == "paused", what="shown paused")
     assert browser.text_of("#flash") == "paused event_log"
@@ -200,12 +205,16 @@ async def test_pausing_a_listener_in_the_page_pauses_it(
     # What arrives while paused is handled once the page resumes the listener.
     event = {"type": "console.checked", "source": "test", "id": str(uuid.uuid4())}
     await produce(service.bootstrap, service.topic, [json.dumps(event).encode()])
-    browser.find(f"{card} button.resume").click()
+    browser.click(f"{card} button.resume")
     _eventually(lambda: _listener(service)["state"] == "running", 30, "the listener running")
     _eventually(
         lambda: service.api(f"/events/{event['id']}").status_code == 200, 60, "the event stored"
     )
     browser.wait_for(lambda: browser.text_of(f"{card} .state") == "running", what="running")
+    # The events page shows it: where it was read from, and where it was stored.
+    browser.open("/console/events")
+    browser.wait_for(lambda: event["id"] in browser.text_of("#recent-events"), what="the event")
+    assert browser.text_of("#stored-in").startswith("sqlite:///")
 
 
 async def _replays_of(service: ConsoleService, source: str) -> int:
@@ -221,7 +230,7 @@ async def test_a_poison_pill_appears_on_the_dead_letter_page_and_a_click_replays
     dlt = f"{service.topic}-dlt"
     browser.open("/console/dead-letters")
     browser.wait_for(lambda: browser.find_all(f'a[href="/console/dead-letters/{dlt}"]'), what=dlt)
-    browser.find(f'a[href="/console/dead-letters/{dlt}"]').click()
+    browser.click(f'a[href="/console/dead-letters/{dlt}"]')
 
     def letter() -> str:
         rows = [r for r in browser.find_all("#dead-letters tr.letter") if key in r.text]
@@ -234,19 +243,17 @@ async def test_a_poison_pill_appears_on_the_dead_letter_page_and_a_click_replays
     text = browser.text_of(row)
     assert "DeserializationError" in text and service.topic in text, text
     browser.screenshot("dead-letters")
-    partition, offset = (
-        browser.find(row).get_attribute(a) for a in ("data-partition", "data-offset")
-    )
+    partition, offset = (browser.attribute(row, a) for a in ("data-partition", "data-offset"))
     source = f"{dlt}/{partition}/{offset}"
 
-    browser.find(f"{row} button.replay").click()
+    browser.click(f"{row} button.replay")
     browser.wait_for(lambda: "(1 sent)" in browser.text_of("#flash"), what="the replay's answer")
     assert await _replays_of(service, source) == 1
     browser.wait_for(lambda: "replayed" in browser.text_of(f"{row} .pill"), what="marked replayed")
 
     # Again: the service answers 409 and sends nothing; the page says so.
     console_errors.append("409 (Conflict)")
-    browser.find(f"{row} button.replay").click()
+    browser.click(f"{row} button.replay")
     browser.wait_for(lambda: "HTTP 409" in browser.text_of("#flash"), what="the 409 shown")
     assert "already replayed; nothing was sent" in browser.text_of("#flash")
     assert f"{partition}@{offset}" in browser.text_of("#flash")
@@ -284,12 +291,12 @@ async def test_a_stopped_consumer_turns_its_group_to_stop_on_the_page(
     # The lag grows in three steps, each seen on the chart before the next.
     for added, lag in ((1, 1), (2, 3), (3, 6)):
         await produce(service.bootstrap, topic, [b"x"] * added)
+        caption = functools.partial(browser.text_of, f"{card} figcaption")
         browser.wait_for(
-            lambda lag=lag: f"now {lag}" in browser.text_of(f"{card} figcaption"),
-            what=f"lag {lag} on the chart",
+            functools.partial(_contains, caption, f"now {lag}"), what=f"lag {lag} on the chart"
         )
     browser.wait_for(
-        lambda: browser.find(card).get_attribute("data-status") == "ERR",
+        lambda: browser.attribute(card, "data-status") == "ERR",
         timeout_s=120,
         what="the stopped group judged ERR",
     )
@@ -307,12 +314,12 @@ def test_a_read_token_watches_but_cannot_change(
         reader.open("/console/cluster")
         reader.wait_for(lambda: reader.path.startswith("/console/login"), what="the login form")
         reader.find("#token").send_keys("not-a-token")
-        reader.find("#login").click()
+        reader.click("#login")
         reader.wait_for(lambda: reader.find_all("#login-error"), what="the refusal")
         assert reader.text_of("#login-error") == "That token is not valid."
         _log_in(reader, READ_TOKEN)
         reader.wait_for(lambda: reader.find_all("#listener-event_log button.stop"), what="a card")
-        reader.find("#listener-event_log button.stop").click()
+        reader.click("#listener-event_log button.stop")
         reader.wait_for(lambda: "HTTP 403" in reader.text_of("#flash"), what="the 403 shown")
         assert _listener(service)["state"] == "running"
         # The session cookie is HttpOnly: the page's scripts never see the token.

@@ -1,0 +1,32 @@
+"""The README's pictures exist, and are the ones the console's browser tests take."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _screenshots_taken() -> set[str]:
+    """Every name ``browser.screenshot(...)`` is called with in the console's tests."""
+    tree = ast.parse((ROOT / "tests/integration/test_console.py").read_text())
+    return {
+        str(node.args[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "screenshot"
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def test_every_readme_picture_is_a_png_the_browser_tests_take() -> None:
+    pictures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", (ROOT / "README.md").read_text())
+    assert pictures, "the README shows the console"
+    for picture in pictures:
+        path = ROOT / picture
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+    taken = _screenshots_taken()
+    assert {f"docs/console/{name}.png" for name in taken} == set(pictures)
