@@ -21,6 +21,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from selenium.webdriver.support.ui import Select
 
 from kafka_kit.headers import DLT_REPLAYED_FROM
 from kafka_kit.local_kafka.cluster import free_ports
@@ -215,6 +216,42 @@ async def test_pausing_a_listener_in_the_page_pauses_it(
     browser.open("/console/events")
     browser.wait_for(lambda: event["id"] in browser.text_of("#recent-events"), what="the event")
     assert browser.text_of("#stored-in").startswith("sqlite:///")
+
+
+def _handled(service: ConsoleService) -> int:
+    containers = _listener(service)["containers"]
+    assert isinstance(containers, list)
+    return sum(int(c["metrics"]["records_handled"]) for c in containers)
+
+
+async def test_seeking_from_the_page_reads_a_partition_again(
+    browser: Browser, service: ConsoleService, console_errors: list[str]
+) -> None:
+    events = [
+        json.dumps({"type": "console.seek", "source": "test", "id": str(uuid.uuid4())}).encode()
+        for _ in range(3)
+    ]
+    await produce(service.bootstrap, service.topic, events, partition=4)
+    ends = await read_to_end(service.bootstrap, service.topic)
+    in_partition = sum(r.partition == 4 for r in ends)
+    _eventually(
+        lambda: all(
+            service.api(f"/events/{json.loads(e)['id']}").status_code == 200 for e in events
+        ),
+        60,
+        "the events stored",
+    )
+    before = _handled(service)
+    browser.open("/console/listeners")
+    form = "#listener-event_log form.seek"
+    browser.wait_for(lambda: browser.find_all(f"{form} option[value='{service.topic}:4']"))
+    Select(browser.find(f"{form} select[name=position]")).select_by_value("offset")
+    browser.find(f"{form} input[name=value]").send_keys("0")
+    Select(browser.find(f"{form} select[name=partition]")).select_by_value(f"{service.topic}:4")
+    browser.click(f"{form} button[type=submit]")
+    browser.wait_for(lambda: browser.text_of("#flash") == "seek accepted for event_log")
+    # Every record of partition 4 is handled again (stored once: the store skips known ids).
+    _eventually(lambda: _handled(service) >= before + in_partition, 60, "partition 4 read again")
 
 
 async def _replays_of(service: ConsoleService, source: str) -> int:

@@ -222,3 +222,21 @@ async def test_a_keyless_event_is_counted_by_type_and_not_by_key(
     assert stats.streams.state is StreamsState.RUNNING
     per_key_out = await read_to_end(bootstrap, stats.output_topics["per-key"])
     assert per_key_out == []
+
+
+async def test_an_application_stopped_while_it_starts_ends_its_thread(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
+) -> None:
+    # A service shut down a moment after it started: the engine marks itself running only once
+    # it has subscribed, which must not undo a stop asked for before that.
+    await create_topic(listener_settings.bootstrap_servers, topic_name, partitions=1)
+    streams = StreamsApplication(
+        StreamsSettings(application_id=f"brief-{topic_name}", state_dir=str(tmp_path)),
+        listener_settings,
+    )
+    streams.app.dataframe(streams.app.topic(topic_name, value_deserializer="bytes"))
+    await streams.start()
+    await streams.stop(timeout_s=20)
+    assert streams.state is StreamsState.NOT_RUNNING
+    thread = streams._thread
+    assert thread is not None and not thread.is_alive()

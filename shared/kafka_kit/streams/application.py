@@ -140,8 +140,12 @@ class StreamsApplication:
             self._phase = StreamsState.PENDING_SHUTDOWN
         if self._watch is not None:
             self._watch.cancel()
-        self.app.stop()
-        await asyncio.to_thread(self._thread.join, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            # The engine marks itself running once it has subscribed, forgetting a stop asked
+            # for before that: asked again until the thread ends.
+            self.app.stop()
+            await asyncio.to_thread(self._thread.join, 0.2)
         if self._thread.is_alive():
             log.warning("%s did not stop within %.0f s", self.application_id, timeout_s)
 

@@ -19,7 +19,8 @@
 
   function editing() {
     const focused = document.activeElement;
-    return focused && live.contains(focused) && focused.matches("input, select, textarea");
+    // A form being filled in (its fields or its button) is not swapped away under the user.
+    return focused && live.contains(focused) && focused.closest("form, input, select, textarea");
   }
 
   async function refresh() {
