@@ -168,6 +168,7 @@ def _run_local(nodes: int, ports: dict[str, int], *, connect: bool = False) -> i
                 f"\nKafka:    {cluster.bootstrap_servers}\n"
                 f"producer: http://127.0.0.1:{ports['producer']}/docs\n"
                 f"consumer: http://127.0.0.1:{ports['consumer']}/docs\n"
+                f"console:  http://127.0.0.1:{ports['consumer']}/console\n"
                 f"events stored in {env['EVENT_STORE_URL']}\n\n"
                 "try:\n"
                 f"  curl -s -X POST http://127.0.0.1:{ports['producer']}/events "
