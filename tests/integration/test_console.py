@@ -263,7 +263,10 @@ async def test_a_poison_pill_appears_on_the_dead_letter_page_and_a_click_replays
     browser: Browser, service: ConsoleService, console_errors: list[str]
 ) -> None:
     key = f"poison-{uuid.uuid4().hex[:8]}"
-    await produce(service.bootstrap, service.topic, [b"{not json"], key=key.encode())
+    # Markup in a record stays text on the page (an image that failed to load, or an alert,
+    # would fail the test).
+    pill = b"<img src=x onerror=alert(1)>{not json"
+    await produce(service.bootstrap, service.topic, [pill], key=key.encode())
     dlt = f"{service.topic}-dlt"
     browser.open("/console/dead-letters")
     browser.wait_for(lambda: browser.find_all(f'a[href="/console/dead-letters/{dlt}"]'), what=dlt)
@@ -279,6 +282,7 @@ async def test_a_poison_pill_appears_on_the_dead_letter_page_and_a_click_replays
     row = browser.wait_for(letter, what="the poison pill on the page")
     text = browser.text_of(row)
     assert "DeserializationError" in text and service.topic in text, text
+    assert pill.decode() in browser.text_of(f"{row} code.value")
     browser.screenshot("dead-letters")
     partition, offset = (browser.attribute(row, a) for a in ("data-partition", "data-offset"))
     source = f"{dlt}/{partition}/{offset}"
