@@ -12,7 +12,7 @@ from kafka_kit.dead_letter import DLT_SUFFIX, dead_letter_topic
 from kafka_kit.lag.evaluator import GroupStatus, Status
 from kafka_kit.lag.monitor import ClusterLagMonitor
 from kafka_kit.lag.reasons import status_reason
-from kafka_kit.lag.store import GroupLag
+from kafka_kit.lag.store import PartitionLag
 from kafka_kit.web.console.chart import LagChart, lag_chart
 from kafka_kit.web.console.sources import ConsoleSources
 
@@ -77,10 +77,10 @@ class GroupCard:
     group: str
     status: GroupStatus
     reason: str
-    lag: GroupLag | None
     chart: LagChart
     described: GroupInfo | None
-    statuses: dict[tuple[str, int], str] = field(default_factory=dict)
+    offsets: dict[tuple[str, int], PartitionLag] = field(default_factory=dict)
+    """Log end, committed offset and lag by (topic, partition)."""
 
     @property
     def severity(self) -> str:
@@ -102,15 +102,15 @@ def groups_page(sources: ConsoleSources) -> dict[str, Any]:
 
 def _card(monitor: ClusterLagMonitor, group: str, now_ms: int) -> GroupCard:
     status = monitor.status(group)
+    lag = monitor.group_lag(group)
     return GroupCard(
         cluster=monitor.name,
         group=group,
         status=status,
         reason=status_reason(status, now_ms),
-        lag=monitor.group_lag(group),
         chart=lag_chart(monitor.history.series(group)),
         described=monitor.described.get(group),
-        statuses={(p.topic, p.partition): p.status.name for p in status.partitions},
+        offsets={(p.topic, p.partition): p for p in lag.partitions} if lag else {},
     )
 
 
