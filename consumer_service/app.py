@@ -207,9 +207,10 @@ def create_app(
 def _wire_access(app: FastAPI, tokens: ApiTokens) -> None:
     # The console's pages take the token from the cookie its login form sets.
     app.state.api_tokens = tokens
-    app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS, session=SessionCookie())
+    session = SessionCookie()
+    app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS, session=session)
     secure_openapi(app, tokens, ACCESS)
-    install_console(app, console_sources, settings=ConsoleSettings())
+    install_console(app, console_sources, session=session, settings=ConsoleSettings())
 
 
 def console_sources(request: Request) -> ConsoleSources:

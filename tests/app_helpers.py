@@ -37,6 +37,14 @@ async def started(registry: ListenerRegistry, settings: KafkaSettings) -> AsyncI
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def answers_health(base_url: str) -> bool:
+    """Whether the service at ``base_url`` answers ``GET /health`` with 200 (not yet: False)."""
+    try:
+        return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def service_process(
     module: str, port: int, env: Mapping[str, str], *, output: bool = False
 ) -> subprocess.Popen[str]:

@@ -12,7 +12,6 @@ import functools
 import json
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from selenium.webdriver.support.ui import Select
 
 from kafka_kit.headers import DLT_REPLAYED_FROM
 from kafka_kit.local_kafka.cluster import free_ports
-from tests.app_helpers import service_process
+from kafka_kit.testing import wait_until
+from tests.app_helpers import answers_health, service_process
 from tests.browser import Browser
 from tests.kafka_helpers import create_topic, produce, read_to_end
 
@@ -49,24 +49,8 @@ class ConsoleService:
         return httpx.get(f"{self.base_url}{path}", headers=headers, timeout=10)
 
 
-def _eventually(condition: Callable[[], object], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.2)
-
-
 def _contains(text: Callable[[], str], part: str) -> bool:
     return part in text()
-
-
-def _healthy(service: ConsoleService) -> bool:
-    assert service.process.poll() is None, "the consumer service exited"
-    try:
-        return httpx.get(f"{service.base_url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +81,16 @@ def service(
         service_process("consumer_service.main", port, env),
     )
     try:
-        _eventually(lambda: _healthy(running), 90, "the consumer service to be healthy")
+        asyncio.run(wait_until(lambda: _up(running), 90, "the consumer service to be healthy"))
         yield running
     finally:
         running.process.terminate()
         running.process.wait(timeout=30)
+
+
+def _up(service: ConsoleService) -> bool:
+    assert service.process.poll() is None, "the consumer service exited"
+    return answers_health(service.base_url)
 
 
 def _log_in(browser: Browser, token: str) -> None:
@@ -195,7 +184,7 @@ async def test_pausing_a_listener_in_the_page_pauses_it(
     card = "#listener-event_log"
     browser.wait_for(lambda: browser.text_of(f"{card} .state") == "running", what="running")
     browser.click(f"{card} button.pause")
-    _eventually(lambda: _listener(service)["state"] == "paused", 30, "the listener paused")
+    await wait_until(lambda: _listener(service)["state"] == "paused", 30, "the listener paused")
     browser.wait_for(lambda: browser.text_of(f"{card} .state") == "paused", what="shown paused")
     assert browser.text_of("#flash") == "paused event_log"
     containers = _listener(service)["containers"]
@@ -207,8 +196,8 @@ async def test_pausing_a_listener_in_the_page_pauses_it(
     event = {"type": "console.checked", "source": "test", "id": str(uuid.uuid4())}
     await produce(service.bootstrap, service.topic, [json.dumps(event).encode()])
     browser.click(f"{card} button.resume")
-    _eventually(lambda: _listener(service)["state"] == "running", 30, "the listener running")
-    _eventually(
+    await wait_until(lambda: _listener(service)["state"] == "running", 30, "the listener running")
+    await wait_until(
         lambda: service.api(f"/events/{event['id']}").status_code == 200, 60, "the event stored"
     )
     browser.wait_for(lambda: browser.text_of(f"{card} .state") == "running", what="running")
@@ -234,7 +223,7 @@ async def test_seeking_from_the_page_reads_a_partition_again(
     await produce(service.bootstrap, service.topic, events, partition=4)
     ends = await read_to_end(service.bootstrap, service.topic)
     in_partition = sum(r.partition == 4 for r in ends)
-    _eventually(
+    await wait_until(
         lambda: all(
             service.api(f"/events/{json.loads(e)['id']}").status_code == 200 for e in events
         ),
@@ -251,7 +240,9 @@ async def test_seeking_from_the_page_reads_a_partition_again(
     browser.click(f"{form} button[type=submit]")
     browser.wait_for(lambda: browser.text_of("#flash") == "seek accepted for event_log")
     # Every record of partition 4 is handled again (stored once: the store skips known ids).
-    _eventually(lambda: _handled(service) >= before + in_partition, 60, "partition 4 read again")
+    await wait_until(
+        lambda: _handled(service) >= before + in_partition, 60, "partition 4 read again"
+    )
 
 
 async def _replays_of(service: ConsoleService, source: str) -> int:
@@ -309,7 +300,7 @@ async def test_a_stopped_consumer_turns_its_group_to_stop_on_the_page(
     await create_topic(service.bootstrap, topic)
     await produce(service.bootstrap, topic, [b"a", b"b", b"c"])
     # As Burrow, the monitor keeps a commit only for a partition whose log end it sampled.
-    _eventually(
+    await wait_until(
         lambda: service.api(f"/v3/kafka/local/topic/{topic}").status_code == 200,
         30,
         "the lag monitor to sample the new topic",

@@ -16,6 +16,7 @@ import pytest
 
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.testing import wait_until
+from tests.app_helpers import answers_health
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = {"type": "order.created", "source": "checkout", "payload": {"n": 1}}
@@ -66,7 +67,7 @@ def producer_workers(
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
-        while len(_children(process.pid)) < workers or not _healthy(base):
+        while len(_children(process.pid)) < workers or not answers_health(base):
             assert process.poll() is None, f"the service exited with {process.returncode}"
             assert time.monotonic() < deadline, "the workers did not start"
             time.sleep(0.2)
@@ -75,13 +76,6 @@ def producer_workers(
         if process.poll() is None:
             process.kill()
             process.wait()
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def test_two_workers_share_the_port_and_its_connections(

@@ -78,7 +78,9 @@ def install_console(
     session = session or SessionCookie()
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.globals.update(pages=_PAGES, prefix=PREFIX, api=api_prefix)
-    templates.env.filters.update(when=_when, payload=_payload, maybe=_maybe)
+    templates.env.filters.update(
+        when=_when, payload=_payload, maybe=_maybe, severity=views.severity
+    )
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
     console = _Console(templates, sources, session, (settings or ConsoleSettings()).refresh_s)
 
@@ -132,26 +134,24 @@ class _Console:
         return await self._render(request, "dead-letters", "dead_letter_topic.html", data)
 
     async def _render(self, request: Request, name: str, template: str, data: PageData) -> Response:
+        sources = self.sources(request)
         context: dict[str, Any] = {"current": name, "now": time.time()}
         try:
-            gathered = data(self.sources(request))
+            gathered = data(sources)
             context.update(await gathered if isinstance(gathered, Awaitable) else gathered)
         except Exception as exc:  # noqa: BLE001 - the page says what failed and keeps refreshing
             log.warning("console page %s: %r", name, exc)
             context["failure"] = f"{type(exc).__name__}: {exc}"
         fragment = request.query_params.get("fragment") == "1"
-        context.update(page=template, refresh_ms=self.refresh_ms, session=self._tokens(request))
+        context.update(page=template, refresh_ms=self.refresh_ms, session=sources.tokens.enabled)
         answer = self.templates.TemplateResponse(
             request, template if fragment else "base.html", context
         )
         answer.headers.update(_SECURITY_HEADERS)
         return answer
 
-    def _tokens(self, request: Request) -> bool:
-        return self.sources(request).tokens.enabled
-
     async def login_form(self, request: Request, next: str = "") -> Response:
-        if not self._tokens(request):
+        if not self.sources(request).tokens.enabled:
             return RedirectResponse(_safe_next(next), status_code=303)
         return self._login_page(request, next, error=None, status=200)
 

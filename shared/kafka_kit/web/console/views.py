@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka_kit.admin import KafkaAdmin
 from kafka_kit.cluster_view import ClusterView, GroupInfo, PartitionInfo, describe_cluster_view
 from kafka_kit.dead_letter import DLT_SUFFIX, dead_letter_topic
 from kafka_kit.lag.evaluator import GroupStatus, Status
@@ -26,6 +25,7 @@ __all__ = [
     "events_page",
     "groups_page",
     "listeners_page",
+    "severity",
 ]
 
 _SEVERITY = {
@@ -37,6 +37,11 @@ _SEVERITY = {
     Status.STALL: "bad",
     Status.REWIND: "warn",
 }
+
+
+def severity(status: Status) -> str:
+    """The CSS class a Burrow status is shown with: ok, warn, bad, muted."""
+    return _SEVERITY[status]
 
 
 @dataclass(frozen=True)
@@ -82,11 +87,6 @@ class GroupCard:
     offsets: dict[tuple[str, int], PartitionLag] = field(default_factory=dict)
     """Log end, committed offset and lag by (topic, partition)."""
 
-    @property
-    def severity(self) -> str:
-        """The CSS class of the status: ok, warn, bad, muted."""
-        return _SEVERITY[self.status.status]
-
 
 def groups_page(sources: ConsoleSources) -> dict[str, Any]:
     """Every group of every watched cluster, worst status first."""
@@ -119,12 +119,12 @@ async def listeners_page(sources: ConsoleSources) -> dict[str, Any]:
     return {"listeners": await sources.registry.statuses()}
 
 
-async def dead_letters_page(sources: ConsoleSources) -> dict[str, Any]:
+def dead_letters_page(sources: ConsoleSources) -> dict[str, Any]:
     """Every dead-letter topic, with how many records its partitions hold up to their end."""
-    topics = await KafkaAdmin(sources.kafka).describe_topics()
-    names = sorted(t["topic"] for t in topics if t["topic"].endswith(DLT_SUFFIX))
-    # The local cluster's lag monitor samples every partition's log end anyway.
+    # The local cluster's lag monitor lists every topic and samples every partition's log end
+    # each LAG_OFFSET_REFRESH_S anyway: no request to Kafka per render.
     monitor = sources.monitors.get("local") or next(iter(sources.monitors.monitors.values()))
+    names = [topic for topic in monitor.topics() if topic.endswith(DLT_SUFFIX)]
     return {"topics": [{"name": n, "records": sum(monitor.topic_offsets(n) or [])} for n in names]}
 
 
