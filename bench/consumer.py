@@ -18,6 +18,7 @@ from kafka_kit import (
     ListenerRegistry,
     kafka_listener,
 )
+from kafka_kit._cancellation import within
 from kafka_kit.local_kafka.tools import CONSUMER_PERFORMANCE, run_kafka_tool
 from producer_service.events import EventDto
 
@@ -85,7 +86,7 @@ async def container(bootstrap: str, topic: str, count: int, concurrency: int = 1
     )
     await registry.start(settings)
     try:
-        await asyncio.wait_for(clock.done.wait(), 600)
+        await within(clock.done.wait(), 600)
     finally:
         await registry.stop()
     return clock.rate
@@ -136,7 +137,7 @@ async def faststream_subscriber(bootstrap: str, topic: str, count: int) -> float
 
     await broker.start()
     try:
-        await asyncio.wait_for(clock.done.wait(), 600)
+        await within(clock.done.wait(), 600)
     finally:
         await broker.stop()
     return clock.rate

@@ -24,6 +24,7 @@ from aiokafka.errors import (
 )
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from kafka_kit._cancellation import within
 from kafka_kit.errors import ClusterUnreachableError
 from kafka_kit.settings import KafkaSettings
 
@@ -56,7 +57,7 @@ async def start_bounded(client: _Client, settings: KafkaSettings, what: str) -> 
     :class:`ClusterUnreachableError` naming the brokers and ``what`` the client was for."""
     timeout_s = settings.request_timeout_ms / 1000
     try:
-        await asyncio.wait_for(client.start(), timeout_s)
+        await within(client.start(), timeout_s)
     except (asyncio.CancelledError, KeyboardInterrupt):
         await stop_bounded(client, timeout_s)
         raise
@@ -100,7 +101,7 @@ async def _connection_failure(settings: KafkaSettings) -> str | None:
 async def stop_bounded(client: Any, timeout_s: float) -> None:
     """Stop (or close) ``client``; after ``timeout_s`` it is abandoned with a warning."""
     try:
-        await asyncio.wait_for(_stop_call(client), timeout_s)
+        await within(_stop_call(client), timeout_s)
     except TimeoutError:
         log.warning("%s did not stop within %.0f s; abandoned", type(client).__name__, timeout_s)
     except Exception as exc:  # noqa: BLE001 - stopping is best effort: it must not hide a cause

@@ -23,6 +23,7 @@ from pathlib import Path
 from aiokafka.structs import TopicPartition
 
 from kafka_kit import headers as h
+from kafka_kit._cancellation import cancel_and_wait, within
 from kafka_kit.clients import batches_until_end, reading
 from kafka_kit.errors import KafkaSendError
 from kafka_kit.sqlite_file import SqliteFile
@@ -208,9 +209,7 @@ class OutboxRelay:
         """Stop relaying (what is pending stays in the outbox)."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def _run(self) -> None:
         # Nothing is sent before the rows already in Kafka are known: they would be sent twice.
@@ -235,7 +234,7 @@ class OutboxRelay:
             if delivered_all:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_s)
+                    await within(self._wake.wait(), self.idle_s)
             else:
                 await asyncio.sleep(self.retry_s)
 
@@ -295,8 +294,8 @@ class OutboxRelay:
                 tps += [TopicPartition(topic, p) for p in partitions]
             consumer.assign(tps)
             timeout_s = settings.request_timeout_ms / 1000
-            ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout_s)
-            starts = await asyncio.wait_for(consumer.beginning_offsets(tps), timeout_s)
+            ends = await within(consumer.end_offsets(tps), timeout_s)
+            starts = await within(consumer.beginning_offsets(tps), timeout_s)
             # A crash leaves at most one batch unmarked: look a few batches back.
             for tp in tps:
                 consumer.seek(tp, max(starts[tp], ends[tp] - 4 * self.batch_size))

@@ -10,9 +10,10 @@ cluster answers, when writes resume by themselves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from kafka_kit._cancellation import cancel_and_wait, within
 
 __all__ = ["ClusterReachability"]
 
@@ -46,7 +47,7 @@ class ClusterReachability:
     async def _until_it_answers(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(self._probe(), self.timeout_s)
+                await within(self._probe(), self.timeout_s)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure: not reachable yet
@@ -64,6 +65,4 @@ class ClusterReachability:
         """Stop probing."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)

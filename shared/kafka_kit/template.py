@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from kafka_kit._cancellation import within
 from kafka_kit._deadlines import DeadlineGuard
 from kafka_kit.clients import start_bounded, stop_bounded
 from kafka_kit.errors import (
@@ -227,15 +228,13 @@ class KafkaTemplate:
         """The topic's partitions (fetching metadata if needed; bounded by the request timeout)."""
         producer = self._require_producer()
         return sorted(
-            await asyncio.wait_for(
-                producer.partitions_for(topic), self.settings.request_timeout_ms / 1000
-            )
+            await within(producer.partitions_for(topic), self.settings.request_timeout_ms / 1000)
         )
 
     async def check_connection(self, timeout_s: float = 2.0) -> None:
         """Ask a broker for cluster metadata; raises when none answers within ``timeout_s``."""
         producer = self._require_producer()
-        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+        await within(producer.client.fetch_all_metadata(), timeout_s)
 
     # ---------------------------------------------------------------- sending
     def send(
@@ -552,7 +551,7 @@ class KafkaTemplate:
     async def flush(self) -> None:
         """Wait until every buffered record was sent (bounded by the delivery timeout)."""
         if self._producer is not None:
-            await asyncio.wait_for(self._producer.flush(), self._delivery_timeout_s)
+            await within(self._producer.flush(), self._delivery_timeout_s)
 
     # ---------------------------------------------------------------- transactions
     @contextlib.asynccontextmanager
@@ -567,15 +566,15 @@ class KafkaTemplate:
             raise TransactionStateError("a transaction is already open in this task")
         # One producer, one open transaction: other tasks queue for theirs.
         async with self._transaction_lock:
-            await asyncio.wait_for(producer.begin_transaction(), self._delivery_timeout_s)
+            await within(producer.begin_transaction(), self._delivery_timeout_s)
             token = self._in_transaction.set(True)
             try:
                 yield self
             except BaseException:
-                await asyncio.wait_for(producer.abort_transaction(), self._delivery_timeout_s)
+                await within(producer.abort_transaction(), self._delivery_timeout_s)
                 raise
             else:
-                await asyncio.wait_for(producer.commit_transaction(), self._delivery_timeout_s)
+                await within(producer.commit_transaction(), self._delivery_timeout_s)
             finally:
                 self._in_transaction.reset(token)
 
@@ -587,7 +586,7 @@ class KafkaTemplate:
         if not self._in_transaction.get():
             raise TransactionStateError("send_offsets_to_transaction needs an open transaction")
         committed = {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
-        await asyncio.wait_for(
+        await within(
             producer.send_offsets_to_transaction(committed, group_id), self._delivery_timeout_s
         )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from kafka_kit._cancellation import within
 from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener import ContainerState, kafka_listener
 from kafka_kit.registry import ListenerRegistry
@@ -107,7 +108,7 @@ async def test_each_partition_has_one_consumer_and_new_members_rebalance(
             )
             try:
                 assert second.stdout is not None
-                line = await asyncio.wait_for(second.stdout.readline(), 60)
+                line = await within(second.stdout.readline(), 60)
                 assert line.strip() == b"started"
                 await wait_until(lambda: members_cover(5), 60, "five members after the rebalance")
                 members = await group_assignment(bootstrap, group)
@@ -117,7 +118,7 @@ async def test_each_partition_has_one_consumer_and_new_members_rebalance(
             finally:
                 assert second.stdin is not None
                 second.stdin.close()
-                await asyncio.wait_for(second.wait(), 30)
+                await within(second.wait(), 30)
         # Both left: the three consumers share the six partitions again.
         await wait_until(lambda: members_cover(3), 60, "three members again")
 

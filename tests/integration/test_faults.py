@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.settings import EventLogSettings, EventStoreSettings
+from kafka_kit._cancellation import within
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.listener import kafka_listener
 from kafka_kit.local_kafka import LocalKafkaCluster
@@ -449,7 +450,7 @@ async def test_exactly_once_pipeline_killed_at_random_points(
             *command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         assert process.stdout is not None
-        assert (await asyncio.wait_for(process.stdout.readline(), 60)).strip() == b"started"
+        assert (await within(process.stdout.readline(), 60)).strip() == b"started"
         return process
 
     async def progress() -> int:
@@ -607,7 +608,7 @@ async def test_the_outbox_starts_while_the_cluster_is_frozen(
             began = time.monotonic()
             # Accepting into the outbox is what outbox mode is for: starting must not wait for
             # Kafka (its reconciliation with Kafka is retried in the background).
-            await asyncio.wait_for(outbox.start(), 10)
+            await within(outbox.start(), 10)
             started_in = time.monotonic() - began
         finally:
             for node in cluster.nodes:
@@ -669,7 +670,7 @@ async def test_clients_that_retry_with_the_same_id_store_each_event_once(
         await wait_until(failing, 90, "failures in the outage")
         await asyncio.to_thread(cluster.start_node, 2)
         await asyncio.to_thread(cluster.start_node, 3)
-        await asyncio.wait_for(posting, 180)
+        await within(posting, 180)
 
         async def all_stored() -> bool:
             return len(await _stored_ids(consumer)) >= len(ids)

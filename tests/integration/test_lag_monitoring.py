@@ -18,10 +18,12 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from consumer_service.app import create_app
 from consumer_service.settings import EventStoreSettings
+from kafka_kit.lag.monitor import ClusterLagMonitor
 from kafka_kit.listener import kafka_listener
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.local_kafka.tools import CONSUMER_GROUPS, run_kafka_tool
@@ -730,3 +732,32 @@ async def test_a_failed_start_up_closes_everything_it_opened(
     assert app.state.lag_monitors.states() == {"local": "stopped"}
     with pytest.raises(RuntimeError):
         await app.state.event_store.get(uuid.uuid4())
+
+
+async def test_a_monitor_stopped_the_moment_a_broker_answers_stops(
+    kafka_settings: KafkaSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python 3.11's asyncio.wait_for drops a cancellation that arrives together with the answer
+    # it waits for: the monitor ran on and its stop() never returned (a service that hung in its
+    # shutdown). The stop here begins exactly then: as the real broker's answer arrives.
+    monitor = ClusterLagMonitor("local", kafka_settings, LagSettings(**FAST))
+    stops: list[asyncio.Task[None]] = []
+    describe_topics = AIOKafkaAdminClient.describe_topics
+
+    async def answer_then_stop(admin: AIOKafkaAdminClient, *args: Any, **kwargs: Any) -> Any:
+        answer = await describe_topics(admin, *args, **kwargs)
+        if not stops:
+            stops.append(asyncio.create_task(monitor.stop()))
+        return answer
+
+    monkeypatch.setattr(AIOKafkaAdminClient, "describe_topics", answer_then_stop)
+    await monitor.start()
+    await wait_until(lambda: bool(stops), what="the monitor's first look at the topics")
+    # Waited for without cancelling it: a stop that swallows cancellation would hide a hang.
+    stopped, _ = await asyncio.wait(stops, timeout=30)
+    watching = [t for t in asyncio.all_tasks() if t.get_name() == "lag-local"]
+    for task in [*watching, *stops]:  # only when the stop hung: end it, nothing outlives the test
+        task.cancel()
+    assert stopped, "stop() did not return within 30 s"
+    assert monitor.state == "stopped"
+    assert not watching, "the monitor's task outlived its stop()"

@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import BaseModel
 
+from kafka_kit._cancellation import within
 from kafka_kit.errors import KafkaSendError, TransactionStateError
 from kafka_kit.local_kafka.tools import CONSOLE_PRODUCER, run_kafka_tool
 from kafka_kit.partitioners import PriorityPartitioner
@@ -328,7 +329,7 @@ async def test_lifecycle_flush_and_send_before_start(
     pending = asyncio.ensure_future(template.send(topic_name, "lingering"))
     await asyncio.sleep(0.05)
     await template.flush()  # does not wait for linger.ms: sends what is buffered now
-    assert (await asyncio.wait_for(pending, 1)).offset == 0
+    assert (await within(pending, 1)).offset == 0
     await template.stop()
     await template.stop()  # idempotent
     assert not template.is_running

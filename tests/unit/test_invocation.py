@@ -1,10 +1,10 @@
-import asyncio
 import threading
 
 import pytest
 from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel
 
+from kafka_kit._cancellation import within
 from kafka_kit.listener.arguments import HandlerInvoker
 
 
@@ -100,7 +100,7 @@ async def test_handler_errors_propagate() -> None:
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        await asyncio.wait_for(HandlerInvoker(handler).invoke(record()), 5)
+        await within(HandlerInvoker(handler).invoke(record()), 5)
 
 
 async def test_one_argument_handlers_get_their_payload_however_declared() -> None:

@@ -12,7 +12,6 @@ with the error and tries again with back-off, in the background, until it is sto
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from kafka_kit._cancellation import cancel_and_wait, within
 from kafka_kit.clients import batches_until_end, start_bounded, stop_bounded
 from kafka_kit.cluster_view import GroupInfo, describe_groups
 from kafka_kit.lag.evaluator import GroupStatus
@@ -83,9 +83,7 @@ class ClusterLagMonitor:
         """Stop reading and sampling; close every client (each close bounded)."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self.state = "stopped"
 
     async def _run(self) -> None:
@@ -213,14 +211,14 @@ class ClusterLagMonitor:
         admin = self._admin
         if admin is None:
             return
-        described = await asyncio.wait_for(admin.describe_topics(), self._timeout_s)
+        described = await within(admin.describe_topics(), self._timeout_s)
         counts = {t["topic"]: len(t["partitions"]) for t in described if t["partitions"]}
         for gone in set(self.store.log_ends) - set(counts):
             self.store.delete_topic(gone)
         tps = [TopicPartition(t, p) for t, count in sorted(counts.items()) for p in range(count)]
         for tp, end in (await self._end_offsets(tps)).items():
             self.store.set_log_end(tp.topic, tp.partition, end, counts[tp.topic])
-        listed = await asyncio.wait_for(admin.list_consumer_groups(), self._timeout_s)
+        listed = await within(admin.list_consumer_groups(), self._timeout_s)
         names = sorted({entry[0] for entry in listed})
         described = await describe_groups(admin, names) if names else []
         self.described = {group.group_id: group for group in described}
@@ -247,7 +245,7 @@ class ClusterLagMonitor:
         if set(tps) != sampler.assignment():
             sampler.assign(tps)
             sampler.pause(*tps)
-        return dict(await asyncio.wait_for(sampler.end_offsets(tps), self._timeout_s))
+        return dict(await within(sampler.end_offsets(tps), self._timeout_s))
 
     # ---------------------------------------------------------------- queries
     def topics(self) -> list[str]:

@@ -9,7 +9,6 @@ lets a later commit skip an unhandled record. A crashed poll loop is restarted w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from kafka_kit._cancellation import cancel_and_wait
 from kafka_kit.clients import NOT_ALLOWED, stop_bounded
 from kafka_kit.error_handler import DefaultErrorHandler, ErrorHandler
 from kafka_kit.listener.commits import CommitPolicy, OffsetCommitter
@@ -173,9 +173,7 @@ class ListenerContainer:
             log.warning(
                 "listener %s: batch not done within %.1f s; cancelled", self.client_id, timeout
             )
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._task = None
         self._seeks.cancel(f"listener {self.client_id} stopped before the seek was applied")
         await self.dispatcher.close()

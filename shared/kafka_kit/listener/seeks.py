@@ -13,6 +13,7 @@ import logging
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from kafka_kit._cancellation import within
 from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener.tracker import PartitionTracker
 from kafka_kit.seek import SeekPosition, SeekRequest
@@ -50,9 +51,7 @@ class SeekQueue:
         waiting, self._waiting = self._waiting, []
         for request, future in waiting:
             try:
-                tps = await asyncio.wait_for(
-                    _seek(consumer, request, tracker, paused_by_user), timeout_s
-                )
+                tps = await within(_seek(consumer, request, tracker, paused_by_user), timeout_s)
             except Exception as exc:  # noqa: BLE001 - the caller hears it
                 if not future.done():
                     future.set_exception(exc)

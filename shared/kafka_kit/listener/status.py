@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from kafka_kit._cancellation import within
 from kafka_kit.status import ContainerStatus, PartitionStatus
 
 if TYPE_CHECKING:
@@ -28,14 +28,14 @@ async def container_status(
         paused = consumer.paused()
         ends: dict[TopicPartition, int] = {}
         with contextlib.suppress(Exception):
-            ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout_s)
+            ends = await within(consumer.end_offsets(tps), timeout_s)
         for tp in tps:
             position = committed = None
             with contextlib.suppress(Exception):
-                position = await asyncio.wait_for(consumer.position(tp), 2.0)
+                position = await within(consumer.position(tp), 2.0)
             if container.group_id is not None:
                 with contextlib.suppress(Exception):
-                    committed = await asyncio.wait_for(consumer.committed(tp), 2.0)
+                    committed = await within(consumer.committed(tp), 2.0)
             end = ends.get(tp)
             lag = end - position if end is not None and position is not None else None
             partitions.append(

@@ -16,6 +16,8 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer
 
+from kafka_kit._cancellation import within
+
 __all__ = ["ContainerState", "Supervised", "supervise"]
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ async def supervise(
                 await close(consumer)
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), delay)
+                await within(stopping.wait(), delay)
             if stopping.is_set():
                 return
             delay = min(delay * 2, max_delay)

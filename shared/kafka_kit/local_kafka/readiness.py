@@ -12,6 +12,8 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from kafka_kit._cancellation import within
+
 __all__ = ["ClusterDescription", "describe_cluster", "describe_cluster_sync"]
 
 
@@ -47,17 +49,17 @@ async def describe_cluster(
     previous = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
-        await asyncio.wait_for(admin.start(), timeout_s)
-        answer = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
+        await within(admin.start(), timeout_s)
+        answer = await within(admin.describe_cluster(), timeout_s)
         try:
-            await asyncio.wait_for(admin.find_coordinator(READINESS_GROUP), timeout_s)
+            await within(admin.find_coordinator(READINESS_GROUP), timeout_s)
             coordinator_ready = True
         except Exception:  # noqa: BLE001 - not yet: the offsets topic is being created
             coordinator_ready = False
     finally:
         quiet.setLevel(previous)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(admin.close(), timeout_s)
+            await within(admin.close(), timeout_s)
     return ClusterDescription(
         cluster_id=answer.get("cluster_id"),
         controller_id=answer.get("controller_id", -1),
