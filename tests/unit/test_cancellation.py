@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -33,10 +34,8 @@ async def test_within_bounds_the_wait() -> None:
 
 async def test_cancel_and_wait_ends_a_task_that_lost_its_first_cancellation() -> None:
     async def loses_one() -> None:
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # a lost cancellation, seen from outside
             await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            pass  # what a lost cancellation looks like from outside
         await asyncio.sleep(30)
 
     task = asyncio.create_task(loses_one())
@@ -63,10 +62,8 @@ async def test_the_callers_own_cancellation_is_not_swallowed() -> None:
 
     async def ends_only_when_released() -> None:
         while not released.is_set():
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await released.wait()
-            except asyncio.CancelledError:
-                pass
 
     stubborn = asyncio.create_task(ends_only_when_released())
     await asyncio.sleep(0)
