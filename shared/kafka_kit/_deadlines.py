@@ -33,14 +33,15 @@ class DeadlineGuard:
         return task
 
     def leave(self, task: asyncio.Task[object] | None) -> bool:
-        """Stop the clock; ``True`` when the guard cancelled this task (it timed out)."""
+        """Stop the clock; ``True`` when the guard's cancellation was the only one (timed out)."""
         if task is None:
             return False
         self._deadlines.pop(task, None)
         if task in self._expired:
             self._expired.discard(task)
-            task.uncancel()
-            return True
+            # A cancellation from elsewhere at the same moment is still owed: it wins, as in
+            # asyncio.timeout.
+            return task.uncancel() == 0
         return False
 
     def _check(self) -> None:

@@ -47,3 +47,13 @@ async def test_the_timed_out_task_is_not_left_cancelling() -> None:
     current = asyncio.current_task()
     assert current is not None and current.cancelling() == 0
     await asyncio.sleep(0)  # the task goes on normally
+
+
+async def test_a_cancellation_from_elsewhere_at_the_deadline_is_not_taken_for_a_timeout() -> None:
+    guard = DeadlineGuard(0)
+    task = asyncio.create_task(guarded_wait(guard, 30))
+    await asyncio.sleep(0)  # waiting, its deadline passed
+    guard._check()  # the guard's tick cancels it …
+    task.cancel()  # … and so does its caller, before it runs again
+    done, _ = await asyncio.wait((task,), timeout=5)
+    assert done and task.cancelled()
