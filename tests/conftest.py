@@ -12,12 +12,14 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 from kafka_kit.testing.plugin import say
 from scripts import postgres_server
+from tests import hang_report
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
@@ -35,6 +37,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if INTEGRATION_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    # None: pytest-timeout still sets its own timer after this.
+    hang_report.arm(item, settings.timeout)
+
+
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    hang_report.disarm(item)
 
 
 @pytest.fixture
