@@ -24,12 +24,14 @@ async def within(awaitable: Awaitable[T], timeout_s: float | None) -> T:
         return await awaitable
 
 
-async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
     """Cancel ``task`` and return once it has ended, cancelling it again while it runs on.
 
     The task's own failure (other than its cancellation) is raised here, as ``await task`` would;
-    a cancellation of the caller is not swallowed.
+    a cancellation of the caller is not swallowed. ``None`` (nothing started): nothing to do.
     """
+    if task is None:
+        return
     while not task.done():
         task.cancel()
         # asyncio.wait neither cancels the task nor raises what it raised.

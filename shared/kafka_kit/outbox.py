@@ -208,8 +208,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop relaying (what is pending stays in the outbox)."""
         task, self._task = self._task, None
-        if task is not None:
-            await cancel_and_wait(task)
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         # Nothing is sent before the rows already in Kafka are known: they would be sent twice.

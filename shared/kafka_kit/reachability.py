@@ -64,5 +64,4 @@ class ClusterReachability:
     async def close(self) -> None:
         """Stop probing."""
         task, self._task = self._task, None
-        if task is not None:
-            await cancel_and_wait(task)
+        await cancel_and_wait(task)

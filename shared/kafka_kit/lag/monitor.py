@@ -82,8 +82,7 @@ class ClusterLagMonitor:
     async def stop(self) -> None:
         """Stop reading and sampling; close every client (each close bounded)."""
         task, self._task = self._task, None
-        if task is not None:
-            await cancel_and_wait(task)
+        await cancel_and_wait(task)
         self.state = "stopped"
 
     async def _run(self) -> None:
