@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kafka_kit._cancellation import cancel_and_wait
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams._engine import Application
 from kafka_kit.streams.connection import connection_config
@@ -138,8 +139,8 @@ class StreamsApplication:
             return
         if self._phase is StreamsState.RUNNING:
             self._phase = StreamsState.PENDING_SHUTDOWN
-        if self._watch is not None:
-            self._watch.cancel()
+        watch, self._watch = self._watch, None
+        await cancel_and_wait(watch)
         deadline = time.monotonic() + timeout_s
         while self._thread.is_alive() and time.monotonic() < deadline:
             # The engine marks itself running once it has subscribed, forgetting a stop asked
