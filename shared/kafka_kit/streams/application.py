@@ -97,7 +97,7 @@ class StreamsApplication:
             auto_offset_reset="earliest",
             commit_interval=self.settings.commit_interval_s,
             processing_guarantee=self.settings.processing_guarantee,
-            state_dir=self.settings.state_dir,
+            state_dir=str(self.settings.state_path),
             # The service's own logging configuration applies.
             loglevel=None,
             request_timeout=self.kafka.request_timeout_ms / 1000,

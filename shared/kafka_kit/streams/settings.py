@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_data_path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 
-__all__ = ["StreamsSettings"]
+__all__ = ["StreamsSettings", "default_state_dir"]
 
 
 class StreamsSettings(BaseSettings):
@@ -44,7 +46,22 @@ class StreamsSettings(BaseSettings):
         default="http://localhost:8001",
         description="this instance's URL, given to the others to route queries for its keys",
     )
-    state_dir: str = Field(
-        default="state",
-        description="where the state stores (RocksDB) live; lost or not, changelogs restore them",
+    state_dir: str | None = Field(
+        default=None,
+        description="where the state stores (RocksDB) live; lost or not, changelogs restore them "
+        "(none: the user's data folder, `~/.local/share/kafka-kit/streams` on Linux — never the "
+        "working directory)",
     )
+
+    @property
+    def state_path(self) -> Path:
+        """``state_dir``, or the per-user default."""
+        return Path(self.state_dir) if self.state_dir else default_state_dir()
+
+
+def default_state_dir() -> Path:
+    """The per-user folder for state stores: ``$XDG_DATA_HOME/kafka-kit/streams`` on Linux.
+
+    Never the working directory: a store there ends up in a repository or a container layer.
+    """
+    return user_data_path("kafka-kit", appauthor=False) / "streams"
