@@ -41,7 +41,7 @@ from kafka_kit import (
 from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
 from kafka_kit.metrics import LagCollector
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
-from kafka_kit.web.auth import AccessGuard, ApiTokens, SessionCookie, rules, secure_openapi
+from kafka_kit.web.auth import ApiTokens, SessionCookie, install_access, rules
 from kafka_kit.web.connect_answers import (
     UNREACHABLE,
     connect_error_answer,
@@ -208,8 +208,7 @@ def _wire_access(app: FastAPI, tokens: ApiTokens) -> None:
     # The console's pages take the token from the cookie its login form sets.
     app.state.api_tokens = tokens
     session = SessionCookie()
-    app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS, session=session)
-    secure_openapi(app, tokens, ACCESS)
+    install_access(app, tokens, ACCESS, session)
     install_console(app, console_sources, session=session, settings=ConsoleSettings())
 
 

@@ -34,8 +34,9 @@ class DeadLetterRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    partition: int = Field(ge=0)
-    offset: int = Field(ge=0)
+    # Strict: a JSON boolean or string is no partition or offset (lax mode takes false as 0).
+    partition: int = Field(ge=0, strict=True)
+    offset: int = Field(ge=0, strict=True)
 
 
 class ReplayRequest(BaseModel):
@@ -63,7 +64,7 @@ class ReplayRequest(BaseModel):
     )
 
     records: list[DeadLetterRef] | None = None
-    all: bool = False
+    all: bool = Field(default=False, strict=True)
 
     @model_validator(mode="after")
     def _one_selection(self) -> ReplayRequest:

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
-from kafka_kit.web.auth import AccessGuard, ApiTokens, rules, secure_openapi
+from kafka_kit.web.auth import ApiTokens, install_access, rules
 from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.fast_post import FastJsonPost
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
@@ -38,9 +38,11 @@ SETTINGS = (
 
 ACCESS = rules(
     (r"/outbox", "read", ["GET"]),
+    (r"/events(/batch)?", "write", ["POST"]),
 )
-"""Who may call what (besides the open health, metrics and docs): writes need the admin
-token — every route not named here does."""
+"""Who may call what (besides the open health, metrics and docs): posting events is the service's
+business (open without tokens; the admin token's with them); every route not named here is an
+admin route (closed without a token)."""
 
 
 def create_app(
@@ -96,8 +98,7 @@ def create_app(
     if api.auth_token is not None and tokens.admin_token is None:
         tokens = tokens.model_copy(update={"admin_token": api.auth_token})  # the older name
     # Outermost: no body is read for a request without a valid token.
-    app.add_middleware(AccessGuard, tokens=tokens, rules=ACCESS)
-    secure_openapi(app, tokens, ACCESS)
+    install_access(app, tokens, ACCESS)
 
     @app.exception_handler(KafkaSendError)
     async def kafka_send_failed(request: Request, exc: KafkaSendError) -> JSONResponse:

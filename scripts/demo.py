@@ -29,6 +29,7 @@ from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.processes import spawn, tied_to_parent
 from kafka_kit.testing import docker_available
+from kafka_kit.web.tokens import new_token
 from scripts.demo_connect import ConnectDemo, connect_roles, declare_sink
 from scripts.service_settings import SERVICE_SETTINGS
 
@@ -129,6 +130,22 @@ def _service_env(cluster: LocalKafkaCluster, nodes: int) -> dict[str, str]:
     return env
 
 
+def demo_access(env: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """The consumer's access settings for this run, and its admin token if one was made.
+
+    Unless the environment says otherwise, the admin routes (listener control, seeks, replays,
+    connectors) get a token of this run's, and reads stay open: the README's reads work as
+    printed, changes need the token. Open admin routes need API_ADMIN_OPEN=true, said out loud.
+    """
+    configured = any(
+        env.get(name) for name in ("API_ADMIN_TOKEN", "API_ADMIN_TOKEN_FILE", "API_READ_TOKEN")
+    )
+    if configured or env.get("API_ADMIN_OPEN", "").lower() in ("1", "true", "yes", "on"):
+        return {}, None
+    token = new_token()
+    return {"API_ADMIN_TOKEN": token, "API_READ_OPEN": env.get("API_READ_OPEN", "true")}, token
+
+
 def _run_local(nodes: int, ports: dict[str, int], *, connect: bool = False) -> int:
     if ports["producer"] == ports["consumer"]:
         raise refuse("the producer and the consumer need two different ports")
@@ -146,6 +163,7 @@ def _run_local(nodes: int, ports: dict[str, int], *, connect: bool = False) -> i
     services: list[subprocess.Popen[bytes]] = []
     with LocalKafkaCluster(nodes, progress=say) as cluster, contextlib.ExitStack() as extras:
         env = _service_env(cluster, nodes)
+        consumer_access, admin_token = demo_access(env)
         connect_demo = None
         if connect:
             connect_demo = extras.enter_context(connect_roles(cluster, say))
@@ -157,6 +175,7 @@ def _run_local(nodes: int, ports: dict[str, int], *, connect: bool = False) -> i
                     "SERVICE_INSTANCE_ID": f"{token}-{name}",
                     # Where the stream topology's other instances would send a key's query.
                     "KAFKA_STREAMS_APPLICATION_SERVER": f"http://127.0.0.1:{port}",
+                    **(consumer_access if name == "consumer" else {}),
                 }
                 services.append(_start_service(f"{name}_service", port, {**env, **instance}))
             for (name, port), process in zip(ports.items(), services, strict=True):
@@ -169,7 +188,8 @@ def _run_local(nodes: int, ports: dict[str, int], *, connect: bool = False) -> i
                 f"producer: http://127.0.0.1:{ports['producer']}/docs\n"
                 f"consumer: http://127.0.0.1:{ports['consumer']}/docs\n"
                 f"console:  http://127.0.0.1:{ports['consumer']}/console\n"
-                f"events stored in {env['EVENT_STORE_URL']}\n\n"
+                f"events stored in {env['EVENT_STORE_URL']}\n"
+                f"{_access_lines(admin_token)}\n"
                 "try:\n"
                 f"  curl -s -X POST http://127.0.0.1:{ports['producer']}/events "
                 "-H 'content-type: application/json' "
@@ -190,6 +210,19 @@ def _run_local(nodes: int, ports: dict[str, int], *, connect: bool = False) -> i
             say("stopping Kafka …")
     say("stopped")
     return 0
+
+
+def _access_lines(token: str | None) -> str:
+    if token is None:
+        return (
+            "admin routes: as configured (API_ADMIN_TOKEN / API_ADMIN_OPEN from the environment)\n"
+        )
+    return (
+        f"admin token: {token}\n"
+        "  (this run's: reads are open; pausing listeners, seeks, replays and connector changes "
+        "need it — the console's 'log in' takes it, curl takes "
+        f"-H 'Authorization: Bearer {token}')\n"
+    )
 
 
 def _connect_lines(demo: ConnectDemo | None) -> str:

@@ -32,6 +32,10 @@ os.environ.setdefault(
 # about it (they enable it themselves), not in every consumer app a test builds.
 os.environ.setdefault("EVENT_STATS_ENABLED", "false")
 
+# Admin routes are closed while no token is set (the services' default, tested as such in
+# test_api_access.py and test_demo.py); the tests of what those routes do open them explicitly.
+os.environ.setdefault("API_ADMIN_OPEN", "true")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

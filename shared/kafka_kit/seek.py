@@ -32,7 +32,8 @@ class PartitionRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     topic: str = Field(min_length=1)
-    partition: int = Field(ge=0)
+    # Strict: a JSON boolean or string is not a partition (lax mode would take false as 0).
+    partition: int = Field(ge=0, strict=True)
 
 
 class SeekRequest(BaseModel):
@@ -82,6 +83,7 @@ class SeekRequest(BaseModel):
     position: SeekPosition
     offset: int | None = Field(
         default=None,
+        strict=True,
         ge=0,
         le=MAX_LONG,
         json_schema_extra={"maximum": MAX_EXACT_JSON},
@@ -90,6 +92,7 @@ class SeekRequest(BaseModel):
     )
     timestamp: int | None = Field(
         default=None,
+        strict=True,
         ge=0,
         le=MAX_LONG,
         json_schema_extra={"maximum": MAX_EXACT_JSON},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,11 +57,16 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "no-such-thing", path)
 
 
-async def call(client: httpx.AsyncClient, method: str, path: str, token: str | None) -> int:
+async def request(
+    client: httpx.AsyncClient, method: str, path: str, token: str | None = None
+) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     body: Any = {} if method == "POST" else None
-    answer = await client.request(method, concrete(path), json=body, headers=headers)
-    return answer.status_code
+    return await client.request(method, concrete(path), json=body, headers=headers)
+
+
+async def call(client: httpx.AsyncClient, method: str, path: str, token: str | None) -> int:
+    return (await request(client, method, path, token)).status_code
 
 
 @pytest.mark.parametrize("service", ["consumer", "producer"])
@@ -161,3 +167,65 @@ async def test_the_console_takes_the_token_from_its_login_cookie_and_guards_chan
         assert (out.status_code, out.headers["location"]) == (303, "/console/login")
         assert out.headers["set-cookie"].startswith('kafka_kit_console=""; ')
     assert "max-age=0" in out.headers["set-cookie"].lower()
+
+
+CLOSED = ApiTokens(admin_open=False)
+
+
+@pytest.mark.parametrize("service", ["consumer", "producer"])
+async def test_without_a_token_admin_routes_are_closed_and_say_what_to_set(
+    service: str, listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    app = apps(listener_settings, topic_name, CLOSED)[service]
+    found = operations(app)
+    async with running(app, service) as client:
+        for method, path in found:
+            answer = await request(client, method, path)
+            where = f"{method} {path}"
+            writes_events = service == "producer" and method == "POST"
+            if (method, path) in OPEN or method == "GET" or writes_events:
+                assert answer.status_code != 403, where  # reads and the events API stay open
+                continue
+            assert answer.status_code == 403, where
+            assert "API_ADMIN_TOKEN" in answer.json()["detail"], where
+            assert "API_ADMIN_OPEN" in answer.json()["detail"], where
+    spec = app.openapi()
+    closed = [
+        (m, p)
+        for p, ops in spec["paths"].items()
+        for m, op in ops.items()
+        if "Closed" in op["responses"].get("403", {}).get("description", "")
+    ]
+    assert (len(closed) >= 15) is (service == "consumer"), closed
+    assert "securitySchemes" not in spec.get("components", {})
+
+
+async def test_the_start_up_log_says_which_routes_are_open(
+    listener_settings: KafkaSettings, topic_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = apps(listener_settings, topic_name, CLOSED)["consumer"]
+    with caplog.at_level("INFO", logger="kafka_kit.web.auth"):
+        async with running(app, "consumer"):
+            pass
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("access:")]
+    assert "read routes open to anyone" in line
+    assert "admin routes closed (403) until API_ADMIN_TOKEN is set" in line
+    assert "POST /listeners/{listener_id}/pause" in line
+
+
+async def test_the_admin_token_can_come_from_a_file(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
+) -> None:
+    secret = tmp_path / "admin-token"
+    secret.write_text("from-a-file\n")
+    tokens = ApiTokens(admin_token_file=secret, read_open=True)
+    app = apps(listener_settings, topic_name, tokens)["consumer"]
+    async with running(app, "consumer") as client:
+        assert (await client.get("/listeners")).status_code == 200  # reads open
+        page = await client.get("/console/cluster")  # no login needed to look, offered to change
+        assert page.status_code == 200 and 'id="login-link"' in page.text
+        assert (await client.post("/listeners/none/pause")).status_code == 401
+        mine = {"authorization": "Bearer from-a-file"}
+        assert (await client.post("/listeners/none/pause", headers=mine)).status_code == 404
+    with pytest.raises(ValueError, match="cannot be read"):
+        ApiTokens(admin_token_file=tmp_path / "missing")

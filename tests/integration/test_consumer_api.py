@@ -126,6 +126,13 @@ async def test_unknown_listener_is_404(api: Api, path: str) -> None:
         {"position": "end", "offset": 3},
         {"position": "beginning", "partitions": [{"topic": "t"}]},
         {"position": "beginning", "surprise": 1},
+        # JSON booleans are not numbers (pydantic's lax mode would take false as 0).
+        {"position": "beginning", "partitions": [{"topic": "t", "partition": False}]},
+        {"position": "beginning", "partitions": [{"topic": "t", "partition": True}]},
+        {"position": "offset", "offset": True},
+        {"position": "timestamp", "timestamp": False},
+        {"position": "offset", "offset": 1.5},
+        {"position": "offset", "offset": "3"},
     ],
 )
 async def test_bad_seek_body_is_422(api: Api, body: dict) -> None:

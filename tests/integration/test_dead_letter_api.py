@@ -109,6 +109,12 @@ async def test_list_and_replay_dead_letters(  # noqa: PLR0915 - one story, told 
         {"all": True, "records": [{"partition": 0, "offset": 0}]},
         {"records": [{"partition": -1, "offset": 0}]},
         {"records": [{"partition": 0}]},
+        # Booleans and strings are not numbers, numbers not booleans (no lax coercion).
+        {"records": [{"partition": False, "offset": 0}]},
+        {"records": [{"partition": 0, "offset": True}]},
+        {"records": [{"partition": "0", "offset": 0}]},
+        {"all": 1},
+        {"all": "true"},
     ],
 )
 async def test_bad_replay_bodies_are_422(

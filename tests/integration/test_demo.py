@@ -60,10 +60,15 @@ def _matches(shown: str, printed: str) -> bool:
         return False
 
 
-def _run_the_readme_commands(producer_port: int, consumer_port: int) -> None:
-    """Each `$ command` of the README, on this demo's ports; its output shaped as the README shows
-    (the consumer's side catches up within moments: a command may be asked again, briefly)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+def _run_the_readme_commands(producer_port: int, consumer_port: int, admin_token: str) -> None:
+    """Each `$ command` of the README, on this demo's ports, with the admin token it printed
+    exported as the README says; its output shaped as the README shows (the consumer's side
+    catches up within moments: a command may be asked again, briefly)."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "API_ADMIN_TOKEN": admin_token,
+    }
     examples = console_examples()
     assert len(examples) >= 6
     ports = {"127.0.0.1:8000": producer_port, "127.0.0.1:8001": consumer_port}
@@ -87,8 +92,8 @@ def _run_the_readme_commands(producer_port: int, consumer_port: int) -> None:
             time.sleep(0.5)
 
 
-def _without(name: str) -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if key != name}
+def _without(*names: str) -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in names}
 
 
 class RunningDemo:
@@ -159,8 +164,10 @@ class RunningDemo:
 
 def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
     # Without a configured store: the demo's own default, a file in the run's folder.
-    # The stream topology runs as in a user's demo (the test session turns it off).
-    running = RunningDemo(env={**_without("EVENT_STORE_URL"), "EVENT_STATS_ENABLED": "true"})
+    # The stream topology runs as in a user's demo (the test session turns it off), and the admin
+    # routes are as a user's demo has them (the test session opens them).
+    env = {**_without("EVENT_STORE_URL", "API_ADMIN_OPEN"), "EVENT_STATS_ENABLED": "true"}
+    running = RunningDemo(env=env)
     demo, output, wait_for_line = running.process, running.output, running.wait_for_line
     producer_port, consumer_port = running.producer_port, running.consumer_port
     try:
@@ -188,7 +195,8 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
         )
         health = httpx.get(f"http://127.0.0.1:{consumer_port}/health", timeout=10).json()
         assert health["status"] == "UP" and health["instance"].endswith("-consumer")
-        _run_the_readme_commands(producer_port, consumer_port)
+        token = _admin_routes_need_this_runs_token(running)
+        _run_the_readme_commands(producer_port, consumer_port, token)
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(90)
@@ -198,6 +206,25 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
     assert not [p for p in children if pid_alive(p)], "processes left behind after Ctrl-C"
     assert demo.returncode == 0
     assert not Path(store).exists()
+
+
+def _admin_routes_need_this_runs_token(running: RunningDemo) -> str:
+    """The demo's default: changes need the token it printed, reads stay open."""
+    token = running.wait_for_line_in_output("admin token: ").split("admin token: ")[1].strip()
+    consumer = f"http://127.0.0.1:{running.consumer_port}"
+    pause = f"{consumer}/listeners/event_log/pause"
+    refused = httpx.post(pause, timeout=10)
+    assert refused.status_code == 401, refused.text
+    wrong = httpx.post(pause, headers={"authorization": "Bearer guess"}, timeout=10)
+    assert wrong.status_code == 401
+    mine = {"authorization": f"Bearer {token}"}
+    assert httpx.post(pause, headers=mine, timeout=10).status_code == 200
+    resumed = httpx.post(f"{consumer}/listeners/event_log/resume", headers=mine, timeout=10)
+    assert resumed.status_code == 200
+    assert httpx.get(f"{consumer}/listeners", timeout=10).status_code == 200  # reads: open
+    spec = httpx.get(f"{consumer}/openapi.json", timeout=10).json()
+    assert spec["paths"]["/listeners/{listener_id}/pause"]["post"]["security"] == [{"bearer": []}]
+    return token
 
 
 def _wait_stored(consumer_port: int, event_id: str) -> dict[str, Any]:

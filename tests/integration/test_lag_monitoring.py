@@ -417,6 +417,29 @@ async def test_a_group_with_members_but_no_commits_is_listed_not_judged(
         await member.stop()
 
 
+async def test_a_group_whose_member_is_assigned_nothing_is_listed_until_it_leaves(
+    burrow: httpx.AsyncClient, listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    client = burrow
+    group = f"idle-{topic_name}"
+    member = AIOKafkaConsumer(
+        bootstrap_servers=listener_settings.bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+    )
+    member.subscribe(pattern=f"^nothing-matches-{topic_name}$")  # a member with no partitions
+    await member.start()
+    try:
+        await wait_until(lambda: _has_group(client, group), 30, "the idle group in the list")
+    finally:
+        await member.stop()
+
+    async def gone() -> bool:
+        return not await _has_group(client, group)
+
+    await wait_until(gone, 30, "the group gone from the list once its member left")
+
+
 async def test_deleted_offsets_keep_the_partition_a_deleted_group_goes(
     burrow: httpx.AsyncClient,
     listener_settings: KafkaSettings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,7 @@ def test_docker_compose_config_accepts_the_file() -> None:
         "kafka-3",
         "kafka-topics",
         "producer",
+        "admin-token",
         "consumer",
         "connect",
         "prometheus",
@@ -215,3 +217,31 @@ def test_grafana_is_provisioned_with_prometheus_and_the_dashboard(compose: dict[
     for panel in dashboard["panels"]:
         assert panel["datasource"]["uid"] == source["uid"], panel["title"]
         assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
+
+
+def test_the_consumer_takes_an_admin_token_made_per_run(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    maker = compose["services"]["admin-token"]
+    consumer = compose["services"]["consumer"]
+    token_file = Path(consumer["environment"]["API_ADMIN_TOKEN_FILE"])
+    assert maker["command"][:3] == ["python", "-m", "kafka_kit.web.tokens"]
+    assert Path(maker["command"][3]) == token_file
+    # The file is written into a volume the consumer mounts where it reads it.
+    (written,) = [v for v in maker["volumes"] if v.split(":")[1] == str(token_file.parent)]
+    (mounted,) = [v for v in consumer["volumes"] if v.startswith(written.split(":")[0] + ":")]
+    assert mounted.split(":")[1:] == [str(token_file.parent), "ro"]
+    assert written.split(":")[0] in compose["volumes"]
+    assert consumer["depends_on"]["admin-token"]["condition"] == "service_completed_successfully"
+    # The module run as the compose file runs it: a token written, printed, readable by its owner.
+    target = tmp_path / "run" / "admin-token"
+    done = subprocess.run(
+        [sys.executable, "-m", "kafka_kit.web.tokens", str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = target.read_text().strip()
+    assert len(token) >= 32 and f"admin token for this run: {token}" in done.stdout
+    assert target.stat().st_mode & 0o077 == 0
+    assert ApiTokens(admin_token_file=target, admin_token=None).scope_of(token) == "admin"

@@ -101,6 +101,17 @@ def test_owners_make_a_group_known_and_change_on_each_sample() -> None:
     ]  # fmt: skip
     store.set_owners("x", {("unsampled", 0): ("/h", "c")})
     assert store.partitions("x") == []
+    assert "x" in store.groups  # as Burrow: the group is made before its partition is looked up
+
+
+def test_a_group_whose_members_own_nothing_is_listed_while_it_has_members() -> None:
+    store = store_with_topic()
+    store.set_owners("idle", {}, members=2)  # e.g. a pattern that matches no topic yet
+    assert "idle" in store.groups
+    assert store.expire(8 * DAY_MS) == []
+    assert store.evaluate("c", "idle", 1000).status is Status.NOTFOUND  # listed, not judged
+    store.set_owners("idle", {}, members=0)  # the members left
+    assert store.expire(8 * DAY_MS) == ["idle"]
 
 
 def test_a_deleted_group_and_a_deleted_topic_are_forgotten() -> None:

@@ -221,9 +221,8 @@ class ClusterLagMonitor:
         names = sorted({entry[0] for entry in listed})
         described = await describe_groups(admin, names) if names else []
         self.described = {group.group_id: group for group in described}
-        for group in described:
-            if group.protocol_type != "consumer":
-                continue
+        consumers = [group for group in described if group.protocol_type == "consumer"]
+        for group in consumers:
             self.store.set_owners(
                 group.group_id,
                 {
@@ -231,7 +230,10 @@ class ClusterLagMonitor:
                     for member in group.members
                     for tp in member.assignment
                 },
+                members=len(group.members),
             )
+        for gone in set(self.store.groups) - {group.group_id for group in consumers}:
+            self.store.set_owners(gone, {}, members=0)  # no members any more, nor owners
         now = _now_ms()
         self.store.expire(now)
         known = (g for g in sorted(self.store.groups) if not self.store.expired(g, now))

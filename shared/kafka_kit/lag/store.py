@@ -35,6 +35,8 @@ class GroupWindows:
     topics: dict[str, list[PartitionWindow]] = field(default_factory=dict)
     last_commit: int = 0
     """Commit timestamp (ms) of the group's newest commit; 0: members seen, never a commit."""
+    members: int = 0
+    """Members the group had at the last look, assigned something or not."""
 
 
 @dataclass(frozen=True)
@@ -160,13 +162,25 @@ class LagStore:
         self.groups.pop(group, None)
 
     # ------------------------------------------------------------------ owners
-    def set_owners(self, group: str, owners: dict[tuple[str, int], tuple[str, str]]) -> None:
+    def set_owners(
+        self,
+        group: str,
+        owners: dict[tuple[str, int], tuple[str, str]],
+        members: int | None = None,
+    ) -> None:
         """Who consumes each partition now: ``(host, client id)``; a group's members make it known.
 
-        Partitions of topics never sampled are skipped, as Burrow skips them.
+        ``members`` (default: the owners' count): how many the group has, including those
+        assigned nothing yet — a group with members is listed even before it commits or owns a
+        sampled partition (Burrow creates the group on its first owner, sampled or not).
+        Partitions of topics never sampled get no owner, as Burrow skips them.
         """
+        count = len({client for _, client in owners.values()}) if members is None else members
         known = self.groups.get(group)
+        if known is None and count > 0:
+            known = self.groups[group] = GroupWindows()
         if known is not None:
+            known.members = count
             for partitions in known.topics.values():
                 for entry in partitions:
                     entry.owner = entry.client_id = ""
@@ -190,6 +204,7 @@ class LagStore:
             name
             for name, windows in self.groups.items()
             if self.expired(name, now_ms)
+            and not windows.members
             and not any(e.owner for ps in windows.topics.values() for e in ps)
         ]
         for name in gone:

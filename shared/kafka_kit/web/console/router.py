@@ -143,7 +143,14 @@ class _Console:
             log.warning("console page %s: %r", name, exc)
             context["failure"] = f"{type(exc).__name__}: {exc}"
         fragment = request.query_params.get("fragment") == "1"
-        context.update(page=template, refresh_ms=self.refresh_ms, session=sources.tokens.enabled)
+        # Logged in: "log out". Tokens set but no session (reads may be open): "log in" to change.
+        signed_in = sources.tokens.scope_of(request.cookies.get(self.session.name, "")) is not None
+        context.update(
+            page=template,
+            refresh_ms=self.refresh_ms,
+            session=signed_in,
+            login=sources.tokens.enabled and not signed_in,
+        )
         answer = self.templates.TemplateResponse(
             request, template if fragment else "base.html", context
         )
@@ -183,7 +190,7 @@ class _Console:
         answer = self.templates.TemplateResponse(
             request,
             "login.html",
-            {"next": target, "error": error, "current": "login", "session": False},
+            {"next": target, "error": error, "current": "login", "session": False, "login": False},
             status_code=status,
         )
         answer.headers.update(_SECURITY_HEADERS)
