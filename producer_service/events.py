@@ -7,11 +7,12 @@ an event owns its schema.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kafka_kit import NewTopic, dead_letter_topic
@@ -20,6 +21,13 @@ from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+OCCURRED_AT_MIN_MS = 0
+"""1970-01-01T00:00:00Z: Kafka record timestamps are milliseconds since the epoch, never less."""
+OCCURRED_AT_MAX_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the last instant an ISO 8601 date (and Python) can write."""
+OCCURRED_AT_RANGE = "1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
 
 
 class EventDto(BaseModel):
@@ -49,8 +57,34 @@ class EventDto(BaseModel):
     )
     payload: dict[str, Any] = Field(default_factory=dict, description="The event's data.")
     occurred_at: AwareDatetime = Field(
-        default_factory=_now, description="When it happened, with a time zone; defaults to now."
+        default_factory=_now,
+        description="When it happened, with a time zone; defaults to now. From "
+        f"{OCCURRED_AT_RANGE} (in UTC): what a Kafka record timestamp holds.",
     )
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _kafka_can_hold_it(cls, value: datetime) -> datetime:
+        if not OCCURRED_AT_MIN_MS <= _epoch_ms(value) <= OCCURRED_AT_MAX_MS:
+            raise PydanticCustomError(
+                "occurred_at_range",
+                "occurred_at must be from {range} (in UTC): a Kafka record timestamp is "
+                "milliseconds since 1970, and a date has four digits",
+                {"range": OCCURRED_AT_RANGE},
+            )
+        return value
+
+    def occurred_at_ms(self) -> int:
+        """``occurred_at`` as a Kafka record timestamp: milliseconds since the epoch."""
+        return _epoch_ms(self.occurred_at)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_ms(value: datetime) -> int:
+    # A difference, exact to the microsecond: converting year 9999 at -05:00 to UTC overflows.
+    return (value - _EPOCH) // timedelta(milliseconds=1)
 
 
 class EventsTopicSettings(BaseSettings):

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -133,6 +134,35 @@ async def test_schema_errors_are_422_with_every_field(api: httpx.AsyncClient) ->
     batch = await api.post("/events/batch", json=[EVENT, {"type": "t"}])
     assert batch.status_code == 422
     assert batch.json()["detail"][0]["loc"] == ["body", 1, "source"]
+
+
+@pytest.mark.parametrize("mode", ["direct", "outbox"])
+async def test_occurred_at_outside_a_kafka_timestamp_is_422_on_every_entry(
+    kafka_settings: KafkaSettings, topic_name: str, tmp_path: Path, mode: str
+) -> None:
+    app = create_app(
+        kafka_settings,
+        EventsTopicSettings(topic=topic_name, partitions=3),
+        ProducerApiSettings(delivery_mode=mode, outbox_path=str(tmp_path / "outbox.db")),
+    )
+    before = {**EVENT, "occurred_at": "1969-12-31T23:59:59Z"}
+    far = {**EVENT, "occurred_at": "5000-01-01T00:00:00Z"}  # far, but a Kafka timestamp holds it
+    async with running(app, "producer") as client:
+        # The fast lane (plain application/json) and the route (with a charset) alike.
+        for headers in ({}, {"content-type": "application/json; charset=utf-8"}):
+            single = await client.post("/events", content=json.dumps(before), headers=headers
+                                       or {"content-type": "application/json"})  # fmt: skip
+            assert single.status_code == 422, single.text
+            (error,) = single.json()["detail"]
+            assert (error["loc"], error["type"]) == (["body", "occurred_at"], "occurred_at_range")
+            assert "1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z" in error["msg"]
+        batch = await client.post("/events/batch", json=[EVENT, before])
+        assert batch.status_code == 422
+        assert batch.json()["detail"][0]["loc"] == ["body", 1, "occurred_at"]
+        assert (await client.post("/events", json=far)).status_code == 202
+    if mode == "direct":
+        records = await read_records(kafka_settings.bootstrap_servers, topic_name, 1)
+        assert [json.loads(r.value)["occurred_at"][:4] for r in records] == ["5000"]
 
 
 async def test_body_over_the_limit_is_413(api: httpx.AsyncClient) -> None:

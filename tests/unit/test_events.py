@@ -46,3 +46,32 @@ def test_invalid_events_are_rejected(body: dict[str, object], error_type: str) -
     with pytest.raises(ValidationError) as raised:
         EventDto.model_validate(body)
     assert error_type in {e["type"] for e in raised.value.errors()}
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        "1969-12-31T23:59:59.999Z",  # before the epoch: a negative Kafka timestamp
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",  # year 0 in UTC: not even a Python datetime
+        "1970-01-01T00:30:00+01:00",
+        "9999-12-31T23:59:59-05:00",  # year 10000 in UTC
+    ],
+)
+def test_occurred_at_outside_what_a_kafka_timestamp_holds_is_refused(occurred_at: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        EventDto.model_validate({"type": "t", "source": "s", "occurred_at": occurred_at})
+    (error,) = raised.value.errors()
+    assert error["type"] == "occurred_at_range"
+    assert "1970-01-01T00:00:00Z" in error["msg"] and "9999-12-31T23:59:59.999Z" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    ["1970-01-01T00:00:00Z", "1970-01-01T01:00:00+01:00", "5000-01-01T00:00:00Z",
+     "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999+00:00"],
+)  # fmt: skip
+def test_every_instant_a_kafka_timestamp_holds_is_accepted(occurred_at: str) -> None:
+    event = EventDto.model_validate({"type": "t", "source": "s", "occurred_at": occurred_at})
+    assert event.occurred_at_ms() >= 0
+    assert EventDto.model_validate_json(event.model_dump_json()) == event
