@@ -12,7 +12,16 @@ from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry
 
@@ -115,6 +124,29 @@ def _normalize_headers(headers: Headers | None) -> tuple[tuple[str, bytes], ...]
 _LOOKS_UNREACHABLE = (DeliveryUnknownError, TimeoutError, KafkaTimeoutError, KafkaConnectionError)
 """Send failures after which the cluster is probed (writes fail fast while it does not answer)."""
 
+_LOST_SEQUENCE = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch)
+"""The broker refused a batch for its producer id, epoch or sequence — never wrote it. The
+producer's sequence state is broken: every later batch to the partition fails the same way."""
+
+_NOT_WRITTEN_BY_THE_OLD = (*_LOST_SEQUENCE, ProducerClosed)
+"""What a record met on a producer that was being replaced: certainly not written, so sent again
+on the new one (a replaced producer closes; a send that reached it then meets ProducerClosed)."""
+
+
+def _breaks_the_producer(cause: BaseException | None, handed_over: bool) -> bool:
+    """Whether a failed send leaves the producer unusable for its partition (or at all).
+
+    A batch the broker refused for good (a timestamp out of range, too large, not authorized)
+    still used up its sequence numbers: the next batch's sequence is one the broker does not
+    expect. Kafka's Java client bumps the epoch and resets the sequences (KIP-360); aiokafka
+    does not, so the template replaces the producer, as Spring's producer factory does.
+    """
+    if not handed_over or cause is None:
+        return False
+    if isinstance(cause, (*_LOST_SEQUENCE, ProducerFenced)):
+        return True
+    return isinstance(cause, KafkaError) and not cause.retriable
+
 
 class KafkaTemplate:
     """Spring's ``KafkaTemplate`` for asyncio: ``await template.send(topic, value)``.
@@ -163,6 +195,12 @@ class KafkaTemplate:
         self._acks_zero = producer.acks == "0"
         self._guard = DeadlineGuard(producer.delivery_timeout_ms / 1000)
         self._producer: AIOKafkaProducer | None = None
+        self._replacing = asyncio.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
+        # Set when a send inside a transaction broke the producer: replaced when it ends.
+        self._broken_in_transaction: AIOKafkaProducer | None = None
+        self.producer_replacements = 0
+        """How often a send broke the producer and it was replaced (``_breaks_the_producer``)."""
         # Per topic: (all partitions, available partitions), dropped on every metadata update.
         self._partitions: dict[str, tuple[list[int], list[int]]] = {}
         self._kit_metrics = KafkaMetrics.on(metrics_registry)
@@ -177,10 +215,36 @@ class KafkaTemplate:
         """Connect the producer (bounded by the request timeout)."""
         if self._producer is not None:
             return
+        self._producer = await self._new_producer()
+
+    async def _new_producer(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(**self.settings.producer_config(self.transactional_id))
         await start_bounded(producer, self.settings, "the template's producer")
         producer.client.cluster.add_listener(self._metadata_changed)
-        self._producer = producer
+        return producer
+
+    async def _replace(self, broken: AIOKafkaProducer, cause: BaseException) -> None:
+        """A new producer (id, epoch, sequences) in place of ``broken``, once however many sends
+        saw it break. The old one finishes what it holds in the background, then closes."""
+        async with self._replacing:
+            if self._producer is not broken:
+                return  # replaced already, or the template stopped
+            log.warning(
+                "the template's producer is replaced: a send left it unusable (%s: %s)",
+                type(cause).__name__,
+                cause,
+            )
+            self._partitions.clear()
+            # The new one first: a send the old one refuses as it closes finds a successor (and
+            # a transactional one fences the old, whose open transaction the broker aborts).
+            self._producer = await self._new_producer()
+            self._retire(broken)
+            self.producer_replacements += 1
+
+    def _retire(self, producer: AIOKafkaProducer) -> None:
+        task = asyncio.create_task(stop_bounded(producer, self._delivery_timeout_s))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     async def _probe(self) -> None:
         await self._require_producer().client.fetch_all_metadata()
@@ -203,6 +267,8 @@ class KafkaTemplate:
             # and with the cluster away, a moment (what is buffered was answered as unknown).
             timeout = min(self._delivery_timeout_s, 2.0) if away else self._delivery_timeout_s
             await stop_bounded(producer, timeout)
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
         for batched in self._metrics.values():
             for metric in batched:
                 metric.flush()  # a template that goes away leaves its counts behind
@@ -309,11 +375,34 @@ class KafkaTemplate:
         )
 
     async def send_record(self, record: ProducerRecord, value: Any = None) -> SendResult:
-        """Send a prepared record; ``value`` is the unserialized object, for partitioners."""
+        """Send a prepared record; ``value`` is the unserialized object, for partitioners.
+
+        A send that breaks the producer's sequence replaces the producer; a record the broker
+        refused for its producer's sequence (so never wrote) is sent once more on the new one.
+        """
         started = time.perf_counter()
+        record, outcome, handed_over, used = await self._attempt(record, value)
+        await self._recovered(used, outcome, handed_over)
+        if self._replaced_since(used) and isinstance(outcome, _NOT_WRITTEN_BY_THE_OLD):
+            record, outcome, handed_over, used = await self._attempt(record, value)
+            await self._recovered(used, outcome, handed_over)
+        finished = self._finish(record, outcome, handed_over=handed_over)
+        elapsed = time.perf_counter() - started
+        if isinstance(finished, KafkaSendError):
+            self._count(record.topic, 0, 1, elapsed)
+            self._after_failure(finished)
+            raise finished
+        self._count(record.topic, 1, 0, elapsed)
+        return finished
+
+    async def _attempt(
+        self, record: ProducerRecord, value: Any
+    ) -> tuple[ProducerRecord, SendResult | BaseException | None, bool, AIOKafkaProducer | None]:
+        """One send: the record as sent, its outcome, whether it was handed over, and by whom."""
         outcome: SendResult | BaseException | None = None
         guarded = self._guard.enter()
         handed_over = False
+        producer = None
         try:
             producer = self._writable_producer()
             unreachable = self._reachability.unreachable
@@ -342,14 +431,41 @@ class KafkaTemplate:
             outcome = exc
         finally:
             self._guard.leave(guarded)
-        finished = self._finish(record, outcome, handed_over=handed_over)
-        elapsed = time.perf_counter() - started
-        if isinstance(finished, KafkaSendError):
-            self._count(record.topic, 0, 1, elapsed)
-            self._after_failure(finished)
-            raise finished
-        self._count(record.topic, 1, 0, elapsed)
-        return finished
+        return record, outcome, handed_over, producer
+
+    def _replaced_since(self, used: AIOKafkaProducer | None) -> bool:
+        """Whether the template has another producer than ``used`` now (and may retry there)."""
+        return used is not None and self._producer is not None and self._producer is not used
+
+    async def _recovered(
+        self,
+        producer: AIOKafkaProducer | None,
+        outcome: SendResult | BaseException | None,
+        handed_over: bool,
+    ) -> bool:
+        """Replace ``producer`` if ``outcome`` broke it; whether it did (and may be retried).
+
+        Inside a transaction the producer is replaced when the transaction ends: a retry there
+        would send outside it.
+        """
+        if producer is None or not isinstance(outcome, BaseException):
+            return False
+        if not _breaks_the_producer(outcome, handed_over):
+            return False
+        if self._in_transaction.get():
+            self._broken_in_transaction = producer
+            return False
+        return await self._try_replace(producer, outcome)
+
+    async def _try_replace(self, producer: AIOKafkaProducer, cause: BaseException) -> bool:
+        """:meth:`_replace`, or a warning if no new producer could start (the next try is at the
+        next failure); whether it was replaced."""
+        try:
+            await self._replace(producer, cause)
+        except Exception as exc:  # noqa: BLE001 - the next failure tries again
+            log.warning("the template's producer could not be replaced yet: %r", exc)
+            return False
+        return True
 
     def _writable_producer(self) -> AIOKafkaProducer:
         producer = self._require_producer()
@@ -366,12 +482,20 @@ class KafkaTemplate:
 
         All are appended to the producer's batches first and then awaited together, so they
         travel in as few requests as the batch size allows and, per partition, in this order.
-        The whole call is bounded by the delivery timeout.
+        The whole call is bounded by the delivery timeout. A failure that breaks the producer
+        replaces it, and the records the broker refused for its sequence (so never wrote) are
+        sent once more on the new one.
         """
+        return await self._send_records(items, retry=True)
+
+    async def _send_records(
+        self, items: Sequence[tuple[ProducerRecord, Any]], *, retry: bool
+    ) -> list[SendResult | KafkaSendError]:
         started = time.perf_counter()
         outcomes: list[SendResult | BaseException | None] = [None] * len(items)
         prepared = [record for record, _ in items]
         deadline = started + self._delivery_timeout_s
+        used = self._producer
         # Which records were handed over, and their futures (two lists: no tuple per record).
         indexes: list[int] = []
         deliveries: list[asyncio.Future[Any]] = []
@@ -387,11 +511,17 @@ class KafkaTemplate:
                 continue
             failure = delivery.exception()
             outcomes[index] = failure or self._result(prepared[index], delivery.result())
+        again = await self._resend_after_recovery(
+            used, items, prepared, outcomes, indexes, retry=retry
+        )
         elapsed = time.perf_counter() - started
         finished: list[SendResult | KafkaSendError] = []
         by_topic: dict[str, list[int]] = {}
         handed = set(indexes)
         for index, (record, outcome) in enumerate(zip(prepared, outcomes, strict=True)):
+            if index in again:
+                finished.append(again[index])  # finished, counted and heard in the retry
+                continue
             result = self._finish(record, outcome, handed_over=index in handed)
             finished.append(result)
             if isinstance(result, KafkaSendError):
@@ -401,6 +531,29 @@ class KafkaTemplate:
         for topic, (sent, failed) in by_topic.items():
             self._count(topic, sent, failed, elapsed)
         return finished
+
+    async def _resend_after_recovery(
+        self,
+        used: AIOKafkaProducer | None,
+        items: Sequence[tuple[ProducerRecord, Any]],
+        prepared: list[ProducerRecord],
+        outcomes: list[SendResult | BaseException | None],
+        handed: list[int],
+        *,
+        retry: bool,
+    ) -> dict[int, SendResult | KafkaSendError]:
+        """Replace ``used`` if a handed-over record broke it; the retried records' results."""
+        failures = [o for i in handed if isinstance(o := outcomes[i], BaseException)]
+        breaking = next((f for f in failures if _breaks_the_producer(f, handed_over=True)), None)
+        if breaking is not None:
+            await self._recovered(used, breaking, handed_over=True)
+        lost = [
+            i for i, outcome in enumerate(outcomes) if isinstance(outcome, _NOT_WRITTEN_BY_THE_OLD)
+        ]
+        if not retry or not lost or not self._replaced_since(used):
+            return {}
+        results = await self._send_records([(prepared[i], items[i][1]) for i in lost], retry=False)
+        return dict(zip(lost, results, strict=True))
 
     @staticmethod
     async def _await_all(deliveries: list[asyncio.Future[Any]], timeout_s: float) -> None:
@@ -566,17 +719,37 @@ class KafkaTemplate:
             raise TransactionStateError("a transaction is already open in this task")
         # One producer, one open transaction: other tasks queue for theirs.
         async with self._transaction_lock:
+            producer = self._require_producer()  # a replacement may have happened meanwhile
             await within(producer.begin_transaction(), self._delivery_timeout_s)
             token = self._in_transaction.set(True)
             try:
                 yield self
-            except BaseException:
-                await within(producer.abort_transaction(), self._delivery_timeout_s)
+            except BaseException as failure:
+                await self._abort_or_replace(producer, failure)
                 raise
             else:
-                await within(producer.commit_transaction(), self._delivery_timeout_s)
+                try:
+                    await within(producer.commit_transaction(), self._delivery_timeout_s)
+                except Exception as failure:
+                    if _breaks_the_producer(failure, handed_over=True):
+                        await self._try_replace(producer, failure)
+                    raise
             finally:
                 self._in_transaction.reset(token)
+                self._broken_in_transaction = None
+
+    async def _abort_or_replace(self, producer: AIOKafkaProducer, failure: BaseException) -> None:
+        """End a failed transaction: abort it — or, if a send inside broke the producer, replace
+        the producer (its transaction is aborted by the broker when the new one fences it)."""
+        if self._broken_in_transaction is producer:
+            await self._try_replace(producer, failure.__cause__ or failure)
+            return
+        try:
+            await within(producer.abort_transaction(), self._delivery_timeout_s)
+        except Exception as abort_failed:
+            if not _breaks_the_producer(abort_failed, handed_over=True):
+                raise
+            await self._try_replace(producer, abort_failed)
 
     async def send_offsets_to_transaction(
         self, offsets: Mapping[TopicPartition, int], group_id: str

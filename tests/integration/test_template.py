@@ -7,6 +7,7 @@ import gc
 import logging
 import random
 import string
+import time
 from collections import Counter
 from itertools import groupby
 
@@ -27,7 +28,7 @@ from kafka_kit.template import (
 )
 from kafka_kit.testing import read_records
 from producer_service.events import EventDto
-from tests.kafka_helpers import create_topic
+from tests.kafka_helpers import create_topic, read_to_end
 
 
 def _settings(bootstrap: str, **producer: object) -> KafkaSettings:
@@ -433,3 +434,75 @@ async def test_pluggable_key_and_value_serializers(
             await template.send(topic_name, {"not": "a tuple"})
     (record,) = await read_records(kafka_bootstrap_servers, topic_name, 1)
     assert (record.key, record.value) == (b"ORDER-7", b"7|book")
+
+
+def _refused_timestamp() -> int:
+    """Ten hours ahead: past every broker's default ``message.timestamp.after.max.ms`` (1 h)."""
+    return int(time.time() * 1000) + 10 * 3600 * 1000
+
+
+async def test_a_record_the_broker_refuses_does_not_break_later_sends(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    # aiokafka's idempotent producer gave the refused batch a sequence number the broker never
+    # stored: every later send to the partition failed with OutOfOrderSequenceNumber, forever.
+    await create_topic(kafka_bootstrap_servers, topic_name, partitions=1)
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    async with KafkaTemplate(settings) as template:
+        await template.send(topic_name, b"before")
+        with pytest.raises(KafkaSendError) as refused:
+            await template.send(topic_name, b"refused", timestamp=_refused_timestamp())
+        assert type(refused.value.cause).__name__ == "InvalidTimestampError"
+        after = [await template.send(topic_name, f"after-{n}".encode()) for n in range(5)]
+        assert [r.offset for r in after] == [1, 2, 3, 4, 5]
+        batch = await template.send_records(
+            [(template.build_record(topic_name, f"batch-{n}".encode()), None) for n in range(3)]
+        )
+        assert not [r for r in batch if isinstance(r, KafkaSendError)]
+        assert template.producer_replacements == 1
+    values = [r.value for r in await read_to_end(kafka_bootstrap_servers, topic_name)]
+    assert values == [b"before", *(f"after-{n}".encode() for n in range(5)),
+                      *(f"batch-{n}".encode() for n in range(3))]  # fmt: skip
+
+
+async def test_a_transaction_after_a_refused_record_commits(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    await create_topic(kafka_bootstrap_servers, topic_name, partitions=1)
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    async with KafkaTemplate(settings, transactional_id=f"tx-{topic_name}") as template:
+        async with template.transaction():
+            await template.send(topic_name, b"first")
+        with pytest.raises(KafkaSendError):
+            async with template.transaction():
+                await template.send(topic_name, b"refused", timestamp=_refused_timestamp())
+        for n in range(2):
+            async with template.transaction():
+                await template.send(topic_name, f"then-{n}".encode())
+        assert template.producer_replacements == 1
+    committed = await read_to_end(
+        kafka_bootstrap_servers, topic_name, isolation_level="read_committed"
+    )
+    assert [r.value for r in committed] == [b"first", b"then-0", b"then-1"]
+
+
+async def test_sends_queued_behind_a_refused_record_are_sent_again_once(
+    kafka_bootstrap_servers: str, topic_name: str
+) -> None:
+    # One batch per record: those queued behind the refused one reach the broker with sequence
+    # numbers it does not expect (OutOfOrderSequenceNumber, not written) — sent again, once.
+    await create_topic(kafka_bootstrap_servers, topic_name, partitions=1)
+    settings = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap_servers,
+        producer=ProducerSettings(max_batch_size=64, linger_ms=0),
+    )
+    async with KafkaTemplate(settings) as template:
+        await template.send(topic_name, b"first")
+        refused = template.send(topic_name, b"refused", timestamp=_refused_timestamp())
+        queued = [template.send(topic_name, f"queued-{n:02}".encode()) for n in range(20)]
+        outcomes = await asyncio.gather(refused, *queued, return_exceptions=True)
+        assert isinstance(outcomes[0], KafkaSendError)
+        assert not [o for o in outcomes[1:] if isinstance(o, BaseException)], outcomes
+        assert template.producer_replacements == 1
+    values = [r.value for r in await read_to_end(kafka_bootstrap_servers, topic_name)]
+    assert sorted(values) == sorted([b"first", *(f"queued-{n:02}".encode() for n in range(20))])
