@@ -44,7 +44,8 @@ Stats = Annotated[EventStats, Depends(get_event_stats)]
 
 @router.get("", responses=NOT_FOUND)
 async def topology(stats: Stats) -> dict[str, Any]:
-    """The application's state, restore, output topics, and what it did not count."""
+    """The application's state, restarts and last error, restore, output topics, and what it did
+    not count: duplicates, late events, and the records its policies dead-lettered or skipped."""
     return {
         **stats.streams.health(),
         "output_topics": stats.output_topics,
@@ -52,7 +53,6 @@ async def topology(stats: Stats) -> dict[str, Any]:
         "grace_s": stats.settings.grace_s,
         "duplicates": stats.duplicates,
         "late": stats.late,
-        "dead_lettered": stats.dead_lettered,
     }
 
 

@@ -7,7 +7,7 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from consumer_service.event_stats import EventStats, EventStatsSettings, build_e
 from kafka_kit import KafkaAdmin, KafkaSettings
 from kafka_kit.partitioners import key_partition
 from kafka_kit.streams import StreamsApplication, StreamsSettings, StreamsState
+from kafka_kit.streams._engine import Application
 from kafka_kit.testing import committed_offsets, wait_until
 from producer_service.events import EventsTopicSettings
 from tests.kafka_helpers import create_topic, produce, read_to_end
@@ -148,13 +149,16 @@ async def test_a_record_that_is_no_event_is_dead_lettered_with_springs_headers(
     good = event("bad", "ok", time.time())
     await produce_events(bootstrap, topic, [good])
     await wait_until(lambda: _key_stats(stats, "bad") is not None, 60, "the next event counted")
-    (dead,) = await read_to_end(bootstrap, f"{topic}-dlt", isolation_level="read_committed")
+    dead_letters = stats.streams.dead_letter_topic
+    assert dead_letters == f"{stats.streams.application_id}-dlt"
+    (dead,) = await read_to_end(bootstrap, dead_letters, isolation_level="read_committed")
     assert dead.value == b'{"type": "x"}' and dead.key == b"bad"
     headers = dict(dead.headers)
     assert headers["kafka_dlt-original-topic"] == topic.encode()
+    assert headers["kafka_dlt-original-partition"] == dead.partition.to_bytes(4, "big")
     assert headers["kafka_dlt-exception-fqcn"] == b"pydantic_core._pydantic_core.ValidationError"
     assert headers["kafka_dlt-original-consumer-group"] == stats.streams.application_id.encode()
-    assert stats.dead_lettered == 1
+    assert stats.streams.health()["dead_lettered"] == {"deserialization": 1}
     assert stats.streams.state is StreamsState.RUNNING
 
 
@@ -173,7 +177,45 @@ async def test_changelog_topics_are_compacted(
     assert set(policies.values()) == {"compact"}
 
 
-async def test_an_unhandled_error_stops_the_application_with_its_record_uncommitted(
+def _failing_on_boom(seen: list[bytes], topic: str) -> Callable[[Application], None]:
+    def declare(app: Application) -> None:
+        def handle(value: bytes) -> bytes:
+            seen.append(value)
+            if value == b"boom":
+                raise ValueError("cannot handle boom")
+            return value
+
+        app.dataframe(app.topic(topic, value_deserializer="bytes")).apply(handle)
+
+    return declare
+
+
+async def test_a_record_the_topology_raises_on_is_dead_lettered_and_the_rest_processed(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=1)
+    await produce(bootstrap, topic_name, [b"1", b"2", b"boom", b"4"])
+    group = f"boom-{topic_name}"
+    streams = StreamsApplication(
+        StreamsSettings(application_id=group, commit_interval_s=0.2, state_dir=str(tmp_path)),
+        listener_settings,
+    )
+    seen: list[bytes] = []
+    streams.declare(_failing_on_boom(seen, topic_name))
+    async with streams:
+        await wait_until(lambda: len(seen) == 4, 90, "every record processed")
+        await wait_until(lambda: committed_offsets(bootstrap, group), 30, "the offsets committed")
+        health = streams.health()
+    assert health["state"] == "RUNNING" and health["restarts"] == 0
+    assert health["dead_lettered"] == {"processing": 1}
+    (dead,) = await read_to_end(bootstrap, f"{group}-dlt", isolation_level="read_committed")
+    assert dead.value == b"boom"
+    assert dict(dead.headers)["kafka_dlt-exception-message"] == b"cannot handle boom"
+    assert (await committed_offsets(bootstrap, group))[(topic_name, 0)] == 4
+
+
+async def test_a_fail_policy_stops_the_application_with_its_record_uncommitted(
     listener_settings: KafkaSettings, topic_name: str, tmp_path: Path
 ) -> None:
     bootstrap = listener_settings.bootstrap_servers
@@ -181,24 +223,22 @@ async def test_an_unhandled_error_stops_the_application_with_its_record_uncommit
     await produce(bootstrap, topic_name, [b"1", b"2", b"boom", b"4"])
     group = f"fails-{topic_name}"
     streams = StreamsApplication(
-        StreamsSettings(application_id=group, commit_interval_s=0.2, state_dir=str(tmp_path)),
+        StreamsSettings(
+            application_id=group,
+            commit_interval_s=0.2,
+            state_dir=str(tmp_path),
+            on_processing_error="fail",
+        ),
         listener_settings,
     )
-    source = streams.app.topic(topic_name, value_deserializer="bytes")
     seen: list[bytes] = []
-
-    def handle(value: bytes) -> bytes:
-        seen.append(value)
-        if value == b"boom":
-            raise ValueError("cannot handle boom")
-        return value
-
-    streams.app.dataframe(source).apply(handle)
+    streams.declare(_failing_on_boom(seen, topic_name))
     async with streams:
         await streams.wait_until(StreamsState.ERROR, timeout_s=90)
         health = streams.health()
-    assert health["state"] == "ERROR"
-    assert health["error"] == "ValueError: cannot handle boom"
+    assert health["state"] == "ERROR" and health["restarts"] == 0
+    assert health["error"].startswith("StreamsPolicyFailure: processing failure at")
+    assert "ValueError: cannot handle boom" in health["error"]
     # Stopped at the record: not retried in a loop, not skipped, its offset not committed.
     assert seen == [b"1", b"2", b"boom"]
     committed = await committed_offsets(bootstrap, group)

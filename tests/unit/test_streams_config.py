@@ -46,6 +46,11 @@ def test_an_instance_names_its_url_in_its_client_id_and_starts_created() -> None
     assert streams.health()["state"] == "CREATED"
 
 
-def test_only_error_and_stopped_states_fail_a_health_check() -> None:
+def test_restarting_error_and_stopped_states_fail_a_health_check() -> None:
     failing = {state for state in StreamsState if not state.healthy}
-    assert failing == {StreamsState.ERROR, StreamsState.NOT_RUNNING, StreamsState.PENDING_SHUTDOWN}
+    assert failing == {
+        StreamsState.RESTARTING,
+        StreamsState.ERROR,
+        StreamsState.NOT_RUNNING,
+        StreamsState.PENDING_SHUTDOWN,
+    }

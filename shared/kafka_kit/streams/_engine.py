@@ -17,7 +17,23 @@ with warnings.catch_warnings():
         import authlib.deprecate  # type: ignore[import-untyped]  # noqa: F401
     warnings.simplefilter("ignore", DeprecationWarning)
     from quixstreams import Application, State, message_context
-    from quixstreams.models import TopicConfig
+    from quixstreams.exceptions import QuixException
+    from quixstreams.internal_consumer import InternalConsumer
+    from quixstreams.internal_producer import InternalProducer
+    from quixstreams.kafka.exceptions import BaseKafkaException
+    from quixstreams.models import Deserializer, Row, TopicConfig
     from quixstreams.utils.json import dumps
 
-__all__ = ["Application", "State", "TopicConfig", "dumps", "message_context"]
+__all__ = [
+    "Application",
+    "BaseKafkaException",
+    "Deserializer",
+    "InternalConsumer",
+    "InternalProducer",
+    "QuixException",
+    "Row",
+    "State",
+    "TopicConfig",
+    "dumps",
+    "message_context",
+]

@@ -5,6 +5,12 @@ change goes to a compacted changelog topic, windows with grace, exactly-once che
 processing loop is blocking, so it runs in a thread of the service's process; this class gives
 it the kit's settings, a life cycle in Kafka Streams' states, the partitions this instance owns,
 and the instance that owns a key (for interactive queries over HTTP).
+
+It is supervised, as the listener containers are: records that fail go to their policies
+(:mod:`kafka_kit.streams.failures`) and never stop it; an engine that fails (a broker away
+longer than ``broker_timeout_s``, a fenced producer, a lost transaction) is replaced by a new one
+from the topology function, after a back-off, resuming from what was committed — Kafka Streams'
+``REPLACE_THREAD``. Only a ``fail`` policy stops it for good.
 """
 
 from __future__ import annotations
@@ -16,22 +22,31 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kafka_kit._cancellation import cancel_and_wait
+from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.back_off import ExponentialBackOff
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams._engine import Application
 from kafka_kit.streams.connection import connection_config
+from kafka_kit.streams.engine import Engine, Supervision
+from kafka_kit.streams.failures import StreamsPolicyFailure
 from kafka_kit.streams.settings import StreamsSettings
 from kafka_kit.streams.state import StreamsState
 
-__all__ = ["RestoreInfo", "StreamsApplication"]
+__all__ = ["RestoreInfo", "StreamsApplication", "Topology"]
 
 log = logging.getLogger(__name__)
 
 MEMBER_SEPARATOR = "@"
 """Between the application id and the instance's URL in its consumer's client id: how the
 other instances learn where a partition's state can be asked for."""
+
+T = TypeVar("T")
+
+Topology = Callable[[Application], T]
+"""Declares topics and StreamingDataFrames on a fresh engine; called again for each restart."""
 
 
 @dataclass(frozen=True)
@@ -43,39 +58,8 @@ class RestoreInfo:
     """The input partitions this instance got."""
 
 
-class _ThreadedApplication(Application):
-    """Quix's Application in a thread: signals belong to the server; assignments are reported."""
-
-    def __init__(
-        self, *args: Any, on_assignment: Callable[[set[tuple[str, int]]], None], **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._report_assignment = on_assignment
-        self._owned: set[tuple[str, int]] = set()
-
-    def _setup_signal_handlers(self) -> None:
-        # Quix installs SIGINT/SIGTERM handlers, which only the main thread may; uvicorn owns
-        # them there and the lifespan stops this application.
-        pass
-
-    def _on_assign(self, consumer: Any, topic_partitions: list[Any]) -> None:
-        super()._on_assign(consumer, topic_partitions)
-        self._owned |= {(tp.topic, tp.partition) for tp in topic_partitions}
-        self._report_assignment(set(self._owned))
-
-    def _on_revoke(self, consumer: Any, topic_partitions: list[Any]) -> None:
-        self._owned -= {(tp.topic, tp.partition) for tp in topic_partitions}
-        self._report_assignment(set(self._owned))
-        super()._on_revoke(consumer, topic_partitions)
-
-    def _on_lost(self, consumer: Any, topic_partitions: list[Any]) -> None:
-        self._owned -= {(tp.topic, tp.partition) for tp in topic_partitions}
-        self._report_assignment(set(self._owned))
-        super()._on_lost(consumer, topic_partitions)
-
-
 class StreamsApplication:
-    """One Quix Streams application: declare the topology on ``.app``, then start/stop it."""
+    """One supervised Quix Streams application: :meth:`declare` the topology, start, stop."""
 
     def __init__(
         self, settings: StreamsSettings | None = None, kafka: KafkaSettings | None = None
@@ -85,33 +69,22 @@ class StreamsApplication:
         self.records_processed: Counter[str] = Counter()
         self.restore: RestoreInfo | None = None
         self.error: BaseException | None = None
+        """Why it stopped for good (``ERROR``), or why it is restarting."""
+        self.last_error: str | None = None
+        """The last failure it restarted after, as text."""
+        self.restarts = 0
         self.assigned: set[tuple[str, int]] = set()
+        self.supervision = Supervision(self.settings, self.settings.dead_letters)
+        self._topologies: list[Topology[Any]] = []
         self._assigned_once = threading.Event()
+        self._stopping = threading.Event()
         self._phase = StreamsState.CREATED
+        self._restart_at: float | None = None
+        self._started_at = 0.0
         self._thread: threading.Thread | None = None
         self._watch: asyncio.Task[None] | None = None
-        session_ms = int(self.settings.session_timeout_s * 1000)
-        self.app = _ThreadedApplication(
-            broker_address=connection_config(self.kafka),
-            consumer_group=self.settings.application_id,
-            auto_offset_reset="earliest",
-            commit_interval=self.settings.commit_interval_s,
-            processing_guarantee=self.settings.processing_guarantee,
-            state_dir=str(self.settings.state_path),
-            # The service's own logging configuration applies.
-            loglevel=None,
-            request_timeout=self.kafka.request_timeout_ms / 1000,
-            consumer_extra_config={
-                "client.id": self.member_client_id,
-                "session.timeout.ms": session_ms,
-                "heartbeat.interval.ms": max(session_ms // 3, 100),
-            },
-            producer_extra_config={
-                "client.id": f"{self.kafka.client_id}-streams-{self.application_id}"
-            },
-            on_message_processed=self._processed,
-            on_assignment=self._on_assignment,
-        )
+        self.app: Engine = self._new_engine()
+        """The engine running now (a restart makes a new one): declare through :meth:`declare`."""
 
     @property
     def application_id(self) -> str:
@@ -123,21 +96,75 @@ class StreamsApplication:
         """This instance's consumer client id: the application id and the instance's URL."""
         return f"{self.application_id}{MEMBER_SEPARATOR}{self.settings.application_server}"
 
+    @property
+    def dead_letter_topic(self) -> str:
+        """Where records that failed go (their policy permitting)."""
+        return self.supervision.dead_letter_topic
+
+    def declare(self, topology: Topology[T]) -> T:
+        """Declare ``topology`` on the engine now, and on every engine a restart makes."""
+        self._topologies.append(topology)
+        return topology(self.app)
+
+    def _new_engine(self) -> Engine:
+        session_ms = int(self.settings.session_timeout_s * 1000)
+        return Engine(
+            broker_address=connection_config(self.kafka),
+            consumer_group=self.settings.application_id,
+            auto_offset_reset="earliest",
+            commit_interval=self.settings.commit_interval_s,
+            processing_guarantee=self.settings.processing_guarantee,
+            state_dir=str(self.settings.state_path),
+            # The service's own logging configuration applies.
+            loglevel=None,
+            request_timeout=self.kafka.request_timeout_ms / 1000,
+            broker_availability_timeout=self.settings.broker_timeout_s,
+            consumer_extra_config={
+                "client.id": self.member_client_id,
+                "session.timeout.ms": session_ms,
+                "heartbeat.interval.ms": max(session_ms // 3, 100),
+            },
+            producer_extra_config={
+                "client.id": f"{self.kafka.client_id}-streams-{self.application_id}"
+            },
+            on_message_processed=self._processed,
+            supervision=self.supervision,
+            on_assignment=self._on_assignment,
+        )
+
     async def start(self) -> None:
-        """Start the processing loop in its thread (topics are created, state restored there)."""
-        started = time.monotonic()
+        """Make the dead-letter topic, then run the supervised processing loop in its thread
+        (topics are created, state restored there)."""
+        await self._ensure_dead_letter_topic()
+        self._started_at = time.monotonic()
+        self._stopping.clear()
         self._thread = threading.Thread(
-            target=self._run, name=f"streams-{self.application_id}", daemon=True
+            target=self._supervise, name=f"streams-{self.application_id}", daemon=True
         )
         self._phase = StreamsState.RUNNING
         self._thread.start()
-        self._watch = asyncio.create_task(self._record_restore(started))
+        self._watch = asyncio.create_task(self._record_restores())
+
+    async def _ensure_dead_letter_topic(self) -> None:
+        # Made like the first input topic, so a dead letter keeps its record's partition.
+        inputs = [topic.name for topic in self.app._dataframe_registry.consumer_topics]
+        admin = KafkaAdmin(self.kafka)
+        partitions, replicas = 1, 1
+        if inputs:
+            try:
+                partitions, replicas = await admin.topic_layout(inputs[0])
+            except Exception as exc:  # noqa: BLE001 - the engine creates its input; then made small
+                log.debug("%s: input layout unknown (%r)", self.application_id, exc)
+        name = self.dead_letter_topic
+        await admin.ensure_topics([NewTopic(name, partitions, replicas)])
+        self.supervision.dead_letter_partitions = (await admin.topic_layout(name))[0]
 
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Finish the current checkpoint, leave the group, wait for the thread to end."""
         if self._thread is None:
             return
-        if self._phase is StreamsState.RUNNING:
+        self._stopping.set()
+        if self._phase in (StreamsState.RUNNING, StreamsState.RESTARTING):
             self._phase = StreamsState.PENDING_SHUTDOWN
         watch, self._watch = self._watch, None
         await cancel_and_wait(watch)
@@ -159,9 +186,10 @@ class StreamsApplication:
 
     @property
     def state(self) -> StreamsState:
-        """Kafka Streams' state of this instance, now."""
-        if self._phase is not StreamsState.RUNNING:
-            return self._phase
+        """Kafka Streams' state of this instance, now (plus ``RESTARTING``)."""
+        phase = self._phase
+        if phase is not StreamsState.RUNNING:
+            return phase
         if self._thread is not None and not self._thread.is_alive():
             return StreamsState.ERROR if self.error is not None else StreamsState.NOT_RUNNING
         if not self._assigned_once.is_set() or self._recovering():
@@ -173,15 +201,26 @@ class StreamsApplication:
         return (topic, partition) in self.assigned
 
     def health(self) -> dict[str, Any]:
-        """What ``/health`` shows: state, the error that stopped it, the last restore."""
+        """What ``/health`` and ``/streams`` show: state, restarts, failures, the last restore."""
         error = self.error
+        counts = self.supervision.counts
+        restart_at = self._restart_at
         return {
             "application_id": self.application_id,
             "state": self.state.value,
             "error": None if error is None else f"{type(error).__name__}: {error}",
+            "restarts": self.restarts,
+            "last_error": self.last_error,
+            "restart_in_s": None
+            if restart_at is None
+            else round(max(0.0, restart_at - time.monotonic()), 1),
             "restore": None if self.restore is None else vars(self.restore),
             "assigned_partitions": sorted(f"{topic}-{p}" for topic, p in self.assigned),
             "records_processed": dict(self.records_processed),
+            "dead_letter_topic": self.dead_letter_topic,
+            "dead_lettered": dict(counts.dead_lettered),
+            "skipped": dict(counts.skipped),
+            "timestamps_clamped": counts.timestamps_clamped,
         }
 
     async def wait_until(self, state: StreamsState, timeout_s: float) -> None:
@@ -191,19 +230,87 @@ class StreamsApplication:
             while self.state is not state:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
 
-    def _run(self) -> None:
-        try:
-            self.app.run()
-        except BaseException as exc:  # the thread's end: recorded, shown by the state
-            log.error(
-                "stream application %s stopped: the failed record stays uncommitted",
-                self.application_id,
-                exc_info=exc,
-            )
-            self.error = exc
-            self._phase = StreamsState.ERROR
-        else:
-            self._phase = StreamsState.NOT_RUNNING
+    # ------------------------------------------------------------------ the supervisor
+    def _supervise(self) -> None:
+        """Run engines until stopped: a failed one is replaced after a back-off."""
+        back_off = ExponentialBackOff(
+            self.settings.restart_backoff_s, 2.0, self.settings.restart_backoff_max_s, None
+        )
+        failures = 0
+        while not self._stopping.is_set():
+            engine = self.app
+            ran_for = time.monotonic()
+            try:
+                engine.run()
+            except StreamsPolicyFailure as exc:
+                self._gave_up(exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - an engine's end: the next one takes over
+                if self._stopping.is_set():
+                    break
+                self._note_failure(engine, exc)
+                if not self._topologies:
+                    self._gave_up(exc, "declared on .app: no topology function to restart with")
+                    return
+                # A run that went well for a while starts the back-off over.
+                failures = 1 if time.monotonic() - ran_for > 60 else failures + 1
+                delay = back_off.delay_s(failures) or self.settings.restart_backoff_max_s
+                if not self._wait_to_restart(exc, delay):
+                    break
+                try:
+                    self._replace_engine()
+                except Exception as rebuild:
+                    log.exception("%s: a new engine failed", self.application_id)
+                    self.last_error = f"{type(rebuild).__name__}: {rebuild}"
+                continue
+            break
+        self._phase = StreamsState.NOT_RUNNING
+
+    def _note_failure(self, engine: Engine, exc: BaseException) -> None:
+        at = engine.processing
+        if at is not None:
+            self.supervision.struck(at, exc)
+        self.error = exc
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        where = f" while processing {at[0]}[{at[1]}]@{at[2]}" if at is not None else ""
+        log.error(
+            "stream application %s failed%s; it restarts from its committed state",
+            self.application_id,
+            where,
+            exc_info=exc,
+        )
+
+    def _wait_to_restart(self, exc: BaseException, delay_s: float) -> bool:
+        """``RESTARTING`` for ``delay_s``; False when stopped meanwhile."""
+        self._phase = StreamsState.RESTARTING
+        self._restart_at = time.monotonic() + delay_s
+        log.warning("%s restarts in %.1f s", self.application_id, delay_s)
+        stopped = self._stopping.wait(delay_s)
+        self._restart_at = None
+        return not stopped
+
+    def _replace_engine(self) -> None:
+        engine = self._new_engine()
+        for topology in self._topologies:
+            topology(engine)
+        self.assigned = set()
+        self._assigned_once.clear()
+        self.app = engine
+        self.restarts += 1
+        self.error = None
+        self._started_at = time.monotonic()
+        self._phase = StreamsState.RUNNING
+
+    def _gave_up(self, exc: BaseException, why: str | None = None) -> None:
+        log.error(
+            "stream application %s stopped for good%s: the failed record stays uncommitted",
+            self.application_id,
+            f" ({why})" if why else "",
+            exc_info=exc,
+        )
+        self.error = exc
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self._phase = StreamsState.ERROR
 
     def _processed(self, topic: str, partition: int, offset: int) -> None:
         self.records_processed[topic] += 1
@@ -218,15 +325,20 @@ class StreamsApplication:
         recovery = getattr(manager, "_recovery_manager", None)
         return bool(recovery is not None and recovery.recovering)
 
-    async def _record_restore(self, started: float) -> None:
-        while self.state is StreamsState.REBALANCING or not self._assigned_once.is_set():
+    async def _record_restores(self) -> None:
+        """After each (re)start: how long until it ran, restored, with which partitions."""
+        measured = -1.0
+        while True:
+            started = self._started_at
+            if started != measured and self.state is StreamsState.RUNNING:
+                measured = started
+                topics = self.app._dataframe_registry.consumer_topics
+                names = {topic.name for topic in topics}
+                self.restore = RestoreInfo(
+                    seconds=round(time.monotonic() - started, 3),
+                    partitions=sorted(f"{t}-{p}" for t, p in self.assigned if t in names),
+                )
+                log.info("%s running after %.3f s", self.application_id, self.restore.seconds)
             if self.state in (StreamsState.ERROR, StreamsState.NOT_RUNNING):
                 return
             await asyncio.sleep(0.05)
-        topics = self.app._dataframe_registry.consumer_topics
-        names = {topic.name for topic in topics}
-        self.restore = RestoreInfo(
-            seconds=round(time.monotonic() - started, 3),
-            partitions=sorted(f"{t}-{p}" for t, p in self.assigned if t in names),
-        )
-        log.info("%s running after %.3f s", self.application_id, self.restore.seconds)

@@ -9,6 +9,7 @@ from platformdirs import user_data_path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kafka_kit.streams.failures import FailurePolicy, TimestampPolicy
 from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 
 __all__ = ["StreamsSettings", "default_state_dir"]
@@ -52,6 +53,56 @@ class StreamsSettings(BaseSettings):
         "(none: the user's data folder, `~/.local/share/kafka-kit/streams` on Linux — never the "
         "working directory)",
     )
+
+    on_deserialization_error: FailurePolicy = Field(
+        default=FailurePolicy.DEAD_LETTER,
+        description="a record that cannot be deserialized: `dead-letter`, `skip` or `fail` "
+        "(Kafka Streams' deserialization.exception.handler)",
+    )
+    on_processing_error: FailurePolicy = Field(
+        default=FailurePolicy.DEAD_LETTER,
+        description="a record the topology raises on: `dead-letter`, `skip` or `fail` "
+        "(processing.exception.handler, KIP-1033)",
+    )
+    on_production_error: FailurePolicy = Field(
+        default=FailurePolicy.DEAD_LETTER,
+        description="a record whose output the broker refuses (too large, refused): "
+        "`dead-letter`, `skip` or `fail` (production.exception.handler, KIP-210)",
+    )
+    on_invalid_timestamp: TimestampPolicy = Field(
+        default=TimestampPolicy.CLAMP,
+        description="an output timestamp the topic's broker would refuse "
+        "(message.timestamp.after/before.max.ms): `clamp` to now, `dead-letter`, or `fail`",
+    )
+    dead_letter_topic: str | None = Field(
+        default=None,
+        pattern=TOPIC_NAME_PATTERN,
+        description="where failed records go, with Spring's kafka_dlt-* headers (none: "
+        "`<application id>-dlt`, made like the first input topic)",
+    )
+    poison_after_failures: int = Field(
+        default=3,
+        ge=1,
+        description="a record that stops the application this many times in a row is handled "
+        "by the processing policy instead",
+    )
+    broker_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="no broker answering for this long fails the application, which then "
+        "restarts with back-off",
+    )
+    restart_backoff_s: float = Field(
+        default=1.0, gt=0, description="the first restart's delay; doubled each time"
+    )
+    restart_backoff_max_s: float = Field(
+        default=30.0, gt=0, description="the longest delay between restarts"
+    )
+
+    @property
+    def dead_letters(self) -> str:
+        """The dead-letter topic's name."""
+        return self.dead_letter_topic or f"{self.application_id}-dlt"
 
     @property
     def state_path(self) -> Path:

@@ -16,9 +16,13 @@ class StreamsState(enum.StrEnum):
     RUNNING = "RUNNING"
     PENDING_SHUTDOWN = "PENDING_SHUTDOWN"
     NOT_RUNNING = "NOT_RUNNING"
+    RESTARTING = "RESTARTING"
+    """It failed (a broker away too long, a fenced producer, a lost transaction) and waits for
+    its restart from the committed state. Not one of Kafka Streams' states: its REPLACE_THREAD
+    shows REBALANCING; here the back-off before the restart is said as what it is."""
     ERROR = "ERROR"
-    """The topology raised: processing stopped (Kafka Streams' SHUTDOWN_CLIENT); the failed
-    record's offset was not committed, so a restart processes it again."""
+    """Stopped for good: a policy said ``fail`` (Kafka Streams' SHUTDOWN_CLIENT); the failed
+    record's offset was not committed, so a restart by hand processes it again."""
 
     @property
     def healthy(self) -> bool:

@@ -7,25 +7,41 @@ and values are encoded exactly as the engine encodes them (the engine's version 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from quixstreams.state.serialization import serialize
 
 from kafka_kit.streams._engine import Application, dumps
 
+
+class _Running(Protocol):
+    """Whatever runs engines (a :class:`StreamsApplication`): its engine now, ``app``."""
+
+    @property
+    def app(self) -> Application: ...
+
+
 __all__ = ["StoreReader"]
 
 
 class StoreReader:
-    """Values of one store of one stream, by message key and partition."""
+    """Values of one store of one stream, by message key and partition.
 
-    def __init__(self, app: Application, stream_id: str, store_name: str = "default") -> None:
-        self._app = app
+    Given the :class:`StreamsApplication`, it reads whichever engine runs now (a restart makes a
+    new one); given an engine, that engine's.
+    """
+
+    def __init__(
+        self, app: Application | _Running, stream_id: str, store_name: str = "default"
+    ) -> None:
+        self._source = app
         self.stream_id = stream_id
         self.store_name = store_name
 
     def _partitions(self, partition: int | None) -> list[Any]:
-        stores = self._app._state_manager.stores
+        source = self._source
+        engine = source if isinstance(source, Application) else source.app
+        stores = engine._state_manager.stores
         store = stores.get(self.stream_id, {}).get(self.store_name)
         if store is None:
             return []
