@@ -31,7 +31,7 @@ from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams._engine import Application
 from kafka_kit.streams.connection import connection_config
 from kafka_kit.streams.engine import Engine, Supervision
-from kafka_kit.streams.failures import StreamsPolicyFailure
+from kafka_kit.streams.failures import FailureKind, StreamsPolicyFailure
 from kafka_kit.streams.settings import StreamsSettings
 from kafka_kit.streams.state import StreamsState
 
@@ -270,6 +270,8 @@ class StreamsApplication:
         at = engine.processing
         if at is not None:
             self.supervision.struck(at, exc)
+        for suspect in engine.suspects:
+            self.supervision.struck(suspect, exc, FailureKind.PRODUCTION)
         self.error = exc
         self.last_error = f"{type(exc).__name__}: {exc}"
         where = f" while processing {at[0]}[{at[1]}]@{at[2]}" if at is not None else ""

@@ -103,13 +103,15 @@ class Supervision:
     strikes: _Bounded = field(default_factory=lambda: _Bounded(10_000))
     """How many engines in a row each record brought down."""
 
-    def struck(self, at: Coordinates, exc: BaseException) -> None:
-        """The engine died while processing the record ``at``: after enough, it is poison."""
+    def struck(
+        self, at: Coordinates, exc: BaseException, kind: FailureKind = FailureKind.PROCESSING
+    ) -> None:
+        """The engine died over the record ``at``: after enough times, it is poison."""
         strikes = self.strikes.get(at, 0) + 1
         self.strikes[at] = strikes
         if strikes >= self.settings.poison_after_failures:
             self.poisoned[at] = (
-                FailureKind.PROCESSING,
+                kind,
                 f"it stopped the application {strikes} times: {type(exc).__name__}: {exc}",
             )
 
@@ -194,6 +196,9 @@ class Engine(Application):
         self._clamp_logged = 0.0
         self.processing: Coordinates | None = None
         """The input record the topology is processing now (the one to blame for a crash)."""
+        self.suspects: set[Coordinates] = set()
+        """Input records whose output the broker refused (it may refuse a whole batch, so each
+        is only suspected: the next engine checks the topic's limits again)."""
         assert isinstance(self._producer, _GuardedProducer)
         self._producer.guard = self
         self._wrap_topology()
@@ -240,6 +245,7 @@ class Engine(Application):
 
     def _guarded(self, run: Callable[..., Any]) -> Callable[..., Any]:
         poisoned = self.supervision.poisoned
+        strikes = self.supervision.strikes
 
         def guarded(value: Any, key: Any, timestamp: int, headers: Any) -> Any:
             context = current_context()
@@ -255,6 +261,8 @@ class Engine(Application):
             self.processing = at
             result = run(value, key, timestamp, headers)
             self.processing = None
+            if strikes and at in strikes:
+                del strikes[at]  # processed after all: it was not the record to blame
             return result
 
         return guarded
@@ -439,15 +447,12 @@ class Engine(Application):
     def delivery_watch(
         self, origin: Coordinates, then: Callable[[Any, Any], None] | None
     ) -> Callable[[Any, Any], None]:
-        """A delivery callback that marks ``origin`` poison if the broker refused its output."""
-        poisoned = self.supervision.poisoned
+        """A delivery callback that suspects ``origin`` if the broker refused its output."""
+        suspects = self.suspects
 
         def delivered(err: Any, msg: Any) -> None:
             if err is not None and err.code() in _RECORD_ERRORS:
-                poisoned[origin] = (
-                    FailureKind.PRODUCTION,
-                    f"the broker refused its output to {msg.topic()}: {err.str()}",
-                )
+                suspects.add(origin)
             if then is not None:
                 then(err, msg)
 
