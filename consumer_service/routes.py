@@ -21,6 +21,7 @@ from kafka_kit import (
     SeekRequest,
     UnknownListenerError,
 )
+from kafka_kit.streams import StreamsState
 from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.strict_json import StrictJsonRoute
 
@@ -60,7 +61,8 @@ def _known(registry: ListenerRegistry, listener_id: str) -> None:
 @router.get("/health", tags=["health"])
 async def health(registry: Registry, request: Request) -> JSONResponse:
     """``UP`` (200) when every listener that should run does and the stream application (if
-    any) is not in ERROR, else ``DOWN`` (503) with which.
+    any) runs; ``RESTARTING`` (503) while only the stream application waits for its restart;
+    else ``DOWN`` (503) with which.
 
     ``lag_clusters`` tells how watching each cluster goes (``running``, or ``unreachable: why``).
 
@@ -72,13 +74,16 @@ async def health(registry: Registry, request: Request) -> JSONResponse:
     clusters = monitors.states()
     details: dict[str, object] = {"lag_clusters": clusters}
     stats: EventStats | None = request.app.state.event_stats
-    streams_healthy = True
+    streams_state = None
     if stats is not None:
         details["streams"] = stats.streams.health()
-        streams_healthy = stats.streams.state.healthy
+        streams_state = stats.streams.state
     unhealthy = registry.unhealthy()
-    if unhealthy or not streams_healthy:
-        body = service.health("DOWN", **({"listeners": unhealthy} if unhealthy else {}), **details)
+    if unhealthy or (streams_state is not None and not streams_state.healthy):
+        # Said as it is: a stream application on its way back is not one that is down.
+        restarting = not unhealthy and streams_state is StreamsState.RESTARTING
+        word = "RESTARTING" if restarting else "DOWN"
+        body = service.health(word, **({"listeners": unhealthy} if unhealthy else {}), **details)
         return JSONResponse(body, status_code=503)
     return JSONResponse(service.health("UP", **details))
 

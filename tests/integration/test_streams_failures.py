@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,19 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from confluent_kafka import KafkaError, KafkaException
 
+from consumer_service.app import create_app as create_consumer_app
+from consumer_service.event_stats import EventStatsSettings
+from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams import State, StreamsApplication, StreamsSettings, StreamsState
 from kafka_kit.streams._engine import Application
 from kafka_kit.testing import committed_offsets, wait_until
+from producer_service.app import create_app as create_producer_app
+from producer_service.events import EventsTopicSettings
+from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, produce, read_to_end
+
+Report = Callable[[dict[str, object]], None]
 
 HOURS_MS = 3600 * 1000
 
@@ -231,3 +240,78 @@ async def test_a_record_that_keeps_killing_the_engine_becomes_poison_and_is_dead
     (dead,) = await read_to_end(bootstrap, f"{group}-dlt", isolation_level="read_committed")
     assert json.loads(dead.value) == {"n": 3}
     assert b"stopped the application 3 times" in dict(dead.headers)["kafka_dlt-exception-message"]
+
+
+async def test_poison_events_posted_to_the_producer_leave_the_stream_application_running(
+    listener_settings: KafkaSettings, topic_name: str, tmp_path: Path, report: Report
+) -> None:
+    # The adversarial run's poison, as an outside client posts it: an event thousands of years
+    # ahead (a Kafka timestamp holds it: 202) — which once stopped the application for good —
+    # and before 1970 (422, no timestamp holds it); and records no producer of ours would write.
+    bootstrap = listener_settings.bootstrap_servers
+    events = EventsTopicSettings(topic=topic_name, partitions=3)
+    streams = StreamsSettings(
+        application_id=f"stats-{topic_name}",
+        commit_interval_s=0.2,
+        session_timeout_s=6,
+        state_dir=str(tmp_path / "state"),
+    )
+    producer = create_producer_app(listener_settings, events)
+    consumer = create_consumer_app(
+        listener_settings,
+        events,
+        ListenerRegistry(),
+        event_stats=EventStatsSettings(enabled=True),
+        streams=streams,
+    )
+    posted: Counter[str] = Counter()
+    answers: Counter[int] = Counter()
+    async with running(producer, "producer") as post, running(consumer, "consumer") as ask:
+
+        async def state() -> str:
+            return str((await ask.get("/streams")).json()["state"])
+
+        await wait_until(lambda: _is(state, "RUNNING"), 90, "the topology running")
+        poison = [
+            {"type": "order.created", "source": "fuzz", "key": "k-poison",
+             "occurred_at": "5000-01-01T00:00:00Z"},
+            {"type": "order.created", "source": "fuzz", "key": "k-poison",
+             "occurred_at": "9999-12-31T23:59:59.999Z"},
+            {"type": "order.created", "source": "fuzz", "occurred_at": "0001-01-01T00:00:00Z"},
+        ]  # fmt: skip
+        for n in range(240):
+            key = f"k-{n % 12}"
+            if n % 40 == 7:
+                answers[(await post.post("/events", json=poison[(n // 40) % 3])).status_code] += 1
+            answer = await post.post(
+                "/events", json={"type": f"t{n % 3}", "source": "t", "key": key}
+            )
+            assert answer.status_code == 202
+            posted[key] += 1
+        await produce(bootstrap, topic_name, [b"\xff not json", b'{"type": 1}'], key=b"k-raw")
+
+        async def counted() -> bool:
+            for key, count in posted.items():
+                answer = await ask.get(f"/streams/keys/{key}", follow_redirects=True)
+                if answer.status_code != 200 or answer.json()["count"] != count:
+                    return False
+            return True
+
+        await wait_until(counted, 120, "every good event counted per key")
+        body = (await ask.get("/streams")).json()
+        health = (await ask.get("/health")).json()
+    far_ahead = answers[202]
+    report({"posted": sum(posted.values()), "poison_answers": dict(answers),
+            "dead_lettered": body["dead_lettered"], "restarts": body["restarts"]})  # fmt: skip
+    assert body["state"] == "RUNNING" and body["restarts"] == 0 and body["error"] is None
+    assert health["status"] == "UP"
+    assert answers == {202: far_ahead, 422: 6 - far_ahead} and far_ahead == 4
+    assert body["dead_lettered"] == {"processing": far_ahead, "deserialization": 2}
+    dead = await read_to_end(bootstrap, body["dead_letter_topic"], isolation_level="read_committed")
+    assert len(dead) == far_ahead + 2
+    reasons = {dict(r.headers)["kafka_dlt-exception-fqcn"] for r in dead}
+    assert reasons == {b"builtins.ValueError", b"pydantic_core._pydantic_core.ValidationError"}
+
+
+async def _is(read: Callable[[], Any], wanted: str) -> bool:
+    return bool(await read() == wanted)
