@@ -17,6 +17,7 @@ from kafka_kit.streams.failures import (
     FailureKind,
     FailurePolicy,
     RecordRefused,
+    StreamsEngineStalled,
     StreamsPolicyFailure,
     TimestampPolicy,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "StoreReader",
     "StreamsApplication",
     "StreamsCollector",
+    "StreamsEngineStalled",
     "StreamsPolicyFailure",
     "StreamsSettings",
     "StreamsState",

@@ -31,7 +31,7 @@ from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams._engine import Application
 from kafka_kit.streams.connection import connection_config
 from kafka_kit.streams.engine import Engine, Supervision
-from kafka_kit.streams.failures import FailureKind, StreamsPolicyFailure
+from kafka_kit.streams.failures import FailureKind, StreamsEngineStalled, StreamsPolicyFailure
 from kafka_kit.streams.settings import StreamsSettings
 from kafka_kit.streams.state import StreamsState
 
@@ -108,6 +108,14 @@ class StreamsApplication:
 
     def _new_engine(self) -> Engine:
         session_ms = int(self.settings.session_timeout_s * 1000)
+        # The engine's flush waits as long as max.poll.interval.ms (5 min by default): bounded
+        # like the transaction's commit (engine.py).
+        stuck_ms = int(self.settings.stuck_after_s * 1000)
+        transactions = (
+            {"transaction.timeout.ms": stuck_ms}
+            if self.settings.processing_guarantee == "exactly-once"
+            else {}
+        )
         return Engine(
             broker_address=connection_config(self.kafka),
             consumer_group=self.settings.application_id,
@@ -123,9 +131,11 @@ class StreamsApplication:
                 "client.id": self.member_client_id,
                 "session.timeout.ms": session_ms,
                 "heartbeat.interval.ms": max(session_ms // 3, 100),
+                "max.poll.interval.ms": stuck_ms,
             },
             producer_extra_config={
-                "client.id": f"{self.kafka.client_id}-streams-{self.application_id}"
+                "client.id": f"{self.kafka.client_id}-streams-{self.application_id}",
+                **transactions,
             },
             on_message_processed=self._processed,
             supervision=self.supervision,
@@ -241,7 +251,7 @@ class StreamsApplication:
             engine = self.app
             ran_for = time.monotonic()
             try:
-                engine.run()
+                self._run(engine)
             except StreamsPolicyFailure as exc:
                 self._gave_up(exc)
                 return
@@ -265,6 +275,36 @@ class StreamsApplication:
                 continue
             break
         self._phase = StreamsState.NOT_RUNNING
+
+    def _run(self, engine: Engine) -> None:
+        """``engine.run()`` in a thread of its own, watched: an engine whose loop stops going
+        round for longer than a checkpoint may take is abandoned (a Kafka client call that
+        ignores its timeout cannot be interrupted) and :class:`StreamsEngineStalled` raised."""
+        ended: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                engine.run()
+            except Exception as exc:  # noqa: BLE001 - handed to the supervisor
+                ended.append(exc)
+
+        worker = threading.Thread(
+            target=work, name=f"streams-{self.application_id}-{self.restarts}", daemon=True
+        )
+        engine.heartbeat = time.monotonic()
+        worker.start()
+        limit = self.settings.stuck_after_s * 1.5 + 5
+        while worker.is_alive():
+            worker.join(0.5)
+            stalled = time.monotonic() - engine.heartbeat
+            if worker.is_alive() and not self._stopping.is_set() and stalled > limit:
+                engine.stop(fail=True)  # if the hung call ever returns, it ends there
+                raise StreamsEngineStalled(
+                    f"the processing loop made no progress for {stalled:.0f} s (a Kafka client "
+                    "call that hangs past its timeout); this engine is abandoned"
+                )
+        if ended:
+            raise ended[0]
 
     def _note_failure(self, engine: Engine, exc: BaseException) -> None:
         at = engine.processing

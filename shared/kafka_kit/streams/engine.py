@@ -149,6 +149,16 @@ class _GuardedProducer(InternalProducer):
                 raise RecordRefused(topic, exc.args[0].str()) from exc
             raise
 
+    def commit_transaction(
+        self, positions: Any, group_metadata: Any, timeout: float | None = None
+    ) -> None:
+        """Commit — bounded: off the rebalance path the engine would wait for ever (librdkafka's
+        offsets call with -1 waited on a dead coordinator for minutes); past the bound the
+        engine fails and is replaced."""
+        if timeout is None and self.guard is not None:
+            timeout = self.guard.supervision.settings.stuck_after_s
+        super().commit_transaction(positions, group_metadata, timeout=timeout)
+
     def produce_unchecked(self, topic: str, **kwargs: Any) -> Any:
         """Produce as the engine would (dead letters: their input already failed)."""
         return super().produce(topic, **kwargs)
@@ -201,7 +211,10 @@ class Engine(Application):
         is only suspected: the next engine checks the topic's limits again)."""
         assert isinstance(self._producer, _GuardedProducer)
         self._producer.guard = self
+        self.heartbeat = time.monotonic()
+        """When the processing loop last went round (the supervisor's watchdog reads it)."""
         self._wrap_topology()
+        self._wrap_recovery()
 
     # ------------------------------------------------------------------ the engine's factories
     def _get_internal_producer(
@@ -242,6 +255,21 @@ class Engine(Application):
             return {topic: self._guarded(run) for topic, run in compose(*args, **kwargs).items()}
 
         registry.compose_all = compose_all  # type: ignore[method-assign]
+
+    def _wrap_recovery(self) -> None:
+        # Restoring state is the loop's work too: each round is a sign of life.
+        manager = self._state_manager
+        recover = manager.do_recovery
+
+        def do_recovery(*args: Any, **kwargs: Any) -> Any:
+            self.heartbeat = time.monotonic()
+            return recover(*args, **kwargs)
+
+        manager.do_recovery = do_recovery  # type: ignore[method-assign]
+
+    def _process_message(self, dataframe_composed: Any) -> None:
+        self.heartbeat = time.monotonic()
+        super()._process_message(dataframe_composed)  # type: ignore[no-untyped-call]
 
     def _guarded(self, run: Callable[..., Any]) -> Callable[..., Any]:
         poisoned = self.supervision.poisoned

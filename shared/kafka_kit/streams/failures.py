@@ -20,6 +20,7 @@ __all__ = [
     "FailureKind",
     "FailurePolicy",
     "RecordRefused",
+    "StreamsEngineStalled",
     "StreamsPolicyFailure",
     "TimestampPolicy",
 ]
@@ -66,6 +67,14 @@ class RecordRefused(KafkaKitError, ValueError):
 
 class StreamsPolicyFailure(KafkaKitError, RuntimeError):
     """A policy said ``fail``: the application stops for good, the record uncommitted."""
+
+
+class StreamsEngineStalled(KafkaKitError, RuntimeError):
+    """The processing loop made no progress for too long: a call into the Kafka client hangs
+    (librdkafka's ``send_offsets_to_transaction`` ignores its timeout while the group
+    coordinator is away, librdkafka #5456). The engine is abandoned and replaced."""
+
+    retriable = True
 
 
 @dataclass

@@ -100,6 +100,12 @@ class StreamsSettings(BaseSettings):
     )
 
     @property
+    def stuck_after_s(self) -> float:
+        """How long one checkpoint may wait for the brokers (a flush, a transaction's commit)
+        before the engine fails and is replaced — instead of hanging while they are away."""
+        return max(self.broker_timeout_s * 2, self.session_timeout_s, 10.0)
+
+    @property
     def dead_letters(self) -> str:
         """The dead-letter topic's name."""
         return self.dead_letter_topic or f"{self.application_id}-dlt"
