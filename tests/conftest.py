@@ -23,6 +23,10 @@ from tests import hang_report
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
+# What services and examples keep in the user's data folder (stream state stores) goes to a
+# scratch folder of this run: not the working tree, not the user's own.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="kafka-kit-tests-data-")
+
 # Services started by tests keep their events in a scratch file, not in the working tree.
 os.environ.setdefault(
     "EVENT_STORE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='kafka-kit-tests-')}/events.db"
