@@ -54,6 +54,7 @@ from kafka_kit.web.console import (
     install_console,
 )
 from kafka_kit.web.docs import serve_docs_offline
+from kafka_kit.web.startup import explain_startup_failures
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.strict_json import validation_error_answer
@@ -185,6 +186,7 @@ def create_app(
         redoc_url=None,
     )
     serve_docs_offline(app)
+    explain_startup_failures(app)
     app.add_exception_handler(RequestValidationError, validation_error_answer)
     app.state.service = service or ServiceSettings()
     app.state.kafka_settings = settings

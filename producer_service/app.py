@@ -14,6 +14,7 @@ from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
 from kafka_kit.web.auth import ApiTokens, install_access, rules
 from kafka_kit.web.docs import serve_docs_offline
+from kafka_kit.web.startup import explain_startup_failures
 from kafka_kit.web.fast_post import FastJsonPost
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.limits import BodySizeLimitMiddleware
@@ -86,6 +87,7 @@ def create_app(
         redoc_url=None,
     )
     serve_docs_offline(app)
+    explain_startup_failures(app)
     app.add_exception_handler(RequestValidationError, validation_error_answer)
     app.state.api_settings = api
     app.state.service = service or ServiceSettings()

@@ -17,10 +17,15 @@ from typing import Any, Literal
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 from aiokafka.admin import NewTopic as _AdminNewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+    for_code,
+)
 
 from kafka_kit.clients import start_bounded, stop_bounded
-from kafka_kit.errors import TopicDeclarationError
+from kafka_kit.errors import KafkaAuthorizationError, TopicDeclarationError
 from kafka_kit.settings import KafkaSettings
 
 __all__ = ["KafkaAdmin", "NewTopic", "TopicChanges"]
@@ -186,6 +191,10 @@ class KafkaAdmin:
                 changes.created.append(name)
             elif error is not TopicAlreadyExistsError:  # another service was first: fine
                 detail = rest[0] if rest and rest[0] else error.description
+                if error in (TopicAuthorizationFailedError, ClusterAuthorizationFailedError):
+                    raise KafkaAuthorizationError(
+                        self.settings.principal, "Create", "Topic", name, "to create it"
+                    )
                 raise error(f"creating topic {name} failed: {detail}")
         await self._wait_for_leaders(client, changes.created)
 

@@ -25,7 +25,7 @@ from aiokafka.errors import (
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kafka_kit._cancellation import within
-from kafka_kit.errors import ClusterUnreachableError
+from kafka_kit.errors import ClusterUnreachableError, KafkaAuthorizationError
 from kafka_kit.settings import KafkaSettings
 
 __all__ = ["NOT_ALLOWED", "batches_until_end", "reading", "start_bounded", "stop_bounded"]
@@ -67,8 +67,8 @@ async def start_bounded(client: _Client, settings: KafkaSettings, what: str) -> 
         # one direct connection names the real cause (wrong CA, wrong password…).
         cause = None
         if isinstance(exc, NOT_ALLOWED):
-            cause = f"the principal is not allowed: {type(exc).__name__}: {exc} (check its ACLs)"
-        elif settings.security_protocol != "PLAINTEXT":
+            raise refused(exc, settings, client, what) from exc
+        if settings.security_protocol != "PLAINTEXT":
             cause = await _connection_failure(settings)
         if cause is not None:
             raise ClusterUnreachableError(
@@ -79,6 +79,25 @@ async def start_bounded(client: _Client, settings: KafkaSettings, what: str) -> 
             f"no Kafka broker at {settings.bootstrap_servers} answered within {timeout_s:.0f} s "
             f"({what}): {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def refused(
+    exc: BaseException, settings: KafkaSettings, client: Any, what: str
+) -> KafkaAuthorizationError:
+    """What the ACLs refused ``client`` (for ``what``), as the grant that would allow it."""
+    principal = settings.principal
+    if isinstance(exc, GroupAuthorizationFailedError):
+        group = getattr(client, "_group_id", None) or "<its group>"
+        return KafkaAuthorizationError(principal, "Read", "Group", group, what)
+    if isinstance(exc, TransactionalIdAuthorizationFailed):
+        manager = getattr(getattr(client, "_sender", None), "_txn_manager", None)
+        tid = getattr(manager, "transactional_id", None) or "<its transactional id>"
+        return KafkaAuthorizationError(principal, "Write", "TransactionalId", tid, what)
+    if isinstance(exc, ClusterAuthorizationFailedError):
+        return KafkaAuthorizationError(
+            principal, "IdempotentWrite", "Cluster", "kafka-cluster", what
+        )
+    return KafkaAuthorizationError(principal, "Describe", "Topic", str(exc) or "<the topic>", what)
 
 
 async def _connection_failure(settings: KafkaSettings) -> str | None:

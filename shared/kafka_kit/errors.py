@@ -28,6 +28,7 @@ __all__ = [
     "DeliveryUnknownError",
     "DeserializationError",
     "KafkaArtifactsError",
+    "KafkaAuthorizationError",
     "KafkaKitError",
     "KafkaLaunchError",
     "KafkaSendError",
@@ -162,6 +163,27 @@ class ClusterUnreachableError(KafkaKitError, ConnectionError):
     """No broker answered within the bounded wait (not aiokafka's ``ClusterUnreachableError``)."""
 
     retriable = True
+
+
+class KafkaAuthorizationError(KafkaKitError, PermissionError):
+    """An ACL forbids the principal an operation on a resource: what to grant, in one line."""
+
+    def __init__(
+        self, principal: str, operation: str, resource_type: str, resource: str, detail: str = ""
+    ) -> None:
+        self.principal = principal
+        self.operation = operation
+        self.resource_type = resource_type
+        self.resource = resource
+        flag = {"Topic": "--topic", "Group": "--group", "TransactionalId": "--transactional-id"}
+        target = f"{flag[resource_type]} {resource}" if resource_type in flag else "--cluster"
+        self.grant = (
+            f"kafka-acls --add --allow-principal {principal} --operation {operation} {target}"
+        )
+        super().__init__(
+            f"{principal} may not {operation} {resource_type} {resource}"
+            f"{f' ({detail})' if detail else ''}; grant it: {self.grant}"
+        )
 
 
 class TopicDeclarationError(KafkaKitError, ValueError):

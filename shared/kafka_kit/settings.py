@@ -173,6 +173,16 @@ class KafkaSettings(BaseSettings):
             raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together (mutual TLS)")
         return self
 
+    @property
+    def principal(self) -> str:
+        """Who the brokers' ACLs see: ``User:<name>`` with SASL; a client certificate's
+        distinguished name with mutual TLS; ``User:ANONYMOUS`` otherwise."""
+        if self.security_protocol.startswith("SASL_"):
+            return f"User:{self.sasl_username}"
+        if self.ssl_certfile is not None:
+            return "User:<the certificate's distinguished name>"
+        return "User:ANONYMOUS"
+
     # The one place aiokafka clients get their configuration, security included.
     def client_config(self, client_id: str | None = None) -> dict[str, Any]:
         """What every client gets: bootstrap servers, client id, request timeout, security."""

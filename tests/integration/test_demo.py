@@ -325,3 +325,25 @@ def test_a_taken_port_is_refused_before_kafka_starts() -> None:
 def test_a_bad_setting_is_refused_before_kafka_starts() -> None:
     done = _refused([], {"KAFKA_PRODUCER_ACKS": "7"})
     assert done.stderr.splitlines() == ["KAFKA_PRODUCER_ACKS=7: must be 0, 1 or all"]
+
+
+def test_the_secured_demo_runs_end_to_end_as_user_app() -> None:
+    running = RunningDemo("--security", "sasl_ssl", env=_without("EVENT_STORE_URL"))
+    try:
+        running.wait_for_line("Ctrl-C stops everything", 240)
+        progress = "".join(running.output)
+        assert "granting User:app what the two services need:" in progress
+        assert "--operation Create" in progress
+        (clients,) = [line for line in running.output if "as User:app:" in line]
+        assert "KAFKA_SECURITY_PROTOCOL=SASL_SSL" in clients and "KAFKA_SSL_CAFILE=" in clients
+        answer = httpx.post(
+            f"http://127.0.0.1:{running.producer_port}/events",
+            json={"type": "demo.ping", "source": "test", "key": "k"},
+            timeout=30,
+        )
+        assert answer.status_code == 202, answer.text
+        _wait_stored(running.consumer_port, answer.json()["id"])
+    finally:
+        left = running.stop()
+    assert not left, "processes left behind after Ctrl-C"
+    assert running.process.returncode == 0

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,10 +13,12 @@ import pytest
 from pydantic import SecretStr
 
 from consumer_service.app import create_app as create_consumer_app
+from consumer_service.event_stats import EventStatsSettings
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.errors import ClusterUnreachableError
 from kafka_kit.listener import kafka_listener
 from kafka_kit.local_kafka import LocalKafkaCluster
+from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 from kafka_kit.streams import State, StoreReader, StreamsApplication, StreamsSettings, StreamsState
@@ -23,12 +29,14 @@ from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running, started
 
 pytestmark = pytest.mark.secured
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def secured() -> Iterator[LocalKafkaCluster]:
-    """One SASL_SSL broker for the module: users ``admin`` (super user) and ``app``."""
-    with LocalKafkaCluster(1, security="sasl_ssl") as cluster:
+    """One SASL_SSL broker for the module: users ``admin`` (super user), ``app``, and
+    ``services`` (granted what the two services need)."""
+    with LocalKafkaCluster(1, security="sasl_ssl", users=("app", "services")) as cluster:
         yield cluster
 
 
@@ -139,7 +147,9 @@ async def test_a_listener_without_group_access_is_unhealthy_with_the_reason(
 
         await wait_until(red, 60, "the listener's health red")
         reason = (await client.get("/health")).json()["listeners"]["on"]
-    assert "GroupAuthorizationFailed" in reason
+    assert f"User:app may not Read Group no-access-{topic_name}" in reason
+    grant = "kafka-acls --add --allow-principal User:app --operation Read --group"
+    assert f"{grant} no-access-{topic_name}" in reason
 
 
 async def test_a_stream_application_runs_exactly_once_over_sasl_ssl(
@@ -172,3 +182,112 @@ async def test_a_stream_application_runs_exactly_once_over_sasl_ssl(
         reader = StoreReader(streams.app, topic_name)
         await wait_until(lambda: reader.get("k", "n") == 6, 90, "the sum kept over SASL_SSL")
     assert streams.state is StreamsState.NOT_RUNNING
+
+
+async def test_the_services_run_on_the_secured_cluster_with_the_launchers_grants(
+    secured: LocalKafkaCluster, tmp_path: Path
+) -> None:
+    # As a user runs them: the launcher grants a user what the services need; the services
+    # start with exactly that user's settings, create their topics, write, read, count.
+    lines = secured.grant_service_acls("services")
+    assert any("--operation Create" in line for line in lines)
+    assert all(line.startswith("kafka-acls ") and "User:services" in line for line in lines)
+    settings = secured.client_settings("services").model_copy(
+        update={"consumer": ConsumerSettings(heartbeat_interval_ms=300, session_timeout_ms=6000)}
+    )
+    events = EventsTopicSettings(topic="events", partitions=1, replication_factor=1)
+    producer = create_producer_app(settings, events)
+    consumer = create_consumer_app(
+        settings,
+        events,
+        event_stats=EventStatsSettings(enabled=True),
+        streams=StreamsSettings(commit_interval_s=0.2, state_dir=str(tmp_path)),
+    )
+    async with running(consumer, "consumer") as ask, running(producer, "producer") as post:
+        answer = await post.post("/events", json={"type": "t", "source": "s", "key": "k"})
+        assert answer.status_code == 202, answer.text
+        event_id = answer.json()["id"]
+
+        async def stored() -> bool:
+            return (await ask.get(f"/events/{event_id}")).status_code == 200
+
+        async def counted() -> bool:
+            found = await ask.get("/streams/keys/k", follow_redirects=True)
+            return found.status_code == 200 and found.json()["count"] == 1
+
+        await wait_until(stored, 60, "the event stored by the listener")
+        await wait_until(counted, 90, "the event counted by the stream topology")
+        assert (await ask.get("/health")).json()["status"] == "UP"
+
+
+@pytest.mark.parametrize("service", ["producer_service", "consumer_service.main:app"])
+def test_a_service_without_acls_stops_at_start_with_one_line_naming_the_grant(
+    secured: LocalKafkaCluster, tmp_path: Path, service: str
+) -> None:
+    # `app` as the launcher prints it, granted nothing: the start must say what to grant.
+    (port,) = free_ports(1)
+    env = {
+        **os.environ,
+        **secured.client_environment("app"),
+        "EVENTS_TOPIC": "acl-less",
+        "EVENTS_PARTITIONS": "1",
+        "EVENT_STORE_URL": f"sqlite:///{tmp_path}/events.db",
+    }
+    serving = ["producer_service", "--workers", "1"] if service == "producer_service" else [
+        "uvicorn", service
+    ]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", *serving, "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "Traceback" not in output, output
+    (refusal,) = [line for line in output.splitlines() if "KafkaAuthorizationError" in line]
+    assert "User:app may not Create Topic acl-less" in refusal
+    assert "kafka-acls --add --allow-principal User:app --operation Create --topic acl-less" in (
+        refusal
+    )
+    assert len(output.splitlines()) < 12, output
+
+
+def test_the_launchers_printed_settings_are_usable_as_printed() -> None:
+    # `python -m kafka_kit.local_kafka run --security sasl_ssl`, then the exports as printed:
+    # the user they name may create the services' topics and write them.
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "kafka_kit.local_kafka", "run", "--security", "sasl_ssl"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert launcher.stdout is not None
+        exports = {}
+        for line in launcher.stdout:
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").strip().partition("=")
+                exports[name] = value
+            if line.startswith("(Ctrl-C stops)"):
+                break
+        env_names = {name.removeprefix("KAFKA_").lower(): value for name, value in exports.items()}
+        settings = KafkaSettings(**env_names)
+        assert settings.sasl_username == "app"
+        assert asyncio.run(_create_and_write(settings)) == 0
+    finally:
+        launcher.terminate()
+        _, errors = launcher.communicate(timeout=120)
+    assert "--operation Create" in errors  # the grants, said on stderr
+
+
+async def _create_and_write(settings: KafkaSettings) -> int:
+    events = EventsTopicSettings(topic="events", partitions=1)
+    await KafkaAdmin(settings).ensure_topics(events.declarations())
+    async with KafkaTemplate(settings) as template:
+        sent = await template.send("events", {"type": "t", "source": "s"})
+    return sent.offset

@@ -85,16 +85,14 @@ def _connect(cluster: LocalKafkaCluster, workers: int, *, die_with_parent: bool)
 
 
 def _print_exports(cluster: LocalKafkaCluster) -> None:
-    """``export`` lines for a client of the cluster (``app``, for a secured one)."""
-    settings = cluster.client_settings("app") if cluster.security else cluster.client_settings()
-    print(f"export KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}")
+    """``export`` lines for a client of the cluster (``app``, for a secured one); on a secured
+    cluster, ``app`` is first granted what the two services need."""
     if cluster.security is not None:
-        print(f"export KAFKA_SECURITY_PROTOCOL={settings.security_protocol}")
-        print(f"export KAFKA_SSL_CAFILE={settings.ssl_cafile}")
-        print(f"export KAFKA_SASL_MECHANISM={settings.sasl_mechanism}")
-        print(f"export KAFKA_SASL_USERNAME={settings.sasl_username}")
-        assert settings.sasl_password is not None
-        print(f"export KAFKA_SASL_PASSWORD={settings.sasl_password.get_secret_value()}")
+        _progress("granting User:app what the producer and consumer services need:")
+        for line in cluster.grant_service_acls("app"):
+            _progress(f"  {line}")
+    for name, value in cluster.client_environment("app").items():
+        print(f"export {name}={value}")
 
 
 def _stop(_: argparse.Namespace) -> int:

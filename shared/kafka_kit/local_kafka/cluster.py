@@ -14,12 +14,13 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 from kafka_kit.errors import KafkaLaunchError
+from kafka_kit.local_kafka.acls import Acl, service_acls
 from kafka_kit.local_kafka.artifacts import KAFKA_VERSION, resolve_classpath
 from kafka_kit.local_kafka.node import KafkaNode
 from kafka_kit.local_kafka.processes import pid_alive
@@ -289,6 +290,22 @@ class LocalKafkaCluster:
         fields = self.security.client_settings(user, mechanism) if self.security else {}
         return KafkaSettings(bootstrap_servers=self.bootstrap_servers, **fields)
 
+    def client_environment(self, user: str = "app") -> dict[str, str]:
+        """The ``KAFKA_*`` variables a service needs to reach this cluster (as ``user``, when
+        it is secured)."""
+        settings = self.client_settings(user) if self.security else self.client_settings()
+        env = {"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers}
+        if self.security is not None:
+            assert settings.sasl_password is not None
+            env.update(
+                KAFKA_SECURITY_PROTOCOL=settings.security_protocol,
+                KAFKA_SSL_CAFILE=str(settings.ssl_cafile),
+                KAFKA_SASL_MECHANISM=str(settings.sasl_mechanism),
+                KAFKA_SASL_USERNAME=str(settings.sasl_username),
+                KAFKA_SASL_PASSWORD=settings.sasl_password.get_secret_value(),
+            )
+        return env
+
     def admin_client_config(self) -> dict[str, Any]:
         """aiokafka keyword arguments (security only) for an admin of this cluster."""
         if self.security is None:
@@ -306,25 +323,45 @@ class LocalKafkaCluster:
 
         Runs Kafka's own ``kafka-acls`` as ``admin``; a secured cluster only.
         """
+        acl = Acl("topic", topic, operations) if topic is not None else Acl(
+            "group", str(group), operations
+        )  # fmt: skip
+        self.grant_acls(user, [acl])
+
+    def grant_service_acls(self, user: str = "app") -> list[str]:
+        """Grant ``user`` what the producer and consumer services need (:func:`service_acls`);
+        the ``kafka-acls`` lines that do it, to show or to run elsewhere."""
+        acls = service_acls()
+        self.grant_acls(user, acls)
+        return [acl.command(f"User:{user}") for acl in acls]
+
+    def grant_acls(self, user: str, acls: Iterable[Acl]) -> None:
+        """Allow ``user`` everything ``acls`` name: one ``kafka-acls`` run per pattern type and
+        set of operations (each run starts a JVM)."""
         if self.security is None or self.directory is None:
             raise KafkaLaunchError("ACLs need a secured cluster (security='sasl_ssl')")
         config = self.directory / "security" / "admin.properties"
         config.write_text(self.security.java_client_properties())
-        resource = ["--topic", topic] if topic is not None else ["--group", str(group)]
-        arguments = [
-            "--bootstrap-server", self.bootstrap_servers, "--command-config", str(config),
-            "--add", "--allow-principal", f"User:{user}",
-            *(a for op in operations for a in ("--operation", op)), *resource,
-        ]  # fmt: skip
-        done = subprocess.run(
-            self._java_command("org.apache.kafka.tools.AclCommand", *arguments),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise KafkaLaunchError(f"kafka-acls failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
+        runs: dict[tuple[bool, tuple[str, ...]], list[Acl]] = {}
+        for acl in acls:
+            runs.setdefault((acl.prefixed, acl.operations), []).append(acl)
+        for together in runs.values():
+            arguments = [
+                "--bootstrap-server", self.bootstrap_servers, "--command-config", str(config),
+                "--add", "--allow-principal", f"User:{user}",
+                *(a for acl in together for a in acl.resource()), *together[0].rest(),
+            ]  # fmt: skip
+            done = subprocess.run(
+                self._java_command("org.apache.kafka.tools.AclCommand", *arguments),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise KafkaLaunchError(
+                    f"kafka-acls failed: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+                )
 
     # ---------------------------------------------------------------- state for the CLI
     def _write_state(self) -> None:
