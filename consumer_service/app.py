@@ -54,9 +54,9 @@ from kafka_kit.web.console import (
     install_console,
 )
 from kafka_kit.web.docs import serve_docs_offline
-from kafka_kit.web.startup import explain_startup_failures
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.service import ServiceSettings
+from kafka_kit.web.startup import explain_startup_failures
 from kafka_kit.web.strict_json import validation_error_answer
 from producer_service.events import EventsTopicSettings
 

@@ -14,12 +14,12 @@ from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
 from kafka_kit.web.auth import ApiTokens, install_access, rules
 from kafka_kit.web.docs import serve_docs_offline
-from kafka_kit.web.startup import explain_startup_failures
 from kafka_kit.web.fast_post import FastJsonPost
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.limits import BodySizeLimitMiddleware
 from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.service import ServiceSettings
+from kafka_kit.web.startup import explain_startup_failures
 from kafka_kit.web.strict_json import validation_error_answer
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.events import EventsTopicSettings
