@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from consumer_service.burrow_routes import BurrowNotFound, not_found
@@ -42,6 +41,7 @@ from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
 from kafka_kit.metrics import LagCollector
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
 from kafka_kit.web.auth import ApiTokens, SessionCookie, install_access, rules
+from kafka_kit.web.basics import service_basics
 from kafka_kit.web.connect_answers import (
     UNREACHABLE,
     connect_error_answer,
@@ -53,11 +53,8 @@ from kafka_kit.web.console import (
     ConsoleSources,
     install_console,
 )
-from kafka_kit.web.docs import serve_docs_offline
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.service import ServiceSettings
-from kafka_kit.web.startup import explain_startup_failures
-from kafka_kit.web.strict_json import validation_error_answer
 from producer_service.events import EventsTopicSettings
 
 SETTINGS = (
@@ -185,9 +182,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    serve_docs_offline(app)
-    explain_startup_failures(app)
-    app.add_exception_handler(RequestValidationError, validation_error_answer)
+    service_basics(app)
     app.state.service = service or ServiceSettings()
     app.state.kafka_settings = settings
     app.state.registry = registry

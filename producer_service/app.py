@@ -6,21 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
 from kafka_kit.web.auth import ApiTokens, install_access, rules
-from kafka_kit.web.docs import serve_docs_offline
+from kafka_kit.web.basics import service_basics
 from kafka_kit.web.fast_post import FastJsonPost
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.limits import BodySizeLimitMiddleware
 from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.service import ServiceSettings
-from kafka_kit.web.startup import explain_startup_failures
-from kafka_kit.web.strict_json import validation_error_answer
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.events import EventsTopicSettings
 from producer_service.routes import fast_post_event, read_router, write_router
@@ -86,9 +83,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    serve_docs_offline(app)
-    explain_startup_failures(app)
-    app.add_exception_handler(RequestValidationError, validation_error_answer)
+    service_basics(app)
     app.state.api_settings = api
     app.state.service = service or ServiceSettings()
     app.state.metrics_registry = metrics_registry or REGISTRY

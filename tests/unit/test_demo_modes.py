@@ -40,11 +40,19 @@ def test_compose_v2_then_v1_then_none(
 
 def test_launcher_flags_are_refused_in_docker_mode(capsys: pytest.CaptureFixture[str]) -> None:
     args = argparse.Namespace(
-        nodes=1, producer_port=None, consumer_port=9000, local=False, connect=True
+        nodes=1,
+        producer_port=None,
+        consumer_port=9000,
+        local=False,
+        connect=True,
+        security="sasl_ssl",
     )
     with pytest.raises(SystemExit) as raised:
         demo._run_compose(["docker", "compose"], args)
     assert raised.value.code == 2
     message = capsys.readouterr().err
-    assert "--nodes, --consumer-port, --connect apply to the local launcher only" in message
+    assert (
+        "--nodes, --consumer-port, --connect, --security apply to the local launcher only"
+        in message
+    )
     assert "--local" in message
