@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import consumer, e2e, http, producer, scale, service, spring, streams
+from bench import consumer, e2e, http, producer, scale, service, soak, spring, streams
 from bench.harness import Options, Report
 from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
@@ -25,7 +25,11 @@ SCENARIOS = {
     "streams": streams.run,
     "service": service.run,
     "spring": spring.run,
+    "soak": soak.run,
 }
+
+DEFAULT = [name for name in SCENARIOS if name != "soak"]
+"""What ``./dev bench`` runs without ``--scenarios``: the soak takes an hour, asked for by name."""
 
 
 @contextlib.contextmanager
@@ -41,7 +45,15 @@ def broker() -> Iterator[str]:
 
 async def main_async(args: argparse.Namespace, bootstrap: str) -> Report:
     report = Report(args.repeats)
-    options = Options(bootstrap, args.events, args.repeats, args.rss_events)
+    options = Options(
+        bootstrap,
+        args.events,
+        args.repeats,
+        args.rss_events,
+        soak_events=args.soak_events,
+        soak_rate=args.soak_rate,
+        out=args.out,
+    )
     for name in args.scenarios:
         print(f"--- scenario {name}", flush=True)
         await SCENARIOS[name](report, options)
@@ -50,12 +62,18 @@ async def main_async(args: argparse.Namespace, bootstrap: str) -> Report:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__)
-    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
+    parser.add_argument("--scenarios", nargs="+", default=DEFAULT, choices=list(SCENARIOS))
     parser.add_argument("--events", type=int, default=100_000, help="events per run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument(
         "--rss-events", type=int, default=1_000_000, help="events through both services for RSS"
+    )
+    parser.add_argument(
+        "--soak-events", type=int, default=10_000_000, help="events through both services (soak)"
+    )
+    parser.add_argument(
+        "--soak-rate", type=float, default=3_000.0, help="events per second posted (soak)"
     )
     args = parser.parse_args(argv)
     # The scenarios build settings (and run both services) from the environment: check it first.

@@ -37,6 +37,9 @@ class Options:
     events: int
     repeats: int
     rss_events: int = 1_000_000
+    soak_events: int = 10_000_000
+    soak_rate: float = 3_000.0
+    out: Path = Path("bench/results")
 
 
 @dataclass

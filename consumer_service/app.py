@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from consumer_service.cluster_routes import router as cluster_router
 from consumer_service.connect_routes import router as connect_router
 from consumer_service.dlt_routes import router as dlt_router
 from consumer_service.event_stats import EventStats, EventStatsSettings, build_event_stats
-from consumer_service.event_store import EventStore, describe_store, event_store_for
+from consumer_service.event_store import EventStore, describe_store, event_store_for, keep_for
 from consumer_service.listeners import RecentEvents, register_event_log
 from consumer_service.order_changes import (
     OrderChanges,
@@ -37,6 +38,7 @@ from kafka_kit import (
     LagSettings,
     ListenerRegistry,
 )
+from kafka_kit._cancellation import cancel_and_wait
 from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
 from kafka_kit.metrics import LagCollector
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
@@ -153,10 +155,7 @@ def create_app(
                 ),
             )
             app.state.dead_letters = DeadLetterReplayer(settings, template)
-            store = event_store_for(store_url)
-            await store.open()
-            opened.push_async_callback(store.close)
-            app.state.event_store = store
+            store = app.state.event_store = await _open_store(opened, stored)
             # In the background: a watched cluster that is down never holds up the start.
             await monitors.start()
             opened.push_async_callback(monitors.stop)
@@ -190,7 +189,8 @@ def create_app(
     app.state.order_changes = order_changes
     app.state.lag_monitors = monitors
     app.state.event_stats = None
-    app.state.stored_in = describe_store(store_url := (store_settings or EventStoreSettings()).url)
+    stored = store_settings or EventStoreSettings()
+    app.state.stored_in = describe_store(stored.url)
     app.state.streams_apps = streams_apps
     app.state.metrics_registries = _metrics_registries(metrics_registry, monitors, streams_apps)
     app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
@@ -199,6 +199,18 @@ def create_app(
         app.include_router(routes)
     _wire_connect(app, connect or ConnectSettings())
     return app
+
+
+async def _open_store(
+    opened: contextlib.AsyncExitStack, settings: EventStoreSettings
+) -> EventStore:
+    store = event_store_for(settings.url)
+    await store.open()
+    opened.push_async_callback(store.close)
+    if settings.retention_s is not None:
+        retention = asyncio.create_task(keep_for(store, settings.retention_s))
+        opened.push_async_callback(cancel_and_wait, retention)
+    return store
 
 
 def _wire_access(app: FastAPI, tokens: ApiTokens) -> None:

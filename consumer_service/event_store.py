@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +26,8 @@ from pydantic_core import to_json
 
 from kafka_kit.sqlite_file import SqliteFile
 from producer_service.events import EventDto
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = "id, type, source, key, payload, occurred_at, topic, partition, kafka_offset, stored_at"
 _CREATE = """
@@ -42,6 +45,7 @@ CREATE TABLE IF NOT EXISTS events (
 )
 """
 _INDEX = "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, stored_at)"
+_BY_TIME = "CREATE INDEX IF NOT EXISTS events_by_time ON events (stored_at)"
 _ROWS_PER_INSERT = 500
 """Rows per multi-row INSERT (10 parameters each: well under SQLite's 32,766)."""
 
@@ -96,6 +100,10 @@ class EventStore(Protocol):
 
     async def count(self) -> int:
         """How many events are stored."""
+        ...
+
+    async def delete_stored_before(self, cutoff: datetime) -> int:
+        """Delete the events stored before ``cutoff`` (retention); how many went."""
         ...
 
 
@@ -189,7 +197,7 @@ class SqliteEventStore(_Counting, SqliteFile):
 
     async def open(self) -> None:
         """Open the file, creating the table."""
-        await self._open((_CREATE, _INDEX))
+        await self._open((_CREATE, _INDEX, _BY_TIME))
 
     async def save_many(self, events: Sequence[PlacedEvent]) -> set[str]:
         """Insert the events whose ids are new, all in one transaction, committed on return."""
@@ -229,6 +237,16 @@ class SqliteEventStore(_Counting, SqliteFile):
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def delete_stored_before(self, cutoff: datetime) -> int:
+        """Delete the events stored before ``cutoff``, in one transaction."""
+        db = self._connection()
+        async with self._lock:
+            cursor = await db.execute(
+                "DELETE FROM events WHERE stored_at < ?", (cutoff.astimezone(UTC).isoformat(),)
+            )
+            await db.commit()
+        return int(cursor.rowcount)
+
 
 class PostgresEventStore(_Counting):
     """Events in PostgreSQL (psycopg 3); one connection, used one statement at a time."""
@@ -244,6 +262,7 @@ class PostgresEventStore(_Counting):
         conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         await conn.execute(_CREATE)
         await conn.execute(_INDEX)
+        await conn.execute(_BY_TIME)
         await conn.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_events "
             "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -304,6 +323,30 @@ class PostgresEventStore(_Counting):
             cursor = await self._connection().execute("SELECT count(*) FROM events")
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def delete_stored_before(self, cutoff: datetime) -> int:
+        """Delete the events stored before ``cutoff``."""
+        async with self._lock:
+            cursor = await self._connection().execute(
+                "DELETE FROM events WHERE stored_at < %s", (cutoff.astimezone(UTC).isoformat(),)
+            )
+        return int(cursor.rowcount)
+
+
+async def keep_for(store: EventStore, retention_s: float, every_s: float = 60.0) -> None:
+    """Delete what ``store`` holds longer than ``retention_s``, every ``every_s``, until
+    cancelled (a failed round is logged; the next one tries again)."""
+    while True:
+        await asyncio.sleep(min(every_s, retention_s))
+        try:
+            gone = await store.delete_stored_before(
+                datetime.now(UTC) - timedelta(seconds=retention_s)
+            )
+        except Exception:
+            log.exception("the event store's retention failed; tried again in %.0f s", every_s)
+        else:
+            if gone:
+                log.info("event store: %d events older than %.0f s deleted", gone, retention_s)
 
 
 def event_store_for(url: str) -> EventStore:

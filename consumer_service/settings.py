@@ -18,6 +18,12 @@ class EventStoreSettings(BaseSettings):
         default="sqlite:///events.db",
         description="where the consumer stores events: `sqlite:///path` or `postgresql://…`",
     )
+    retention_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="stored events older than this are deleted, checked every minute (none: "
+        "kept for good, the store grows with the traffic); a redelivery after that is stored again",
+    )
 
 
 class EventLogSettings(BaseSettings):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from consumer_service.event_store import EventStore, PostgresEventStore, event_store_for
+from consumer_service.event_store import (
+    EventStore,
+    PostgresEventStore,
+    event_store_for,
+    keep_for,
+)
+from kafka_kit.testing import wait_until
 from producer_service.events import EventDto
 
 
@@ -49,6 +58,34 @@ async def test_query_by_type_newest_first(store: EventStore) -> None:
     assert [e.event.payload["n"] for e in await store.query(type="a")] == [4, 2, 0]
     assert len(await store.query(limit=2)) == 2
     assert await store.get(EventDto(type="x", source="y").id) is None
+
+
+async def test_retention_deletes_what_was_stored_before_the_cutoff(store: EventStore) -> None:
+    old = [EventDto(type="t", source="s", payload={"n": n}) for n in range(3)]
+    for n, event in enumerate(old):
+        await store.save(event, topic="t", partition=0, offset=n)
+    cutoff = datetime.now(UTC)
+    kept = EventDto(type="t", source="s")
+    await asyncio.sleep(0.01)
+    await store.save(kept, topic="t", partition=0, offset=3)
+    assert await store.delete_stored_before(cutoff) == 3
+    assert await store.count() == 1 and await store.get(kept.id) is not None
+    assert store.inserted == 4  # what was stored since start: retention does not undo it
+
+
+async def test_the_retention_task_keeps_the_store_bounded(store: EventStore) -> None:
+    await store.save(EventDto(type="t", source="s"), topic="t", partition=0, offset=0)
+    pruning = asyncio.create_task(keep_for(store, retention_s=0.2, every_s=0.1))
+    try:
+        await wait_until(lambda: _empty(store), 10, "the old event deleted")
+    finally:
+        pruning.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pruning
+
+
+async def _empty(store: EventStore) -> bool:
+    return await store.count() == 0
 
 
 async def test_sqlite_survives_reopening(tmp_path: Path) -> None:
