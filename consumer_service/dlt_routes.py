@@ -15,6 +15,7 @@ from kafka_kit import (
     DeadLetterTopicNotFoundError,
     dead_letter_topic,
 )
+from kafka_kit.json_numbers import JsonInt
 from kafka_kit.web.strict_json import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/dlt", tags=["dead letters"])
@@ -34,9 +35,9 @@ class DeadLetterRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Strict: a JSON boolean or string is no partition or offset (lax mode takes false as 0).
-    partition: int = Field(ge=0, strict=True)
-    offset: int = Field(ge=0, strict=True)
+    # A JSON boolean or string is no partition or offset (lax mode takes false as 0); 3.0 is 3.
+    partition: JsonInt = Field(ge=0)
+    offset: JsonInt = Field(ge=0)
 
 
 class ReplayRequest(BaseModel):

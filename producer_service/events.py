@@ -6,12 +6,20 @@ an event owns its schema.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +36,28 @@ OCCURRED_AT_MIN_MS = 0
 OCCURRED_AT_MAX_MS = 253_402_300_799_999
 """9999-12-31T23:59:59.999Z: the last instant an ISO 8601 date (and Python) can write."""
 OCCURRED_AT_RANGE = "1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
+
+_DAY = "(?:0[1-9]|[12][0-9]|3[01])"
+_MONTH = "(?:0[1-9]|1[0-2])"
+_TIME = "[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]+)?)?"
+_HOURS = "(?:[01][0-9]|2[0-3]):?[0-5][0-9]"
+_INNER_YEARS = "(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+OCCURRED_AT_PATTERN = (
+    "^(?:"
+    # Years 1971-9998, and the first and last year but their edge days: any offset.
+    f"(?:{_INNER_YEARS}-{_MONTH}-{_DAY}"
+    f"|1970-(?:01-(?:0[2-9]|[12][0-9]|3[01])|(?:0[2-9]|1[0-2])-{_DAY})"
+    f"|9999-(?:(?:0[1-9]|1[01])-{_DAY}|12-(?:0[1-9]|[12][0-9]|30)))"
+    f"{_TIME}(?:[Zz]|[+-]{_HOURS})"
+    # The edge days: only offsets that keep the instant inside the range.
+    f"|1970-01-01{_TIME}(?:[Zz]|-{_HOURS}|\\+00:?00)"
+    f"|9999-12-31{_TIME}(?:[Zz]|\\+{_HOURS}|-00:?00)"
+    ")$"
+)
+"""``occurred_at`` as the API states it (a JSON Schema ``pattern`` beside ``format: date-time``):
+what :data:`OCCURRED_AT_RANGE` allows, written so that a client can check it. On 1970-01-01 and
+9999-12-31 the offset may only point into the range (``Z`` does)."""
+_OCCURRED_AT = re.compile(OCCURRED_AT_PATTERN)
 
 
 class EventDto(BaseModel):
@@ -59,20 +89,25 @@ class EventDto(BaseModel):
     occurred_at: AwareDatetime = Field(
         default_factory=_now,
         description="When it happened, with a time zone; defaults to now. From "
-        f"{OCCURRED_AT_RANGE} (in UTC): what a Kafka record timestamp holds.",
+        f"{OCCURRED_AT_RANGE}: what a Kafka record timestamp holds.",
+        json_schema_extra={"pattern": OCCURRED_AT_PATTERN},
     )
 
-    @field_validator("occurred_at")
+    @field_validator("occurred_at", mode="wrap")
     @classmethod
-    def _kafka_can_hold_it(cls, value: datetime) -> datetime:
-        if not OCCURRED_AT_MIN_MS <= _epoch_ms(value) <= OCCURRED_AT_MAX_MS:
+    def _kafka_can_hold_it(cls, value: object, parse: ValidatorFunctionWrapHandler) -> datetime:
+        # Parsed first, so that a malformed or naive value keeps pydantic's own error.
+        parsed: datetime = parse(value)
+        written_outside = isinstance(value, str) and not _OCCURRED_AT.match(value)
+        if written_outside or not OCCURRED_AT_MIN_MS <= _epoch_ms(parsed) <= OCCURRED_AT_MAX_MS:
             raise PydanticCustomError(
                 "occurred_at_range",
-                "occurred_at must be from {range} (in UTC): a Kafka record timestamp is "
-                "milliseconds since 1970, and a date has four digits",
+                "occurred_at must be from {range}: a Kafka record timestamp is milliseconds "
+                "since 1970, and a date has four digits (on the first and last day, give the "
+                "time in UTC)",
                 {"range": OCCURRED_AT_RANGE},
             )
-        return value
+        return parsed
 
     def occurred_at_ms(self) -> int:
         """``occurred_at`` as a Kafka record timestamp: milliseconds since the epoch."""

@@ -23,6 +23,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
     for_code,
 )
+from aiokafka.protocol.metadata import MetadataRequest
 
 from kafka_kit.clients import start_bounded, stop_bounded
 from kafka_kit.errors import KafkaAuthorizationError, TopicDeclarationError
@@ -103,6 +104,12 @@ async def broker_topic_defaults(client: AIOKafkaAdminClient) -> tuple[int, int]:
     return int(values.get("num.partitions", 1)), int(values.get("default.replication.factor", 1))
 
 
+def _led(topic: Mapping[str, Any]) -> bool:
+    # A topic's metadata with every partition led: the broker that answered can serve it.
+    parts = topic["partitions"]
+    return not topic["error_code"] and bool(parts) and all(p["leader"] >= 0 for p in parts)
+
+
 class KafkaAdmin:
     """Bounded topic administration over aiokafka's admin client."""
 
@@ -125,16 +132,18 @@ class KafkaAdmin:
 
     async def topic_layout(self, topic: str) -> tuple[int, int]:
         """``(partitions, replication factor)`` of an existing topic (never creates it)."""
-        async with self.client() as client:
-            # Asked for by name, a missing topic would be auto-created by the broker's default
-            # (auto.create.topics.enable): look it up in the full list first.
-            if topic not in await client.list_topics():
-                raise for_code(3)(f"topic {topic} does not exist")
-            (described,) = await client.describe_topics([topic])
-        if described["error_code"] or not described["partitions"]:
-            raise for_code(described["error_code"] or 3)(f"topic {topic} does not exist")
-        partitions = described["partitions"]
-        return len(partitions), len(partitions[0]["replicas"])
+        async with self.client() as client, asyncio.timeout(self._timeout_s):
+            while True:
+                # Asked for by name, a missing topic would be auto-created by the broker's
+                # default (auto.create.topics.enable): look it up in the full list first.
+                if topic not in await client.list_topics():
+                    raise for_code(3)(f"topic {topic} does not exist")
+                (described,) = await client.describe_topics([topic])
+                if not described["error_code"] and described["partitions"]:
+                    partitions = described["partitions"]
+                    return len(partitions), len(partitions[0]["replicas"])
+                # Listed by one broker, not yet known to the next one asked: a new topic.
+                await asyncio.sleep(0.05)
 
     async def ensure_topics(self, topics: Iterable[NewTopic]) -> list[str]:
         """Make the declared topics exist as declared; return the names created."""
@@ -199,18 +208,25 @@ class KafkaAdmin:
         await self._wait_for_leaders(client, changes.created)
 
     async def _wait_for_leaders(self, client: AIOKafkaAdminClient, names: list[str]) -> None:
-        # Created is not yet usable: a topic is, once every partition has a leader that the
-        # brokers know of. Without this, the next client may be told it does not exist.
-        pending = set(names)
+        # Created is not yet usable: a topic is, once every partition has a leader that every
+        # broker knows of. Each broker learns it from the controller in its own time, and a
+        # client asks whichever broker it likes: without this, the next one may be told the
+        # topic does not exist.
+        if not names:
+            return
+        nodes = [broker["node_id"] for broker in (await client.describe_cluster())["brokers"]]
         async with asyncio.timeout(self._timeout_s):
-            while pending:
-                described: list[dict[str, Any]] = await client.describe_topics(sorted(pending))
-                for topic in described:
-                    parts = topic["partitions"]
-                    if not topic["error_code"] and parts and all(p["leader"] >= 0 for p in parts):
-                        pending.discard(topic["topic"])
-                if pending:
-                    await asyncio.sleep(0.05)
+            for node in nodes:
+                pending = set(names)
+                while pending:
+                    response = await client._send_request_to_node(
+                        node, MetadataRequest(sorted(pending))
+                    )
+                    for topic in response.to_object()["topics"]:
+                        if _led(topic):
+                            pending.discard(topic["topic"])
+                    if pending:
+                        await asyncio.sleep(0.05)
 
     async def _raise_partitions(
         self, client: AIOKafkaAdminClient, topics: list[NewTopic], changes: TopicChanges

@@ -5,6 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
+
+from kafka_kit.json_numbers import JsonInt
 
 __all__ = ["PartitionRef", "SeekPosition", "SeekRequest"]
 
@@ -15,6 +18,11 @@ MAX_LONG = 2**63 - 1
 MAX_EXACT_JSON = 2**53 - 1
 """What the OpenAPI schema promises: JSON clients that read numbers as doubles (JavaScript, and
 fuzzers that generate them) cannot tell 2**63 - 1 from 2**63. The server accepts up to 2**63 - 1."""
+
+
+_POSITION_NUMBER: JsonDict = {"type": "integer", "minimum": 0, "maximum": MAX_EXACT_JSON}
+"""An offset or timestamp, as each branch of the cross-field rule states it again (a generator
+may take a branch on its own)."""
 
 
 class SeekPosition(StrEnum):
@@ -32,8 +40,8 @@ class PartitionRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     topic: str = Field(min_length=1)
-    # Strict: a JSON boolean or string is not a partition (lax mode would take false as 0).
-    partition: int = Field(ge=0, strict=True)
+    # A JSON boolean or string is not a partition (lax mode would take false as 0); 3.0 is 3.
+    partition: JsonInt = Field(ge=0)
 
 
 class SeekRequest(BaseModel):
@@ -63,7 +71,7 @@ class SeekRequest(BaseModel):
                 {
                     "properties": {
                         "position": {"const": "offset"},
-                        "offset": {"type": "integer"},
+                        "offset": _POSITION_NUMBER,
                         "timestamp": {"type": "null"},
                     },
                     "required": ["offset"],
@@ -71,7 +79,7 @@ class SeekRequest(BaseModel):
                 {
                     "properties": {
                         "position": {"const": "timestamp"},
-                        "timestamp": {"type": "integer"},
+                        "timestamp": _POSITION_NUMBER,
                         "offset": {"type": "null"},
                     },
                     "required": ["timestamp"],
@@ -81,18 +89,16 @@ class SeekRequest(BaseModel):
     )
 
     position: SeekPosition
-    offset: int | None = Field(
+    offset: JsonInt | None = Field(
         default=None,
-        strict=True,
         ge=0,
         le=MAX_LONG,
         json_schema_extra={"maximum": MAX_EXACT_JSON},
         description="With position=offset. Past the log end: the end (the listener waits for "
         "new records); before the log start: the start.",
     )
-    timestamp: int | None = Field(
+    timestamp: JsonInt | None = Field(
         default=None,
-        strict=True,
         ge=0,
         le=MAX_LONG,
         json_schema_extra={"maximum": MAX_EXACT_JSON},

@@ -101,6 +101,17 @@ async def test_seek_replays(api: Api, listener_settings: KafkaSettings, topic_na
     )
     assert response.status_code == 202
     await wait_until(lambda: handled[-1:] == [2] and len(handled) == 7, 30, "offset 2 again")
+    # JSON Schema's integer: 1.0 is 1 (a client that writes every number as a double).
+    response = await client.post(
+        "/listeners/audit/seek",
+        json={
+            "position": "offset",
+            "offset": 1.0,
+            "partitions": [{"topic": topic_name, "partition": 0.0}],
+        },
+    )
+    assert response.status_code == 202
+    await wait_until(lambda: handled[-2:] == [1, 2] and len(handled) == 9, 30, "offset 1 again")
 
 
 @pytest.mark.parametrize("path", ["", "/pause", "/resume", "/start", "/stop", "/seek"])
