@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from consumer_service.event_store import EventStore, PlacedEvent
-from kafka_kit import ConsumerRecord, ListenerRegistry, kafka_listener
+from kafka_kit import ConsumerRecord, Inject, ListenerRegistry, kafka_listener
 from producer_service.events import EventDto
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,8 @@ class RecentEvents:
 async def event_log(
     events: list[EventDto],
     records: list[ConsumerRecord[bytes, bytes]],
-    store: EventStore,
-    recent: RecentEvents,
+    store: Annotated[EventStore, Inject],
+    recent: Annotated[RecentEvents, Inject],
 ) -> None:
     """Store a poll's events in one transaction (committed before the offsets are).
 

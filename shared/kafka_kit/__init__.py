@@ -10,6 +10,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kafka_kit.ack import AckMode, Acknowledgment
 from kafka_kit.admin import KafkaAdmin, NewTopic, TopicChanges
+from kafka_kit.app import AppHealth, KafkaApp
 from kafka_kit.back_off import BackOff, ExponentialBackOff, FixedBackOff
 from kafka_kit.cluster_view import ClusterView, describe_cluster_view
 from kafka_kit.dead_letter import DeadLetterPublishingRecoverer, dead_letter_topic
@@ -34,6 +35,7 @@ from kafka_kit.errors import (
     KafkaKitError,
     KafkaLaunchError,
     KafkaSendError,
+    ListenerDeclarationError,
     RegistryStateError,
     TemplateNotStartedError,
     TopicDeclarationError,
@@ -46,9 +48,11 @@ from kafka_kit.lag.monitor import ClusterLagMonitor, LagMonitors
 from kafka_kit.listener import (
     ConcurrentListenerContainer,
     ContainerState,
+    Inject,
     ListenerContainer,
     ListenerContext,
     ListenerEndpoint,
+    ListenerPreset,
     Payload,
     RebalanceListener,
     RecordHeaders,
@@ -82,6 +86,7 @@ __all__ = [
     "AckMode",
     "Acknowledgment",
     "AlreadyReplayedError",
+    "AppHealth",
     "BackOff",
     "BatchListenerFailedError",
     "ClusterLagMonitor",
@@ -105,7 +110,9 @@ __all__ = [
     "ErrorOutcome",
     "ExponentialBackOff",
     "FixedBackOff",
+    "Inject",
     "KafkaAdmin",
+    "KafkaApp",
     "KafkaArtifactsError",
     "KafkaAuthorizationError",
     "KafkaKitError",
@@ -118,7 +125,9 @@ __all__ = [
     "LagSettings",
     "ListenerContainer",
     "ListenerContext",
+    "ListenerDeclarationError",
     "ListenerEndpoint",
+    "ListenerPreset",
     "ListenerRegistry",
     "ListenerStatus",
     "LoggingProducerListener",

@@ -186,6 +186,10 @@ class KafkaAuthorizationError(KafkaKitError, PermissionError):
         )
 
 
+class ListenerDeclarationError(KafkaKitError, ValueError):
+    """A listener declared so that it cannot run: the message says what to change."""
+
+
 class TopicDeclarationError(KafkaKitError, ValueError):
     """A declaration Kafka cannot honour (e.g. fewer partitions than the topic has)."""
 

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from kafka_kit._placeholders import resolve_placeholders
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.error_handler import ErrorHandler
-from kafka_kit.errors import RegistryStateError, UnknownListenerError
+from kafka_kit.errors import ListenerDeclarationError, RegistryStateError, UnknownListenerError
 from kafka_kit.listener import (
     ConcurrentListenerContainer,
     ContainerState,
@@ -21,6 +21,7 @@ from kafka_kit.listener import (
     TopicPartitionOffset,
 )
 from kafka_kit.listener.consumer_setup import compile_pattern
+from kafka_kit.listener.endpoint import DEFAULT_PRESET, ListenerPreset
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.retry_topics import RetryTopicRouter, not_before
 from kafka_kit.seek import SeekRequest
@@ -42,6 +43,23 @@ class ListenerRegistry:
         self._containers: dict[str, ConcurrentListenerContainer] = {}
         self._own_template: KafkaTemplate | None = None
         self._prometheus: KafkaMetrics | None = None
+        self.presets: dict[str, ListenerPreset] = {}
+        """Named listener options (Spring's container factories), by name; add before the
+        listeners that use them are declared."""
+
+    def preset_options(self, name: str | None) -> dict[str, Any]:
+        """The options preset ``name`` sets (none named: the ``"default"`` preset's, if any)."""
+        if name is None:
+            preset = self.presets.get(DEFAULT_PRESET)
+            return preset.options() if preset is not None else {}
+        try:
+            return self.presets[name].options()
+        except KeyError:
+            known = ", ".join(sorted(self.presets)) or "none"
+            raise ListenerDeclarationError(
+                f"no listener preset {name!r} in this registry (presets: {known}): add it "
+                "before the listeners that use it"
+            ) from None
 
     def register(self, endpoint: ListenerEndpoint) -> None:
         """Add an endpoint; ids are unique within a registry."""
@@ -127,7 +145,7 @@ class ListenerRegistry:
                 for p in endpoint.partitions
             ),
         )
-        group_id = resolve(endpoint.group_id) if endpoint.group_id else None
+        group_id = _group_of(endpoint, settings, resolve)
         prefix = f"{settings.client_id}-{endpoint.id}"
         retry = endpoint.retry_topics
         router = (
@@ -257,6 +275,22 @@ class ListenerRegistry:
     def healthy(self) -> bool:
         """True when every listener that should run is running (or deliberately paused)."""
         return not self.unhealthy()
+
+
+def _group_of(
+    endpoint: ListenerEndpoint, settings: KafkaSettings, resolve: Callable[[str], str]
+) -> str | None:
+    """The listener's own group, else ``KAFKA_CONSUMER_GROUP_ID``; assigned partitions need none."""
+    if endpoint.group_id:
+        return resolve(endpoint.group_id)
+    if endpoint.partitions:
+        return None
+    if settings.consumer.group_id:
+        return settings.consumer.group_id
+    raise ListenerDeclarationError(
+        f"listener {endpoint.id!r} subscribes without a group: give it group_id=..., or set "
+        "KAFKA_CONSUMER_GROUP_ID (the group of every listener that names none)"
+    )
 
 
 default_registry = ListenerRegistry()

@@ -76,6 +76,11 @@ class ConsumerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_CONSUMER_", extra="ignore")
 
+    group_id: str | None = Field(
+        default=None,
+        description="the consumer group of listeners that name none (Spring: "
+        "`spring.kafka.consumer.group-id`); none: each listener must name its own",
+    )
     auto_offset_reset: Literal["earliest", "latest", "none"] = Field(
         default="earliest", description="where a group without a committed offset starts"
     )

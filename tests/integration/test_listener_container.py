@@ -18,6 +18,7 @@ from kafka_kit.ack import AckMode, Acknowledgment
 from kafka_kit.back_off import FixedBackOff
 from kafka_kit.error_handler import DefaultErrorHandler
 from kafka_kit.listener import (
+    Inject,
     RecordOffset,
     RecordPartition,
     RecordTopic,
@@ -475,7 +476,7 @@ async def test_dependencies_go_anywhere_and_the_annotation_wins(
     ledger = Ledger()
 
     @kafka_listener(topic_name, group_id=f"a-{topic_name}", registry=registry)
-    async def first(book: Ledger, order: Order) -> None:  # a dependency before the payload
+    async def first(book: Annotated[Ledger, Inject], order: Order) -> None:  # before the payload
         book.entries.append(("first", order.id))
 
     @kafka_listener(topic_name, group_id=f"b-{topic_name}", registry=registry)

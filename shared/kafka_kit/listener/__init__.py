@@ -1,6 +1,7 @@
 """Listeners: ``@kafka_listener`` endpoints and the containers that run them.
 
-``endpoint`` (the declaration), ``arguments`` (what a handler is called with), ``container`` (one
+``endpoint`` (the declaration), ``arguments`` (what a handler is called with), ``depends``
+(FastAPI's ``Depends`` per record), ``container`` (one
 consumer's lifecycle and poll loop), ``supervision`` (restarts), ``concurrent``
 (``concurrency=N``), ``consumer_setup``, ``dispatcher`` / ``dispatch`` / ``transactions`` (record,
 batch, exactly-once), ``failures`` (the one failure path), ``commits`` (ack modes), ``tracker``
@@ -9,6 +10,7 @@ batch, exactly-once), ``failures`` (the one failure path), ``commits`` (ack mode
 """
 
 from kafka_kit.listener.arguments import (
+    Inject,
     Payload,
     RecordField,
     RecordHeaders,
@@ -26,6 +28,7 @@ from kafka_kit.listener.context import ListenerContext
 from kafka_kit.listener.endpoint import (
     InitialOffset,
     ListenerEndpoint,
+    ListenerPreset,
     PartitionSpec,
     TopicPartitionOffset,
     kafka_listener,
@@ -37,10 +40,12 @@ __all__ = [
     "ConcurrentListenerContainer",
     "ContainerState",
     "InitialOffset",
+    "Inject",
     "ListenerContainer",
     "ListenerContext",
     "ListenerEndpoint",
     "ListenerObserver",
+    "ListenerPreset",
     "Outcome",
     "PartitionSpec",
     "Payload",

@@ -4,20 +4,27 @@ Each parameter is resolved once, when the listener is declared, in this order:
 
 1. an explicit marker, ``Annotated[int, RecordOffset]`` (also ``RecordKey``, ``RecordTopic``,
    ``RecordPartition``, ``RecordTimestamp``, ``RecordHeaders`` and ``Payload``);
-2. ``Acknowledgment``, ``ConsumerRecord`` (for batch listeners: a list of them);
-3. a record field by the parameter's name — ``key``, ``topic``, ``partition``, ``offset``,
+2. a dependency, which is always marked: ``Annotated[Store, Inject]`` (looked up by type among the
+   registry's ``dependencies``) or ``Depends(get_store)`` (FastAPI's, called per record as a route
+   calls it; see :mod:`kafka_kit.listener.depends`);
+3. ``Acknowledgment``, ``ConsumerRecord`` (for batch listeners: a list of them), ``KafkaTemplate``;
+4. a record field by the parameter's name — ``key``, ``topic``, ``partition``, ``offset``,
    ``timestamp``, ``headers`` (plural for batch listeners) — when the annotation fits that field;
-4. the payload: a pydantic model, ``bytes``, ``str``, ``dict``, a JSON-able type (one per handler);
-5. any other class: a dependency, looked up by type among the registry's ``dependencies``.
+5. the payload, never marked: a pydantic model, a dataclass, a ``TypedDict``, ``bytes``, ``str``,
+   ``dict``, ``list``, a JSON scalar or a generic/union of them (one per handler).
 
 So the annotation always wins (``offset: Order`` is the payload), parameters may come in any
-order, and a signature that cannot be served fails at declaration, naming the parameter.
+order, and a signature that cannot be served fails at declaration, naming the parameter: an
+unmarked class that is no payload type is refused rather than guessed to be a dependency.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -28,12 +35,18 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel
 
 from kafka_kit.ack import Acknowledgment
-from kafka_kit.errors import BatchListenerFailedError, DeserializationError
+from kafka_kit.errors import (
+    BatchListenerFailedError,
+    DeserializationError,
+    ListenerDeclarationError,
+)
+from kafka_kit.listener.depends import DependencyCall, depends_of, type_hints
 from kafka_kit.serialization import converter
 from kafka_kit.type_mapping import TypeMapping
 
 __all__ = [
     "HandlerInvoker",
+    "Inject",
     "Payload",
     "RecordField",
     "RecordHeaders",
@@ -65,6 +78,8 @@ RecordOffset = RecordField("offset")
 RecordTimestamp = RecordField("timestamp")
 RecordHeaders = RecordField("headers")
 Payload = RecordField("payload")
+Inject = RecordField("dependency")
+"""Marks a dependency, looked up by type among the registry's: ``Annotated[Store, Inject]``."""
 
 _FIELDS: dict[str, Resolver] = {
     "topic": lambda r: r.topic,
@@ -118,7 +133,16 @@ def _is_payload_type(annotation: Any) -> bool:
     plain = _without_none(annotation)
     if plain is Any or typing.get_origin(plain) is not None:
         return True  # list[Order], dict[str, int], Order | Refund…: pydantic validates them
+    if dataclasses.is_dataclass(plain) or typing.is_typeddict(plain):
+        return True
     return isinstance(plain, type) and issubclass(plain, _PAYLOAD_TYPES)
+
+
+def _is_template(annotation: Any) -> bool:
+    # Looked up, not imported: the template imports much, and an annotation can only name it
+    # once its module is loaded.
+    module = sys.modules.get("kafka_kit.template")
+    return module is not None and _without_none(annotation) is module.KafkaTemplate
 
 
 def _key_resolver(annotation: Any) -> Resolver:
@@ -191,10 +215,15 @@ class HandlerInvoker:
         self._resolvers: list[tuple[str, Resolver]] = []
         self._ack_parameters: list[str] = []
         self._dependencies: list[tuple[str, type]] = []
-        hints = typing.get_type_hints(handler, include_extras=True)
+        self._calls: list[tuple[str, DependencyCall]] = []
+        hints = type_hints(handler)
         parameters = inspect.signature(handler).parameters
         payload: str | None = None
-        for name in parameters:
+        for name, parameter in parameters.items():
+            depends = depends_of(hints.get(name, Any), parameter.default)
+            if depends is not None:
+                self._calls.append((name, DependencyCall(depends, where=handler.__qualname__)))
+                continue
             annotation, marker = _marker(hints.get(name, Any))
             element = self._element_type(name, annotation) if batch else annotation
             resolver = self._resolver(name, element, marker)
@@ -220,21 +249,26 @@ class HandlerInvoker:
         # Batch listeners name their lists in the plural: keys, offsets, partitions…
         singular = name[:-1] if self.batch and name.endswith("s") and name != "headers" else name
         if marker is not None:
+            if marker.name == "dependency":
+                return _DEPENDENCY
             return self._field(marker.name, annotation)
         if _without_none(annotation) is Acknowledgment:
             return _ACK
         if _is_record_type(annotation):
             return lambda r: r
+        if _is_template(annotation):
+            return _DEPENDENCY  # the registry's template (a transaction's, when transactional)
         if singular in _FITS and _fits(singular, annotation):
             return self._field(singular, annotation)
         if _is_payload_type(annotation):
             return _PAYLOAD
-        if isinstance(_without_none(annotation), type):
-            return _DEPENDENCY  # a store, a client…: provided by the registry
-        raise TypeError(
+        kind = getattr(_without_none(annotation), "__name__", repr(annotation))
+        raise ListenerDeclarationError(
             f"{self.handler.__qualname__}: cannot inject parameter {name!r} annotated "
-            f"{annotation!r}: use a payload type, ConsumerRecord, Acknowledgment, a record field "
-            "(RecordKey, RecordOffset…) or a class given as a dependency"
+            f"{annotation!r}: it is no payload type (a pydantic model, dataclass, TypedDict, str, "
+            "bytes, dict, list or JSON scalar), record field or ConsumerRecord. A dependency is "
+            f"marked: {name}: Annotated[{kind}, Inject] (given to the registry's start as "
+            f"dependencies={{{kind}: ...}}) or {name}: {kind} = Depends(a_function)"
         )
 
     @staticmethod
@@ -252,7 +286,7 @@ class HandlerInvoker:
         if typing.get_origin(base) in (list, Sequence, typing.Sequence):
             args = typing.get_args(base)
             return args[0] if args else Any
-        if isinstance(base, type) and not issubclass(base, _PAYLOAD_TYPES):
+        if isinstance(base, type) and not _is_payload_type(base):
             return annotation  # a dependency is one object, not a list
         raise TypeError(
             f"{self.handler.__qualname__}: parameter {name!r} of a batch listener is a list, "
@@ -269,6 +303,7 @@ class HandlerInvoker:
             and len(self._resolvers) == 1
             and not self._ack_parameters
             and not self._dependencies
+            and not self._calls
             and first is not None
             and first.name == self._resolvers[0][0]
             and first.kind in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD)
@@ -319,10 +354,25 @@ class HandlerInvoker:
             kwargs[name] = acknowledgment
         for name, kind in self._dependencies:
             kwargs[name] = (dependencies or {})[kind]
+        if self._calls:
+            return self._call_with_depends(records, kwargs, dependencies or {})
         if self.is_async:
             awaitable = self.handler(**kwargs)
             return awaitable
         return asyncio.to_thread(self.handler, **kwargs)
+
+    async def _call_with_depends(
+        self, records: Record | list[Any], kwargs: dict[str, Any], dependencies: Mapping[type, Any]
+    ) -> Any:
+        # One scope per call: each dependency runs once (cached, as in a request), and those
+        # that yield are closed after the handler, in reverse order, seeing its exception.
+        async with contextlib.AsyncExitStack() as scope:
+            cache: dict[Any, Any] = {}
+            for name, call in self._calls:
+                kwargs[name] = await call.solve(records, dependencies, scope, cache)
+            if self.is_async:
+                return await self.handler(**kwargs)
+            return await asyncio.to_thread(self.handler, **kwargs)
 
 
 def _sentinel(what: str) -> Resolver:

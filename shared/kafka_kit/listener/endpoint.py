@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from kafka_kit.ack import AckMode
+from kafka_kit.errors import ListenerDeclarationError
 from kafka_kit.listener.arguments import HandlerInvoker, ValueDeserializer
 from kafka_kit.type_mapping import TypeMapping
 
@@ -17,8 +18,10 @@ if TYPE_CHECKING:
     from kafka_kit.retry_topics import RetryTopics
 
 __all__ = [
+    "DEFAULT_PRESET",
     "InitialOffset",
     "ListenerEndpoint",
+    "ListenerPreset",
     "PartitionSpec",
     "TopicPartitionOffset",
     "kafka_listener",
@@ -80,13 +83,11 @@ class ListenerEndpoint:
     def __post_init__(self) -> None:
         sources = sum(bool(s) for s in (self.topics, self.pattern, self.partitions))
         if sources != 1:
-            raise ValueError(
+            raise ListenerDeclarationError(
                 f"listener {self.id!r} needs exactly one of topics, pattern or partitions"
             )
         if self.concurrency < 1:
-            raise ValueError(f"listener {self.id!r}: concurrency must be at least 1")
-        if (self.topics or self.pattern) and not self.group_id:
-            raise ValueError(f"listener {self.id!r}: a subscription needs a group_id")
+            raise ListenerDeclarationError(f"listener {self.id!r}: concurrency must be at least 1")
         # Resolved at declaration: a handler whose parameters cannot be injected fails at import.
         self.invoker = HandlerInvoker(
             self.handler,
@@ -95,19 +96,19 @@ class ListenerEndpoint:
             type_mapping=self.type_mapping,
         )
         if self.retry_topics is not None and (not self.topics or self.error_handler is not None):
-            raise ValueError(
+            raise ListenerDeclarationError(
                 f"listener {self.id!r}: retry_topics need topics (not a pattern or partitions) "
                 "and replace the error handler"
             )
         if self.transactional and (
-            not self.group_id or self.batch or self.ack_mode.manual or self.retry_topics
+            self.partitions or self.batch or self.ack_mode.manual or self.retry_topics
         ):
-            raise ValueError(
-                f"listener {self.id!r}: transactional listeners need a group_id and are record "
-                "listeners without manual acks or retry topics (the transaction commits)"
+            raise ListenerDeclarationError(
+                f"listener {self.id!r}: transactional listeners subscribe (in a group) and are "
+                "record listeners without manual acks or retry topics (the transaction commits)"
             )
         if self.invoker.takes_acknowledgment and not self.ack_mode.manual:
-            raise ValueError(
+            raise ListenerDeclarationError(
                 f"listener {self.id!r} takes an Acknowledgment: use ack_mode=MANUAL or "
                 "MANUAL_IMMEDIATE"
             )
@@ -122,10 +123,66 @@ class ListenerEndpoint:
             if kind not in dependencies and not (self.transactional and kind is KafkaTemplate)
         ]
         if missing:
-            raise ValueError(
+            raise ListenerDeclarationError(
                 f"listener {self.id!r} wants {missing} injected: pass them to the registry "
                 "as start(..., dependencies={Type: instance})"
             )
+
+
+@dataclass(frozen=True)
+class ListenerPreset:
+    """Listener options declared once and named (Spring's ``containerFactory``): a listener
+    that says ``preset="name"`` takes each option it does not give itself from here.
+
+    ``None`` leaves an option to the listener (or the built-in default).
+    """
+
+    group_id: str | None = None
+    concurrency: int | None = None
+    batch: bool | None = None
+    ack_mode: AckMode | str | None = None
+    ack_count: int | None = None
+    ack_time_s: float | None = None
+    error_handler: ErrorHandler | None = None
+    value_deserializer: ValueDeserializer | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, **options: Any) -> ListenerPreset:
+        """A preset from ``kafka_listener``'s keywords: options it does not name are consumer
+        properties (``max_poll_records=50``)."""
+        named = {k: v for k, v in options.items() if k in _PRESET_OPTIONS}
+        properties = {k: v for k, v in options.items() if k not in _PRESET_OPTIONS}
+        return cls(**named, properties=properties)
+
+    def options(self) -> dict[str, Any]:
+        """The options it sets (``properties`` spread as consumer properties)."""
+        given = {
+            name: getattr(self, name) for name in _PRESET_OPTIONS if getattr(self, name) is not None
+        }
+        return {**self.properties, **given}
+
+
+_PRESET_OPTIONS = (
+    "group_id",
+    "concurrency",
+    "batch",
+    "ack_mode",
+    "ack_count",
+    "ack_time_s",
+    "error_handler",
+    "value_deserializer",
+)
+_DEFAULTS: dict[str, Any] = {
+    "concurrency": 1,
+    "batch": False,
+    "ack_mode": AckMode.BATCH,
+    "ack_count": 100,
+    "ack_time_s": 5.0,
+}
+DEFAULT_PRESET = "default"
+"""The preset a registry applies to listeners that name none (Spring's default
+``kafkaListenerContainerFactory``), when it has one by this name."""
 
 
 def kafka_listener(
@@ -134,12 +191,13 @@ def kafka_listener(
     partitions: Iterable[PartitionSpec] = (),
     group_id: str | None = None,
     id: str | None = None,
-    concurrency: int = 1,
-    batch: bool = False,
+    preset: str | None = None,
+    concurrency: int | None = None,
+    batch: bool | None = None,
     auto_startup: bool = True,
-    ack_mode: AckMode | str = AckMode.BATCH,
-    ack_count: int = 100,
-    ack_time_s: float = 5.0,
+    ack_mode: AckMode | str | None = None,
+    ack_count: int | None = None,
+    ack_time_s: float | None = None,
     error_handler: ErrorHandler | None = None,
     retry_topics: RetryTopics | None = None,
     transactional: bool = False,
@@ -152,6 +210,9 @@ def kafka_listener(
     """Register the decorated function as a listener; nothing starts until the registry starts.
 
     Give ``topics``, a regex ``pattern``, or explicit ``partitions`` (with initial offsets).
+    ``group_id``: the consumer group (default: the preset's, else ``KAFKA_CONSUMER_GROUP_ID``).
+    ``preset`` names a :class:`ListenerPreset` of the registry for the options not given here
+    (without it, the registry's ``"default"`` preset, if it has one).
     ``error_handler`` overrides the registry's; ``retry_topics`` turns on non-blocking retries.
     ``transactional=True``: exactly-once consume → produce; the handler sends with an injected
     ``KafkaTemplate`` and its output and input offsets commit in one Kafka transaction.
@@ -166,32 +227,49 @@ def kafka_listener(
     start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
     ``max_poll_records``, ``isolation_level``…).
     """
+    given = {
+        "group_id": group_id,
+        "concurrency": concurrency,
+        "batch": batch,
+        "ack_mode": ack_mode,
+        "ack_count": ack_count,
+        "ack_time_s": ack_time_s,
+        "error_handler": error_handler,
+        "value_deserializer": value_deserializer,
+    }
 
     def register(handler: Handler) -> Handler:
         from kafka_kit.registry import default_registry  # noqa: PLC0415 - registry imports us
 
+        target = registry or default_registry
+        options = {
+            **_DEFAULTS,
+            **target.preset_options(preset),
+            **properties,
+            **{name: value for name, value in given.items() if value is not None},
+        }
         endpoint = ListenerEndpoint(
             id=id or handler.__name__,
             handler=handler,
             topics=topics,
             pattern=pattern,
             partitions=tuple(_partition_spec(p) for p in partitions),
-            group_id=group_id,
-            concurrency=concurrency,
-            batch=batch,
+            group_id=options.pop("group_id", None),
+            concurrency=options.pop("concurrency"),
+            batch=options.pop("batch"),
             auto_startup=auto_startup,
-            ack_mode=AckMode(ack_mode),
-            ack_count=ack_count,
-            ack_time_s=ack_time_s,
-            error_handler=error_handler,
+            ack_mode=AckMode(options.pop("ack_mode")),
+            ack_count=options.pop("ack_count"),
+            ack_time_s=options.pop("ack_time_s"),
+            error_handler=options.pop("error_handler", None),
             retry_topics=retry_topics,
             transactional=transactional,
-            value_deserializer=value_deserializer,
+            value_deserializer=options.pop("value_deserializer", None),
             rebalance_listener=rebalance_listener,
             type_mapping=TypeMapping.of(type_mapping),
-            properties=properties,
+            properties=options,
         )
-        (registry or default_registry).register(endpoint)
+        target.register(endpoint)
         return handler
 
     return register

@@ -162,10 +162,10 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m kafka_kit.local_kafka") -> int:
     """Entry point of the local Kafka launcher's command line."""
     parser = argparse.ArgumentParser(
-        prog="python -m kafka_kit.local_kafka",
+        prog=prog,
         description="Apache Kafka from Maven Central in KRaft mode on loopback ports.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

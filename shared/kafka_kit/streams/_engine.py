@@ -22,7 +22,10 @@ with warnings.catch_warnings():
     from quixstreams.internal_producer import InternalProducer
     from quixstreams.kafka.exceptions import BaseKafkaException
     from quixstreams.models import Deserializer, Row, TopicConfig
+    from quixstreams.state.rocksdb import RocksDBOptions
+    from quixstreams.state.rocksdb.options import _shared_block_cache
     from quixstreams.utils.json import dumps
+    from rocksdict import WriteBufferManager
 
 __all__ = [
     "Application",
@@ -31,9 +34,12 @@ __all__ = [
     "InternalConsumer",
     "InternalProducer",
     "QuixException",
+    "RocksDBOptions",
     "Row",
     "State",
     "TopicConfig",
+    "WriteBufferManager",
+    "_shared_block_cache",
     "dumps",
     "message_context",
 ]

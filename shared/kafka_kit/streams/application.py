@@ -30,7 +30,7 @@ from kafka_kit.back_off import ExponentialBackOff
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams._engine import Application
 from kafka_kit.streams.connection import connection_config
-from kafka_kit.streams.engine import Engine, Supervision
+from kafka_kit.streams.engine import CappedStoreOptions, Engine, Supervision
 from kafka_kit.streams.failures import FailureKind, StreamsEngineStalled, StreamsPolicyFailure
 from kafka_kit.streams.settings import StreamsSettings
 from kafka_kit.streams.state import StreamsState
@@ -121,8 +121,10 @@ class StreamsApplication:
             consumer_group=self.settings.application_id,
             auto_offset_reset="earliest",
             commit_interval=self.settings.commit_interval_s,
+            commit_every=self.settings.commit_every,
             processing_guarantee=self.settings.processing_guarantee,
             state_dir=str(self.settings.state_path),
+            rocksdb_options=self._store_options(),
             # The service's own logging configuration applies.
             loglevel=None,
             request_timeout=self.kafka.request_timeout_ms / 1000,
@@ -132,6 +134,12 @@ class StreamsApplication:
                 "session.timeout.ms": session_ms,
                 "heartbeat.interval.ms": max(session_ms // 3, 100),
                 "max.poll.interval.ms": stuck_ms,
+                "queued.max.messages.kbytes": int(self.settings.fetch_buffer_mb * 1024),
+                # librdkafka prefetches 100,000 records per partition by default; the byte
+                # bound above, not a count, is what should limit it.
+                "queued.min.messages": 1000,
+                "fetch.max.bytes": 2 * 1024 * 1024,
+                "max.partition.fetch.bytes": 256 * 1024,
             },
             producer_extra_config={
                 "client.id": f"{self.kafka.client_id}-streams-{self.application_id}",
@@ -140,6 +148,18 @@ class StreamsApplication:
             on_message_processed=self._processed,
             supervision=self.supervision,
             on_assignment=self._on_assignment,
+        )
+
+    def _store_options(self) -> CappedStoreOptions:
+        # The engine's defaults (64 MB write buffers x 3 per store partition and column
+        # family) let memory grow for hours; one cap for the process keeps it flat
+        # (bench/soak.py measures it).
+        mb = 1024 * 1024
+        return CappedStoreOptions(
+            write_buffer_size=2 * mb,
+            max_write_buffer_number=2,
+            block_cache_size=int(self.settings.store_memory_mb * mb),
+            target_file_size_base=8 * mb,
         )
 
     async def start(self) -> None:

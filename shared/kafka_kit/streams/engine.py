@@ -24,6 +24,7 @@ factories and wraps the composed topology, which are not public API.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,7 +41,10 @@ from kafka_kit.streams._engine import (
     InternalConsumer,
     InternalProducer,
     QuixException,
+    RocksDBOptions,
     Row,
+    WriteBufferManager,
+    _shared_block_cache,
     dumps,
 )
 from kafka_kit.streams._engine import message_context as current_context
@@ -56,7 +60,7 @@ from kafka_kit.streams.failures import (
 from kafka_kit.streams.limits import TopicLimits
 from kafka_kit.streams.settings import StreamsSettings
 
-__all__ = ["Coordinates", "Engine", "Supervision"]
+__all__ = ["CappedStoreOptions", "Coordinates", "Engine", "Supervision"]
 
 log = logging.getLogger("kafka_kit.streams.application")
 
@@ -114,6 +118,36 @@ class Supervision:
                 kind,
                 f"it stopped the application {strikes} times: {type(exc).__name__}: {exc}",
             )
+
+
+class CappedStoreOptions(RocksDBOptions):
+    """RocksDB options whose write buffers are charged to the shared read cache: every store
+    partition and column family of the process together stay within ``block_cache_size``.
+
+    Without it each store partition's column families get their own write buffers (a
+    consumer service with 18 store partitions grew past 400 MB; ``bench/soak.py``).
+    """
+
+    def to_options(self) -> Any:
+        """The engine's options, with one write-buffer manager over the shared cache."""
+        options = super().to_options()
+        options.set_write_buffer_manager(_write_buffer_manager(self.block_cache_size))
+        return options
+
+
+_MANAGERS: dict[int, Any] = {}
+_MANAGERS_LOCK = threading.Lock()
+
+
+def _write_buffer_manager(capacity: int) -> Any:
+    # One per cache, as the engine keeps one cache per size: partitions open concurrently.
+    with _MANAGERS_LOCK:
+        manager = _MANAGERS.get(capacity)
+        if manager is None:
+            cache = _shared_block_cache(capacity)
+            manager = WriteBufferManager.new_write_buffer_manager_with_cache(capacity, False, cache)
+            _MANAGERS[capacity] = manager
+        return manager
 
 
 class _GuardedProducer(InternalProducer):

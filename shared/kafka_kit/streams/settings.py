@@ -38,6 +38,13 @@ class StreamsSettings(BaseSettings):
     commit_interval_s: float = Field(
         default=1.0, gt=0, description="how often progress commits (a checkpoint, a transaction)"
     )
+    commit_every: int = Field(
+        default=5000,
+        ge=0,
+        description="progress also commits after this many records: a checkpoint's state changes "
+        "wait in memory until it commits, and a backlog would otherwise pile up a second's worth "
+        "(0: by time only)",
+    )
     session_timeout_s: float = Field(
         default=10.0,
         gt=0,
@@ -97,6 +104,20 @@ class StreamsSettings(BaseSettings):
     )
     restart_backoff_max_s: float = Field(
         default=30.0, gt=0, description="the longest delay between restarts"
+    )
+
+    store_memory_mb: float = Field(
+        default=32.0,
+        gt=0,
+        description="what every state store of the process may hold in memory together: RocksDB's "
+        "read cache, with the write buffers charged to it (the engine's defaults, 64 MB write "
+        "buffers per store partition and column family, grew the consumer service past 400 MB)",
+    )
+    fetch_buffer_mb: float = Field(
+        default=8.0,
+        gt=0,
+        description="how much the consumer fetches ahead of processing (librdkafka's "
+        "queued.max.messages.kbytes; 64 MB by default)",
     )
 
     @property

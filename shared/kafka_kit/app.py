@@ -1,0 +1,242 @@
+"""``KafkaApp``: one object for a Kafka program — settings, template, listeners, topics, lifecycle.
+
+.. code-block:: python
+
+    app = KafkaApp()
+
+    @app.listener("greetings")
+    async def greet(name: str) -> None:
+        print(f"hello, {name}")
+
+``kafka-kit run module:app`` (or ``app.run()``) starts it: the declared topics are ensured, the
+template connects, the listeners start; Ctrl-C or SIGTERM stops them in reverse order, each
+listener committing what it handled. ``async with app:`` does the same inside a program of your
+own, and ``FastAPI(lifespan=app.lifespan)`` beside a web app's routes.
+
+Constructing it reads no environment and connects nothing: the settings are read, the template
+made and its metrics registered when the app starts (or ``app.template`` is first used).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from prometheus_client import CollectorRegistry
+
+from kafka_kit.admin import KafkaAdmin, NewTopic
+from kafka_kit.error_handler import ErrorHandler
+from kafka_kit.errors import RegistryStateError
+from kafka_kit.listener.endpoint import ListenerPreset, kafka_listener
+from kafka_kit.registry import ListenerRegistry
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.template import KafkaTemplate
+
+__all__ = ["AppHealth", "KafkaApp"]
+
+log = logging.getLogger(__name__)
+
+Hook = TypeVar("Hook", bound=Callable[[], Awaitable[None]])
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class AppHealth:
+    """Whether the app does what it should: its template connected, every listener running."""
+
+    status: Literal["UP", "DOWN", "STOPPED"]
+    listeners: dict[str, str] = field(default_factory=dict)
+    """Listeners that should run and do not, with why."""
+
+
+class KafkaApp:
+    """Settings, a template, a listener registry and topic declarations, started and stopped
+    together (FastStream's app object, with Spring Kafka's parts)."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings | None = None,
+        *,
+        topics: Iterable[NewTopic] = (),
+        presets: Mapping[str, ListenerPreset] | None = None,
+        error_handler: ErrorHandler | None = None,
+        dependencies: Mapping[type, Any] | None = None,
+        metrics_registry: CollectorRegistry | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._settings = settings
+        self.registry = ListenerRegistry()
+        """The app's listeners (``@app.listener``); its presets are the app's."""
+        self.registry.presets.update(presets or {})
+        self.topics: list[NewTopic] = list(topics)
+        """Topics ensured at start (created when missing, partitions and configs raised)."""
+        self.error_handler = error_handler
+        self.dependencies: dict[type, Any] = dict(dependencies or {})
+        """What listeners ask for with ``Annotated[T, Inject]``, by type (the template is added)."""
+        self._metrics_registry = metrics_registry
+        self._environ = environ
+        self._template: KafkaTemplate | None = None
+        self._startup: list[Callable[[], Awaitable[None]]] = []
+        self._shutdown: list[Callable[[], Awaitable[None]]] = []
+        self._running = False
+
+    # ---------------------------------------------------------------- declarations
+    @property
+    def settings(self) -> KafkaSettings:
+        """The settings given, else ``KAFKA_*`` from the environment (read on first use)."""
+        if self._settings is None:
+            self._settings = KafkaSettings()
+        return self._settings
+
+    @property
+    def template(self) -> KafkaTemplate:
+        """The app's template: made on first use, connected when the app starts."""
+        if self._template is None:
+            self._template = KafkaTemplate(self.settings, metrics_registry=self._metrics_registry)
+        return self._template
+
+    def listener(self, *topics: str, **options: Any) -> Callable[[Handler], Handler]:
+        """``@kafka_listener`` into this app's registry: the same options, ``registry=`` implied."""
+        if "registry" in options:
+            raise TypeError("app.listener registers in the app's own registry: drop registry=")
+        return kafka_listener(*topics, registry=self.registry, **options)
+
+    def preset(self, name: str, preset: ListenerPreset | None = None, **options: Any) -> None:
+        """Name listener options (Spring's ``containerFactory``): ``preset="name"`` uses them."""
+        self.registry.presets[name] = preset or ListenerPreset.of(**options)
+
+    def topic(
+        self,
+        name: str,
+        partitions: int | None = None,
+        replication_factor: int | None = None,
+        **configs: str | int,
+    ) -> NewTopic:
+        """Declare a topic to ensure at start (none given: the broker's defaults)."""
+        declared = NewTopic(name, partitions, replication_factor)
+        for key, value in configs.items():
+            declared = declared.config(key.replace("_", "."), value)
+        self.topics.append(declared)
+        return declared
+
+    def on_startup(self, hook: Hook) -> Hook:
+        """Run ``hook`` once the listeners run (in declaration order)."""
+        self._startup.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        """Run ``hook`` before the listeners stop (in reverse declaration order)."""
+        self._shutdown.append(hook)
+        return hook
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def running(self) -> bool:
+        """Started and not stopped."""
+        return self._running
+
+    async def start(self) -> None:
+        """Ensure the topics, connect the template, start the listeners, run start-up hooks.
+
+        A failure undoes what was started and raises.
+        """
+        if self._running:
+            raise RegistryStateError("the app is already running: stop() it first")
+        settings = self.settings
+        try:
+            if self.topics:
+                await KafkaAdmin(settings).ensure_topics(self.topics)
+            template = self.template
+            await template.start()
+            await self.registry.start(
+                settings,
+                self._environ,
+                error_handler=self.error_handler,
+                template=template,
+                dependencies={KafkaTemplate: template, **self.dependencies},
+                metrics_registry=self._metrics_registry,
+            )
+            self._running = True
+            for hook in self._startup:
+                await hook()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "kafka app started: %d listener(s), %d topic(s) declared",
+            len(self.registry.endpoints),
+            len(self.topics),
+        )
+
+    async def stop(self) -> None:
+        """Run shut-down hooks, stop the listeners (each commits what it handled), then flush
+        and close the template."""
+        was_running, self._running = self._running, False
+        if was_running:
+            for hook in reversed(self._shutdown):
+                try:
+                    await hook()
+                except Exception:
+                    log.exception("shut-down hook %s failed", getattr(hook, "__name__", hook))
+        await self.registry.stop()
+        if self._template is not None:
+            await self._template.stop()
+
+    async def __aenter__(self) -> KafkaApp:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def health(self) -> AppHealth:
+        """``UP`` when every listener that should run does; ``STOPPED`` before start."""
+        if not self._running:
+            return AppHealth("STOPPED")
+        problems = self.registry.unhealthy()
+        if self._template is not None and not self._template.is_running:
+            problems = {**problems, "template": "not connected"}
+        return AppHealth("DOWN" if problems else "UP", problems)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _web_app: object = None) -> AsyncIterator[dict[str, Any]]:
+        """A FastAPI/Starlette lifespan: ``FastAPI(lifespan=app.lifespan)`` runs the listeners
+        with the web app; routes find the app as ``request.state.kafka_app``."""
+        async with self:
+            yield {"kafka_app": self}
+
+    async def serve(self, stop: asyncio.Event | None = None) -> None:
+        """Start, run until ``stop`` is set (or SIGINT/SIGTERM arrives), then stop."""
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        installed = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, _on_signal, signum, stop, loop)
+                installed.append(signum)
+        try:
+            async with self:
+                await stop.wait()
+                log.info("kafka app stopping: the listeners commit what they handled")
+        finally:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
+
+    def run(self) -> None:
+        """Run the app until Ctrl-C or SIGTERM (``asyncio.run(app.serve())``)."""
+        asyncio.run(self.serve())
+
+
+def _on_signal(signum: int, stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
+    if stop.is_set():
+        # A second Ctrl-C: the user does not want to wait for a graceful stop.
+        loop.remove_signal_handler(signum)
+        signal.raise_signal(signum)
+        return
+    log.info("received %s", signal.Signals(signum).name)
+    stop.set()

@@ -1,0 +1,187 @@
+"""KafkaApp against a real broker: one object that declares topics, sends, listens and stops in
+order; presets, the default group, payload types, ``Depends`` per record, and FastAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
+
+from kafka_kit import (
+    AckMode,
+    ConsumerRecord,
+    Inject,
+    KafkaAdmin,
+    KafkaApp,
+    KafkaSettings,
+    KafkaTemplate,
+    ListenerDeclarationError,
+)
+from kafka_kit.testing import committed_offsets, wait_until
+from kafka_kit.web.kafka_app import Template, include_listeners
+
+
+@dataclasses.dataclass
+class Greeting:
+    name: str
+    times: int = 1
+
+
+class Parcel(TypedDict):
+    id: int
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+
+opened: list[str] = []
+
+
+async def unit_of_work(record: ConsumerRecord) -> AsyncIterator[str]:
+    """A dependency that yields: opened before the handler, closed after it."""
+    opened.append(f"open {record.offset}")
+    yield f"uow-{record.offset}"
+    opened.append(f"close {record.offset}")
+
+
+def _settings(settings: KafkaSettings, group: str | None = None) -> KafkaSettings:
+    consumer = settings.consumer.model_copy(update={"group_id": group})
+    return settings.model_copy(update={"consumer": consumer})
+
+
+async def test_one_app_declares_sends_listens_and_commits_before_it_stops(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    ledger = Ledger()
+    group = f"g-{topic_name}"
+    app = KafkaApp(_settings(listener_settings, group), dependencies={Ledger: ledger})
+    app.topic(topic_name, partitions=2)
+    app.topic(f"{topic_name}-parcels", partitions=1)
+    opened.clear()
+
+    # No group_id: KAFKA_CONSUMER_GROUP_ID's (here the settings'); a dataclass payload, a
+    # marked dependency and a FastAPI Depends resolved per record.
+    @app.listener(topic_name)
+    async def greet(
+        greeting: Greeting,
+        book: Annotated[Ledger, Inject],
+        uow: Annotated[str, Depends(unit_of_work)],
+    ) -> None:
+        book.lines.append(f"{greeting.name} x{greeting.times} in {uow}")
+
+    @app.listener(f"{topic_name}-parcels", group_id=f"{group}-parcels")
+    async def parcels(parcel: Parcel, template: KafkaTemplate) -> None:
+        await template.send(topic_name, Greeting(name=f"parcel {parcel['id']}"))
+
+    started: list[bool] = []
+    app.on_startup(lambda: _note(started, app.running))
+    assert app.health().status == "STOPPED"
+    async with app:
+        assert app.health().status == "UP"
+        assert started == [True]
+        admin = KafkaAdmin(listener_settings)
+        assert (await admin.topic_layout(topic_name))[0] == 2
+        await app.template.send(topic_name, Greeting(name="ada", times=2), key="k")
+        await app.template.send(f"{topic_name}-parcels", {"id": 7})
+        await wait_until(lambda: len(ledger.lines) == 2, 30, "both greetings")
+    assert app.health().status == "STOPPED"
+    assert sorted(line.split(" in ")[0] for line in ledger.lines) == ["ada x2", "parcel 7 x1"]
+    assert len(opened) == 4 and all(o.startswith(("open", "close")) for o in opened)
+    # Stopped in order: what the listeners handled was committed first.
+    committed = await committed_offsets(listener_settings.bootstrap_servers, group)
+    assert sum(committed.values()) == 2
+
+
+async def _note(seen: list[bool], value: bool) -> None:
+    seen.append(value)
+
+
+async def test_a_preset_is_declared_once_and_used_by_name(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    app = KafkaApp(listener_settings)
+    app.preset("batches", group_id=f"p-{topic_name}", batch=True, ack_mode="record",
+               max_poll_records=50)  # fmt: skip
+    app.topic(topic_name, partitions=1)
+    sizes: list[int] = []
+
+    @app.listener(topic_name, preset="batches")
+    async def in_batches(values: list[str]) -> None:
+        sizes.append(len(values))
+
+    endpoint = app.registry.endpoints["in_batches"]
+    assert (endpoint.batch, endpoint.ack_mode, endpoint.group_id) == (
+        True,
+        AckMode.RECORD,
+        f"p-{topic_name}",
+    )
+    assert endpoint.properties == {"max_poll_records": 50}
+    async with app:
+        for n in range(120):
+            await app.template.send(topic_name, f"v{n}")
+        await app.template.flush()
+        await wait_until(lambda: sum(sizes) == 120, 30, "120 records in batches")
+    assert max(sizes) <= 50  # the preset's consumer property reached the consumer
+    with pytest.raises(ListenerDeclarationError, match=r"no listener preset 'nope'.*batches"):
+        app.listener(topic_name, preset="nope")(in_batches)
+    # An explicit option wins over the preset's.
+    app.listener(topic_name, id="single", preset="batches", batch=False)(_one)
+    assert app.registry.endpoints["single"].batch is False
+
+
+async def _one(value: str) -> None:
+    del value
+
+
+async def test_a_listener_without_any_group_is_refused_at_start_naming_the_variable(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    app = KafkaApp(_settings(listener_settings, None))
+
+    @app.listener(topic_name)
+    async def orphan(value: str) -> None: ...
+
+    with pytest.raises(ListenerDeclarationError, match="KAFKA_CONSUMER_GROUP_ID"):
+        await app.start()
+    assert not app.running
+
+
+async def test_fastapi_routes_and_listeners_in_one_app(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    kafka = KafkaApp(_settings(listener_settings, f"web-{topic_name}"))
+    kafka.topic(topic_name, partitions=1)
+    heard: list[str] = []
+
+    @kafka.listener(topic_name)
+    async def hear(greeting: Greeting) -> None:
+        heard.append(greeting.name)
+
+    web = FastAPI()
+    include_listeners(web, kafka)
+
+    @web.post("/greetings/{name}")
+    async def post(name: str, template: Template) -> dict[str, int]:
+        result = await template.send(topic_name, Greeting(name=name))
+        return {"offset": result.offset}
+
+    def serve() -> None:
+        with TestClient(web) as client:
+            assert kafka.running  # started with the web app
+            assert client.post("/greetings/grace").json() == {"offset": 0}
+            deadline = time.monotonic() + 30
+            while not heard and time.monotonic() < deadline:
+                time.sleep(0.05)  # this thread is the web client's, not the app's loop
+        assert not kafka.running  # stopped with it
+
+    await asyncio.to_thread(serve)
+    assert heard == ["grace"]
