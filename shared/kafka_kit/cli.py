@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from kafka_kit.app import KafkaApp
 from kafka_kit.errors import KafkaKitError
@@ -177,8 +178,14 @@ def _reload(args: argparse.Namespace) -> int:
         target_type="command",
         watch_filter=watchfiles.PythonFilter(),
         sigint_timeout=30,
+        callback=_changed,
     )
     return 0
+
+
+def _changed(changes: set[tuple[Any, str]]) -> None:
+    names = sorted({Path(path).name for _, path in changes})
+    log.info("kafka-kit: %s changed: restarting the app", ", ".join(names))
 
 
 def _kafka(args: argparse.Namespace) -> int:
