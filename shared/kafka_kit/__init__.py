@@ -65,8 +65,10 @@ from kafka_kit.listener import (
     kafka_listener,
 )
 from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.middleware import Middleware
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner
 from kafka_kit.registry import ListenerRegistry, default_registry
+from kafka_kit.replies import KafkaReplyTimeoutError, ReplyingKafkaTemplate
 from kafka_kit.retry_topics import RetryTopics
 from kafka_kit.seek import PartitionRef, SeekPosition, SeekRequest
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, LagSettings, ProducerSettings
@@ -118,6 +120,7 @@ __all__ = [
     "KafkaKitError",
     "KafkaLaunchError",
     "KafkaMetrics",
+    "KafkaReplyTimeoutError",
     "KafkaSendError",
     "KafkaSettings",
     "KafkaTemplate",
@@ -131,6 +134,7 @@ __all__ = [
     "ListenerRegistry",
     "ListenerStatus",
     "LoggingProducerListener",
+    "Middleware",
     "NewTopic",
     "PartitionRef",
     "Partitioner",
@@ -146,6 +150,7 @@ __all__ = [
     "RecordTimestamp",
     "RecordTopic",
     "RegistryStateError",
+    "ReplyingKafkaTemplate",
     "RetryListener",
     "RetryTopics",
     "SeekPosition",

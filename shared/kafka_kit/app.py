@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -33,6 +33,7 @@ from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.error_handler import ErrorHandler
 from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener.endpoint import ListenerPreset, kafka_listener
+from kafka_kit.middleware import Middleware
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.template import KafkaTemplate
@@ -67,9 +68,13 @@ class KafkaApp:
         error_handler: ErrorHandler | None = None,
         dependencies: Mapping[type, Any] | None = None,
         metrics_registry: CollectorRegistry | None = None,
+        middlewares: Sequence[Middleware] = (),
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self._settings = settings
+        self.middlewares = tuple(middlewares)
+        """Around every handle of the app's listeners (outside their own) and every send of
+        its template."""
         self.registry = ListenerRegistry()
         """The app's listeners (``@app.listener``); its presets are the app's."""
         self.registry.presets.update(presets or {})
@@ -97,13 +102,23 @@ class KafkaApp:
     def template(self) -> KafkaTemplate:
         """The app's template: made on first use, connected when the app starts."""
         if self._template is None:
-            self._template = KafkaTemplate(self.settings, metrics_registry=self._metrics_registry)
+            self._template = KafkaTemplate(
+                self.settings,
+                metrics_registry=self._metrics_registry,
+                middlewares=self.middlewares,
+            )
         return self._template
 
     def listener(self, *topics: str, **options: Any) -> Callable[[Handler], Handler]:
         """``@kafka_listener`` into this app's registry: the same options, ``registry=`` implied."""
         if "registry" in options:
             raise TypeError("app.listener registers in the app's own registry: drop registry=")
+        if self.middlewares:
+            own = options.get("middlewares")
+            if own is None:  # the preset's, if any, else none
+                preset = self.registry.preset_options(options.get("preset"))
+                own = preset.get("middlewares") or ()
+            options["middlewares"] = (*self.middlewares, *own)
         return kafka_listener(*topics, registry=self.registry, **options)
 
     def preset(self, name: str, preset: ListenerPreset | None = None, **options: Any) -> None:

@@ -14,6 +14,7 @@ import struct
 from collections.abc import Iterable
 
 __all__ = [
+    "CORRELATION_ID",
     "DLT_EXCEPTION_CAUSE_FQCN",
     "DLT_EXCEPTION_FQCN",
     "DLT_EXCEPTION_MESSAGE",
@@ -29,6 +30,8 @@ __all__ = [
     "LEGACY_RETRY_PREFIX",
     "OUTBOX_RELAY",
     "OUTBOX_SEQ",
+    "REPLY_PARTITION",
+    "REPLY_TOPIC",
     "RETRY_ATTEMPTS",
     "RETRY_BACKOFF_TIMESTAMP",
     "RETRY_ORIGINAL_TIMESTAMP",
@@ -163,3 +166,11 @@ OUTBOX_RELAY = "outbox-relay"
 """Which outbox relayed the record (the outbox file's id)."""
 OUTBOX_SEQ = "outbox-seq"
 """The record's sequence number in that outbox."""
+
+# Request/reply, as Spring's ReplyingKafkaTemplate and @SendTo write them (KafkaHeaders).
+CORRELATION_ID = "kafka_correlationId"
+"""Which request a reply answers: Spring's default is a UUID's 16 bytes (big-endian)."""
+REPLY_TOPIC = "kafka_replyTopic"
+"""Where the requester reads replies (UTF-8)."""
+REPLY_PARTITION = "kafka_replyPartition"
+"""The reply topic's partition the requester reads (4-byte big-endian int), when it asks for one."""

@@ -104,7 +104,12 @@ class ListenerRegistry:
         settings = settings or KafkaSettings()
         self._prometheus = KafkaMetrics.on(metrics_registry)
         self._containers = {}
+        dependencies = dict(dependencies or {})
         try:
+            replying = any(e.reply_to is not None for e in self._endpoints.values())
+            if replying and KafkaTemplate not in dependencies:
+                # Replies are sent with the template given, else one of the registry's own.
+                dependencies[KafkaTemplate] = template or await self._template(settings)
             for endpoint in self._endpoints.values():
                 for container in await self._create_containers(
                     endpoint,
@@ -112,7 +117,7 @@ class ListenerRegistry:
                     environ,
                     error_handler=error_handler,
                     template=template,
-                    dependencies=dependencies or {},
+                    dependencies=dependencies,
                 ):
                     self._containers[container.id] = container
             to_start = [c for c in self._containers.values() if c.endpoint.auto_startup]

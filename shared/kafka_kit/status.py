@@ -25,6 +25,7 @@ class ContainerMetrics(BaseModel):
     polls: int = 0
     records_handled: int = 0
     records_failed: int = 0
+    records_filtered: int = 0
     retries: int = 0
     recovered: int = 0
     dead_lettered: int = 0
@@ -42,6 +43,7 @@ class ContainerMetrics(BaseModel):
 _FIELD_OF_OUTCOME = {
     "handled": "records_handled",
     "failed": "records_failed",
+    "filtered": "records_filtered",
     "retried": "retries",
     "recovered": "recovered",
     "dead_lettered": "dead_lettered",

@@ -36,6 +36,7 @@ from kafka_kit.errors import (
     TransactionStateError,
 )
 from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
+from kafka_kit.middleware import Middleware, around
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner, load_partitioner
 from kafka_kit.reachability import ClusterReachability
 from kafka_kit.serialization import serialize_key, serialize_value
@@ -173,8 +174,11 @@ class KafkaTemplate:
         key_serializer: Callable[[Any], bytes | None] = serialize_key,
         value_serializer: Callable[[Any], bytes | None] = serialize_value,
         type_mapping: TypeMapping | Mapping[str, type[Any]] | None = None,
+        middlewares: Sequence[Middleware] = (),
     ) -> None:
         self.settings = settings or KafkaSettings()
+        self.middlewares = tuple(middlewares)
+        """Around every send (:class:`~kafka_kit.middleware.Middleware` ``on_send``)."""
         self.type_mapping = TypeMapping.of(type_mapping)
         producer = self.settings.producer
         spec = producer.partitioner
@@ -379,7 +383,18 @@ class KafkaTemplate:
 
         A send that breaks the producer's sequence replaces the producer; a record the broker
         refused for its producer's sequence (so never wrote) is sent once more on the new one.
+        The template's middlewares see the record and its result (or failure).
         """
+        if not self.middlewares:
+            return await self._send_one(record, value)
+
+        async def send(prepared: ProducerRecord) -> SendResult:
+            return await self._send_one(prepared, value)
+
+        result: SendResult = await around(send, self.middlewares, "on_send")(record)
+        return result
+
+    async def _send_one(self, record: ProducerRecord, value: Any) -> SendResult:
         started = time.perf_counter()
         record, outcome, handed_over, used = await self._attempt(record, value)
         await self._recovered(used, outcome, handed_over)
@@ -484,8 +499,17 @@ class KafkaTemplate:
         travel in as few requests as the batch size allows and, per partition, in this order.
         The whole call is bounded by the delivery timeout. A failure that breaks the producer
         replaces it, and the records the broker refused for its sequence (so never wrote) are
-        sent once more on the new one.
+        sent once more on the new one. With middlewares, each record goes through them and
+        is awaited before the next (so they keep their order).
         """
+        if self.middlewares:
+            outcomes: list[SendResult | KafkaSendError] = []
+            for record, value in items:
+                try:
+                    outcomes.append(await self.send_record(record, value))
+                except KafkaSendError as exc:
+                    outcomes.append(exc)
+            return outcomes
         return await self._send_records(items, retry=True)
 
     async def _send_records(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends, FastAPI
@@ -17,12 +17,17 @@ from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 from kafka_kit import (
     AckMode,
     ConsumerRecord,
+    DefaultErrorHandler,
+    FixedBackOff,
     Inject,
     KafkaAdmin,
     KafkaApp,
     KafkaSettings,
     KafkaTemplate,
     ListenerDeclarationError,
+    Middleware,
+    ProducerRecord,
+    SendResult,
 )
 from kafka_kit.testing import committed_offsets, wait_until
 from kafka_kit.web.kafka_app import Template, include_listeners
@@ -185,3 +190,85 @@ async def test_fastapi_routes_and_listeners_in_one_app(
 
     await asyncio.to_thread(serve)
     assert heard == ["grace"]
+
+
+class Recovered:
+    """A recoverer that notes the offsets it took."""
+
+    def __init__(self, offsets: list[int]) -> None:
+        self.offsets = offsets
+
+    async def recover(self, record: ConsumerRecord, exc: Exception, context: object) -> None:
+        self.offsets.append(record.offset)
+
+
+class Recording(Middleware):
+    """Sees every handle and send: record, result, exception."""
+
+    def __init__(self, name: str, seen: list[str]) -> None:
+        self.name, self.seen = name, seen
+
+    async def on_handle(self, records: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        self.seen.append(f"{self.name} before {records.value.decode()}")
+        try:
+            result = await call_next(records)
+        except ValueError as exc:
+            self.seen.append(f"{self.name} saw {exc}")
+            raise
+        self.seen.append(f"{self.name} after {result}")
+        return result
+
+    async def on_send(
+        self, record: ProducerRecord, call_next: Callable[[ProducerRecord], Awaitable[SendResult]]
+    ) -> SendResult:
+        result = await call_next(record)
+        self.seen.append(f"{self.name} sent {record.value!r} to {result.topic}@{result.offset}")
+        return result
+
+
+async def test_filters_drop_and_count_middlewares_see_handles_and_sends(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    seen: list[str] = []
+    recovered: list[int] = []
+    group = f"f-{topic_name}"
+    app = KafkaApp(listener_settings, middlewares=[Recording("app", seen)])
+    app.topic(topic_name, partitions=1)
+    handled: list[str] = []
+
+    @app.listener(
+        topic_name,
+        group_id=group,
+        filter=lambda record: not record.value.startswith(b"skip"),
+        middlewares=[Recording("own", seen)],
+        error_handler=DefaultErrorHandler(Recovered(recovered), FixedBackOff(0, 0)),
+    )
+    async def handle(value: str) -> str:
+        if value == "bad":
+            raise ValueError("bad value")
+        handled.append(value)
+        return value.upper()
+
+    async with app:
+        for value in ["a", "skip-1", "bad", "skip-2", "b"]:
+            await app.template.send(topic_name, value)
+        await wait_until(lambda: handled == ["a", "b"], 30, "the kept records")
+        container = app.registry.container("handle")
+        await wait_until(
+            lambda: sum(c.metrics.records_filtered for c in container.children) == 2,
+            30,
+            "two records filtered",
+        )
+    assert recovered == [2]
+    # Handled, filtered and recovered: all committed.
+    assert await committed_offsets(listener_settings.bootstrap_servers, group) == {
+        (topic_name, 0): 5
+    }
+    handles = [line for line in seen if " sent " not in line]
+    assert handles == [
+        "app before a", "own before a", "own after A", "app after A",
+        "app before bad", "own before bad", "own saw bad value", "app saw bad value",
+        "app before b", "own before b", "own after B", "app after B",
+    ]  # fmt: skip
+    sends = [line for line in seen if " sent " in line]
+    assert len(sends) == 5 and sends[0] == f"app sent b'a' to {topic_name}@0"

@@ -41,7 +41,8 @@ class RecordDispatcher(Dispatcher):
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]
     ) -> None:
         # The hot loop: what does not change per record is decided once per partition batch.
-        invoke = self.endpoint.invoker.invoke
+        invoke = self.endpoint.invoke
+        keep = self.endpoint.record_filter
         dependencies = self.dependencies
         manual = self.endpoint.ack_mode.manual
         per_record = self.committer.policy.checked_per_record
@@ -52,7 +53,7 @@ class RecordDispatcher(Dispatcher):
         # Mutated in place by the tracker: safe to hold for the loop.
         revoked, backing_off = tracker.revoked, tracker.backoff_until
         not_before = self.not_before
-        handled = 0
+        handled = filtered = 0
         try:
             for index, record in enumerate(records):
                 if tp in revoked:
@@ -62,6 +63,10 @@ class RecordDispatcher(Dispatcher):
                     return
                 if not_before is not None and self._delay(consumer, tp, record):
                     return
+                if keep is not None and not keep(record):
+                    filtered += 1
+                    tracker.mark_handled([record])  # never handled, yet done with
+                    continue
                 acknowledgment = self._acknowledgment([record]) if manual else None
                 started = clock()
                 try:
@@ -83,6 +88,7 @@ class RecordDispatcher(Dispatcher):
                     await commit_if_due(consumer)
         finally:
             self.observers.count("handled", handled)
+            self.observers.count("filtered", filtered)
             self.observers.flush()
 
     def _delay(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: Record) -> bool:
@@ -102,15 +108,28 @@ class BatchDispatcher(Dispatcher):
     async def dispatch(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
         """Every record of the poll that may be handled now, in one call."""
         records = [r for part in self._skip_blocked(consumer, batch).values() for r in part]
-        if records:
-            await self._deliver(consumer, records)
+        keep = self.endpoint.record_filter
+        if keep is None:
+            if records:
+                await self._deliver(consumer, records)
+            return
+        kept: list[Record] = []
+        dropped: list[Record] = []
+        for record in records:
+            (kept if keep(record) else dropped).append(record)
+        self.observers.count("filtered", len(dropped))
+        # Done with once the kept ones are (a failure reads them again, filtered again); with
+        # manual acks the acknowledgment commits, not the filter.
+        done = not kept or await self._deliver(consumer, kept)
+        if done and not self.endpoint.ack_mode.manual:
+            self.tracker.mark_handled(dropped)
 
     async def _deliver(self, consumer: AIOKafkaConsumer, records: list[Record]) -> bool:
         """Hand ``records`` to the handler; ``True`` when all of them are done with."""
         acknowledgment = self._acknowledgment(records)
         started = time.perf_counter()
         try:
-            await self.endpoint.invoker.invoke(records, acknowledgment, self.dependencies)
+            await self.endpoint.invoke(records, acknowledgment, self.dependencies)
         except UnreadableRecordError as exc:
             # The handler saw nothing: the records before the unreadable one go to it first.
             if exc.index == 0 or await self._deliver(consumer, records[: exc.index]):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from aiokafka.structs import ConsumerRecord
 
 from kafka_kit.ack import AckMode
 from kafka_kit.errors import ListenerDeclarationError
 from kafka_kit.listener.arguments import HandlerInvoker, ValueDeserializer
+from kafka_kit.middleware import Middleware, around
 from kafka_kit.type_mapping import TypeMapping
 
 if TYPE_CHECKING:
@@ -29,6 +32,34 @@ __all__ = [
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+RecordFilter = Callable[[ConsumerRecord[bytes, bytes]], bool]
+"""Whether a record goes to the handler: ``False`` drops it (still committed, counted as
+``filtered``). The opposite sense of Spring's ``RecordFilterStrategy.filter``, which returns
+``True`` to discard: this one reads like Python's ``filter()``."""
+Invoke = Callable[[Any, Any, Mapping[type, Any]], Awaitable[Any]]
+
+
+def handler_call(
+    invoke: Invoke, middlewares: Sequence[Middleware], reply_to: str | bool | None
+) -> Invoke:
+    """``invoke`` through ``middlewares`` and, with ``reply_to``, sending the result back."""
+    if not middlewares and reply_to is None:
+        return invoke
+
+    async def call(records: Any, acknowledgment: Any, dependencies: Mapping[type, Any]) -> Any:
+        async def handle(value: Any) -> Any:
+            return await invoke(value, acknowledgment, dependencies)
+
+        result = await around(handle, middlewares)(records)
+        if reply_to is not None:
+            from kafka_kit.replies import send_reply  # noqa: PLC0415 - it imports the template
+            from kafka_kit.template import KafkaTemplate  # noqa: PLC0415
+
+            await send_reply(dependencies[KafkaTemplate], records, result, reply_to)
+        return result
+
+    return call
+
 
 InitialOffset = int | Literal["beginning", "end"] | None
 
@@ -78,7 +109,13 @@ class ListenerEndpoint:
     rebalance_listener: RebalanceListener | None = None
     type_mapping: TypeMapping | None = None
     properties: dict[str, Any] = field(default_factory=dict)
+    record_filter: RecordFilter | None = None
+    middlewares: tuple[Middleware, ...] = ()
+    reply_to: str | bool | None = None
     invoker: HandlerInvoker = field(init=False, repr=False)
+    invoke: Invoke = field(init=False, repr=False)
+    """The handler call as the containers make it: the invoker's, through the middlewares, with
+    the reply sent (the invoker's own ``invoke`` when there are neither)."""
 
     def __post_init__(self) -> None:
         sources = sum(bool(s) for s in (self.topics, self.pattern, self.partitions))
@@ -107,6 +144,12 @@ class ListenerEndpoint:
                 f"listener {self.id!r}: transactional listeners subscribe (in a group) and are "
                 "record listeners without manual acks or retry topics (the transaction commits)"
             )
+        if self.reply_to is not None and self.batch:
+            raise ListenerDeclarationError(
+                f"listener {self.id!r}: reply_to needs a record listener (a reply answers one "
+                "request)"
+            )
+        self.invoke = handler_call(self.invoker.invoke, self.middlewares, self.reply_to)
         if self.invoker.takes_acknowledgment and not self.ack_mode.manual:
             raise ListenerDeclarationError(
                 f"listener {self.id!r} takes an Acknowledgment: use ack_mode=MANUAL or "
@@ -145,6 +188,8 @@ class ListenerPreset:
     ack_time_s: float | None = None
     error_handler: ErrorHandler | None = None
     value_deserializer: ValueDeserializer | None = None
+    record_filter: RecordFilter | None = None
+    middlewares: Sequence[Middleware] | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -172,6 +217,8 @@ _PRESET_OPTIONS = (
     "ack_time_s",
     "error_handler",
     "value_deserializer",
+    "record_filter",
+    "middlewares",
 )
 _DEFAULTS: dict[str, Any] = {
     "concurrency": 1,
@@ -204,6 +251,9 @@ def kafka_listener(
     value_deserializer: ValueDeserializer | None = None,
     rebalance_listener: RebalanceListener | None = None,
     type_mapping: TypeMapping | Mapping[str, type[Any]] | None = None,
+    filter: RecordFilter | None = None,
+    middlewares: Sequence[Middleware] | None = None,
+    reply_to: str | bool | None = None,
     registry: ListenerRegistry | None = None,
     **properties: Any,
 ) -> Callable[[Handler], Handler]:
@@ -223,6 +273,10 @@ def kafka_listener(
     the record's ``__TypeId__`` header, as Spring's ``spring.json.type.mapping`` does; an unknown
     token makes the record a poison pill (dead-lettered with the reason); no header: the
     parameter's annotation.
+    ``filter`` (``record -> bool``) drops the records it returns ``False`` for: committed, counted
+    as ``filtered``, never handled. ``middlewares`` wrap every handler call
+    (:class:`~kafka_kit.middleware.Middleware`). ``reply_to="topic"`` publishes the handler's
+    result (``True``: to the request's ``kafka_replyTopic``; see :mod:`kafka_kit.replies`).
     Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
     start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
     ``max_poll_records``, ``isolation_level``…).
@@ -236,6 +290,8 @@ def kafka_listener(
         "ack_time_s": ack_time_s,
         "error_handler": error_handler,
         "value_deserializer": value_deserializer,
+        "record_filter": filter,
+        "middlewares": middlewares,
     }
 
     def register(handler: Handler) -> Handler:
@@ -267,6 +323,9 @@ def kafka_listener(
             value_deserializer=options.pop("value_deserializer", None),
             rebalance_listener=rebalance_listener,
             type_mapping=TypeMapping.of(type_mapping),
+            record_filter=options.pop("record_filter", None),
+            middlewares=tuple(options.pop("middlewares", None) or ()),
+            reply_to=reply_to,
             properties=options,
         )
         target.register(endpoint)

@@ -27,11 +27,18 @@ __all__ = [
 
 log = logging.getLogger("kafka_kit.listener")
 
-Outcome = Literal["handled", "failed", "retried", "recovered", "dead_lettered"]
+Outcome = Literal["handled", "failed", "retried", "recovered", "dead_lettered", "filtered"]
 """``handled``: the handler returned; ``failed``: a delivery raised; ``retried``: it will be
 delivered again (after a back-off, or from a retry topic); ``recovered``: given up on and dealt
 with by a recoverer; ``dead_lettered``: recovered by a dead-letter topic."""
-OUTCOMES: tuple[Outcome, ...] = ("handled", "failed", "retried", "recovered", "dead_lettered")
+OUTCOMES: tuple[Outcome, ...] = (
+    "handled",
+    "failed",
+    "retried",
+    "recovered",
+    "dead_lettered",
+    "filtered",
+)
 
 
 class ListenerObserver(Protocol):

@@ -66,6 +66,8 @@ class TransactionalDispatcher(Dispatcher):
         offsets: dict[TopicPartition, int] = {}
         current: Record | None = None
         handled: list[Record] = []
+        keep = self.endpoint.record_filter
+        filtered = 0
         try:
             async with template.transaction():
                 for tp, records in work.items():
@@ -73,10 +75,14 @@ class TransactionalDispatcher(Dispatcher):
                         if (tp, record.offset) in tracker.resolved_in_transaction:
                             offsets[tp] = record.offset + 1  # recovered: only its offset commits
                             continue
+                        if keep is not None and not keep(record):
+                            offsets[tp] = record.offset + 1  # dropped: only its offset commits
+                            filtered += 1
+                            continue
                         current = record
                         started = time.perf_counter()
                         try:
-                            await self.endpoint.invoker.invoke(record, None, self.dependencies)
+                            await self.endpoint.invoke(record, None, self.dependencies)
                         finally:
                             self.observers.handler_took(time.perf_counter() - started)
                         handled.append(record)
@@ -89,6 +95,7 @@ class TransactionalDispatcher(Dispatcher):
         finally:
             self.observers.flush()
         self.observers.count("handled", len(handled))
+        self.observers.count("filtered", filtered)
         self.metrics.commits += 1
         tracker.forget_attempts(handled)
         tracker.resolved_in_transaction = {
