@@ -141,9 +141,15 @@ class ReplyingKafkaTemplate:
         consumer = AIOKafkaConsumer(
             **settings.consumer_config(f"{settings.client_id}-replies", group_id=None)
         )
+        try:
+            partitions = await self._partitions()
+        except Exception as exc:
+            raise ListenerDeclarationError(
+                f"reply topic {self.reply_topic} cannot be read ({exc}): declare it (e.g. "
+                "app.topic) and start the template first"
+            ) from exc
         await start_bounded(consumer, settings, "reply consumer")
         try:
-            partitions = self._partitions(consumer)
             consumer.assign(partitions)
             await consumer.seek_to_end(*partitions)
             for tp in partitions:  # resolved now: a reply sent after this is read
@@ -154,14 +160,10 @@ class ReplyingKafkaTemplate:
         self._consumer = consumer
         self._reader = asyncio.create_task(self._read(consumer), name="reply-reader")
 
-    def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+    async def _partitions(self) -> list[TopicPartition]:
         if self.reply_partition is not None:
             return [TopicPartition(self.reply_topic, self.reply_partition)]
-        known = consumer.partitions_for_topic(self.reply_topic)
-        if not known:
-            raise ListenerDeclarationError(
-                f"reply topic {self.reply_topic} does not exist: declare it (e.g. app.topic)"
-            )
+        known = await self.template.partitions_for(self.reply_topic)
         return [TopicPartition(self.reply_topic, p) for p in sorted(known)]
 
     async def _read(self, consumer: AIOKafkaConsumer) -> None:

@@ -25,11 +25,12 @@ with warnings.catch_warnings():
     from quixstreams.state.rocksdb import RocksDBOptions
     from quixstreams.state.rocksdb.options import _shared_block_cache
     from quixstreams.utils.json import dumps
-    from rocksdict import WriteBufferManager
+    from rocksdict import BlockBasedOptions, WriteBufferManager
 
 __all__ = [
     "Application",
     "BaseKafkaException",
+    "BlockBasedOptions",
     "Deserializer",
     "InternalConsumer",
     "InternalProducer",
