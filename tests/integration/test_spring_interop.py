@@ -23,6 +23,7 @@ from kafka_kit.dead_letter import DeadLetterPublishingRecoverer
 from kafka_kit.error_handler import DefaultErrorHandler
 from kafka_kit.listener import kafka_listener
 from kafka_kit.registry import ListenerRegistry
+from kafka_kit.replies import ReplyingKafkaTemplate
 from kafka_kit.retry_topics import RetryTopics
 from kafka_kit.settings import KafkaSettings, ProducerSettings
 from kafka_kit.template import KafkaTemplate
@@ -304,3 +305,48 @@ async def test_spring_reads_only_committed_transactions(
             await template.send(topic_name, "kept-3")
     lines = await asyncio.to_thread(spring.run, "read-committed", topic_name)
     assert [line["value"] for line in lines] == [f"kept-{n}" for n in range(4)]
+
+
+async def test_a_python_request_gets_the_reply_of_a_spring_send_to_listener(
+    spring: SpringPeer, listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    replies = f"{topic_name}-replies"
+    await create_topic(bootstrap, topic_name)
+    await create_topic(bootstrap, replies)
+    peer = spring.start("reply", topic_name, f"spring-{topic_name}", "3")
+    try:
+        template = KafkaTemplate(listener_settings)
+        async with template, ReplyingKafkaTemplate(template, replies, default_timeout_s=90) as r:
+            answers = [await r.request_value(topic_name, t, str) for t in ["one", "two", "three"]]
+    finally:
+        lines = await asyncio.to_thread(spring.finish, peer)
+    assert answers == ["spring: one", "spring: two", "spring: three"]
+    # Spring read our headers as its own: the reply topic, and a UUID's 16 bytes to copy back.
+    assert [line["reply_topic"] for line in lines] == [replies] * 3
+    assert all(len(bytes.fromhex(line["correlation"])) == 16 for line in lines)
+
+
+async def test_a_spring_replying_template_gets_the_reply_of_a_python_reply_to_listener(
+    spring: SpringPeer, listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    replies = f"{topic_name}-replies"
+    await create_topic(bootstrap, topic_name, partitions=2)
+    await create_topic(bootstrap, replies)
+    registry = ListenerRegistry()
+
+    # reply_to=True: where Spring's kafka_replyTopic header says.
+    @kafka_listener(topic_name, group_id=f"py-{topic_name}", reply_to=True, registry=registry)
+    async def answer(text: str) -> str:
+        return f"python: {text}"
+
+    async with started(registry, listener_settings):
+        lines = await asyncio.to_thread(
+            spring.run, "request", topic_name, replies, lines=["alpha", "beta", "gamma"]
+        )
+    assert [(line["request"], line["reply"]) for line in lines] == [
+        ("alpha", "python: alpha"), ("beta", "python: beta"), ("gamma", "python: gamma")
+    ]  # fmt: skip
+    assert [line["key"] for line in lines] == ["alpha", "beta", "gamma"]  # keyed as requested
+    assert len({line["correlation"] for line in lines}) == 3

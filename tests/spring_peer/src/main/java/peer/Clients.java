@@ -67,6 +67,20 @@ final class Clients {
         return new DefaultKafkaConsumerFactory<>(props);
     }
 
+    static DefaultKafkaProducerFactory<String, String> stringProducers(String bootstrap) {
+        Map<String, Object> props = producerProps(bootstrap);
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        return new DefaultKafkaProducerFactory<>(props);
+    }
+
+    static DefaultKafkaConsumerFactory<String, String> stringConsumers(String bootstrap, String group) {
+        Map<String, Object> props = consumerProps(bootstrap, group);
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+        return new DefaultKafkaConsumerFactory<>(props);
+    }
+
     static DefaultKafkaConsumerFactory<byte[], byte[]> bytesConsumers(String bootstrap, String group) {
         Map<String, Object> props = consumerProps(bootstrap, group);
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

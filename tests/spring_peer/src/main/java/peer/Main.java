@@ -34,8 +34,11 @@ import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.kafka.listener.KafkaMessageListenerContainer;
 import org.springframework.kafka.listener.MessageListener;
+import org.springframework.kafka.requestreply.ReplyingKafkaTemplate;
+import org.springframework.kafka.requestreply.RequestReplyFuture;
 import org.springframework.kafka.support.KafkaHeaders;
 import org.springframework.kafka.support.SendResult;
+import org.springframework.messaging.handler.annotation.SendTo;
 import org.springframework.util.backoff.FixedBackOff;
 
 /**
@@ -50,6 +53,8 @@ import org.springframework.util.backoff.FixedBackOff;
  * read-dlt TOPIC COUNT [replay] decode dead-letter headers as Spring code does; replay them
  * partition TOPIC               the default partitioner's choice per key (stdin, one a line)
  * read-committed TOPIC          read_committed: the values a Java consumer sees
+ * reply TOPIC GROUP COUNT       @KafkaListener + @SendTo (no value: the request's reply topic)
+ * request TOPIC REPLY_TOPIC     ReplyingKafkaTemplate; stdin: one request value a line
  * </pre>
  */
 public final class Main {
@@ -73,6 +78,8 @@ public final class Main {
                     args.length > 3 && args[3].equals("replay"));
             case "partition" -> partition(bootstrap, args[1]);
             case "read-committed" -> readCommitted(bootstrap, args[1]);
+            case "reply" -> reply(bootstrap, args[1], args[2], Integer.parseInt(args[3]));
+            case "request" -> request(bootstrap, args[1], args[2]);
             default -> throw new IllegalArgumentException("unknown command " + command);
         }
         System.exit(0);
@@ -146,6 +153,100 @@ public final class Main {
         try (var context = new AnnotationConfigApplicationContext(ListenConfig.class)) {
             await(received, count + " records");
         }
+    }
+
+    // ------------------------------------------------------------------ reply
+    static CountDownLatch replied = new CountDownLatch(1);
+
+    static String hex(Header header) {
+        if (header == null) {
+            return null;
+        }
+        StringBuilder text = new StringBuilder();
+        for (byte b : header.value()) {
+            text.append(String.format("%02x", b));
+        }
+        return text.toString();
+    }
+
+    /** Answers each request on the topic its kafka_replyTopic header names, as Spring does. */
+    public static class Replier {
+
+        @KafkaListener(topics = "${peer.topic}", groupId = "${peer.group}")
+        @SendTo
+        public String on(ConsumerRecord<String, String> record) {
+            ObjectNode line = JSON.createObjectNode();
+            line.put("request", record.value());
+            line.put("correlation", hex(record.headers().lastHeader(KafkaHeaders.CORRELATION_ID)));
+            Header replyTopic = record.headers().lastHeader(KafkaHeaders.REPLY_TOPIC);
+            line.put("reply_topic", replyTopic == null ? null : new String(replyTopic.value(), StandardCharsets.UTF_8));
+            print(line);
+            replied.countDown();
+            return "spring: " + record.value();
+        }
+    }
+
+    @Configuration
+    @EnableKafka
+    static class ReplyConfig {
+
+        @Bean
+        ConcurrentKafkaListenerContainerFactory<String, String> kafkaListenerContainerFactory() {
+            var factory = new ConcurrentKafkaListenerContainerFactory<String, String>();
+            String bootstrap = System.getProperty("peer.bootstrap");
+            factory.setConsumerFactory(Clients.stringConsumers(bootstrap, System.getProperty("peer.group")));
+            factory.setReplyTemplate(new KafkaTemplate<>(Clients.stringProducers(bootstrap)));
+            return factory;
+        }
+
+        @Bean
+        Replier replier() {
+            return new Replier();
+        }
+    }
+
+    static void reply(String bootstrap, String topic, String group, int count) throws Exception {
+        System.setProperty("peer.bootstrap", bootstrap);
+        System.setProperty("peer.topic", topic);
+        System.setProperty("peer.group", group);
+        replied = new CountDownLatch(count);
+        // Closing the context stops the container, which lets the listener send its last reply.
+        try (var context = new AnnotationConfigApplicationContext(ReplyConfig.class)) {
+            await(replied, count + " requests");
+        }
+    }
+
+    // ------------------------------------------------------------------ request
+    static void request(String bootstrap, String topic, String replyTopic) throws Exception {
+        String group = "spring-replies-" + System.nanoTime();
+        var properties = new ContainerProperties(replyTopic);
+        properties.setGroupId(group);
+        var container = new KafkaMessageListenerContainer<>(Clients.stringConsumers(bootstrap, group), properties);
+        var template = new ReplyingKafkaTemplate<>(Clients.stringProducers(bootstrap), container);
+        template.setDefaultReplyTimeout(TIMEOUT);
+        template.start();
+        if (!template.waitForAssignment(TIMEOUT)) {
+            System.err.println("the reply container was never assigned " + replyTopic);
+            System.exit(1);
+        }
+        var input = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String text;
+        while ((text = input.readLine()) != null) {
+            if (text.isBlank()) {
+                continue;
+            }
+            RequestReplyFuture<String, String, String> future =
+                    template.sendAndReceive(new ProducerRecord<>(topic, text, text));
+            ConsumerRecord<String, String> answer = future.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            ObjectNode line = JSON.createObjectNode();
+            line.put("request", text);
+            line.put("reply", answer.value());
+            line.put("key", answer.key());
+            line.put("correlation", hex(answer.headers().lastHeader(KafkaHeaders.CORRELATION_ID)));
+            print(line);
+        }
+        template.stop();
+        template.destroy();
     }
 
     // ------------------------------------------------------------------ send
