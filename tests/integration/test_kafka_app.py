@@ -30,7 +30,7 @@ from kafka_kit import (
     SendResult,
 )
 from kafka_kit.testing import committed_offsets, wait_until
-from kafka_kit.web.kafka_app import Template, include_listeners
+from kafka_kit.web import Template, include_listeners
 
 
 @dataclasses.dataclass

@@ -68,6 +68,33 @@ def _serve(module: str, cwd: Path, env: dict[str, str]) -> None:
     assert server.returncode == 0, output[-4000:]
 
 
+def _kafka_kit_run(app: str, cwd: Path, env: dict[str, str]) -> None:
+    """``kafka-kit run app`` until it printed what its listener heard, then Ctrl-C: exit 0."""
+    log = cwd / "output.txt"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kafka_kit.cli", "run", app],
+            cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while "hello, world!" not in log.read_text():
+                assert process.poll() is None, log.read_text()[-4000:]
+                assert time.monotonic() < deadline, log.read_text()[-4000:]
+                time.sleep(0.2)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+    assert process.returncode == 0, log.read_text()[-4000:]
+    assert "kafka app stopping" in log.read_text()
+
+
+def test_the_first_example_is_a_whole_program_of_at_most_15_lines() -> None:
+    first = EXAMPLES[0]
+    assert "kafka-kit run" in first.splitlines()[0]
+    assert len([line for line in first.splitlines() if line.strip()]) <= 15
+
+
 def test_every_example_names_its_file() -> None:
     names = [_name(source) for source in EXAMPLES]
     assert len(names) == len(set(names)) >= 7
@@ -91,5 +118,7 @@ def test_the_example_runs_as_written(
         assert " passed" in output and f"[kafka] single broker: {bootstrap} (from env)" in output
     elif "uvicorn" in first_line:
         _serve(name.removesuffix(".py"), tmp_path, env)
+    elif "kafka-kit run" in first_line:
+        _kafka_kit_run(first_line.split("kafka-kit run ")[1].split()[0], tmp_path, env)
     else:
         _run([sys.executable, name], tmp_path, env)
