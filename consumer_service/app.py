@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from prometheus_client import REGISTRY, CollectorRegistry
+from starlette.datastructures import State
 
 from consumer_service.burrow_routes import BurrowNotFound, not_found
 from consumer_service.burrow_routes import router as burrow_router
@@ -31,9 +32,8 @@ from kafka_kit import (
     DeadLetterReplayer,
     DefaultErrorHandler,
     ExponentialBackOff,
-    KafkaAdmin,
+    KafkaApp,
     KafkaSettings,
-    KafkaTemplate,
     LagMonitors,
     LagSettings,
     ListenerRegistry,
@@ -42,6 +42,7 @@ from kafka_kit._cancellation import cancel_and_wait
 from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
 from kafka_kit.metrics import LagCollector
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
+from kafka_kit.web import include_listeners
 from kafka_kit.web.auth import ApiTokens, SessionCookie, install_access, rules
 from kafka_kit.web.basics import service_basics
 from kafka_kit.web.connect_answers import (
@@ -142,37 +143,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Whatever fails half-way, everything opened so far is closed (in reverse order).
-        async with contextlib.AsyncExitStack() as opened:
-            await KafkaAdmin(settings).ensure_topics(events.declarations())
-            template = await opened.enter_async_context(
-                KafkaTemplate(settings, metrics_registry=metrics_registry)
-            )
-            error_handler = DefaultErrorHandler(
-                DeadLetterPublishingRecoverer(template),
-                ExponentialBackOff(
-                    retry.initial_s, retry.multiplier, retry.max_s, max_retries=retry.attempts - 1
-                ),
-            )
-            app.state.dead_letters = DeadLetterReplayer(settings, template)
-            store = app.state.event_store = await _open_store(opened, stored)
-            # In the background: a watched cluster that is down never holds up the start.
-            await monitors.start()
-            opened.push_async_callback(monitors.stop)
-            await registry.start(
-                settings,
-                error_handler=error_handler,
-                template=template,
-                dependencies={EventStore: store, RecentEvents: app.state.recent_events},
-                metrics_registry=metrics_registry,
-            )
-            opened.push_async_callback(registry.stop)
-            if stats_settings.enabled:
-                stats = await _start_event_stats(opened, settings, events, stats_settings, streams)
-                app.state.event_stats = stats
-                streams_apps.append(stats.streams)
-            with tuned_garbage_collector(gc_settings):
-                yield
+        with tuned_garbage_collector(gc_settings):
+            yield
 
     app = FastAPI(
         title="Event consumer",
@@ -181,10 +153,22 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    kafka = _kafka_app(settings, events, registry, retry, metrics_registry)
+    _open_with_the_listeners(kafka, app.state, settings, store_settings, monitors)
+    if stats_settings.enabled:
+        _run_the_stream_application(
+            kafka,
+            app.state,
+            settings=settings,
+            events=events,
+            stats_settings=stats_settings,
+            streams=streams,
+        )
+    include_listeners(app, kafka)
     service_basics(app)
     app.state.service = service or ServiceSettings()
     app.state.kafka_settings = settings
-    app.state.registry = registry
+    app.state.registry = kafka.registry
     app.state.recent_events = RecentEvents()
     app.state.order_changes = order_changes
     app.state.lag_monitors = monitors
@@ -199,6 +183,81 @@ def create_app(
         app.include_router(routes)
     _wire_connect(app, connect or ConnectSettings())
     return app
+
+
+def _kafka_app(
+    settings: KafkaSettings,
+    events: EventsTopicSettings,
+    registry: ListenerRegistry,
+    retry: ListenerRetrySettings,
+    metrics_registry: CollectorRegistry | None,
+) -> KafkaApp:
+    """The listeners, their template and topics; every listener retries with back-off, then
+    dead-letters."""
+    kafka = KafkaApp(
+        settings,
+        topics=events.declarations(),
+        registry=registry,
+        metrics_registry=metrics_registry,
+    )
+    kafka.error_handler = DefaultErrorHandler(
+        DeadLetterPublishingRecoverer(kafka.template),
+        ExponentialBackOff(
+            retry.initial_s, retry.multiplier, retry.max_s, max_retries=retry.attempts - 1
+        ),
+    )
+    return kafka
+
+
+def _open_with_the_listeners(
+    kafka: KafkaApp,
+    state: State,
+    settings: KafkaSettings,
+    stored_in: EventStoreSettings | None,
+    monitors: LagMonitors,
+) -> None:
+    """The store, the dead-letter reader and the lag monitors: opened before the listeners
+    start, closed after they stopped (put on the web app's ``state``)."""
+    opened = contextlib.AsyncExitStack()
+    stored = stored_in or EventStoreSettings()
+
+    @kafka.on_startup
+    async def open_what_the_listeners_use() -> None:
+        state.dead_letters = DeadLetterReplayer(settings, kafka.template)
+        store = state.event_store = await _open_store(opened, stored)
+        kafka.dependencies.update({EventStore: store, RecentEvents: state.recent_events})
+        # In the background: a watched cluster that is down never holds up the start.
+        await monitors.start()
+        opened.push_async_callback(monitors.stop)
+
+    @kafka.after_shutdown
+    async def close_them() -> None:
+        await opened.aclose()
+
+
+def _run_the_stream_application(
+    kafka: KafkaApp,
+    state: State,
+    *,
+    settings: KafkaSettings,
+    events: EventsTopicSettings,
+    stats_settings: EventStatsSettings,
+    streams: StreamsSettings | None,
+) -> None:
+    """The example topology: started once the listeners run, stopped before they stop."""
+
+    @kafka.after_startup
+    async def start_the_stream_application() -> None:
+        stats = await _start_event_stats(settings, events, stats_settings, streams)
+        state.event_stats = stats
+        state.streams_apps.append(stats.streams)
+
+    @kafka.on_shutdown
+    async def stop_the_stream_application() -> None:
+        stats, state.event_stats = state.event_stats, None
+        if stats is not None:
+            state.streams_apps.remove(stats.streams)
+            await stats.streams.stop()
 
 
 async def _open_store(
@@ -251,7 +310,6 @@ def _metrics_registries(
 
 
 async def _start_event_stats(
-    opened: contextlib.AsyncExitStack,
     kafka: KafkaSettings,
     events: EventsTopicSettings,
     settings: EventStatsSettings,
@@ -261,7 +319,6 @@ async def _start_event_stats(
     # topics like the topic they come from.
     stats = build_event_stats(StreamsApplication(streams, kafka), events, settings)
     await stats.streams.start()
-    opened.push_async_callback(stats.streams.stop)
     return stats
 
 

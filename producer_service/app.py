@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from kafka_kit import KafkaAdmin, KafkaSendError, KafkaSettings, KafkaTemplate
+from kafka_kit import KafkaApp, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
+from kafka_kit.web import include_listeners
 from kafka_kit.web.auth import ApiTokens, install_access, rules
 from kafka_kit.web.basics import service_basics
 from kafka_kit.web.fast_post import FastJsonPost
@@ -61,20 +62,30 @@ def create_app(
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
     api = api or ProducerApiSettings()
+    kafka = KafkaApp(
+        settings,
+        topics=events.declarations(),
+        template=template,
+        metrics_registry=metrics_registry,
+    )
+
+    if api.delivery_mode == "outbox":
+
+        @kafka.on_startup
+        async def relay_the_outbox() -> None:
+            app.state.outbox = Outbox(api.outbox_path, kafka.template)
+            await app.state.outbox.start()
+
+        @kafka.after_shutdown
+        async def stop_the_relay() -> None:
+            outbox = getattr(app.state, "outbox", None)
+            if outbox is not None:
+                await outbox.stop()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await KafkaAdmin(settings).ensure_topics(events.declarations())
-        own = template or KafkaTemplate(settings, metrics_registry=metrics_registry)
-        async with own as started, AsyncExitStack() as stack:
-            app.state.template = started
-            if api.delivery_mode == "outbox":
-                outbox = Outbox(api.outbox_path, started)
-                await outbox.start()
-                stack.push_async_callback(outbox.stop)
-                app.state.outbox = outbox
-            with tuned_garbage_collector(gc_settings):
-                yield
+        with tuned_garbage_collector(gc_settings):
+            yield
 
     app = FastAPI(
         title="Event producer",
@@ -83,6 +94,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    include_listeners(app, kafka)  # no listeners: the template and topics, with the app
+    app.state.template = kafka.template
     service_basics(app)
     app.state.api_settings = api
     app.state.service = service or ServiceSettings()

@@ -65,6 +65,8 @@ class KafkaApp:
         *,
         topics: Iterable[NewTopic] = (),
         presets: Mapping[str, ListenerPreset] | None = None,
+        registry: ListenerRegistry | None = None,
+        template: KafkaTemplate | None = None,
         error_handler: ErrorHandler | None = None,
         dependencies: Mapping[type, Any] | None = None,
         metrics_registry: CollectorRegistry | None = None,
@@ -75,8 +77,8 @@ class KafkaApp:
         self.middlewares = tuple(middlewares)
         """Around every handle of the app's listeners (outside their own) and every send of
         its template."""
-        self.registry = ListenerRegistry()
-        """The app's listeners (``@app.listener``); its presets are the app's."""
+        self.registry = registry or ListenerRegistry()
+        """The app's listeners (``@app.listener``; a registry given may hold some already)."""
         self.registry.presets.update(presets or {})
         self.topics: list[NewTopic] = list(topics)
         """Topics ensured at start (created when missing, partitions and configs raised)."""
@@ -85,10 +87,14 @@ class KafkaApp:
         """What listeners ask for with ``Annotated[T, Inject]``, by type (the template is added)."""
         self._metrics_registry = metrics_registry
         self._environ = environ
-        self._template: KafkaTemplate | None = None
-        self._startup: list[Callable[[], Awaitable[None]]] = []
-        self._shutdown: list[Callable[[], Awaitable[None]]] = []
-        self._running = False
+        self._template: KafkaTemplate | None = template
+        self._hooks: dict[str, list[Callable[[], Awaitable[None]]]] = {
+            "on_startup": [],
+            "after_startup": [],
+            "on_shutdown": [],
+            "after_shutdown": [],
+        }
+        self._stack: contextlib.AsyncExitStack | None = None
 
     # ---------------------------------------------------------------- declarations
     @property
@@ -140,34 +146,50 @@ class KafkaApp:
         return declared
 
     def on_startup(self, hook: Hook) -> Hook:
-        """Run ``hook`` once the listeners run (in declaration order)."""
-        self._startup.append(hook)
+        """Run ``hook`` at start once the template is connected, before the listeners start
+        (open what they need; send)."""
+        self._hooks["on_startup"].append(hook)
+        return hook
+
+    def after_startup(self, hook: Hook) -> Hook:
+        """Run ``hook`` at start once the listeners run."""
+        self._hooks["after_startup"].append(hook)
         return hook
 
     def on_shutdown(self, hook: Hook) -> Hook:
-        """Run ``hook`` before the listeners stop (in reverse declaration order)."""
-        self._shutdown.append(hook)
+        """Run ``hook`` at stop before the listeners stop."""
+        self._hooks["on_shutdown"].append(hook)
+        return hook
+
+    def after_shutdown(self, hook: Hook) -> Hook:
+        """Run ``hook`` at stop once the listeners stopped, before the template closes (close
+        what they used)."""
+        self._hooks["after_shutdown"].append(hook)
         return hook
 
     # ---------------------------------------------------------------- lifecycle
     @property
     def running(self) -> bool:
         """Started and not stopped."""
-        return self._running
+        return self._stack is not None
 
     async def start(self) -> None:
-        """Ensure the topics, connect the template, start the listeners, run start-up hooks.
+        """Ensure the topics, connect the template, run ``on_startup`` hooks, start the
+        listeners, run ``after_startup`` hooks (each group in declaration order).
 
-        A failure undoes what was started and raises.
+        A failure undoes what was started, in reverse order, and raises.
         """
-        if self._running:
+        if self._stack is not None:
             raise RegistryStateError("the app is already running: stop() it first")
         settings = self.settings
+        started = contextlib.AsyncExitStack()
         try:
             if self.topics:
                 await KafkaAdmin(settings).ensure_topics(self.topics)
             template = self.template
             await template.start()
+            started.push_async_callback(template.stop)
+            await self._run_hooks("on_startup", started, undo="after_shutdown")
             await self.registry.start(
                 settings,
                 self._environ,
@@ -176,11 +198,12 @@ class KafkaApp:
                 dependencies={KafkaTemplate: template, **self.dependencies},
                 metrics_registry=self._metrics_registry,
             )
-            self._running = True
-            for hook in self._startup:
-                await hook()
+            started.push_async_callback(self.registry.stop)
+            self._stack = started  # running: what after_startup hooks see
+            await self._run_hooks("after_startup", started, undo="on_shutdown")
         except BaseException:
-            await self.stop()
+            self._stack = None
+            await started.aclose()
             raise
         log.info(
             "kafka app started: %d listener(s), %d topic(s) declared",
@@ -188,19 +211,20 @@ class KafkaApp:
             len(self.topics),
         )
 
+    async def _run_hooks(self, name: str, started: contextlib.AsyncExitStack, *, undo: str) -> None:
+        # Their counterparts are queued first (to run in declaration order on the way back),
+        # so that a failing hook still gets what the others opened closed.
+        for hook in reversed(self._hooks[undo]):
+            started.push_async_callback(_logged, hook)
+        for hook in self._hooks[name]:
+            await hook()
+
     async def stop(self) -> None:
-        """Run shut-down hooks, stop the listeners (each commits what it handled), then flush
-        and close the template."""
-        was_running, self._running = self._running, False
-        if was_running:
-            for hook in reversed(self._shutdown):
-                try:
-                    await hook()
-                except Exception:
-                    log.exception("shut-down hook %s failed", getattr(hook, "__name__", hook))
-        await self.registry.stop()
-        if self._template is not None:
-            await self._template.stop()
+        """Run ``on_shutdown`` hooks, stop the listeners (each commits what it handled), run
+        ``after_shutdown`` hooks, then flush and close the template."""
+        started, self._stack = self._stack, None
+        if started is not None:
+            await started.aclose()
 
     async def __aenter__(self) -> KafkaApp:
         await self.start()
@@ -211,7 +235,7 @@ class KafkaApp:
 
     def health(self) -> AppHealth:
         """``UP`` when every listener that should run does; ``STOPPED`` before start."""
-        if not self._running:
+        if self._stack is None:
             return AppHealth("STOPPED")
         problems = self.registry.unhealthy()
         if self._template is not None and not self._template.is_running:
@@ -245,6 +269,14 @@ class KafkaApp:
     def run(self) -> None:
         """Run the app until Ctrl-C or SIGTERM (``asyncio.run(app.serve())``)."""
         asyncio.run(self.serve())
+
+
+async def _logged(hook: Callable[[], Awaitable[None]]) -> None:
+    # A shut-down hook that fails must not keep the listeners from stopping and committing.
+    try:
+        await hook()
+    except Exception:
+        log.exception("shut-down hook %s failed", getattr(hook, "__name__", hook))
 
 
 def _on_signal(signum: int, stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:

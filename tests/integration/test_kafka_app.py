@@ -88,7 +88,7 @@ async def test_one_app_declares_sends_listens_and_commits_before_it_stops(
         await template.send(topic_name, Greeting(name=f"parcel {parcel['id']}"))
 
     started: list[bool] = []
-    app.on_startup(lambda: _note(started, app.running))
+    app.after_startup(lambda: _note(started, app.running))
     assert app.health().status == "STOPPED"
     async with app:
         assert app.health().status == "UP"
