@@ -91,7 +91,9 @@ def test_the_wheel_holds_the_library_and_nothing_else(built: tuple[Path, Path]) 
     assert "kafka_kit/py.typed" in names
     assert "kafka_kit/testing/plugin.py" in names
     metadata = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "kafka_kit = kafka_kit.testing.plugin" in zipfile.ZipFile(wheel).read(metadata).decode()
+    entry_points = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "kafka_kit = kafka_kit.testing.plugin" in entry_points
+    assert "kafka-kit = kafka_kit.cli:main" in entry_points  # the console script
 
 
 def test_the_wheel_works_beside_another_shared_package(
@@ -128,6 +130,9 @@ def test_the_wheel_works_beside_another_shared_package(
     env = {"PATH": "/usr/bin:/bin", "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers}
     output = _run([python, str(other / "smoke.py")], other, env)
     assert "round trip:" in output and "{'order': 7}" in output
+    # The console script works with the core dependencies alone (no web extra).
+    usage = _run([str(env_dir / "bin" / "kafka-kit"), "run", "--help"], other, env)
+    assert "MODULE:APP" in usage and "--workers" in usage
     # The unrelated package is still whole after the library was installed beside it.
     listed = _run([python, "-m", "pip", "show", "-f", "unrelated-shared"], tmp_path)
     assert "shared/__init__.py" in listed
