@@ -14,7 +14,10 @@ A listener parameter declared as in a route — ``store: Store = Depends(get_sto
 - ``Depends()`` without a function calls the parameter's annotated class.
 
 Works with FastAPI's ``Depends`` (and any object with ``dependency`` and ``use_cache``, such as
-FastDepends'), without importing FastAPI.
+FastDepends'), without importing FastAPI. What only a request has — query and path parameters,
+the ``Request``, security schemes — is no listener's, and the web app's ``dependency_overrides``
+do not reach listeners: a test replaces a dependency by giving the listener a different function
+or by ``Inject``-ing what varies.
 """
 
 from __future__ import annotations
