@@ -13,7 +13,7 @@ import signal
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ from aiokafka.structs import TopicPartition
 from consumer_service.app import create_app
 from consumer_service.settings import EventStoreSettings
 from kafka_kit.lag.monitor import ClusterLagMonitor
-from kafka_kit.listener import kafka_listener
+from kafka_kit.listener import Inject, kafka_listener
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.local_kafka.tools import CONSUMER_GROUPS, run_kafka_tool
 from kafka_kit.registry import ListenerRegistry
@@ -738,7 +738,7 @@ async def test_a_failed_start_up_closes_everything_it_opened(
     registry = ListenerRegistry()
 
     @kafka_listener(topic_name, group_id=f"g-{topic_name}", registry=registry)
-    async def needs_a_clock(event: bytes, clock: Clock) -> None:
+    async def needs_a_clock(event: bytes, clock: Annotated[Clock, Inject]) -> None:
         pass
 
     app = create_app(
