@@ -44,6 +44,34 @@ PER_KEY = "per-key"
 PER_TYPE = "per-type"
 
 
+class LateLog:
+    """Late events in one WARNING per interval, not one per event: a backlog read partition by
+    partition makes thousands late at once (counted per type in ``GET /streams/event-stats``)."""
+
+    def __init__(self, interval_s: float = 10.0, clock: Any = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self._clock = clock
+        self._since = -interval_s
+        self._count = 0
+        self._latest_ms = 0
+        self._types: set[str] = set()
+
+    def note(self, event_type: str, late_by_ms: int) -> None:
+        """One more late event; the interval's summary is logged once it is over."""
+        self._count += 1
+        self._latest_ms = late_by_ms
+        self._types.add(event_type)
+        now = self._clock()
+        if now - self._since < self.interval_s:
+            return
+        log.warning(
+            "%d event(s) of type(s) %s came past their window's grace, not counted (the last "
+            "%d ms late)",
+            self._count, ", ".join(sorted(self._types)), self._latest_ms,
+        )  # fmt: skip
+        self._since, self._count, self._types = now, 0, set()
+
+
 class EventStatsSettings(BaseSettings):
     """The example topology (env ``EVENT_STATS_*``)."""
 
@@ -193,11 +221,10 @@ def build_event_stats(
             offset: int,
         ) -> bool:
             stats.late[key] = stats.late.get(key, 0) + 1
-            log.warning(
-                "an event of type %s is %d ms past its window's grace: not counted", key, late_by_ms
-            )
+            late_log.note(key, late_by_ms)
             return False
 
+        late_log = LateLog()
         by_type = sdf.group_by(lambda event: event["type"], name="type")
         windows = (
             by_type.filter(first_time_counted, stateful=True)
