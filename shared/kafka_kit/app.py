@@ -265,6 +265,7 @@ class KafkaApp:
         finally:
             for signum in installed:
                 loop.remove_signal_handler(signum)
+            _first_signal.pop(id(stop), None)
 
     def run(self) -> None:
         """Run the app until Ctrl-C or SIGTERM (``asyncio.run(app.serve())``)."""
@@ -280,10 +281,21 @@ async def _logged(hook: Callable[[], Awaitable[None]]) -> None:
 
 
 def _on_signal(signum: int, stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
-    if stop.is_set():
-        # A second Ctrl-C: the user does not want to wait for a graceful stop.
-        loop.remove_signal_handler(signum)
-        signal.raise_signal(signum)
+    now = loop.time()
+    if not stop.is_set():
+        log.info("received %s", signal.Signals(signum).name)
+        _first_signal[id(stop)] = now
+        stop.set()
         return
-    log.info("received %s", signal.Signals(signum).name)
-    stop.set()
+    if now - _first_signal.get(id(stop), now) < DUPLICATE_SIGNAL_S:
+        # The same Ctrl-C twice: a terminal signals the whole process group, and a supervisor
+        # (--workers, --reload) forwards it as well.
+        return
+    # A second Ctrl-C later on: the user does not want to wait for a graceful stop.
+    loop.remove_signal_handler(signum)
+    signal.raise_signal(signum)
+
+
+DUPLICATE_SIGNAL_S = 2.0
+"""Signals this close to the first are the same stop request, not a second Ctrl-C."""
+_first_signal: dict[int, float] = {}

@@ -60,20 +60,35 @@ def _lines(env: dict[str, str]) -> list[list[str]]:
 
 
 def _start(env: dict[str, str], *options: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*KAFKA_KIT, "run", "hello:app", *options],
-        cwd=Path(env["HELLO_OUT"]).parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # Output to a file, not a pipe: nobody reads a pipe while the test runs, and apps that log
+    # more than it holds would block writing to it.
+    folder = Path(env["HELLO_OUT"]).parent
+    with (folder / "kafka-kit.log").open("w") as output:  # the child keeps its own copy
+        return subprocess.Popen(
+            [*KAFKA_KIT, "run", "hello:app", *options],
+            cwd=folder,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
 
-def _stop(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> tuple[int, str]:
+def _stop(
+    process: subprocess.Popen[str], env: dict[str, str], signum: int = signal.SIGINT
+) -> tuple[int, str]:
+    """Signal it, wait for it to end; its exit code and everything it printed."""
     process.send_signal(signum)
-    output, _ = process.communicate(timeout=60)
-    return process.returncode, output
+    log = Path(env["HELLO_OUT"]).parent / "kafka-kit.log"
+    try:
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+        raise AssertionError(
+            f"still running 90 s after {signum}:\n{log.read_text()[-4000:]}"
+        ) from None
+    return process.returncode, log.read_text()
 
 
 async def test_run_handles_records_and_ctrl_c_stops_with_its_commits_flushed(
@@ -86,7 +101,7 @@ async def test_run_handles_records_and_ctrl_c_stops_with_its_commits_flushed(
         await produce(bootstrap, topic_name, [f"n{i}".encode() for i in range(5)])
         await wait_until(lambda: len(_lines(hello)) == 5, 60, "five records handled")
     finally:
-        code, output = _stop(process)
+        code, output = _stop(process, hello)
     assert code == 0, output
     assert "kafka app started" in output and "received SIGINT" in output
     committed = await committed_offsets(bootstrap, hello["KAFKA_CONSUMER_GROUP_ID"])
@@ -111,7 +126,7 @@ async def test_two_workers_share_the_group_and_split_the_partitions(
             await produce(bootstrap, topic_name, [b"x"], partition=partition)
         await wait_until(lambda: len(_lines(hello)) == 4, 60, "a record per partition")
     finally:
-        code, output = _stop(process, signal.SIGTERM)
+        code, output = _stop(process, hello, signal.SIGTERM)
     assert code == 0, output
     pids = {pid for _, pid, _, _ in _lines(hello)}
     assert len(pids) == 2 and str(process.pid) not in pids  # handled in the two workers
@@ -138,7 +153,7 @@ async def test_reload_restarts_the_app_when_its_file_changes(
             sent += 1
             await asyncio.sleep(1)
     finally:
-        code, output = _stop(process)
+        code, output = _stop(process, hello)
     assert code == 0, output
     assert "hello.py changed: restarting the app" in output
 

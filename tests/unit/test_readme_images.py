@@ -1,4 +1,5 @@
-"""The README's pictures exist, and are the ones the console's browser tests take."""
+"""The README's pictures exist, and are the ones the console's browser tests take or a benchmark
+drew (committed with its results)."""
 
 from __future__ import annotations
 
@@ -29,4 +30,9 @@ def test_every_readme_picture_is_a_png_the_browser_tests_take() -> None:
         path = ROOT / picture
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
     taken = _screenshots_taken()
-    assert {f"docs/console/{name}.png" for name in taken} == set(pictures)
+    console = {p for p in pictures if p.startswith("docs/console/")}
+    assert {f"docs/console/{name}.png" for name in taken} == console
+    plotted = set(pictures) - console
+    assert all(p.startswith("bench/results/") for p in plotted), plotted
+    for plot in plotted:  # a benchmark's plot sits beside its samples
+        assert (ROOT / plot).with_suffix(".json").exists(), plot

@@ -138,11 +138,15 @@ class ListenerEndpoint:
                 "and replace the error handler"
             )
         if self.transactional and (
-            self.partitions or self.batch or self.ack_mode.manual or self.retry_topics
+            (self.partitions and not self.group_id)
+            or self.batch
+            or self.ack_mode.manual
+            or self.retry_topics
         ):
             raise ListenerDeclarationError(
-                f"listener {self.id!r}: transactional listeners subscribe (in a group) and are "
-                "record listeners without manual acks or retry topics (the transaction commits)"
+                f"listener {self.id!r}: transactional listeners need a group (assigned partitions: "
+                "a group_id) and are record listeners without manual acks or retry topics (the "
+                "transaction commits)"
             )
         if self.reply_to is not None and self.batch:
             raise ListenerDeclarationError(
