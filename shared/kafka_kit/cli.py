@@ -168,6 +168,9 @@ def _reload(args: argparse.Namespace) -> int:
         print("kafka-kit: --reload needs watchfiles: pip install 'kafka-kit[cli]'", file=sys.stderr)
         return 2
     _configure_logging(args.log_level)
+    # watchfiles stops on KeyboardInterrupt: make Ctrl-C raise it even where SIGINT came in
+    # ignored (a background job of a shell), as servers do.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     folders = args.reload_dir or [args.app_dir]
     command = shlex.join(_child_command(args))
     log.info("kafka-kit: watching %s for changes", ", ".join(folders))

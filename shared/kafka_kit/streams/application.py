@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from kafka_kit._cancellation import cancel_and_wait
@@ -73,6 +74,7 @@ class StreamsApplication:
         self.last_error: str | None = None
         """The last failure it restarted after, as text."""
         self.restarts = 0
+        self._abandoned: list[threading.Thread] = []
         self.assigned: set[tuple[str, int]] = set()
         self.supervision = Supervision(self.settings, self.settings.dead_letters)
         self._topologies: list[Topology[Any]] = []
@@ -123,7 +125,7 @@ class StreamsApplication:
             commit_interval=self.settings.commit_interval_s,
             commit_every=self.settings.commit_every,
             processing_guarantee=self.settings.processing_guarantee,
-            state_dir=str(self.settings.state_path),
+            state_dir=str(self._state_dir()),
             rocksdb_options=self._store_options(),
             # The service's own logging configuration applies.
             loglevel=None,
@@ -149,6 +151,27 @@ class StreamsApplication:
             supervision=self.supervision,
             on_assignment=self._on_assignment,
         )
+
+    def _state_dir(self) -> Path:
+        """The state folder; a fresh one while an abandoned engine still holds the stores.
+
+        An engine abandoned in a hung client call keeps its RocksDB stores open (their locks
+        are per process), so the next engine could not open them ("lock hold by current
+        process") and would fail every restart. It restores into a folder of its own from the
+        changelog topics instead, as a new instance would; the usual folder is used again once
+        no abandoned engine is left.
+        """
+        self._abandoned = [worker for worker in self._abandoned if worker.is_alive()]
+        if not self._abandoned:
+            return self.settings.state_path
+        fresh = self.settings.state_path / "after-stall" / f"restart-{self.restarts}"
+        log.warning(
+            "stream application %s: an abandoned engine still holds the state stores; this one "
+            "restores them from the changelogs into %s",
+            self.application_id,
+            fresh,
+        )
+        return fresh
 
     def _store_options(self) -> CappedStoreOptions:
         # The engine's defaults (64 MB write buffers x 3 per store partition and column
@@ -319,6 +342,7 @@ class StreamsApplication:
             stalled = time.monotonic() - engine.heartbeat
             if worker.is_alive() and not self._stopping.is_set() and stalled > limit:
                 engine.stop(fail=True)  # if the hung call ever returns, it ends there
+                self._abandoned.append(worker)
                 raise StreamsEngineStalled(
                     f"the processing loop made no progress for {stalled:.0f} s (a Kafka client "
                     "call that hangs past its timeout); this engine is abandoned"
