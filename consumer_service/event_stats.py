@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,7 +49,9 @@ class LateLog:
     """Late events in one WARNING per interval, not one per event: a backlog read partition by
     partition makes thousands late at once (counted per type in ``GET /streams/event-stats``)."""
 
-    def __init__(self, interval_s: float = 10.0, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self, interval_s: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.interval_s = interval_s
         self._clock = clock
         self._since = -interval_s

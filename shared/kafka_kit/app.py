@@ -75,11 +75,12 @@ class KafkaApp:
     ) -> None:
         self._settings = settings
         self.middlewares = tuple(middlewares)
-        """Around every handle of the app's listeners (outside their own) and every send of
-        its template."""
+        """Around every send of the app's template, and (as its registry's) every handle of its
+        listeners, outside their own."""
         self.registry = registry or ListenerRegistry()
         """The app's listeners (``@app.listener``; a registry given may hold some already)."""
         self.registry.presets.update(presets or {})
+        self.registry.middlewares = (*self.registry.middlewares, *middlewares)
         self.topics: list[NewTopic] = list(topics)
         """Topics ensured at start (created when missing, partitions and configs raised)."""
         self.error_handler = error_handler
@@ -119,12 +120,6 @@ class KafkaApp:
         """``@kafka_listener`` into this app's registry: the same options, ``registry=`` implied."""
         if "registry" in options:
             raise TypeError("app.listener registers in the app's own registry: drop registry=")
-        if self.middlewares:
-            own = options.get("middlewares")
-            if own is None:  # the preset's, if any, else none
-                preset = self.registry.preset_options(options.get("preset"))
-                own = preset.get("middlewares") or ()
-            options["middlewares"] = (*self.middlewares, *own)
         return kafka_listener(*topics, registry=self.registry, **options)
 
     def preset(self, name: str, preset: ListenerPreset | None = None, **options: Any) -> None:
@@ -253,10 +248,11 @@ class KafkaApp:
         """Start, run until ``stop`` is set (or SIGINT/SIGTERM arrives), then stop."""
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
+        first: list[float] = []  # when the stop was asked for
         installed = []
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, _on_signal, signum, stop, loop)
+                loop.add_signal_handler(signum, _on_signal, signum, stop, loop, first)
                 installed.append(signum)
         try:
             async with self:
@@ -265,7 +261,6 @@ class KafkaApp:
         finally:
             for signum in installed:
                 loop.remove_signal_handler(signum)
-            _first_signal.pop(id(stop), None)
 
     def run(self) -> None:
         """Run the app until Ctrl-C or SIGTERM (``asyncio.run(app.serve())``)."""
@@ -280,14 +275,16 @@ async def _logged(hook: Callable[[], Awaitable[None]]) -> None:
         log.exception("shut-down hook %s failed", getattr(hook, "__name__", hook))
 
 
-def _on_signal(signum: int, stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
+def _on_signal(
+    signum: int, stop: asyncio.Event, loop: asyncio.AbstractEventLoop, first: list[float]
+) -> None:
     now = loop.time()
     if not stop.is_set():
         log.info("received %s", signal.Signals(signum).name)
-        _first_signal[id(stop)] = now
+        first.append(now)
         stop.set()
         return
-    if now - _first_signal.get(id(stop), now) < DUPLICATE_SIGNAL_S:
+    if first and now - first[0] < DUPLICATE_SIGNAL_S:
         # The same Ctrl-C twice: a terminal signals the whole process group, and a supervisor
         # (--workers, --reload) forwards it as well.
         return
@@ -298,4 +295,3 @@ def _on_signal(signum: int, stop: asyncio.Event, loop: asyncio.AbstractEventLoop
 
 DUPLICATE_SIGNAL_S = 2.0
 """Signals this close to the first are the same stop request, not a second Ctrl-C."""
-_first_signal: dict[int, float] = {}

@@ -23,6 +23,7 @@ from kafka_kit.listener import (
 from kafka_kit.listener.consumer_setup import compile_pattern
 from kafka_kit.listener.endpoint import DEFAULT_PRESET, ListenerPreset
 from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.middleware import Middleware
 from kafka_kit.retry_topics import RetryTopicRouter, not_before
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
@@ -46,6 +47,9 @@ class ListenerRegistry:
         self.presets: dict[str, ListenerPreset] = {}
         """Named listener options (Spring's container factories), by name; add before the
         listeners that use them are declared."""
+        self.middlewares: tuple[Middleware, ...] = ()
+        """Around every handle of the listeners declared after they are set, outside their
+        own (a ``KafkaApp``'s)."""
 
     def preset_options(self, name: str | None) -> dict[str, Any]:
         """The options preset ``name`` sets (none named: the ``"default"`` preset's, if any)."""

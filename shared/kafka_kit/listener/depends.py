@@ -34,6 +34,8 @@ from aiokafka.structs import ConsumerRecord
 
 from kafka_kit.errors import ListenerDeclarationError
 
+__all__ = ["DependencyCall", "depends_of", "type_hints"]
+
 
 def type_hints(function: Callable[..., Any]) -> dict[str, Any]:
     """``function``'s resolved annotations; a clear error when a name in them cannot be found."""
@@ -46,9 +48,6 @@ def type_hints(function: Callable[..., Any]) -> dict[str, Any]:
             "import annotations` they are looked up in the module, so what they name must be "
             "defined (or imported) at module level"
         ) from exc
-
-
-__all__ = ["DependencyCall", "depends_of"]
 
 
 def _is_depends(value: object) -> bool:
@@ -81,7 +80,6 @@ class _Declared:
 
 
 _RECORD = object()
-_DEFAULT = object()
 
 
 class DependencyCall:

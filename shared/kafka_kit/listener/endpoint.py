@@ -45,6 +45,9 @@ def handler_call(
     """``invoke`` through ``middlewares`` and, with ``reply_to``, sending the result back."""
     if not middlewares and reply_to is None:
         return invoke
+    # Imported here, once per listener: both import the template, which imports much.
+    from kafka_kit.replies import send_reply  # noqa: PLC0415
+    from kafka_kit.template import KafkaTemplate  # noqa: PLC0415
 
     async def call(records: Any, acknowledgment: Any, dependencies: Mapping[type, Any]) -> Any:
         async def handle(value: Any) -> Any:
@@ -52,9 +55,6 @@ def handler_call(
 
         result = await around(handle, middlewares)(records)
         if reply_to is not None:
-            from kafka_kit.replies import send_reply  # noqa: PLC0415 - it imports the template
-            from kafka_kit.template import KafkaTemplate  # noqa: PLC0415
-
             await send_reply(dependencies[KafkaTemplate], records, result, reply_to)
         return result
 
@@ -328,7 +328,7 @@ def kafka_listener(
             rebalance_listener=rebalance_listener,
             type_mapping=TypeMapping.of(type_mapping),
             record_filter=options.pop("record_filter", None),
-            middlewares=tuple(options.pop("middlewares", None) or ()),
+            middlewares=(*target.middlewares, *(options.pop("middlewares", None) or ())),
             reply_to=reply_to,
             properties=options,
         )

@@ -145,10 +145,15 @@ public final class Main {
         }
     }
 
-    static void listen(String bootstrap, String topic, String group, int count) throws Exception {
+    /** What the @KafkaListener configurations read: ${peer.topic}, ${peer.group}, … */
+    static void peerProperties(String bootstrap, String topic, String group) {
         System.setProperty("peer.bootstrap", bootstrap);
         System.setProperty("peer.topic", topic);
         System.setProperty("peer.group", group);
+    }
+
+    static void listen(String bootstrap, String topic, String group, int count) throws Exception {
+        peerProperties(bootstrap, topic, group);
         received = new CountDownLatch(count);
         try (var context = new AnnotationConfigApplicationContext(ListenConfig.class)) {
             await(received, count + " records");
@@ -206,9 +211,7 @@ public final class Main {
     }
 
     static void reply(String bootstrap, String topic, String group, int count) throws Exception {
-        System.setProperty("peer.bootstrap", bootstrap);
-        System.setProperty("peer.topic", topic);
-        System.setProperty("peer.group", group);
+        peerProperties(bootstrap, topic, group);
         replied = new CountDownLatch(count);
         // Closing the context stops the container, which lets the listener send its last reply.
         try (var context = new AnnotationConfigApplicationContext(ReplyConfig.class)) {
