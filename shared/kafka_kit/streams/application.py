@@ -406,10 +406,10 @@ class StreamsApplication:
         self._assigned_once.set()
 
     def _recovering(self) -> bool:
-        # The engine's recovery manager says whether changelogs are being read back.
+        # Whether stores are still registered for restoring, not the engine's "recovering" flag:
+        # that one goes up only when the restore loop starts, a poll round after the assignment.
         manager = getattr(self.app, "_state_manager", None)
-        recovery = getattr(manager, "_recovery_manager", None)
-        return bool(recovery is not None and recovery.recovering)
+        return bool(manager is not None and manager.recovery_required)
 
     async def _record_restores(self) -> None:
         """After each (re)start: how long until it ran, restored, with which partitions."""
