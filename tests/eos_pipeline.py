@@ -12,7 +12,7 @@ import sys
 
 from pydantic import BaseModel
 
-from kafka_kit.listener import kafka_listener
+from kafka_kit import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 from kafka_kit.template import KafkaTemplate

@@ -15,6 +15,7 @@ from kafka_kit.back_off import BackOff, ExponentialBackOff, FixedBackOff
 from kafka_kit.cluster_view import ClusterView, describe_cluster_view
 from kafka_kit.dead_letter import DeadLetterPublishingRecoverer, dead_letter_topic
 from kafka_kit.dead_letter_replay import DeadLetter, DeadLetterReplayer
+from kafka_kit.decorator import kafka_listener
 from kafka_kit.error_handler import (
     ConsumerRecordRecoverer,
     DefaultErrorHandler,
@@ -62,7 +63,6 @@ from kafka_kit.listener import (
     RecordTimestamp,
     RecordTopic,
     TopicPartitionOffset,
-    kafka_listener,
 )
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.middleware import Middleware

@@ -17,7 +17,7 @@ from aiokafka.errors import (
 )
 
 if TYPE_CHECKING:
-    from kafka_kit.template import ProducerRecord
+    from kafka_kit.records import ProducerRecord
 
 __all__ = [
     "AlreadyReplayedError",

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kafka_kit.template import ProducerRecord, SendResult
+    from kafka_kit.records import ProducerRecord, SendResult
 
 __all__ = ["Middleware", "around"]
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiokafka.partitioner import murmur2
 
 if TYPE_CHECKING:
-    from kafka_kit.template import ProducerRecord
+    from kafka_kit.records import ProducerRecord
 
 
 __all__ = [

@@ -13,15 +13,15 @@ from kafka_kit._placeholders import resolve_placeholders
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.error_handler import ErrorHandler
 from kafka_kit.errors import ListenerDeclarationError, RegistryStateError, UnknownListenerError
-from kafka_kit.listener import (
-    ConcurrentListenerContainer,
-    ContainerState,
+from kafka_kit.listener.concurrent import ConcurrentListenerContainer
+from kafka_kit.listener.consumer_setup import Subscription, compile_pattern
+from kafka_kit.listener.container import ContainerState
+from kafka_kit.listener.endpoint import (
+    DEFAULT_PRESET,
     ListenerEndpoint,
-    Subscription,
+    ListenerPreset,
     TopicPartitionOffset,
 )
-from kafka_kit.listener.consumer_setup import compile_pattern
-from kafka_kit.listener.endpoint import DEFAULT_PRESET, ListenerPreset
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.middleware import Middleware
 from kafka_kit.retry_topics import RetryTopicRouter, not_before

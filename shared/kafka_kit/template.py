@@ -7,9 +7,9 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
@@ -39,6 +39,7 @@ from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
 from kafka_kit.middleware import Middleware, around
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner, load_partitioner
 from kafka_kit.reachability import ClusterReachability
+from kafka_kit.records import Headers, ProducerRecord, SendResult, normalize_headers
 from kafka_kit.serialization import serialize_key, serialize_value
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.type_mapping import TypeMapping
@@ -54,35 +55,6 @@ __all__ = [
 
 
 log = logging.getLogger(__name__)
-
-Headers = Mapping[str, bytes | str] | Iterable[tuple[str, bytes | str]]
-
-
-class ProducerRecord(NamedTuple):
-    """A record as handed to the producer: topic, optional partition, key, value, headers.
-
-    A named tuple, not a dataclass: one is built per send, and tuples build fastest.
-    """
-
-    topic: str
-    value: bytes | None
-    key: bytes | None = None
-    partition: int | None = None
-    headers: tuple[tuple[str, bytes], ...] = ()
-    timestamp_ms: int | None = None
-
-
-class SendResult(NamedTuple):
-    """The record sent and where it landed: topic, partition, offset, timestamp (ms)."""
-
-    record: ProducerRecord
-    """As handed to the producer, like Spring's ``getProducerRecord()``: a keyed record's
-    ``partition`` may be ``None`` (the producer chose it); ``partition`` below says where."""
-    topic: str
-    partition: int
-    offset: int
-    """``-1`` with ``acks=0``: the producer never hears back from the broker."""
-    timestamp: int
 
 
 class ProducerListener(Protocol):
@@ -111,15 +83,6 @@ class LoggingProducerListener:
             type(exc).__name__,
             exc,
         )
-
-
-def _normalize_headers(headers: Headers | None) -> tuple[tuple[str, bytes], ...]:
-    if not headers:
-        return ()
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return tuple(
-        (name, value.encode() if isinstance(value, str) else value) for name, value in items
-    )
 
 
 _LOOKS_UNREACHABLE = (DeliveryUnknownError, TimeoutError, KafkaTimeoutError, KafkaConnectionError)
@@ -343,7 +306,7 @@ class KafkaTemplate:
         Raises :class:`KafkaSendError` (the listener hears it) when they cannot be.
         """
         try:
-            normalized = _normalize_headers(headers) if headers else ()
+            normalized = normalize_headers(headers) if headers else ()
             if self.type_mapping is not None:
                 type_id = self.type_mapping.header_for(value)
                 if type_id is not None and all(k != type_id[0] for k, _ in normalized):

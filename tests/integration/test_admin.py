@@ -12,10 +12,10 @@ import pytest
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import NodeNotReadyError
 
+from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.cluster_view import describe_cluster_view
 from kafka_kit.errors import ClusterUnreachableError, TopicDeclarationError
-from kafka_kit.listener import kafka_listener
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings

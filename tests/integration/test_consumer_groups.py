@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from kafka_kit import kafka_listener
 from kafka_kit._cancellation import within
 from kafka_kit.errors import RegistryStateError
-from kafka_kit.listener import ContainerState, kafka_listener
+from kafka_kit.listener import ContainerState
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.seek import PartitionRef, SeekPosition, SeekRequest
 from kafka_kit.settings import KafkaSettings
@@ -36,7 +37,7 @@ def _disjoint_cover(members: dict[str, set[tuple[str, int]]], topic: str, partit
 
 SECOND_PROCESS = """
 import asyncio, sys
-from kafka_kit.listener import kafka_listener
+from kafka_kit import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 

@@ -7,8 +7,8 @@ import pytest
 from consumer_service.app import create_app
 from consumer_service.settings import ListenerRetrySettings
 from kafka_kit import headers as h
+from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin
-from kafka_kit.listener import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import wait_until

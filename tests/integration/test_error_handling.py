@@ -21,11 +21,11 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from kafka_kit import headers as h
+from kafka_kit import kafka_listener
 from kafka_kit.back_off import ExponentialBackOff, FixedBackOff
 from kafka_kit.dead_letter import DeadLetterPublishingRecoverer
 from kafka_kit.error_handler import DefaultErrorHandler
 from kafka_kit.errors import BatchListenerFailedError
-from kafka_kit.listener import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.retry_topics import RetryTopics
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
@@ -373,7 +373,7 @@ BACKING_OFF_PROCESS = """
 import asyncio, sys
 from kafka_kit.back_off import FixedBackOff
 from kafka_kit.error_handler import DefaultErrorHandler
-from kafka_kit.listener import kafka_listener
+from kafka_kit import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 

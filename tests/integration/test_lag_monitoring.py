@@ -23,8 +23,9 @@ from aiokafka.structs import TopicPartition
 
 from consumer_service.app import create_app
 from consumer_service.settings import EventStoreSettings
+from kafka_kit import kafka_listener
 from kafka_kit.lag.monitor import ClusterLagMonitor
-from kafka_kit.listener import Inject, kafka_listener
+from kafka_kit.listener import Inject
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.local_kafka.tools import CONSUMER_GROUPS, run_kafka_tool
 from kafka_kit.registry import ListenerRegistry

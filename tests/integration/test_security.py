@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.event_stats import EventStatsSettings
+from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.errors import ClusterUnreachableError
-from kafka_kit.listener import kafka_listener
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.registry import ListenerRegistry

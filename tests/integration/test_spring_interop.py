@@ -17,11 +17,11 @@ from pydantic import BaseModel
 
 from consumer_service.app import create_app
 from kafka_kit import headers as h
+from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin
 from kafka_kit.back_off import FixedBackOff
 from kafka_kit.dead_letter import DeadLetterPublishingRecoverer
 from kafka_kit.error_handler import DefaultErrorHandler
-from kafka_kit.listener import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.replies import ReplyingKafkaTemplate
 from kafka_kit.retry_topics import RetryTopics

@@ -232,7 +232,15 @@ class ListenerContainer:
 
     async def status(self) -> ContainerStatus:
         """State, assigned partitions with position, committed offset, end offset and lag."""
-        return await container_status(self, self._consumer)
+        return await container_status(
+            self._consumer,
+            client_id=self.client_id,
+            group_id=self.group_id,
+            state=self.state.value,
+            error=self.problem,
+            metrics=self.metrics,
+            timeout_s=self.settings.request_timeout_ms / 1000,
+        )
 
     # ================================================================ supervision
     @property

@@ -1,8 +1,10 @@
-"""``@kafka_listener``: declare a function as the handler of a topic's records."""
+"""A listener's declaration: ``ListenerEndpoint`` (what ``@kafka_listener`` builds), presets,
+initial offsets."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -17,7 +19,6 @@ from kafka_kit.type_mapping import TypeMapping
 if TYPE_CHECKING:
     from kafka_kit.error_handler import ErrorHandler
     from kafka_kit.listener.rebalance import RebalanceListener
-    from kafka_kit.registry import ListenerRegistry
     from kafka_kit.retry_topics import RetryTopics
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "ListenerPreset",
     "PartitionSpec",
     "TopicPartitionOffset",
-    "kafka_listener",
 ]
 
 
@@ -80,7 +80,7 @@ class TopicPartitionOffset:
 PartitionSpec = TopicPartitionOffset | tuple[str, int] | tuple[str, int, InitialOffset]
 
 
-def _partition_spec(spec: PartitionSpec) -> TopicPartitionOffset:
+def partition_spec(spec: PartitionSpec) -> TopicPartitionOffset:
     if isinstance(spec, TopicPartitionOffset):
         return spec
     return TopicPartitionOffset(*spec)
@@ -224,7 +224,7 @@ _PRESET_OPTIONS = (
     "record_filter",
     "middlewares",
 )
-_DEFAULTS: dict[str, Any] = {
+ENDPOINT_DEFAULTS: dict[str, Any] = {
     "concurrency": 1,
     "batch": False,
     "ack_mode": AckMode.BATCH,
@@ -236,103 +236,17 @@ DEFAULT_PRESET = "default"
 ``kafkaListenerContainerFactory``), when it has one by this name."""
 
 
-def kafka_listener(
-    *topics: str,
-    pattern: str | None = None,
-    partitions: Iterable[PartitionSpec] = (),
-    group_id: str | None = None,
-    id: str | None = None,
-    preset: str | None = None,
-    concurrency: int | None = None,
-    batch: bool | None = None,
-    auto_startup: bool = True,
-    ack_mode: AckMode | str | None = None,
-    ack_count: int | None = None,
-    ack_time_s: float | None = None,
-    error_handler: ErrorHandler | None = None,
-    retry_topics: RetryTopics | None = None,
-    transactional: bool = False,
-    value_deserializer: ValueDeserializer | None = None,
-    rebalance_listener: RebalanceListener | None = None,
-    type_mapping: TypeMapping | Mapping[str, type[Any]] | None = None,
-    filter: RecordFilter | None = None,
-    middlewares: Sequence[Middleware] | None = None,
-    reply_to: str | bool | None = None,
-    registry: ListenerRegistry | None = None,
-    **properties: Any,
-) -> Callable[[Handler], Handler]:
-    """Register the decorated function as a listener; nothing starts until the registry starts.
-
-    Give ``topics``, a regex ``pattern``, or explicit ``partitions`` (with initial offsets).
-    ``group_id``: the consumer group (default: the preset's, else ``KAFKA_CONSUMER_GROUP_ID``).
-    ``preset`` names a :class:`ListenerPreset` of the registry for the options not given here
-    (without it, the registry's ``"default"`` preset, if it has one).
-    ``error_handler`` overrides the registry's; ``retry_topics`` turns on non-blocking retries.
-    ``transactional=True``: exactly-once consume → produce; the handler sends with an injected
-    ``KafkaTemplate`` and its output and input offsets commit in one Kafka transaction.
-    ``value_deserializer`` turns raw values into the payload instead of the JSON/pydantic default
-    (Avro, Protobuf…; raising makes the record a poison pill). ``rebalance_listener`` hears
-    partitions assigned and revoked (after the container committed what it handled).
-    ``type_mapping`` (``{"event": EventDto, "refund": RefundDto}``) picks the payload's model by
-    the record's ``__TypeId__`` header, as Spring's ``spring.json.type.mapping`` does; an unknown
-    token makes the record a poison pill (dead-lettered with the reason); no header: the
-    parameter's annotation.
-    ``filter`` (``record -> bool``) drops the records it returns ``False`` for: committed, counted
-    as ``filtered``, never handled. ``middlewares`` wrap every handler call
-    (:class:`~kafka_kit.middleware.Middleware`). ``reply_to="topic"`` publishes the handler's
-    result (``True``: to the request's ``kafka_replyTopic``; see :mod:`kafka_kit.replies`).
-    Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
-    start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
-    ``max_poll_records``, ``isolation_level``…).
-    """
-    given = {
-        "group_id": group_id,
-        "concurrency": concurrency,
-        "batch": batch,
-        "ack_mode": ack_mode,
-        "ack_count": ack_count,
-        "ack_time_s": ack_time_s,
-        "error_handler": error_handler,
-        "value_deserializer": value_deserializer,
-        "record_filter": filter,
-        "middlewares": middlewares,
-    }
-
-    def register(handler: Handler) -> Handler:
-        from kafka_kit.registry import default_registry  # noqa: PLC0415 - registry imports us
-
-        target = registry or default_registry
-        options = {
-            **_DEFAULTS,
-            **target.preset_options(preset),
-            **properties,
-            **{name: value for name, value in given.items() if value is not None},
-        }
-        endpoint = ListenerEndpoint(
-            id=id or handler.__name__,
-            handler=handler,
-            topics=topics,
-            pattern=pattern,
-            partitions=tuple(_partition_spec(p) for p in partitions),
-            group_id=options.pop("group_id", None),
-            concurrency=options.pop("concurrency"),
-            batch=options.pop("batch"),
-            auto_startup=auto_startup,
-            ack_mode=AckMode(options.pop("ack_mode")),
-            ack_count=options.pop("ack_count"),
-            ack_time_s=options.pop("ack_time_s"),
-            error_handler=options.pop("error_handler", None),
-            retry_topics=retry_topics,
-            transactional=transactional,
-            value_deserializer=options.pop("value_deserializer", None),
-            rebalance_listener=rebalance_listener,
-            type_mapping=TypeMapping.of(type_mapping),
-            record_filter=options.pop("record_filter", None),
-            middlewares=(*target.middlewares, *(options.pop("middlewares", None) or ())),
-            reply_to=reply_to,
-            properties=options,
+def __getattr__(name: str) -> Any:
+    # A deprecated alias (0.6): the decorator moved to kafka_kit.decorator, beside the registry
+    # it registers with, which imports this module. Runs only when the old name is asked for.
+    if name == "kafka_listener":
+        warnings.warn(
+            "import kafka_listener from kafka_kit; kafka_kit.listener.endpoint.kafka_listener "
+            "goes in 0.7",
+            DeprecationWarning,
+            stacklevel=2,
         )
-        target.register(endpoint)
-        return handler
+        from kafka_kit.decorator import kafka_listener  # noqa: PLC0415
 
-    return register
+        return kafka_listener
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

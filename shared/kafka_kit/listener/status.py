@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from kafka_kit._cancellation import within
-from kafka_kit.status import ContainerStatus, PartitionStatus
-
-if TYPE_CHECKING:
-    from kafka_kit.listener.container import ListenerContainer
+from kafka_kit.status import ContainerMetrics, ContainerStatus, PartitionStatus
 
 __all__ = ["container_status"]
 
 
 async def container_status(
-    container: ListenerContainer, consumer: AIOKafkaConsumer | None
+    consumer: AIOKafkaConsumer | None,
+    *,
+    client_id: str,
+    group_id: str | None,
+    state: str,
+    error: str | None,
+    metrics: ContainerMetrics,
+    timeout_s: float,
 ) -> ContainerStatus:
-    """The container's state and, per assigned partition, position, committed, end and lag."""
-    timeout_s = container.settings.request_timeout_ms / 1000
+    """A container's state and, per assigned partition, position, committed, end and lag.
+
+    Its consumer (``None`` while it has none) is asked for positions and offsets, each within
+    ``timeout_s``; the other parameters are the container's own, shown as they are.
+    """
     partitions: list[PartitionStatus] = []
     if consumer is not None:
         tps = sorted(consumer.assignment())
@@ -33,7 +39,7 @@ async def container_status(
             position = committed = None
             with contextlib.suppress(Exception):
                 position = await within(consumer.position(tp), 2.0)
-            if container.group_id is not None:
+            if group_id is not None:
                 with contextlib.suppress(Exception):
                     committed = await within(consumer.committed(tp), 2.0)
             end = ends.get(tp)
@@ -51,10 +57,10 @@ async def container_status(
             )
     lags = [p.lag for p in partitions if p.lag is not None]
     return ContainerStatus(
-        client_id=container.client_id,
-        state=container.state.value,
-        error=container.problem,
+        client_id=client_id,
+        state=state,
+        error=error,
         partitions=partitions,
         records_lag_max=max(lags) if lags else None,
-        metrics=container.metrics.model_copy(),
+        metrics=metrics.model_copy(),
     )

@@ -1,0 +1,49 @@
+"""No import circles in the library, none hidden in functions or type-checking blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.import_graph import circles, import_graph
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBRARY = ROOT / "shared" / "kafka_kit"
+
+
+def test_the_library_has_no_import_circles() -> None:
+    graph = import_graph(LIBRARY)
+    assert len(graph) > 50  # the whole package was read
+    assert circles(graph) == []
+
+
+def test_a_circle_is_found_wherever_its_import_hides(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.b import thing\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.c import other\n"
+    )
+    (package / "c.py").write_text("def late():\n    from . import a\n")
+    (package / "d.py").write_text(
+        "def __getattr__(name):\n    from pkg.e import old\n    return old\n"
+    )
+    (package / "e.py").write_text("import pkg.d\n")
+    assert circles(import_graph(package)) == [["pkg.a", "pkg.b", "pkg.c"]]
+
+
+def test_the_moved_decorator_keeps_its_old_paths_with_a_deprecation_warning() -> None:
+    import kafka_kit
+    import kafka_kit.listener
+    import kafka_kit.listener.endpoint
+    import kafka_kit.template
+
+    for module in (kafka_kit.listener, kafka_kit.listener.endpoint):
+        with pytest.warns(DeprecationWarning, match="import kafka_listener from kafka_kit"):
+            assert module.kafka_listener is kafka_kit.kafka_listener  # type: ignore[attr-defined]
+        with pytest.raises(AttributeError):
+            _ = module.no_such_name  # type: ignore[attr-defined]
+    # The value types moved to a leaf module and stay importable from the template.
+    assert kafka_kit.template.ProducerRecord is kafka_kit.ProducerRecord
