@@ -24,8 +24,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from kafka_kit._extras import requires_extra
 from kafka_kit.app import KafkaApp
-from kafka_kit.errors import KafkaKitError
+from kafka_kit.errors import KafkaKitError, MissingExtraError
 
 __all__ = ["AppNotFoundError", "load_app", "main"]
 
@@ -163,9 +164,10 @@ def _supervise(args: argparse.Namespace) -> int:
 
 def _reload(args: argparse.Namespace) -> int:
     try:
-        import watchfiles  # noqa: PLC0415 - only --reload needs it
-    except ImportError:
-        print("kafka-kit: --reload needs watchfiles: pip install 'kafka-kit[cli]'", file=sys.stderr)
+        with requires_extra("cli", "kafka-kit run --reload"):
+            import watchfiles  # noqa: PLC0415 - only --reload needs it
+    except MissingExtraError as exc:
+        print(f"kafka-kit: {exc}", file=sys.stderr)
         return 2
     _configure_logging(args.log_level)
     # watchfiles stops on KeyboardInterrupt: make Ctrl-C raise it even where SIGINT came in

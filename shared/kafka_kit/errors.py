@@ -32,6 +32,8 @@ __all__ = [
     "KafkaKitError",
     "KafkaLaunchError",
     "KafkaSendError",
+    "ListenerDeclarationError",
+    "MissingExtraError",
     "RegistryStateError",
     "TemplateNotStartedError",
     "TopicDeclarationError",
@@ -47,6 +49,11 @@ class KafkaKitError(Exception):
     """The root of kafka_kit's errors; ``retriable``: the same call may succeed later."""
 
     retriable: bool = False
+
+
+class MissingExtraError(KafkaKitError, ImportError):
+    """An optional part was imported without the extra that installs its dependencies; the
+    message gives the ``pip install 'kafka-kit[extra]'`` to run."""
 
 
 # ---------------------------------------------------------------- sending

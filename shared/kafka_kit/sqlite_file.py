@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import aiosqlite
+from kafka_kit._extras import requires_extra
+
+with requires_extra("outbox", __name__):
+    import aiosqlite
 
 __all__ = ["SqliteFile"]
 

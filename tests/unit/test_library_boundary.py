@@ -7,8 +7,10 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import aiokafka.errors
@@ -16,6 +18,7 @@ import pytest
 
 import kafka_kit
 from kafka_kit import KafkaKitError
+from kafka_kit._extras import EXTRAS
 
 PACKAGE = Path(kafka_kit.__file__).parent
 MODULES = sorted(
@@ -113,3 +116,101 @@ def test_errors_keep_their_builtin_bases() -> None:
 
 def test_the_package_is_typed() -> None:
     assert (PACKAGE / "py.typed").exists()
+
+
+def _library_extras() -> dict[str, set[str]]:
+    """pyproject's extras of the library itself (not the repository's own), as import names."""
+    project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())["project"]
+    extras = {}
+    for extra, requirements in project["optional-dependencies"].items():
+        if extra in ("services", "dev", "bench"):
+            continue
+        names = {re.split(r"[<>=\[ ;]", r, maxsplit=1)[0] for r in requirements}
+        extras[extra] = {name.lower().replace("-", "_") for name in names}
+    return extras
+
+
+def test_every_extra_and_its_distributions_are_known_to_the_guard() -> None:
+    extras = _library_extras()
+    assert set(extras) == set(EXTRAS)
+    for extra, modules in extras.items():
+        assert modules <= EXTRAS[extra], extra
+
+
+def _optional_imports(path: Path, roots: frozenset[str]) -> tuple[bool, list[ast.AST]]:
+    """Whether ``path`` imports one of ``roots`` at module level, and its imports of them
+    inside functions."""
+    tree = ast.parse(path.read_text())
+    at_module_level = False
+    in_functions: list[ast.AST] = []
+    for top in tree.body:
+        if isinstance(top, ast.If) and "TYPE_CHECKING" in ast.unparse(top.test):
+            continue
+        for node in ast.walk(top):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            if any(name.split(".")[0] in roots for name in names):
+                if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    in_functions.append(node)
+                else:
+                    at_module_level = True
+    return at_module_level, in_functions
+
+
+_BLOCKING = """
+import importlib, json, sys
+blocked = set(sys.argv[1].split(","))
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Missing())
+outcomes = {}
+for module in sys.argv[2].split(","):
+    try:
+        importlib.import_module(module)
+        outcomes[module] = "imported"
+    except Exception as exc:
+        outcomes[module] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(outcomes))
+"""
+
+
+@pytest.mark.parametrize("extra", sorted(EXTRAS))
+def test_an_optional_part_without_its_extra_names_the_extra_to_install(extra: str) -> None:
+    roots = EXTRAS[extra]
+    importing, guarded_in_functions = [], 0
+    for name in MODULES:
+        path = PACKAGE.parent / (name.replace(".", "/") + ".py")
+        if not path.exists():
+            path = path.with_suffix("") / "__init__.py"
+        at_module_level, in_functions = _optional_imports(path, roots)
+        if at_module_level:
+            importing.append(name)
+        source = path.read_text()
+        for node in in_functions:
+            # A function's import sits in `with requires_extra("<extra>", ...)`.
+            before = source.splitlines()[: getattr(node, "lineno", 1)]
+            assert any(f'requires_extra("{extra}"' in line for line in before[-3:]), (
+                f"{name}:{getattr(node, 'lineno', '?')} imports {extra}'s module unguarded"
+            )
+            guarded_in_functions += 1
+    assert importing or guarded_in_functions, f"nothing imports the {extra!r} extra's modules"
+    if not importing:
+        return
+    done = subprocess.run(
+        [sys.executable, "-c", _BLOCKING, ",".join(sorted(roots)), ",".join(importing)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    hint = f"pip install 'kafka-kit[{extra}]'"
+    outcomes = json.loads(done.stdout)
+    assert {m: o for m, o in outcomes.items() if not o.startswith("MissingExtraError")} == {}
+    assert all(hint in outcome for outcome in outcomes.values()), outcomes

@@ -4,7 +4,10 @@ Workers themselves are Java (Apache Kafka's ``connect-runtime``); ``kafka_kit.lo
 starts them for development and tests.
 """
 
-from kafka_kit.connect.client import ConnectClient
+from kafka_kit._extras import requires_extra
+
+with requires_extra("connect", __name__):
+    from kafka_kit.connect.client import ConnectClient
 from kafka_kit.connect.errors import (
     ConnectError,
     ConnectorConfigError,

@@ -9,24 +9,27 @@ Its state is read over HTTP with :class:`StoreReader` and :func:`key_owner`.
 ``State``, ``TopicConfig`` and ``message_context`` are the engine's, for the topology's functions.
 """
 
-from kafka_kit.streams._engine import State, TopicConfig, message_context
-from kafka_kit.streams.application import RestoreInfo, StreamsApplication, Topology
-from kafka_kit.streams.dead_letter import dead_letter_headers
-from kafka_kit.streams.failures import (
-    FailureCounts,
-    FailureKind,
-    FailurePolicy,
-    RecordRefused,
-    StreamsEngineStalled,
-    StreamsPolicyFailure,
-    TimestampPolicy,
-)
-from kafka_kit.streams.limits import TopicLimits
-from kafka_kit.streams.metrics import StreamsCollector
-from kafka_kit.streams.ownership import KeyOwner, grouped_key, key_owner
-from kafka_kit.streams.settings import StreamsSettings
-from kafka_kit.streams.state import StreamsState
-from kafka_kit.streams.stores import StoreReader
+from kafka_kit._extras import requires_extra
+
+with requires_extra("streams", __name__):
+    from kafka_kit.streams._engine import State, TopicConfig, message_context
+    from kafka_kit.streams.application import RestoreInfo, StreamsApplication, Topology
+    from kafka_kit.streams.dead_letter import dead_letter_headers
+    from kafka_kit.streams.failures import (
+        FailureCounts,
+        FailureKind,
+        FailurePolicy,
+        RecordRefused,
+        StreamsEngineStalled,
+        StreamsPolicyFailure,
+        TimestampPolicy,
+    )
+    from kafka_kit.streams.limits import TopicLimits
+    from kafka_kit.streams.metrics import StreamsCollector
+    from kafka_kit.streams.ownership import KeyOwner, grouped_key, key_owner
+    from kafka_kit.streams.settings import StreamsSettings
+    from kafka_kit.streams.state import StreamsState
+    from kafka_kit.streams.stores import StoreReader
 
 __all__ = [
     "FailureCounts",

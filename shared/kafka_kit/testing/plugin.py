@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pytest
+from kafka_kit._extras import requires_extra
+
+with requires_extra("testing", __name__):
+    import pytest
 
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing.provider import ProvidedKafka, provide_kafka

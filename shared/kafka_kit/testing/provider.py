@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from kafka_kit._extras import requires_extra
 from kafka_kit.errors import KafkaLaunchError
 from kafka_kit.local_kafka.artifacts import KAFKA_VERSION
 from kafka_kit.local_kafka.cluster import LocalKafkaCluster, free_ports
@@ -71,7 +72,8 @@ def provide_kafka(
 @contextlib.contextmanager
 def _apache_kafka_container(timeout_s: float = 120.0) -> Iterator[str]:
     """One KRaft node of the official ``apache/kafka`` image, at the pinned Kafka version."""
-    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+    with requires_extra("testing", __name__):
+        from testcontainers.core.container import DockerContainer  # noqa: PLC0415
 
     # The same port inside and outside, so the advertised listener is right without a restart.
     port = free_ports(1)[0]

@@ -9,12 +9,15 @@ answered: 503 + ``Retry-After``, 413, 502), ``topic_policy`` (which topics a req
 collector of a long-running service).
 """
 
-from kafka_kit.web.kafka_app import (
-    KafkaAppDep,
-    Template,
-    include_listeners,
-    kafka_app_of,
-    template_of,
-)
+from kafka_kit._extras import requires_extra
+
+with requires_extra("web", __name__):
+    from kafka_kit.web.kafka_app import (
+        KafkaAppDep,
+        Template,
+        include_listeners,
+        kafka_app_of,
+        template_of,
+    )
 
 __all__ = ["KafkaAppDep", "Template", "include_listeners", "kafka_app_of", "template_of"]

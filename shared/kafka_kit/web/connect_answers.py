@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
+from kafka_kit._extras import requires_extra
+
+with requires_extra("connect", __name__):
+    import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse
 

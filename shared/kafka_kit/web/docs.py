@@ -16,6 +16,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from kafka_kit._extras import requires_extra
+
 __all__ = ["ASSETS_PATH", "serve_docs_offline"]
 
 ASSETS_PATH = "/docs-assets"
@@ -23,7 +25,8 @@ ASSETS_PATH = "/docs-assets"
 
 
 def _assets_directory() -> Path:
-    return Path(str(files("fastapi_offline") / "static"))
+    with requires_extra("web", __name__):
+        return Path(str(files("fastapi_offline") / "static"))
 
 
 def serve_docs_offline(app: FastAPI) -> None:

@@ -22,7 +22,10 @@ import socket
 import sys
 from types import FrameType
 
-import uvicorn
+from kafka_kit._extras import requires_extra
+
+with requires_extra("web", __name__):
+    import uvicorn
 
 __all__ = ["default_workers", "serve"]
 

@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from kafka_kit._extras import requires_extra
+
+with requires_extra("web", __name__):
+    import jinja2  # noqa: F401 - starlette imports it only when a template is made
+    from fastapi import APIRouter, FastAPI, Request
+    from fastapi.responses import HTMLResponse, RedirectResponse, Response
+    from fastapi.staticfiles import StaticFiles
+    from fastapi.templating import Jinja2Templates
 
 from kafka_kit.web.auth import AccessRule, SessionCookie, rules
 from kafka_kit.web.console import views
