@@ -7,6 +7,7 @@ COPY shared ./shared
 RUN pip install --no-cache-dir -c constraints.txt ".[services]"
 # The services are not part of the library: they run from /app (python -m and uvicorn put the
 # working directory on sys.path).
+COPY event_contract ./event_contract
 COPY producer_service ./producer_service
 COPY consumer_service ./consumer_service
 EXPOSE 8000 8001

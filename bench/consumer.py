@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.harness import Options, Report, interleaved, sample_event
 from bench.producer import fresh_topic, producer_settings
+from event_contract.events import EventDto
 from kafka_kit import (
     ConsumerSettings,
     KafkaSettings,
@@ -20,7 +21,6 @@ from kafka_kit import (
 )
 from kafka_kit._cancellation import within
 from kafka_kit.local_kafka.tools import CONSUMER_PERFORMANCE, run_kafka_tool
-from producer_service.events import EventDto
 
 SCENARIO = "2 consumer"
 MAX_POLL = 500

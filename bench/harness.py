@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from producer_service.events import EventDto
+from event_contract.events import EventDto
 
 
 def sample_event(n: int = 0, size: int = 1024) -> EventDto:

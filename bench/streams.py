@@ -10,9 +10,9 @@ import uuid
 from bench.consumer import container, fill
 from bench.harness import Options, Report, interleaved
 from consumer_service.event_stats import EventStatsSettings, build_event_stats
+from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaSettings
 from kafka_kit.streams import StreamsApplication, StreamsSettings
-from producer_service.events import EventsTopicSettings
 
 SCENARIO = "6 streams"
 PARTITIONS = 6

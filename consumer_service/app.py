@@ -25,8 +25,14 @@ from consumer_service.order_changes import (
     register_order_changes,
 )
 from consumer_service.routes import router
-from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
+from consumer_service.settings import (
+    EventLogSettings,
+    EventStatsStreamsSettings,
+    EventStoreSettings,
+    ListenerRetrySettings,
+)
 from consumer_service.streams_routes import router as streams_router
+from event_contract.events import EventsTopicSettings
 from kafka_kit import (
     DeadLetterPublishingRecoverer,
     DeadLetterReplayer,
@@ -58,7 +64,6 @@ from kafka_kit.web.console import (
 )
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.service import ServiceSettings
-from producer_service.events import EventsTopicSettings
 
 SETTINGS = (
     KafkaSettings,
@@ -67,7 +72,7 @@ SETTINGS = (
     EventStoreSettings,
     ListenerRetrySettings,
     LagSettings,
-    StreamsSettings,
+    EventStatsStreamsSettings,
     EventStatsSettings,
     ConnectSettings,
     OrderChangesSettings,
@@ -317,7 +322,8 @@ async def _start_event_stats(
 ) -> EventStats:
     # Declared once the events topic exists: the engine sizes the changelog and repartition
     # topics like the topic they come from.
-    stats = build_event_stats(StreamsApplication(streams, kafka), events, settings)
+    streams_settings = streams or EventStatsStreamsSettings()
+    stats = build_event_stats(StreamsApplication(streams_settings, kafka), events, settings)
     await stats.streams.start()
     return stats
 

@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit.streams import (
     State,
     StoreReader,
@@ -37,7 +38,6 @@ from kafka_kit.streams import (
     message_context,
 )
 from kafka_kit.streams._engine import Application, Deserializer
-from producer_service.events import EventDto, EventsTopicSettings
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import psycopg
 from pydantic import BaseModel
 from pydantic_core import to_json
 
+from event_contract.events import EventDto
 from kafka_kit.sqlite_file import SqliteFile
-from producer_service.events import EventDto
 
 log = logging.getLogger(__name__)
 

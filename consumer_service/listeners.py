@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 
 from consumer_service.event_store import EventStore, PlacedEvent
+from event_contract.events import EventDto
 from kafka_kit import ConsumerRecord, Inject, ListenerRegistry, kafka_listener
-from producer_service.events import EventDto
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kafka_kit.streams import StreamsSettings
+from kafka_kit.topic_names import TOPIC_NAME_PATTERN
+
 
 class EventStoreSettings(BaseSettings):
     """Where the consumer service stores events (env ``EVENT_STORE_*``).
@@ -56,3 +59,15 @@ class ListenerRetrySettings(BaseSettings):
     initial_s: float = Field(default=1.0, ge=0, description="the first back-off")
     multiplier: float = Field(default=2.0, ge=1, description="each back-off is this times longer")
     max_s: float = Field(default=30.0, ge=0, description="the longest back-off")
+
+
+class EventStatsStreamsSettings(StreamsSettings):
+    """The event-stats topology's stream application (env ``KAFKA_STREAMS_*``), with this
+    service's id as the default the library does not have."""
+
+    application_id: str = Field(
+        default="event-stats",
+        pattern=TOPIC_NAME_PATTERN,
+        max_length=120,
+        description="the consumer group and the prefix of the changelog and repartition topics",
+    )

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
 from kafka_kit.web import include_listeners
@@ -20,7 +21,6 @@ from kafka_kit.web.limits import BodySizeLimitMiddleware
 from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.topic_policy import TopicPolicy
-from producer_service.events import EventsTopicSettings
 from producer_service.routes import fast_post_event, read_router, write_router
 from producer_service.settings import ProducerApiSettings
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
+from event_contract.events import EventDto
 from kafka_kit import KafkaSendError, KafkaTemplate, TopicNotAllowedError, metrics
 from kafka_kit.outbox import Outbox
 from kafka_kit.topic_names import TOPIC_NAME_PATTERN
@@ -16,7 +17,6 @@ from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.strict_json import StrictJsonRoute, strict_loads
 from kafka_kit.web.topic_policy import TopicPolicy
-from producer_service.events import EventDto
 from producer_service.schemas import (
     BatchItemResult,
     BatchResult,

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
-from producer_service.events import EventDto
+from event_contract.events import EventDto
 
 
 def event(key: str | None, event_type: str, occurred_at: float, **fields: Any) -> EventDto:

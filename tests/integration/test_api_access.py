@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from consumer_service.app import create_app as create_consumer_app
+from event_contract.events import EventsTopicSettings
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.web.auth import ApiTokens
 from producer_service.app import create_app as create_producer_app
-from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
 
 READ, ADMIN = "reader-token", "admin-token"

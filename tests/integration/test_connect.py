@@ -9,11 +9,11 @@ import psycopg
 import pytest
 
 from consumer_service.app import create_app
+from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit import KafkaSettings, ListenerRegistry
 from kafka_kit.connect import ConnectClient, ConnectorConfigError, ConnectorStatus, ConnectSettings
 from kafka_kit.local_kafka.connect import LocalConnect
 from kafka_kit.testing import wait_until
-from producer_service.events import EventDto, EventsTopicSettings
 from scripts.demo_connect import debezium_source
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, produce, read_to_end

@@ -8,11 +8,11 @@ import httpx
 import pytest
 
 from consumer_service.app import create_app
+from event_contract.events import EventsTopicSettings
 from kafka_kit import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import wait_until
-from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import CrashingOnce, create_topic, produce
 

@@ -6,13 +6,13 @@ import pytest
 
 from consumer_service.app import create_app
 from consumer_service.settings import ListenerRetrySettings
+from event_contract.events import EventsTopicSettings
 from kafka_kit import headers as h
 from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import wait_until
-from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import produce, read_to_end
 

@@ -16,8 +16,8 @@ from consumer_service.event_store import (
     event_store_for,
     keep_for,
 )
+from event_contract.events import EventDto
 from kafka_kit.testing import wait_until
-from producer_service.events import EventDto
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

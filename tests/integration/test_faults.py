@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.settings import EventLogSettings, EventStoreSettings
+from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit import kafka_listener
 from kafka_kit._cancellation import within
 from kafka_kit.admin import KafkaAdmin, NewTopic
@@ -39,7 +40,6 @@ from kafka_kit.settings import ConsumerSettings, KafkaSettings, LagSettings, Pro
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import ProvidedKafka, committed_offsets, wait_until
 from producer_service.app import create_app as create_producer_app
-from producer_service.events import EventDto, EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
 from tests.app_helpers import running, service_process
 from tests.kafka_helpers import read_to_end

@@ -19,11 +19,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.event_stats import EventStatsSettings
 from consumer_service.settings import EventLogSettings, ListenerRetrySettings
+from event_contract.events import EventsTopicSettings
 from kafka_kit.settings import KafkaSettings, LagSettings
 from kafka_kit.streams import StreamsSettings
 from kafka_kit.testing import wait_until
 from producer_service.app import create_app as create_producer_app
-from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import produce
 

@@ -11,11 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from consumer_service.app import create_app as create_consumer_app
+from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.web.strict_json import MAX_DEPTH
 from producer_service.app import create_app as create_producer_app
-from producer_service.events import EventDto, EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import read_to_end

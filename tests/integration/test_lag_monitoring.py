@@ -23,6 +23,7 @@ from aiokafka.structs import TopicPartition
 
 from consumer_service.app import create_app
 from consumer_service.settings import EventStoreSettings
+from event_contract.events import EventsTopicSettings
 from kafka_kit import kafka_listener
 from kafka_kit.lag.monitor import ClusterLagMonitor
 from kafka_kit.listener import Inject
@@ -31,7 +32,6 @@ from kafka_kit.local_kafka.tools import CONSUMER_GROUPS, run_kafka_tool
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings, LagSettings
 from kafka_kit.testing import ProvidedKafka, wait_until
-from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running, service_process
 from tests.kafka_helpers import create_topic, produce
 

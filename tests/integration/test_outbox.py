@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from event_contract.events import EventsTopicSettings
 from kafka_kit import headers as h
 from kafka_kit.outbox import Outbox
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import wait_until
 from producer_service.app import create_app
-from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, read_to_end

@@ -33,7 +33,8 @@ SMOKE = textwrap.dedent(
     assert kafka_kit.__version__
     assert issubclass(DeserializationError, KafkaKitError)
     assert DeserializationError.__module__ == "kafka_kit.errors"
-    for absent in ("producer_service", "consumer_service", "tests", "bench", "fastapi"):
+    services = ("event_contract", "producer_service", "consumer_service")
+    for absent in (*services, "tests", "bench", "fastapi"):
         assert importlib.util.find_spec(absent) is None, absent
     missing = [n for n in kafka_kit.__all__ if not hasattr(kafka_kit, n)]
     assert not missing, missing

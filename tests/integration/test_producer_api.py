@@ -13,12 +13,12 @@ import pytest
 from pydantic import SecretStr
 from starlette.responses import Response
 
+from event_contract.events import EventsTopicSettings
 from kafka_kit.partitioners import key_partition
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import read_records
 from kafka_kit.web.fast_post import FastJsonPost
 from producer_service.app import create_app
-from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic

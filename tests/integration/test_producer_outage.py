@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from event_contract.events import EventsTopicSettings
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.settings import KafkaSettings, ProducerSettings
 from kafka_kit.testing import wait_until
 from producer_service.app import create_app
-from producer_service.events import EventsTopicSettings
 from producer_service.settings import ProducerApiSettings
 from tests.app_helpers import running, service_process
 from tests.kafka_helpers import read_to_end

@@ -14,6 +14,8 @@ from pydantic import SecretStr
 
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.event_stats import EventStatsSettings
+from consumer_service.settings import EventStatsStreamsSettings
+from event_contract.events import EventsTopicSettings
 from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.errors import ClusterUnreachableError
@@ -25,7 +27,6 @@ from kafka_kit.streams import State, StoreReader, StreamsApplication, StreamsSet
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import wait_until
 from producer_service.app import create_app as create_producer_app
-from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running, started
 
 pytestmark = pytest.mark.secured
@@ -201,7 +202,7 @@ async def test_the_services_run_on_the_secured_cluster_with_the_launchers_grants
         settings,
         events,
         event_stats=EventStatsSettings(enabled=True),
-        streams=StreamsSettings(commit_interval_s=0.2, state_dir=str(tmp_path)),
+        streams=EventStatsStreamsSettings(commit_interval_s=0.2, state_dir=str(tmp_path)),
     )
     async with running(consumer, "consumer") as ask, running(producer, "producer") as post:
         answer = await post.post("/events", json={"type": "t", "source": "s", "key": "k"})

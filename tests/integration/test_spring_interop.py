@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from consumer_service.app import create_app
+from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit import headers as h
 from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin
@@ -28,7 +29,6 @@ from kafka_kit.retry_topics import RetryTopics
 from kafka_kit.settings import KafkaSettings, ProducerSettings
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import wait_until
-from producer_service.events import EventDto, EventsTopicSettings
 from tests.app_helpers import running, started
 from tests.kafka_helpers import create_topic, produce, read_to_end
 from tests.spring import SpringPeer

@@ -15,12 +15,12 @@ import pytest
 from quixstreams.state.manager import StateStoreManager
 
 from consumer_service.event_stats import EventStats, EventStatsSettings, build_event_stats
+from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaAdmin, KafkaSettings
 from kafka_kit.partitioners import key_partition
 from kafka_kit.streams import StreamsApplication, StreamsSettings, StreamsState
 from kafka_kit.streams._engine import Application
 from kafka_kit.testing import committed_offsets, wait_until
-from producer_service.events import EventsTopicSettings
 from tests.kafka_helpers import create_topic, produce, read_to_end
 from tests.streams_helpers import event, produce_events
 

@@ -17,13 +17,13 @@ from confluent_kafka import KafkaError, KafkaException
 
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.event_stats import EventStatsSettings
+from event_contract.events import EventsTopicSettings
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams import State, StreamsApplication, StreamsSettings, StreamsState
 from kafka_kit.streams._engine import Application
 from kafka_kit.testing import committed_offsets, wait_until
 from producer_service.app import create_app as create_producer_app
-from producer_service.events import EventsTopicSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, produce, read_to_end
 

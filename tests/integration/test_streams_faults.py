@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from consumer_service.event_stats import EventStats, EventStatsSettings, build_event_stats
+from event_contract.events import EventsTopicSettings
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.partitioners import key_partition
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 from kafka_kit.streams import StreamsApplication, StreamsSettings, StreamsState
 from kafka_kit.testing import ProvidedKafka, wait_until
-from producer_service.events import EventsTopicSettings
 from tests.integration.test_faults import _leader_of
 from tests.kafka_helpers import create_topic
 from tests.streams_helpers import event, produce_events

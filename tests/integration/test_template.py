@@ -15,6 +15,7 @@ import pytest
 from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import BaseModel
 
+from event_contract.events import EventDto
 from kafka_kit._cancellation import within
 from kafka_kit.errors import KafkaSendError, TransactionStateError
 from kafka_kit.local_kafka.tools import CONSOLE_PRODUCER, run_kafka_tool
@@ -27,7 +28,6 @@ from kafka_kit.template import (
     SendResult,
 )
 from kafka_kit.testing import read_records
-from producer_service.events import EventDto
 from tests.kafka_helpers import create_topic, read_to_end
 
 

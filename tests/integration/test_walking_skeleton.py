@@ -13,10 +13,10 @@ from fastapi import FastAPI
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.event_store import event_store_for
 from consumer_service.settings import EventLogSettings, EventStoreSettings
+from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import read_records, wait_until
 from producer_service.app import create_app as create_producer_app
-from producer_service.events import EventDto, EventsTopicSettings
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, produce
 

@@ -15,12 +15,12 @@ from pydantic_settings import BaseSettings
 
 from consumer_service.event_stats import EventStatsSettings
 from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
+from event_contract.events import EventsTopicSettings
 from kafka_kit.connect import ConnectSettings
 from kafka_kit.local_kafka import KAFKA_VERSION
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, ProducerSettings
 from kafka_kit.streams import StreamsSettings
 from kafka_kit.web.auth import ApiTokens
-from producer_service.events import EventsTopicSettings
 from scripts.demo import compose_command
 
 ROOT = Path(__file__).resolve().parents[2]

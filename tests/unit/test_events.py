@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from producer_service.events import OCCURRED_AT_PATTERN, EventDto
+from event_contract.events import OCCURRED_AT_PATTERN, EventDto
 
 
 def test_id_and_occurred_at_are_generated() -> None:

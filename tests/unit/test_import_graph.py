@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,24 @@ def test_the_moved_decorator_keeps_its_old_paths_with_a_deprecation_warning() ->
             _ = module.no_such_name  # type: ignore[attr-defined]
     # The value types moved to a leaf module and stay importable from the template.
     assert kafka_kit.template.ProducerRecord is kafka_kit.ProducerRecord
+
+
+def test_the_services_import_nothing_from_each_other() -> None:
+    services = ("producer_service", "consumer_service")
+    for service in services:
+        others = {s for s in services if s != service}
+        graph = import_graph(ROOT / service)
+        for path in (ROOT / service).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            roots = {
+                alias.name.split(".")[0]
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Import)
+                for alias in node.names
+            } | {
+                node.module.split(".")[0]
+                for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level
+            }
+            assert not roots & others, f"{path.relative_to(ROOT)} imports {roots & others}"
+        assert circles(graph) == [], service

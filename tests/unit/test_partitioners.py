@@ -5,6 +5,7 @@ from itertools import groupby, pairwise
 import pytest
 from aiokafka.partitioner import murmur2
 
+from event_contract.events import EventDto
 from kafka_kit.partitioners import (
     DefaultPartitioner,
     PriorityPartitioner,
@@ -13,7 +14,6 @@ from kafka_kit.partitioners import (
     load_partitioner,
 )
 from kafka_kit.template import ProducerRecord
-from producer_service.events import EventDto
 
 # Test vectors of org.apache.kafka.common.utils.UtilsTest#testMurmur2 (signed Java ints).
 JAVA_MURMUR2 = {

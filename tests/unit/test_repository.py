@@ -43,8 +43,8 @@ def test_the_state_stores_default_to_the_users_data_folder(
 ) -> None:
     monkeypatch.delenv("KAFKA_STREAMS_STATE_DIR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    settings = StreamsSettings()
+    settings = StreamsSettings(application_id="stats")
     assert settings.state_path == tmp_path / "kafka-kit" / "streams" == default_state_dir()
     assert not settings.state_path.is_relative_to(Path.cwd())
     monkeypatch.setenv("KAFKA_STREAMS_STATE_DIR", "/srv/streams")
-    assert StreamsSettings().state_path == Path("/srv/streams")
+    assert StreamsSettings(application_id="stats").state_path == Path("/srv/streams")

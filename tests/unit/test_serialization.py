@@ -1,9 +1,9 @@
 import pytest
 from pydantic import BaseModel
 
+from event_contract.events import EventDto
 from kafka_kit.errors import DeserializationError
 from kafka_kit.serialization import deserialize_value, serialize_key, serialize_value
-from producer_service.events import EventDto
 
 
 class Point(BaseModel):

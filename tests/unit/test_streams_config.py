@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+import pytest
+from pydantic import SecretStr, ValidationError
 
+from consumer_service.settings import EventStatsStreamsSettings
 from kafka_kit import KafkaSettings
 from kafka_kit.streams import StreamsApplication, StreamsSettings, StreamsState
 from kafka_kit.streams.application import MEMBER_SEPARATOR
@@ -54,3 +56,14 @@ def test_restarting_error_and_stopped_states_fail_a_health_check() -> None:
         StreamsState.NOT_RUNNING,
         StreamsState.PENDING_SHUTDOWN,
     }
+
+
+def test_the_application_id_is_the_applications_own_not_a_library_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KAFKA_STREAMS_APPLICATION_ID", raising=False)
+    with pytest.raises(ValidationError, match="application_id"):
+        StreamsSettings()  # type: ignore[call-arg]
+    assert EventStatsStreamsSettings().application_id == "event-stats"
+    monkeypatch.setenv("KAFKA_STREAMS_APPLICATION_ID", "billing-stats")
+    assert StreamsSettings().application_id == "billing-stats"  # type: ignore[call-arg]

@@ -65,7 +65,8 @@ class StreamsApplication:
     def __init__(
         self, settings: StreamsSettings | None = None, kafka: KafkaSettings | None = None
     ) -> None:
-        self.settings = settings or StreamsSettings()
+        # None: from the environment, where KAFKA_STREAMS_APPLICATION_ID must then be set.
+        self.settings = settings or StreamsSettings()  # type: ignore[call-arg]
         self.kafka = kafka or KafkaSettings()
         self.records_processed: Counter[str] = Counter()
         self.restore: RestoreInfo | None = None

@@ -26,7 +26,8 @@ class StreamsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAFKA_STREAMS_", extra="ignore")
 
     application_id: str = Field(
-        default="event-stats",
+        # No default, as in Kafka Streams (application.id is required): a library default would
+        # be one application's name, shared by accident by every other.
         pattern=TOPIC_NAME_PATTERN,
         max_length=120,  # room for "changelog__<id>--<topic>--<store>"
         description="the consumer group and the prefix of the changelog and repartition topics",
