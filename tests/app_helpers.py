@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
+from kafka_kit.testing import wait_until_sync
 
 
 @contextlib.asynccontextmanager
@@ -43,6 +44,27 @@ def answers_health(base_url: str) -> bool:
         return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def wait_healthy(
+    process: subprocess.Popen[str], base_url: str, timeout_s: float, *, status: str | None = None
+) -> None:
+    """Until ``process`` answers ``GET /health`` with 200 (and ``status``, if given); fails at
+    once if it exits, with its output when it has a pipe."""
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            output = process.communicate()[0] if process.stdout else ""
+            raise AssertionError(f"exited with {process.returncode}: {output}")
+        if status is None:
+            return answers_health(base_url)
+        try:
+            answer = httpx.get(f"{base_url}/health", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200 and answer.json()["status"] == status
+
+    wait_until_sync(healthy, timeout_s, f"{base_url}/health answering", interval_s=0.3)
 
 
 def service_process(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -41,12 +38,25 @@ async def test_produce_with_each_acks_setting(
     await consumer.start()
     try:
         tp = TopicPartition(topic_name, 0)
-        deadline = time.monotonic() + 10
-        while (await consumer.end_offsets([tp]))[tp] < 3:
-            assert time.monotonic() < deadline, "the acks=0 record never arrived"
-            await asyncio.sleep(0.1)
+
+        async def arrived() -> bool:
+            return bool((await consumer.end_offsets([tp]))[tp] >= 3)
+
+        await wait_until(arrived, 10, "the acks=0 record")
     finally:
         await consumer.stop()
+
+
+async def _read(consumer: AIOKafkaConsumer, wanted: int) -> list[bytes | None]:
+    got: list[bytes | None] = []
+
+    async def read_all() -> bool:
+        batch = await consumer.getmany(timeout_ms=1000)
+        got.extend(r.value for rs in batch.values() for r in rs)
+        return len(got) >= wanted
+
+    await wait_until(read_all, 15, lambda: f"{wanted} records, got {got}", 0)
+    return got
 
 
 async def test_transactions_hide_aborted_records(
@@ -77,13 +87,7 @@ async def test_transactions_hide_aborted_records(
         )
         await consumer.start()
         try:
-            got: list[bytes] = []
-            deadline = time.monotonic() + 15
-            while len(got) < (2 if isolation == "read_committed" else 3):
-                assert time.monotonic() < deadline, got
-                batch = await consumer.getmany(timeout_ms=1000)
-                got += [r.value for rs in batch.values() for r in rs]
-            values[isolation] = got
+            values[isolation] = await _read(consumer, 2 if isolation == "read_committed" else 3)
         finally:
             await consumer.stop()
     assert values["read_committed"] == [b"committed", b"after"]

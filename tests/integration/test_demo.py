@@ -22,7 +22,7 @@ import psycopg
 
 from kafka_kit.local_kafka.cluster import free_ports, runs_root
 from kafka_kit.local_kafka.processes import pid_alive
-from kafka_kit.testing import read_records
+from kafka_kit.testing import read_records, wait_until_sync
 from tests.readme import console_examples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,22 +74,33 @@ def _run_the_readme_commands(producer_port: int, consumer_port: int, admin_token
     ports = {"127.0.0.1:8000": producer_port, "127.0.0.1:8001": consumer_port}
     for written, shown in examples:
         command = re.sub("|".join(ports), lambda m: f"127.0.0.1:{ports[m[0]]}", written)
-        deadline = time.monotonic() + 30
-        while True:
-            done = subprocess.run(
-                ["bash", "-c", command],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            printed = done.stdout + done.stderr
-            if _matches(shown, printed):
-                break
-            assert time.monotonic() < deadline, f"$ {command}\n{printed}\nREADME shows:\n{shown}"
-            time.sleep(0.5)
+        _run_until_shown(command, shown, env)
+
+
+def _run_until_shown(command: str, shown: str, env: dict[str, str]) -> None:
+    """Run a README command until it prints what the README shows (the demo may be warming)."""
+    printed = ""
+
+    def shown_as_in_the_readme() -> bool:
+        nonlocal printed
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        printed = done.stdout + done.stderr
+        return _matches(shown, printed)
+
+    wait_until_sync(
+        shown_as_in_the_readme,
+        30,
+        lambda: f"$ {command}\n{printed}\nREADME shows:\n{shown}",
+        interval_s=0.5,
+    )
 
 
 def _without(*names: str) -> dict[str, str]:
@@ -156,9 +167,9 @@ class RunningDemo:
         children = _children(self.process.pid)
         self.process.send_signal(signal.SIGINT)
         self.process.wait(120)
-        deadline = time.monotonic() + 10
-        while any(pid_alive(p) for p in children) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until_sync(
+            lambda: not any(pid_alive(p) for p in children), 10, "no process left after Ctrl-C"
+        )
         return [p for p in children if pid_alive(p)]
 
 
@@ -200,10 +211,9 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(90)
-    deadline = time.monotonic() + 10
-    while any(pid_alive(p) for p in children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [p for p in children if pid_alive(p)], "processes left behind after Ctrl-C"
+    wait_until_sync(
+        lambda: not any(pid_alive(p) for p in children), 10, "no process left after Ctrl-C"
+    )
     assert demo.returncode == 0
     assert not Path(store).exists()
 
@@ -229,14 +239,13 @@ def _admin_routes_need_this_runs_token(running: RunningDemo) -> str:
 
 def _wait_stored(consumer_port: int, event_id: str) -> dict[str, Any]:
     """The consumer's stored copy of ``event_id``, once it has one."""
-    deadline = time.monotonic() + 60
-    while True:
+
+    def stored() -> dict[str, Any] | None:
         answer = httpx.get(f"http://127.0.0.1:{consumer_port}/events/{event_id}", timeout=10)
-        if answer.status_code == 200:
-            stored: dict[str, Any] = answer.json()
-            return stored
-        assert time.monotonic() < deadline, f"event {event_id} not stored within 60 s"
-        time.sleep(0.2)
+        return answer.json() if answer.status_code == 200 else None  # type: ignore[no-any-return]
+
+    found: dict[str, Any] = wait_until_sync(stored, 60, f"event {event_id} stored", 0.2)
+    return found
 
 
 def test_demo_with_connect_runs_a_source_and_a_sink() -> None:
@@ -258,13 +267,17 @@ def test_demo_with_connect_runs_a_source_and_a_sink() -> None:
             answer = httpx.get(f"{consumer}/orders/changes", timeout=10).json()
             return [(c["op"], c["row"]["qty"]) for c in answer]
 
-        _until(lambda: changes() == [("c", 1), ("u", 2)], 120, "the CDC listener read both")
+        wait_until_sync(
+            lambda: changes() == [("c", 1), ("u", 2)], 120, "the CDC listener read both"
+        )
         posted = httpx.post(
             f"http://127.0.0.1:{running.producer_port}/events",
             json={"type": "demo.ping", "source": "test", "key": "k"},
             timeout=30,
         ).json()
-        _until(lambda: posted["id"] in _text(Path(sink.strip())), 120, "the sink wrote the event")
+        wait_until_sync(
+            lambda: posted["id"] in _text(Path(sink.strip())), 120, "the sink wrote the event"
+        )
         routed = asyncio.run(read_records(_bootstrap(running.output), "outbox.event.order", 1))
         assert json.loads(routed[0].value) == {"order": 1, "paid": True}
         assert routed[0].key is not None and b"1" in routed[0].key
@@ -272,13 +285,6 @@ def test_demo_with_connect_runs_a_source_and_a_sink() -> None:
         left = running.stop()
     assert not left, "processes left behind after Ctrl-C"
     assert running.process.returncode == 0
-
-
-def _until(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
 
 
 def _text(path: Path) -> str:

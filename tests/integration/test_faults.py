@@ -743,6 +743,9 @@ async def _first_ack_after_freeze(
             await wait_until(
                 lambda: any(t > frozen_at + 1 for t in acknowledged), 90, "a write acknowledged"
             )
+            # ...because the controller moved the partition's leadership off the frozen broker.
+            others = [n.node_id for n in cluster.nodes if n.node_id != leader]
+            assert await _leader_of(followers_bootstrap(cluster, others), topic, 0) != leader
         finally:
             sending.cancel()
             cluster.resume_node(leader)

@@ -7,11 +7,9 @@ Fixed seed (``derandomize``) and bounded examples, so CI runs are repeatable and
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +17,7 @@ from schemathesis import Case
 from schemathesis.specs.openapi.schemas import OpenApiSchema as BaseOpenAPISchema
 
 from kafka_kit.local_kafka.cluster import free_ports
-from tests.app_helpers import service_process
+from tests.app_helpers import service_process, wait_healthy
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
@@ -30,16 +28,7 @@ def _serve(module: str, env: dict[str, str]) -> Iterator[str]:
     server = service_process(module, port, env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, f"{module} exited with {server.returncode}"
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service never answered"
-            time.sleep(0.3)
+        wait_healthy(server, base, 120)
         yield base
     finally:
         server.terminate()

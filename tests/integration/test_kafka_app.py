@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -29,7 +28,7 @@ from kafka_kit import (
     ProducerRecord,
     SendResult,
 )
-from kafka_kit.testing import committed_offsets, wait_until
+from kafka_kit.testing import committed_offsets, wait_until, wait_until_sync
 from kafka_kit.web import Template, include_listeners
 
 
@@ -183,9 +182,8 @@ async def test_fastapi_routes_and_listeners_in_one_app(
         with TestClient(web) as client:
             assert kafka.running  # started with the web app
             assert client.post("/greetings/grace").json() == {"offset": 0}
-            deadline = time.monotonic() + 30
-            while not heard and time.monotonic() < deadline:
-                time.sleep(0.05)  # this thread is the web client's, not the app's loop
+            # This thread is the web client's, not the app's loop: a sync wait.
+            wait_until_sync(lambda: heard, 30, "the listener hearing the greeting", 0.05)
         assert not kafka.running  # stopped with it
 
     await asyncio.to_thread(serve)

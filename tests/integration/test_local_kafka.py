@@ -22,17 +22,9 @@ from kafka_kit.local_kafka import KAFKA_VERSION, LocalKafkaCluster
 from kafka_kit.local_kafka.cluster import remove_stale_runs
 from kafka_kit.local_kafka.processes import cmdline, pid_alive
 from kafka_kit.local_kafka.readiness import describe_cluster
-from kafka_kit.testing import ProvidedKafka
+from kafka_kit.testing import ProvidedKafka, wait_until_sync
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait_until(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 async def test_single_broker_answers_metadata(kafka_broker: ProvidedKafka) -> None:
@@ -181,7 +173,7 @@ def test_killing_the_owner_kills_its_brokers(tmp_path: Path) -> None:
     finally:
         owner.send_signal(signal.SIGKILL)  # no atexit, no finally: only the kernel can help
         owner.wait()
-    _wait_until(lambda: not any(pid_alive(p) for p in pids), 15, "the orphaned JVM to die")
+    wait_until_sync(lambda: not any(pid_alive(p) for p in pids), 15, "the orphaned JVM to die")
 
 
 def test_command_line_start_status_stop_with_a_connect_worker(tmp_path: Path) -> None:

@@ -13,13 +13,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from kafka_kit.local_kafka.cluster import free_ports
+from kafka_kit.testing import wait_until_sync
+from tests.app_helpers import wait_healthy
 from tests.readme import code_blocks
 
 EXAMPLES = code_blocks("python")
@@ -51,17 +51,7 @@ def _serve(module: str, cwd: Path, env: dict[str, str]) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.communicate()[0]
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                if answer.status_code == 200 and answer.json()["status"] == "UP":
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the app never answered UP"
-            time.sleep(0.3)
+        wait_healthy(server, f"http://127.0.0.1:{port}", 120, status="UP")
     finally:
         server.send_signal(signal.SIGINT)  # Ctrl-C: the lifespan stops the listeners
         output, _ = server.communicate(timeout=60)
@@ -77,11 +67,12 @@ def _kafka_kit_run(app: str, cwd: Path, env: dict[str, str]) -> None:
             cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 120
-            while "hello, world!" not in log.read_text():
+
+            def heard() -> bool:
                 assert process.poll() is None, log.read_text()[-4000:]
-                assert time.monotonic() < deadline, log.read_text()[-4000:]
-                time.sleep(0.2)
+                return "hello, world!" in log.read_text()
+
+            wait_until_sync(heard, 120, lambda: log.read_text()[-4000:], interval_s=0.2)
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +14,8 @@ import httpx
 import pytest
 
 from kafka_kit.local_kafka.cluster import free_ports
-from kafka_kit.testing import wait_until
-from tests.app_helpers import answers_health
+from kafka_kit.testing import wait_until, wait_until_sync
+from tests.app_helpers import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = {"type": "order.created", "source": "checkout", "payload": {"n": 1}}
@@ -66,11 +65,8 @@ def producer_workers(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while len(_children(process.pid)) < workers or not answers_health(base):
-            assert process.poll() is None, f"the service exited with {process.returncode}"
-            assert time.monotonic() < deadline, "the workers did not start"
-            time.sleep(0.2)
+        wait_until_sync(lambda: len(_children(process.pid)) >= workers, 90, "the workers started")
+        wait_healthy(process, base, 90)
         yield process, base, port
     finally:
         if process.poll() is None:

@@ -27,7 +27,7 @@ from kafka_kit.template import (
     ProducerRecord,
     SendResult,
 )
-from kafka_kit.testing import read_records
+from kafka_kit.testing import read_records, wait_until
 from tests.kafka_helpers import create_topic, read_to_end
 
 
@@ -328,7 +328,8 @@ async def test_lifecycle_flush_and_send_before_start(
     await template.start()
     assert template.is_running
     pending = asyncio.ensure_future(template.send(topic_name, "lingering"))
-    await asyncio.sleep(0.05)
+    accumulator = template._producer._message_accumulator  # type: ignore[union-attr]
+    await wait_until(lambda: any(accumulator._batches.values()), 5, "the record buffered")
     await template.flush()  # does not wait for linger.ms: sends what is buffered now
     assert (await within(pending, 1)).offset == 0
     await template.stop()

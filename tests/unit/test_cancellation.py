@@ -8,6 +8,7 @@ import contextlib
 import pytest
 
 from kafka_kit._cancellation import cancel_and_wait, within
+from kafka_kit.testing import wait_until
 
 
 async def test_within_keeps_a_cancellation_that_arrives_with_the_result() -> None:
@@ -68,7 +69,7 @@ async def test_the_callers_own_cancellation_is_not_swallowed() -> None:
     stubborn = asyncio.create_task(ends_only_when_released())
     await asyncio.sleep(0)
     stopping = asyncio.create_task(cancel_and_wait(stubborn))
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: stubborn.cancelling() > 0, 5, "the stubborn task asked to stop")
     stopping.cancel()
     done, _ = await asyncio.wait((stopping,), timeout=5)
     assert done and stopping.cancelled()

@@ -4,6 +4,7 @@ import time
 import pytest
 
 from kafka_kit._deadlines import DeadlineGuard
+from kafka_kit.testing import wait_until
 
 
 async def guarded_wait(guard: DeadlineGuard, seconds: float) -> str:
@@ -35,7 +36,7 @@ async def test_waits_in_time_are_untouched_and_many_share_one_timer() -> None:
 async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
     guard = DeadlineGuard(5)
     task = asyncio.create_task(guarded_wait(guard, 30))
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: bool(guard._deadlines), 5, "the wait guarded")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

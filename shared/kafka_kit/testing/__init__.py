@@ -10,7 +10,12 @@ with Java 17+ in KRaft mode). The helpers read what tests need to check: records
 
 from kafka_kit.local_kafka import KAFKA_VERSION, LocalKafkaCluster
 from kafka_kit.testing.provider import ProvidedKafka, docker_available, provide_kafka
-from kafka_kit.testing.records import committed_offsets, read_records, wait_until
+from kafka_kit.testing.records import (
+    committed_offsets,
+    read_records,
+    wait_until,
+    wait_until_sync,
+)
 
 __all__ = [
     "KAFKA_VERSION",
@@ -21,4 +26,5 @@ __all__ = [
     "provide_kafka",
     "read_records",
     "wait_until",
+    "wait_until_sync",
 ]

@@ -14,7 +14,7 @@ from aiokafka.structs import ConsumerRecord
 
 from kafka_kit.settings import KafkaSettings
 
-__all__ = ["committed_offsets", "read_records", "wait_until"]
+__all__ = ["committed_offsets", "read_records", "wait_until", "wait_until_sync"]
 
 
 async def read_records(
@@ -67,23 +67,71 @@ async def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[tuple
     return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
 
 
+class _Deadline:
+    """One wait's deadline and the failure that says what was waited for."""
+
+    def __init__(self, timeout_s: float, what: str | Callable[[], str]) -> None:
+        self.timeout_s = timeout_s
+        self.what = what
+        self.at = time.monotonic() + timeout_s
+
+    def check(self) -> None:
+        """Fail with what was awaited if the deadline has passed."""
+        if time.monotonic() > self.at:
+            what = self.what if isinstance(self.what, str) else self.what()
+            raise AssertionError(f"timed out after {self.timeout_s} s waiting for {what}")
+
+
 async def wait_until(
     condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
     timeout_s: float = 30.0,
-    what: str = "a condition",
+    what: str | Callable[[], str] = "a condition",
     interval_s: float = 0.1,
 ) -> None:
-    """Poll ``condition`` (sync or async) until it is true; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
+    """Poll ``condition`` (sync or async) until it is true; fail after ``timeout_s``.
+
+    Args:
+        condition: asked every ``interval_s``; a coroutine it returns is awaited.
+        timeout_s: how long to wait before failing with an ``AssertionError``.
+        what: what is awaited, for the failure's message (a callable: asked then, to say
+            what was last seen).
+        interval_s: the pause between two asks.
+    """
+    deadline = _Deadline(timeout_s, what)
     while True:
         result = condition()
         if asyncio.iscoroutine(result):
             result = await result
         if result:
             return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        deadline.check()
         await asyncio.sleep(interval_s)
+
+
+def wait_until_sync(
+    condition: Callable[[], object],
+    timeout_s: float = 30.0,
+    what: str | Callable[[], str] = "a condition",
+    interval_s: float = 0.1,
+) -> Any:
+    """:func:`wait_until` for code without an event loop (processes, threads, subprocesses).
+
+    Returns the condition's first true value, so a poll can hand back what it found.
+
+    Args:
+        condition: asked every ``interval_s`` until it returns something true.
+        timeout_s: how long to wait before failing with an ``AssertionError``.
+        what: what is awaited, for the failure's message (a callable: asked then, to say
+            what was last seen).
+        interval_s: the pause between two asks.
+    """
+    deadline = _Deadline(timeout_s, what)
+    while True:
+        result = condition()
+        if result:
+            return result
+        deadline.check()
+        time.sleep(interval_s)
 
 
 def _security(bootstrap_servers: str) -> dict[str, Any]:
