@@ -382,20 +382,9 @@ class KafkaTemplate:
         handed_over = False
         producer = None
         try:
-            producer = self._writable_producer()
-            unreachable = self._reachability.unreachable
-            if unreachable is not None:
-                raise ClusterUnreachableError(unreachable)  # not handed over: not written
-            if record.partition is None and self._assigns(record):
-                record = await self._assign_partition(producer, record, value)
-            delivery = await producer.send(
-                record.topic,
-                record.value,
-                key=record.key,
-                partition=record.partition,
-                timestamp_ms=record.timestamp_ms,
-                headers=list(record.headers) if record.headers else None,
-            )
+            producer = self._ready_producer()
+            record = await self._placed(producer, record, value)
+            delivery = await self._hand_over(producer, record)
             handed_over = True  # from here on, the producer may deliver it even if we give up
             outcome = self._result(record, await delivery)
         except asyncio.CancelledError:
@@ -444,6 +433,36 @@ class KafkaTemplate:
             log.warning("the template's producer could not be replaced yet: %r", exc)
             return False
         return True
+
+    def _ready_producer(self) -> AIOKafkaProducer:
+        """The producer to hand records to now: writable here, the cluster not known to be
+        unreachable (then nothing is handed over, so nothing is written)."""
+        producer = self._writable_producer()
+        unreachable = self._reachability.unreachable
+        if unreachable is not None:
+            raise ClusterUnreachableError(unreachable)
+        return producer
+
+    async def _placed(
+        self, producer: AIOKafkaProducer, record: ProducerRecord, value: Any
+    ) -> ProducerRecord:
+        """``record`` with its partition, where the template's partitioner chooses it."""
+        if record.partition is None and self._assigns(record):
+            return await self._assign_partition(producer, record, value)
+        return record
+
+    @staticmethod
+    async def _hand_over(producer: AIOKafkaProducer, record: ProducerRecord) -> asyncio.Future[Any]:
+        """Give ``record`` to the producer: from here on it may be delivered, whatever we do."""
+        delivery: asyncio.Future[Any] = await producer.send(
+            record.topic,
+            record.value,
+            key=record.key,
+            partition=record.partition,
+            timestamp_ms=record.timestamp_ms,
+            headers=list(record.headers) if record.headers else None,
+        )
+        return delivery
 
     def _writable_producer(self) -> AIOKafkaProducer:
         producer = self._require_producer()
@@ -565,26 +584,14 @@ class KafkaTemplate:
         deliveries: list[asyncio.Future[Any]],
     ) -> None:
         try:
-            producer = self._writable_producer()
-            unreachable = self._reachability.unreachable
-            if unreachable is not None:
-                raise ClusterUnreachableError(unreachable)  # none handed over: none written
+            producer = self._ready_producer()
         except Exception as exc:  # noqa: BLE001 - every record fails the same way
             outcomes[:] = [exc] * len(items)
             return
         for index, (given, value) in enumerate(items):
             try:
-                record = given
-                if record.partition is None and self._assigns(record):
-                    record = prepared[index] = await self._assign_partition(producer, given, value)
-                delivery = await producer.send(
-                    record.topic,
-                    record.value,
-                    key=record.key,
-                    partition=record.partition,
-                    timestamp_ms=record.timestamp_ms,
-                    headers=list(record.headers) if record.headers else None,
-                )
+                record = prepared[index] = await self._placed(producer, given, value)
+                delivery = await self._hand_over(producer, record)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise
             except Exception as exc:  # noqa: BLE001 - reported per record
