@@ -14,6 +14,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 
+from kafka_kit import kafka_listener
 from kafka_kit.ack import AckMode, Acknowledgment
 from kafka_kit.back_off import FixedBackOff
 from kafka_kit.error_handler import DefaultErrorHandler
@@ -23,7 +24,6 @@ from kafka_kit.listener import (
     RecordPartition,
     RecordTopic,
     TopicPartitionOffset,
-    kafka_listener,
 )
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
