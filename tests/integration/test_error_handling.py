@@ -73,13 +73,18 @@ async def _committed(bootstrap: str, group: str, topic: str, partition: int = 0)
     return (await committed_offsets(bootstrap, group)).get((topic, partition))
 
 
+async def _topic_and_dead_letters(bootstrap: str, topic: str, partitions: int = 1) -> None:
+    """The test's topic and its ``-dlt``, partitioned alike (as the recoverer expects)."""
+    await create_topic(bootstrap, topic, partitions=partitions)
+    await create_topic(bootstrap, f"{topic}-dlt", partitions=partitions)
+
+
 async def test_fails_n_times_then_succeeds_nothing_lost_or_committed_early(
     listener_settings: KafkaSettings, template: KafkaTemplate, topic_name: str
 ) -> None:
     bootstrap = listener_settings.bootstrap_servers
     group = f"g-{topic_name}"
-    await create_topic(bootstrap, topic_name)
-    await create_topic(bootstrap, f"{topic_name}-dlt")
+    await _topic_and_dead_letters(bootstrap, topic_name)
     await produce(bootstrap, topic_name, [str(n).encode() for n in range(6)], partition=0)
     attempts = Attempts()
     registry = ListenerRegistry()
@@ -128,8 +133,7 @@ async def test_exponential_back_off_then_a_dead_letter_with_every_header(
     bootstrap = listener_settings.bootstrap_servers
     group = f"g-{topic_name}"
     dlt = f"{topic_name}-dlt"
-    await create_topic(bootstrap, topic_name, partitions=3)
-    await create_topic(bootstrap, dlt, partitions=3)
+    await _topic_and_dead_letters(bootstrap, topic_name, partitions=3)
     await produce(bootstrap, topic_name, [b"ok-0"], partition=2)
     await template.send(
         topic_name, b"doomed", key="order-7", partition=2, headers={"trace-id": "t-42"}
@@ -185,8 +189,7 @@ async def test_not_retryable_exceptions_are_dead_lettered_at_once(
     listener_settings: KafkaSettings, template: KafkaTemplate, topic_name: str
 ) -> None:
     bootstrap = listener_settings.bootstrap_servers
-    await create_topic(bootstrap, topic_name)
-    await create_topic(bootstrap, f"{topic_name}-dlt")
+    await _topic_and_dead_letters(bootstrap, topic_name)
     await produce(bootstrap, topic_name, [b"x"])
     attempts = Attempts()
     registry = ListenerRegistry()
@@ -221,8 +224,7 @@ async def test_poison_pills_go_straight_to_the_dead_letter_topic(
     listener_settings: KafkaSettings, template: KafkaTemplate, topic_name: str, poison: bytes
 ) -> None:
     bootstrap = listener_settings.bootstrap_servers
-    await create_topic(bootstrap, topic_name)
-    await create_topic(bootstrap, f"{topic_name}-dlt")
+    await _topic_and_dead_letters(bootstrap, topic_name)
     await produce(bootstrap, topic_name, [b'{"id": 1}', poison, b'{"id": 3}'])
     attempts = Attempts()
     registry = ListenerRegistry()

@@ -12,6 +12,7 @@ import os
 import signal
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,6 +74,30 @@ async def burrow(
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with _consumer_app(listener_settings, topic_name) as client:
         yield client
+
+
+@dataclass
+class LagCase:
+    """One test's Burrow API client, broker and names: what every lag test starts from."""
+
+    client: httpx.AsyncClient
+    bootstrap: str
+    name: str
+
+    async def topic_with(self, suffix: str, count: int, partitions: int = 1) -> str:
+        """This test's topic ``<name><suffix>`` with ``count`` records per partition, sampled."""
+        topic = self.name + suffix
+        await _topic_with(self.client, self.bootstrap, topic, count, partitions)
+        return topic
+
+    def group(self, prefix: str) -> str:
+        """This test's group ``<prefix>-<name>``."""
+        return f"{prefix}-{self.name}"
+
+
+@pytest.fixture
+def lag(burrow: httpx.AsyncClient, listener_settings: KafkaSettings, topic_name: str) -> LagCase:
+    return LagCase(burrow, listener_settings.bootstrap_servers, topic_name)
 
 
 class Committer:
@@ -245,15 +270,12 @@ async def _statuses_of_next_commits(
 
 
 async def test_stopped_consumer_is_stop(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    await _topic_with(client, bootstrap, topic_name + "-s", 100)
-    group = f"stop-{topic_name}"
-    async with Committer(bootstrap, group, topic_name + "-s") as committer:
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-s", 100)
+    group = lag.group("stop")
+    async with Committer(bootstrap, group, topic) as committer:
         await committer.commit(10, 20, 30, every_s=0.3)
     # No more commits: once the silence outlasts the window's span (0.6 s), it is STOP.
     status = await _wait_status(client, group, "STOP")
@@ -262,15 +284,11 @@ async def test_stopped_consumer_is_stop(
 
 
 async def test_caught_up_consumer_that_stops_while_production_goes_on_is_stop(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    topic = topic_name + "-d"
-    await _topic_with(client, bootstrap, topic, 10)
-    group = f"died-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-d", 10)
+    group = lag.group("died")
     async with Committer(bootstrap, group, topic) as committer:
         await committer.commit(10, 10, 10, every_s=0.3)  # caught up: lag 0 at every commit
     assert (await _wait_status(client, group, "OK"))["totallag"] == 0
@@ -291,16 +309,13 @@ async def test_caught_up_consumer_that_stops_while_production_goes_on_is_stop(
 
 
 async def test_committing_the_same_offset_is_stall(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    await _topic_with(client, bootstrap, topic_name + "-st", 50)
-    group = f"stall-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-st", 50)
+    group = lag.group("stall")
     status = await _status_while_committing(
-        client, bootstrap, group, topic_name + "-st", [7] * 40, 0.25, "STALL"
+        client, bootstrap, group, topic, [7] * 40, 0.25, "STALL"
     )
     assert status["status"] == "ERR"
     partition = status["partitions"][0]
@@ -309,15 +324,11 @@ async def test_committing_the_same_offset_is_stall(
 
 
 async def test_slow_consumer_with_growing_lag_is_warn(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    topic = topic_name + "-w"
-    await _topic_with(client, bootstrap, topic, 20)
-    group = f"warn-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-w", 20)
+    group = lag.group("warn")
 
     async def slow() -> None:
         offset = 0
@@ -338,30 +349,22 @@ async def test_slow_consumer_with_growing_lag_is_warn(
 
 
 async def test_seek_backwards_is_rewind(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    topic = topic_name + "-r"
-    await _topic_with(client, bootstrap, topic, 100)
-    group = f"rewind-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-r", 100)
+    group = lag.group("rewind")
     offsets = [60, 70, 20, 25, 30, 35, 40]
     status = await _status_while_committing(client, bootstrap, group, topic, offsets, 0.2, "REWIND")
     assert status["status"] == "ERR"
 
 
 async def test_a_rewind_after_being_caught_up_is_still_rewind(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    topic = topic_name + "-rz"
-    await _topic_with(client, bootstrap, topic, 100)
-    group = f"reset-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-rz", 100)
+    group = lag.group("reset")
     # Caught up (lag 0), then reset to an early offset: the lag 0 must not hide the rewind.
     offsets = [100, 100, *[10] * 20]
     status = await _status_while_committing(client, bootstrap, group, topic, offsets, 0.3, "REWIND")
@@ -370,15 +373,11 @@ async def test_a_rewind_after_being_caught_up_is_still_rewind(
 
 
 async def test_partitions_without_commits_are_part_of_the_group(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    topic = topic_name + "-p3"
-    await _topic_with(client, bootstrap, topic, 10, partitions=3)
-    group = f"one-of-three-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-p3", 10, partitions=3)
+    group = lag.group("one-of-three")
     async with Committer(bootstrap, group, topic, partitions=3) as committer:
         await committer.commit(10, every_s=0, partition=1)
     await wait_until(lambda: _has_group(client, group), 30, "the group")
@@ -395,15 +394,11 @@ async def test_partitions_without_commits_are_part_of_the_group(
 
 
 async def test_a_group_with_members_but_no_commits_is_listed_not_judged(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    topic = topic_name + "-m0"
-    await _topic_with(client, bootstrap, topic, 3)
-    group = f"members-only-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-m0", 3)
+    group = lag.group("members-only")
     member = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
     )
@@ -442,15 +437,11 @@ async def test_a_group_whose_member_is_assigned_nothing_is_listed_until_it_leave
 
 
 async def test_deleted_offsets_keep_the_partition_a_deleted_group_goes(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    topic = topic_name + "-del"
-    await _topic_with(client, bootstrap, topic, 5, partitions=2)
-    group = f"deleted-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-del", 5, partitions=2)
+    group = lag.group("deleted")
     async with Committer(bootstrap, group, topic, partitions=2) as committer:
         await committer.commit(3, every_s=0, partition=0)
         await committer.commit(4, every_s=0, partition=1)
@@ -462,8 +453,8 @@ async def test_deleted_offsets_keep_the_partition_a_deleted_group_goes(
         await committer.commit(5, every_s=0, partition=1)  # read after the tombstone
 
     async def second_commit_seen() -> bool:
-        lag = (await client.get(f"/v3/kafka/local/consumer/{group}/lag")).json()["status"]
-        return lag["partitions"][1]["end"]["offset"] == 5
+        answer = (await client.get(f"/v3/kafka/local/consumer/{group}/lag")).json()["status"]
+        return answer["partitions"][1]["end"]["offset"] == 5
 
     await wait_until(second_commit_seen, 30, "the commit after the deletion")
     status = await _status(client, group)
@@ -482,14 +473,11 @@ async def test_deleted_offsets_keep_the_partition_a_deleted_group_goes(
 
 
 async def test_burrow_endpoints_and_404s(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    await produce(bootstrap, f"{topic_name}-live", [b"x"] * 3)
-    group = f"live-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    await produce(bootstrap, f"{lag.name}-live", [b"x"] * 3)
+    group = lag.group("live")
     await wait_until(lambda: _has_group(client, group), 30, "the live group")
 
     clusters = (await client.get("/v3/kafka")).json()
@@ -499,18 +487,18 @@ async def test_burrow_endpoints_and_404s(
     assert detail["module"]["servers"] == bootstrap.split(",")
     assert detail["module"]["state"] == "running" and detail["module"]["last-error"] is None
     topics = (await client.get("/v3/kafka/local/topic")).json()["topics"]
-    assert f"{topic_name}-live" in topics and "__consumer_offsets" in topics  # as Burrow lists
+    assert f"{lag.name}-live" in topics and "__consumer_offsets" in topics  # as Burrow lists
 
     async def three_sampled() -> bool:
-        answer = await client.get(f"/v3/kafka/local/topic/{topic_name}-live")
+        answer = await client.get(f"/v3/kafka/local/topic/{lag.name}-live")
         return answer.json()["offsets"] == [3]
 
     await wait_until(three_sampled, 30, "the log-end offset 3")
-    consumers = (await client.get(f"/v3/kafka/local/topic/{topic_name}-live/consumers")).json()
+    consumers = (await client.get(f"/v3/kafka/local/topic/{lag.name}-live/consumers")).json()
     assert consumers["message"] == "consumers of topic returned"
     assert consumers["consumers"] == [group]
     consumer = (await client.get(f"/v3/kafka/local/consumer/{group}")).json()
-    (partition,) = consumer["topics"][f"{topic_name}-live"]
+    (partition,) = consumer["topics"][f"{lag.name}-live"]
     assert set(partition) == {"offsets", "owner", "client_id", "current-lag"}
     assert len(partition["offsets"]) == 4  # always the window's length, empty slots null
     assert set(partition["offsets"][-1]) == {"offset", "timestamp", "observedAt", "lag"}
@@ -540,8 +528,8 @@ async def test_burrow_endpoints_and_404s(
         "current_lag",
         "complete",
     }
-    lag = (await client.get(f"/v3/kafka/local/consumer/{group}/lag")).json()
-    assert lag["message"] == "consumer status returned"  # Burrow's words on /lag too
+    answer = (await client.get(f"/v3/kafka/local/consumer/{group}/lag")).json()
+    assert answer["message"] == "consumer status returned"  # Burrow's words on /lag too
     for path, message in (
         ("/v3/kafka/nowhere", "cluster module not found"),
         ("/v3/kafka/nowhere/consumer", "cluster not found"),
@@ -586,15 +574,11 @@ async def _has_group(client: httpx.AsyncClient, group: str) -> bool:
 
 
 async def test_lag_report_and_prometheus_metrics(
-    burrow: httpx.AsyncClient,
-    listener_settings: KafkaSettings,
-    topic_name: str,
+    lag: LagCase,
 ) -> None:
-    client = burrow
-    bootstrap = listener_settings.bootstrap_servers
-    topic = topic_name + "-m"
-    await _topic_with(client, bootstrap, topic, 40)
-    group = f"metrics-{topic_name}"
+    client, bootstrap = lag.client, lag.bootstrap
+    topic = await lag.topic_with("-m", 40)
+    group = lag.group("metrics")
     async with Committer(bootstrap, group, topic) as committer:
         await committer.commit(15, every_s=0)
 
@@ -610,8 +594,8 @@ async def test_lag_report_and_prometheus_metrics(
     assert report["lag_by_topic"] == {topic: 25}
     assert (await client.get("/lag/unknown-group")).status_code == 404
 
-    await produce(bootstrap, f"{topic_name}-live", [b"x"])
-    await wait_until(lambda: _has_group(client, f"live-{topic_name}"), 30, "the live group")
+    await produce(bootstrap, f"{lag.name}-live", [b"x"])
+    await wait_until(lambda: _has_group(client, f"live-{lag.name}"), 30, "the live group")
     text = (await client.get("/metrics")).text
     labels = f'cluster="local",group="{group}",partition="0",topic="{topic}"'
     lag_line = f"kafka_consumergroup_lag{{{labels}}} 25.0"
