@@ -5,8 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kafka_kit.streams import StreamsSettings
-from kafka_kit.topic_names import TOPIC_NAME_PATTERN
+from kafka_kit.streams.settings import ApplicationId, StreamsSettings
 
 
 class EventStoreSettings(BaseSettings):
@@ -65,9 +64,4 @@ class EventStatsStreamsSettings(StreamsSettings):
     """The event-stats topology's stream application (env ``KAFKA_STREAMS_*``), with this
     service's id as the default the library does not have."""
 
-    application_id: str = Field(
-        default="event-stats",
-        pattern=TOPIC_NAME_PATTERN,
-        max_length=120,
-        description="the consumer group and the prefix of the changelog and repartition topics",
-    )
+    application_id: ApplicationId = "event-stats"

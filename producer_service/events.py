@@ -1,4 +1,5 @@
-"""Deprecated (0.6): the event contract moved to :mod:`event_contract`; this alias goes in 0.7."""
+"""Deprecated (0.6): the event contract moved to :mod:`event_contract.events`; this alias
+goes in 0.7."""
 
 import warnings
 
@@ -6,7 +7,7 @@ from event_contract.events import *  # noqa: F403 - the old module's names, unch
 from event_contract.events import __all__  # noqa: F401 - what `import *` gives
 
 warnings.warn(
-    "import the event contract from event_contract; producer_service.events goes in 0.7",
+    "import the event contract from event_contract.events; producer_service.events goes in 0.7",
     DeprecationWarning,
     stacklevel=2,
 )

@@ -1,6 +1,6 @@
 """Optional parts and the extras that install them: a missing one is named with its pip command.
 
-``with requires_extra("web"):`` around an optional part's third-party imports turns a bare
+``with requires_extra("web", __name__):`` around an optional part's third-party imports turns a bare
 ``ModuleNotFoundError`` into :class:`~kafka_kit.errors.MissingExtraError`, as FastStream answers
 a missing extra with an install hint.
 """

@@ -9,9 +9,7 @@ batch, exactly-once), ``failures`` (the one failure path), ``commits`` (ack mode
 ``observer`` (counters and Prometheus), ``context`` (what error handlers see), ``status``.
 """
 
-import warnings
-from typing import Any
-
+from kafka_kit._deprecation import moved_names
 from kafka_kit.listener.arguments import (
     Inject,
     Payload,
@@ -65,15 +63,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # A deprecated alias (0.6): see kafka_kit.listener.endpoint.
-    if name == "kafka_listener":
-        warnings.warn(
-            "import kafka_listener from kafka_kit; kafka_kit.listener.kafka_listener goes in 0.7",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        from kafka_kit.decorator import kafka_listener  # noqa: PLC0415
-
-        return kafka_listener
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# A deprecated alias (0.6): the decorator moved to kafka_kit.decorator, beside the registry it
+# registers with (which imports this package).
+__getattr__ = moved_names(__name__, {"kafka_listener": "kafka_kit"}, removal="0.7")

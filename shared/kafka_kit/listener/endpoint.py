@@ -3,13 +3,13 @@ initial offsets."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aiokafka.structs import ConsumerRecord
 
+from kafka_kit._deprecation import moved_names
 from kafka_kit.ack import AckMode
 from kafka_kit.errors import ListenerDeclarationError
 from kafka_kit.listener.arguments import HandlerInvoker, ValueDeserializer
@@ -236,17 +236,6 @@ DEFAULT_PRESET = "default"
 ``kafkaListenerContainerFactory``), when it has one by this name."""
 
 
-def __getattr__(name: str) -> Any:
-    # A deprecated alias (0.6): the decorator moved to kafka_kit.decorator, beside the registry
-    # it registers with, which imports this module. Runs only when the old name is asked for.
-    if name == "kafka_listener":
-        warnings.warn(
-            "import kafka_listener from kafka_kit; kafka_kit.listener.endpoint.kafka_listener "
-            "goes in 0.7",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        from kafka_kit.decorator import kafka_listener  # noqa: PLC0415
-
-        return kafka_listener
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# A deprecated alias (0.6): the decorator moved to kafka_kit.decorator, beside the registry it
+# registers with (which imports this module).
+__getattr__ = moved_names(__name__, {"kafka_listener": "kafka_kit"}, removal="0.7")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from platformdirs import user_data_path
 from pydantic import Field
@@ -12,7 +12,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from kafka_kit.streams.failures import FailurePolicy, TimestampPolicy
 from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 
-__all__ = ["StreamsSettings", "default_state_dir"]
+__all__ = ["ApplicationId", "StreamsSettings", "default_state_dir"]
+
+ApplicationId = Annotated[
+    str,
+    Field(
+        pattern=TOPIC_NAME_PATTERN,
+        max_length=120,  # room for "changelog__<id>--<topic>--<store>"
+        description="the consumer group and the prefix of the changelog and repartition topics",
+    ),
+]
+"""A stream application's id; an application's own settings give it a default
+(``application_id: ApplicationId = "event-stats"``)."""
 
 
 class StreamsSettings(BaseSettings):
@@ -25,13 +36,9 @@ class StreamsSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_STREAMS_", extra="ignore")
 
-    application_id: str = Field(
-        # No default, as in Kafka Streams (application.id is required): a library default would
-        # be one application's name, shared by accident by every other.
-        pattern=TOPIC_NAME_PATTERN,
-        max_length=120,  # room for "changelog__<id>--<topic>--<store>"
-        description="the consumer group and the prefix of the changelog and repartition topics",
-    )
+    # No default, as in Kafka Streams (application.id is required): a library default would be
+    # one application's name, shared by accident by every other.
+    application_id: ApplicationId
     processing_guarantee: Literal["exactly-once", "at-least-once"] = Field(
         default="exactly-once",
         description="`exactly-once`: state changes, output and offsets commit in one transaction",
