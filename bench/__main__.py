@@ -12,8 +12,8 @@ from pathlib import Path
 
 from bench import consumer, e2e, http, producer, scale, service, soak, spring, streams
 from bench.harness import Options, Report
-from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
+from kafka_kit.settings import exit_if_invalid
 from scripts.service_settings import SERVICE_SETTINGS
 
 SCENARIOS = {

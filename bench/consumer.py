@@ -12,15 +12,10 @@ from aiokafka import AIOKafkaConsumer
 from bench.harness import Options, Report, interleaved, sample_event
 from bench.producer import fresh_topic, producer_settings
 from event_contract.events import EventDto
-from kafka_kit import (
-    ConsumerSettings,
-    KafkaSettings,
-    KafkaTemplate,
-    ListenerRegistry,
-    kafka_listener,
-)
-from kafka_kit._cancellation import within
+from kafka_kit import KafkaSettings, KafkaTemplate, ListenerRegistry, kafka_listener
+from kafka_kit._internal.cancellation import within
 from kafka_kit.local_kafka.tools import CONSUMER_PERFORMANCE, run_kafka_tool
+from kafka_kit.settings import ConsumerSettings
 
 SCENARIO = "2 consumer"
 MAX_POLL = 500

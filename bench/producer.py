@@ -13,8 +13,9 @@ from aiokafka import AIOKafkaProducer
 
 from bench.harness import Options, Report, interleaved, sample_event
 from event_contract.events import EventDto
-from kafka_kit import KafkaAdmin, KafkaSettings, KafkaTemplate, NewTopic, ProducerSettings
+from kafka_kit import KafkaAdmin, KafkaSettings, KafkaTemplate, NewTopic
 from kafka_kit.local_kafka.tools import PRODUCER_PERFORMANCE, run_kafka_tool
+from kafka_kit.settings import ProducerSettings
 
 SCENARIO = "1 producer"
 WINDOW = 1000  # records in flight at once, for every Python variant alike

@@ -33,20 +33,18 @@ from consumer_service.settings import (
 )
 from consumer_service.streams_routes import router as streams_router
 from event_contract.events import EventsTopicSettings
-from kafka_kit import (
+from kafka_kit import KafkaApp, KafkaSettings, ListenerRegistry
+from kafka_kit._internal.cancellation import cancel_and_wait
+from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
+from kafka_kit.lag import LagMonitors
+from kafka_kit.metrics import LagCollector
+from kafka_kit.recovery import (
     DeadLetterPublishingRecoverer,
     DeadLetterReplayer,
     DefaultErrorHandler,
     ExponentialBackOff,
-    KafkaApp,
-    KafkaSettings,
-    LagMonitors,
-    LagSettings,
-    ListenerRegistry,
 )
-from kafka_kit._cancellation import cancel_and_wait
-from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
-from kafka_kit.metrics import LagCollector
+from kafka_kit.settings import LagSettings
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
 from kafka_kit.web import include_listeners
 from kafka_kit.web.auth import ApiTokens, SessionCookie, install_access, rules

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from consumer_service.parameters import ClusterName, GroupId, TopicName
-from kafka_kit import ClusterLagMonitor, LagMonitors
-from kafka_kit.lag import GroupStatus, Status
+from kafka_kit.lag import ClusterLagMonitor, GroupStatus, LagMonitors, Status
 from kafka_kit.web import burrow_json
 from kafka_kit.web.strict_json import StrictJsonRoute
 

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
 from consumer_service.parameters import GroupId
-from kafka_kit import ClusterView, KafkaSettings, LagMonitors, describe_cluster_view, metrics
+from kafka_kit import KafkaSettings, metrics
+from kafka_kit.cluster_view import ClusterView, describe_cluster_view
+from kafka_kit.lag import LagMonitors
 from kafka_kit.web.strict_json import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute)

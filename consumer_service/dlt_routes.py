@@ -8,14 +8,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumer_service.parameters import DeadLetterTopic, Limit
-from kafka_kit import (
+from kafka_kit.errors import (
     AlreadyReplayedError,
     DeadLetterNotFoundError,
-    DeadLetterReplayer,
     DeadLetterTopicNotFoundError,
-    dead_letter_topic,
 )
 from kafka_kit.json_numbers import JsonInt
+from kafka_kit.recovery import DeadLetterReplayer, dead_letter_topic
 from kafka_kit.web.strict_json import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/dlt", tags=["dead letters"])

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from event_contract.events import EventDto
-from kafka_kit.sqlite_file import SqliteFile
+from kafka_kit.outbox import SqliteFile
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 from consumer_service.event_store import EventStore, PlacedEvent
 from event_contract.events import EventDto
-from kafka_kit import ConsumerRecord, Inject, ListenerRegistry, kafka_listener
+from kafka_kit import ConsumerRecord, ListenerRegistry, kafka_listener
+from kafka_kit.listener import Inject
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 import logging
 
 from consumer_service.app import SETTINGS, create_app
-from kafka_kit.client_logs import condense_client_logs
-from kafka_kit.environment import exit_if_invalid
+from kafka_kit._internal.client_logs import condense_client_logs
+from kafka_kit.settings import exit_if_invalid
 
 # A bad variable ends the start here, one line each, exit status 2: not a traceback at import.
 exit_if_invalid(*SETTINGS)

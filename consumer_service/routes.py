@@ -14,13 +14,11 @@ from consumer_service.event_store import EventStore, StoredEvent
 from consumer_service.listeners import RecentEvents
 from consumer_service.order_changes import OrderChanges
 from consumer_service.parameters import EventId, EventType, Limit, ListenerId
-from kafka_kit import (
-    LagMonitors,
-    ListenerRegistry,
-    ListenerStatus,
-    SeekRequest,
-    UnknownListenerError,
-)
+from kafka_kit import ListenerRegistry
+from kafka_kit.errors import UnknownListenerError
+from kafka_kit.lag import LagMonitors
+from kafka_kit.seek import SeekRequest
+from kafka_kit.status import ListenerStatus
 from kafka_kit.streams import StreamsState
 from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.strict_json import StrictJsonRoute

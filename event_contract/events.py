@@ -23,7 +23,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kafka_kit import NewTopic, dead_letter_topic
+from kafka_kit import NewTopic
+from kafka_kit.recovery import dead_letter_topic
 from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kafka_kit.environment import exit_if_invalid
+from kafka_kit.settings import exit_if_invalid
 from kafka_kit.web.serve import default_workers, serve
 from producer_service.app import SETTINGS
 from producer_service.settings import ProducerApiSettings

@@ -2,8 +2,8 @@
 
 import logging
 
-from kafka_kit.client_logs import condense_client_logs
-from kafka_kit.environment import exit_if_invalid
+from kafka_kit._internal.client_logs import condense_client_logs
+from kafka_kit.settings import exit_if_invalid
 from producer_service.app import SETTINGS, create_app
 
 # A bad variable ends the start here, one line each, exit status 2: not a traceback at import.

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Req
 from fastapi.responses import JSONResponse, Response
 
 from event_contract.events import EventDto
-from kafka_kit import KafkaSendError, KafkaTemplate, TopicNotAllowedError, metrics
+from kafka_kit import KafkaSendError, KafkaTemplate, metrics
+from kafka_kit.errors import TopicNotAllowedError
 from kafka_kit.outbox import Outbox
 from kafka_kit.topic_names import TOPIC_NAME_PATTERN
 from kafka_kit.web.limits import require_json

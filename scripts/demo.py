@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 
-from kafka_kit.environment import exit_if_invalid
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.processes import spawn, tied_to_parent
+from kafka_kit.settings import exit_if_invalid
 from kafka_kit.testing import docker_available
 from kafka_kit.web.tokens import new_token
 from scripts.demo_connect import ConnectDemo, connect_roles, declare_sink

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from consumer_service.app import SETTINGS as CONSUMER_SETTINGS
-from kafka_kit.environment import setting_rows
+from kafka_kit.settings import setting_rows
 from producer_service.app import SETTINGS as PRODUCER_SETTINGS
 from scripts.service_settings import SERVICE_SETTINGS
 

@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from kafka_kit.error_handler import RECOVERED
+from kafka_kit.recovery.error_handler import RECOVERED
 
 
 async def create_topic(

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["moved_names"]
+__all__ = ["moved_module", "moved_names"]
 
 
 def moved_names(module: str, moves: Mapping[str, str], removal: str) -> Callable[[str], Any]:
@@ -28,5 +28,23 @@ def moved_names(module: str, moves: Mapping[str, str], removal: str) -> Callable
             stacklevel=2,
         )
         return getattr(importlib.import_module(home), name)
+
+    return __getattr__
+
+
+def moved_module(module: str, home: str, removal: str) -> Callable[[str], Any]:
+    """A ``__getattr__`` for a module that moved whole to ``home``: every public name of ``home``
+    is served from the old path, warning that the path goes in version ``removal``."""
+
+    def __getattr__(name: str) -> Any:
+        moved = importlib.import_module(home)
+        if name.startswith("__") or not hasattr(moved, name):
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warnings.warn(
+            f"{module} moved to {home}; the old path goes in {removal}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(moved, name)
 
     return __getattr__

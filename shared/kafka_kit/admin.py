@@ -25,7 +25,7 @@ from aiokafka.errors import (
 )
 from aiokafka.protocol.metadata import MetadataRequest
 
-from kafka_kit.clients import start_bounded, stop_bounded
+from kafka_kit._internal.clients import start_bounded, stop_bounded
 from kafka_kit.errors import KafkaAuthorizationError, TopicDeclarationError
 from kafka_kit.settings import KafkaSettings
 

@@ -31,10 +31,10 @@ from prometheus_client import CollectorRegistry
 
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.decorator import kafka_listener
-from kafka_kit.error_handler import ErrorHandler
 from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener.endpoint import ListenerPreset
 from kafka_kit.middleware import Middleware
+from kafka_kit.recovery.error_handler import ErrorHandler
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.template import KafkaTemplate

@@ -9,8 +9,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from pydantic import BaseModel
 
+from kafka_kit._internal.quorum import MetadataQuorum, describe_quorum
 from kafka_kit.admin import KafkaAdmin
-from kafka_kit.quorum import MetadataQuorum, describe_quorum
 from kafka_kit.settings import KafkaSettings
 
 __all__ = [

@@ -24,9 +24,9 @@ from kafka_kit.registry import ListenerRegistry, default_registry
 from kafka_kit.type_mapping import TypeMapping
 
 if TYPE_CHECKING:
-    from kafka_kit.error_handler import ErrorHandler
     from kafka_kit.listener.rebalance import RebalanceListener
-    from kafka_kit.retry_topics import RetryTopics
+    from kafka_kit.recovery.error_handler import ErrorHandler
+    from kafka_kit.recovery.retry_topics import RetryTopics
 
 __all__ = ["kafka_listener"]
 

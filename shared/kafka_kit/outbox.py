@@ -23,13 +23,13 @@ from pathlib import Path
 from aiokafka.structs import TopicPartition
 
 from kafka_kit import headers as h
-from kafka_kit._cancellation import cancel_and_wait, within
-from kafka_kit.clients import batches_until_end, reading
+from kafka_kit._internal.cancellation import cancel_and_wait, within
+from kafka_kit._internal.clients import batches_until_end, reading
+from kafka_kit._internal.sqlite_file import SqliteFile
 from kafka_kit.errors import KafkaSendError
-from kafka_kit.sqlite_file import SqliteFile
 from kafka_kit.template import KafkaTemplate, ProducerRecord, SendResult
 
-__all__ = ["Outbox", "OutboxRelay", "OutboxRow", "OutboxStats", "OutboxStore"]
+__all__ = ["Outbox", "OutboxRelay", "OutboxRow", "OutboxStats", "OutboxStore", "SqliteFile"]
 
 
 log = logging.getLogger(__name__)

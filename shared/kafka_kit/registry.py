@@ -11,7 +11,6 @@ from prometheus_client import CollectorRegistry
 
 from kafka_kit._placeholders import resolve_placeholders
 from kafka_kit.admin import KafkaAdmin, NewTopic
-from kafka_kit.error_handler import ErrorHandler
 from kafka_kit.errors import ListenerDeclarationError, RegistryStateError, UnknownListenerError
 from kafka_kit.listener.concurrent import ConcurrentListenerContainer
 from kafka_kit.listener.consumer_setup import Subscription, compile_pattern
@@ -24,7 +23,8 @@ from kafka_kit.listener.endpoint import (
 )
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.middleware import Middleware
-from kafka_kit.retry_topics import RetryTopicRouter, not_before
+from kafka_kit.recovery.error_handler import ErrorHandler
+from kafka_kit.recovery.retry_topics import RetryTopicRouter, not_before
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.status import ListenerStatus

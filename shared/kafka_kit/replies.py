@@ -29,8 +29,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from kafka_kit import headers as h
-from kafka_kit._cancellation import within
-from kafka_kit.clients import start_bounded, stop_bounded
+from kafka_kit._internal.cancellation import within
+from kafka_kit._internal.clients import start_bounded, stop_bounded
 from kafka_kit.errors import KafkaKitError, ListenerDeclarationError
 from kafka_kit.serialization import converter
 from kafka_kit.template import KafkaTemplate, SendResult

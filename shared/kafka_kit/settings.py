@@ -10,7 +10,23 @@ from aiokafka.helpers import create_ssl_context
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ConsumerSettings", "KafkaSettings", "LagSettings", "ProducerSettings"]
+from kafka_kit._internal.environment import (
+    SettingRow,
+    exit_if_invalid,
+    invalid_settings,
+    setting_rows,
+)
+
+__all__ = [
+    "ConsumerSettings",
+    "KafkaSettings",
+    "LagSettings",
+    "ProducerSettings",
+    "SettingRow",
+    "exit_if_invalid",
+    "invalid_settings",
+    "setting_rows",
+]
 
 
 class ProducerSettings(BaseSettings):

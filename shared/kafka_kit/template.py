@@ -25,9 +25,10 @@ from aiokafka.errors import (
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from kafka_kit._cancellation import within
-from kafka_kit._deadlines import DeadlineGuard
-from kafka_kit.clients import start_bounded, stop_bounded
+from kafka_kit._internal.cancellation import within
+from kafka_kit._internal.clients import start_bounded, stop_bounded
+from kafka_kit._internal.deadlines import DeadlineGuard
+from kafka_kit._internal.reachability import ClusterReachability
 from kafka_kit.errors import (
     ClusterUnreachableError,
     DeliveryUnknownError,
@@ -38,7 +39,6 @@ from kafka_kit.errors import (
 from kafka_kit.metrics import BatchedCounter, BatchedObserver, KafkaMetrics
 from kafka_kit.middleware import Middleware, around
 from kafka_kit.partitioners import DefaultPartitioner, Partitioner, load_partitioner
-from kafka_kit.reachability import ClusterReachability
 from kafka_kit.records import Headers, ProducerRecord, SendResult, normalize_headers
 from kafka_kit.serialization import serialize_key, serialize_value
 from kafka_kit.settings import KafkaSettings

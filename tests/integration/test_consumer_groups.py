@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from kafka_kit import kafka_listener
-from kafka_kit._cancellation import within
+from kafka_kit._internal.cancellation import within
 from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener import ContainerState
 from kafka_kit.registry import ListenerRegistry

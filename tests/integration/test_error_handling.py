@@ -22,12 +22,12 @@ from pydantic import BaseModel
 
 from kafka_kit import headers as h
 from kafka_kit import kafka_listener
-from kafka_kit.back_off import ExponentialBackOff, FixedBackOff
-from kafka_kit.dead_letter import DeadLetterPublishingRecoverer
-from kafka_kit.error_handler import DefaultErrorHandler
 from kafka_kit.errors import BatchListenerFailedError
+from kafka_kit.recovery.back_off import ExponentialBackOff, FixedBackOff
+from kafka_kit.recovery.dead_letter import DeadLetterPublishingRecoverer
+from kafka_kit.recovery.error_handler import DefaultErrorHandler
+from kafka_kit.recovery.retry_topics import RetryTopics
 from kafka_kit.registry import ListenerRegistry
-from kafka_kit.retry_topics import RetryTopics
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import committed_offsets, read_records, wait_until
@@ -373,8 +373,8 @@ async def test_a_failed_dead_letter_write_leaves_the_record_uncommitted(
 
 BACKING_OFF_PROCESS = """
 import asyncio, sys
-from kafka_kit.back_off import FixedBackOff
-from kafka_kit.error_handler import DefaultErrorHandler
+from kafka_kit.recovery.back_off import FixedBackOff
+from kafka_kit.recovery.error_handler import DefaultErrorHandler
 from kafka_kit import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings

@@ -8,9 +8,9 @@ from collections import Counter
 from pydantic import BaseModel
 
 from kafka_kit import kafka_listener
-from kafka_kit.back_off import FixedBackOff
-from kafka_kit.dead_letter import DeadLetterPublishingRecoverer
-from kafka_kit.error_handler import DefaultErrorHandler
+from kafka_kit.recovery.back_off import FixedBackOff
+from kafka_kit.recovery.dead_letter import DeadLetterPublishingRecoverer
+from kafka_kit.recovery.error_handler import DefaultErrorHandler
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.template import KafkaTemplate

@@ -30,7 +30,7 @@ from consumer_service.app import create_app as create_consumer_app
 from consumer_service.settings import EventLogSettings, EventStoreSettings
 from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit import kafka_listener
-from kafka_kit._cancellation import within
+from kafka_kit._internal.cancellation import within
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.local_kafka.cluster import free_ports

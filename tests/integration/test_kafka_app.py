@@ -16,18 +16,17 @@ from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 from kafka_kit import (
     AckMode,
     ConsumerRecord,
-    DefaultErrorHandler,
-    FixedBackOff,
-    Inject,
     KafkaAdmin,
     KafkaApp,
     KafkaSettings,
     KafkaTemplate,
-    ListenerDeclarationError,
-    Middleware,
     ProducerRecord,
     SendResult,
 )
+from kafka_kit.errors import ListenerDeclarationError
+from kafka_kit.listener import Inject
+from kafka_kit.middleware import Middleware
+from kafka_kit.recovery import DefaultErrorHandler, FixedBackOff
 from kafka_kit.testing import committed_offsets, wait_until, wait_until_sync
 from kafka_kit.web import Template, include_listeners
 

@@ -16,8 +16,6 @@ from pydantic import BaseModel
 
 from kafka_kit import kafka_listener
 from kafka_kit.ack import AckMode, Acknowledgment
-from kafka_kit.back_off import FixedBackOff
-from kafka_kit.error_handler import DefaultErrorHandler
 from kafka_kit.listener import (
     Inject,
     RecordOffset,
@@ -25,6 +23,8 @@ from kafka_kit.listener import (
     RecordTopic,
     TopicPartitionOffset,
 )
+from kafka_kit.recovery.back_off import FixedBackOff
+from kafka_kit.recovery.error_handler import DefaultErrorHandler
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.template import KafkaTemplate

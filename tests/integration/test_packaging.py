@@ -21,10 +21,9 @@ SMOKE = textwrap.dedent(
     from pathlib import Path
 
     import kafka_kit
-    from kafka_kit import (
-        DeserializationError, KafkaKitError, KafkaSettings, KafkaTemplate, ListenerRegistry,
-        kafka_listener,
-    )
+    from kafka_kit import KafkaKitError, KafkaSettings, KafkaTemplate, ListenerRegistry
+    from kafka_kit import kafka_listener
+    from kafka_kit.errors import DeserializationError
 
     shared = importlib.import_module("shared")  # the user's own, unrelated package
     assert shared.WHO == "unrelated", shared.__file__

@@ -10,16 +10,10 @@ import logging
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from kafka_kit import (
-    ConsumerRecord,
-    DefaultErrorHandler,
-    FixedBackOff,
-    KafkaApp,
-    KafkaReplyTimeoutError,
-    KafkaSettings,
-    ReplyingKafkaTemplate,
-)
+from kafka_kit import ConsumerRecord, KafkaApp, KafkaSettings
 from kafka_kit import headers as h
+from kafka_kit.recovery import DefaultErrorHandler, FixedBackOff
+from kafka_kit.replies import KafkaReplyTimeoutError, ReplyingKafkaTemplate
 from kafka_kit.testing import committed_offsets, wait_until
 from tests.kafka_helpers import create_topic, produce
 

@@ -20,12 +20,12 @@ from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit import headers as h
 from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin
-from kafka_kit.back_off import FixedBackOff
-from kafka_kit.dead_letter import DeadLetterPublishingRecoverer
-from kafka_kit.error_handler import DefaultErrorHandler
+from kafka_kit.recovery.back_off import FixedBackOff
+from kafka_kit.recovery.dead_letter import DeadLetterPublishingRecoverer
+from kafka_kit.recovery.error_handler import DefaultErrorHandler
+from kafka_kit.recovery.retry_topics import RetryTopics
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.replies import ReplyingKafkaTemplate
-from kafka_kit.retry_topics import RetryTopics
 from kafka_kit.settings import KafkaSettings, ProducerSettings
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import wait_until

@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import BaseModel
 
 from event_contract.events import EventDto
-from kafka_kit._cancellation import within
+from kafka_kit._internal.cancellation import within
 from kafka_kit.errors import KafkaSendError, TransactionStateError
 from kafka_kit.local_kafka.tools import CONSOLE_PRODUCER, run_kafka_tool
 from kafka_kit.partitioners import PriorityPartitioner

@@ -1,4 +1,4 @@
-from kafka_kit.back_off import ExponentialBackOff, FixedBackOff
+from kafka_kit.recovery.back_off import ExponentialBackOff, FixedBackOff
 
 
 def test_fixed_back_off_counts_retries_as_spring_does() -> None:

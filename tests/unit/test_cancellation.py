@@ -7,7 +7,7 @@ import contextlib
 
 import pytest
 
-from kafka_kit._cancellation import cancel_and_wait, within
+from kafka_kit._internal.cancellation import cancel_and_wait, within
 from kafka_kit.testing import wait_until
 
 

@@ -1,6 +1,6 @@
 import logging
 
-from kafka_kit.client_logs import CondensingFilter
+from kafka_kit._internal.client_logs import CondensingFilter
 
 
 def record(message: str, *args: object, level: int = logging.ERROR) -> logging.LogRecord:

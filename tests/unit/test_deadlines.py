@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from kafka_kit._deadlines import DeadlineGuard
+from kafka_kit._internal.deadlines import DeadlineGuard
 from kafka_kit.testing import wait_until
 
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from aiokafka.structs import ConsumerRecord
 
-from kafka_kit.back_off import ExponentialBackOff, FixedBackOff
-from kafka_kit.error_handler import RECOVERED, DefaultErrorHandler, ErrorOutcome, is_retryable
 from kafka_kit.errors import BatchListenerFailedError, DeserializationError
-from kafka_kit.retry_topics import RetryTopics, not_before
+from kafka_kit.recovery.back_off import ExponentialBackOff, FixedBackOff
+from kafka_kit.recovery.error_handler import (
+    RECOVERED,
+    DefaultErrorHandler,
+    ErrorOutcome,
+    is_retryable,
+)
+from kafka_kit.recovery.retry_topics import RetryTopics, not_before
 from kafka_kit.status import ContainerMetrics
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends
 from pydantic import BaseModel
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
-from kafka_kit._cancellation import within
+from kafka_kit._internal.cancellation import within
 from kafka_kit.errors import DeserializationError, ListenerDeclarationError
 from kafka_kit.listener.arguments import HandlerInvoker, Inject
 

@@ -26,7 +26,22 @@ MODULES = sorted(
     for info in pkgutil.walk_packages([str(PACKAGE)], prefix="kafka_kit.")
     if not info.name.endswith("__main__")
 )
-PUBLIC = [m for m in MODULES if not any(part.startswith("_") for part in m.split("."))]
+
+
+def _moved(name: str) -> str | None:
+    """The new home of a deprecated module path (one that only forwards, warning), else None."""
+    forward = getattr(importlib.import_module(name), "__getattr__", None)
+    closure = getattr(forward, "__closure__", None) or ()
+    if getattr(forward, "__qualname__", "") != "moved_module.<locals>.__getattr__":
+        return None
+    names = forward.__code__.co_freevars  # type: ignore[union-attr]
+    return str(closure[names.index("home")].cell_contents)
+
+
+MOVED = {m: home for m in MODULES if (home := _moved(m)) is not None}
+PUBLIC = [
+    m for m in MODULES if not any(p.startswith("_") for p in m.split(".")) and m not in MOVED
+]
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -58,7 +73,7 @@ def test_only_the_optional_parts_import_their_extras() -> None:
         "pytest": "testing",
         "testcontainers": "testing",
     }
-    optional = {"web": ["web"], "outbox": ["outbox.py", "sqlite_file.py"], "testing": ["testing"]}
+    optional = {"web": ["web"], "outbox": ["outbox.py", "_internal/sqlite_file.py"], "testing": ["testing"]}
     for path in PACKAGE.rglob("*.py"):
         relative = path.relative_to(PACKAGE).as_posix()
         for root in _imported_roots(path) & set(extras):
@@ -92,6 +107,42 @@ def test_every_public_module_declares_its_api(name: str) -> None:
     assert [n for n in exported if not hasattr(module, n)] == []
 
 
+def test_the_modules_that_moved_are_the_ones_this_version_moved() -> None:
+    assert {old.removeprefix("kafka_kit."): new for old, new in MOVED.items()} == {
+        "back_off": "kafka_kit.recovery.back_off",
+        "error_handler": "kafka_kit.recovery.error_handler",
+        "retry_topics": "kafka_kit.recovery.retry_topics",
+        "dead_letter": "kafka_kit.recovery.dead_letter",
+        "dead_letter_replay": "kafka_kit.recovery.dead_letter_replay",
+        "clients": "kafka_kit._internal.clients",
+        "reachability": "kafka_kit._internal.reachability",
+        "client_logs": "kafka_kit._internal.client_logs",
+        "quorum": "kafka_kit._internal.quorum",
+        "sqlite_file": "kafka_kit._internal.sqlite_file",
+        "environment": "kafka_kit._internal.environment",
+    }
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_a_moved_module_serves_its_names_from_the_new_home_with_a_warning(old: str) -> None:
+    home = importlib.import_module(MOVED[old])
+    name = next(n for n in getattr(home, "__all__", dir(home)) if not n.startswith("_"))
+    with pytest.warns(DeprecationWarning, match=f"{old} moved to {MOVED[old]}"):
+        served = getattr(importlib.import_module(old), name)
+    assert served is getattr(home, name)
+    with pytest.raises(AttributeError):
+        importlib.import_module(old).no_such_name  # noqa: B018
+
+
+def test_names_the_root_no_longer_exports_are_served_with_a_warning() -> None:
+    from kafka_kit.recovery import DefaultErrorHandler
+
+    with pytest.warns(DeprecationWarning, match="import DefaultErrorHandler from kafka_kit.recovery"):
+        assert kafka_kit.DefaultErrorHandler is DefaultErrorHandler  # type: ignore[attr-defined]
+    assert "DefaultErrorHandler" not in kafka_kit.__all__
+    assert len(kafka_kit.__all__) <= 20  # the core API; subpackages export the rest
+
+
 def test_the_top_level_api_is_importable() -> None:
     assert [n for n in kafka_kit.__all__ if not hasattr(kafka_kit, n)] == []
     assert "KafkaTemplate" in kafka_kit.__all__ and "kafka_listener" in kafka_kit.__all__
@@ -112,11 +163,11 @@ def test_no_error_is_named_like_an_aiokafka_error() -> None:
 
 
 def test_errors_keep_their_builtin_bases() -> None:
-    assert issubclass(kafka_kit.DeserializationError, ValueError)
-    assert issubclass(kafka_kit.UnknownListenerError, KeyError)
-    assert issubclass(kafka_kit.ClusterUnreachableError, ConnectionError)
-    assert kafka_kit.ClusterUnreachableError("x").retriable
-    assert not kafka_kit.TopicDeclarationError("x").retriable
+    assert issubclass(kafka_kit.errors.DeserializationError, ValueError)
+    assert issubclass(kafka_kit.errors.UnknownListenerError, KeyError)
+    assert issubclass(kafka_kit.errors.ClusterUnreachableError, ConnectionError)
+    assert kafka_kit.errors.ClusterUnreachableError("x").retriable
+    assert not kafka_kit.errors.TopicDeclarationError("x").retriable
 
 
 def test_the_package_is_typed() -> None:

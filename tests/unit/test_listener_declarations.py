@@ -1,6 +1,7 @@
 import pytest
 
-from kafka_kit import KafkaTemplate, ListenerDeclarationError, ListenerRegistry, kafka_listener
+from kafka_kit import KafkaTemplate, ListenerRegistry, kafka_listener
+from kafka_kit.errors import ListenerDeclarationError
 
 
 async def handler(value: str, template: KafkaTemplate) -> None: ...

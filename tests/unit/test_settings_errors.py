@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kafka_kit import KafkaSettings, LagSettings
-from kafka_kit.environment import invalid_settings, setting_rows
+from kafka_kit import KafkaSettings
+from kafka_kit._internal.environment import invalid_settings, setting_rows
+from kafka_kit.settings import LagSettings
 from scripts.service_settings import SERVICE_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]

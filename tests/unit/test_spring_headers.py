@@ -7,8 +7,8 @@ import struct
 from aiokafka.structs import ConsumerRecord
 
 from kafka_kit import headers as h
-from kafka_kit.dead_letter import Origin, exception_headers, origin_of
-from kafka_kit.retry_topics import delivery_of
+from kafka_kit.recovery.dead_letter import Origin, exception_headers, origin_of
+from kafka_kit.recovery.retry_topics import delivery_of
 
 
 def record(headers: tuple[tuple[str, bytes], ...] = (), **fields: object) -> ConsumerRecord:  # type: ignore[type-arg]

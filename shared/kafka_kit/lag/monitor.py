@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from kafka_kit._cancellation import cancel_and_wait, within
-from kafka_kit.clients import batches_until_end, start_bounded, stop_bounded
+from kafka_kit._internal.cancellation import cancel_and_wait, within
+from kafka_kit._internal.clients import batches_until_end, start_bounded, stop_bounded
 from kafka_kit.cluster_view import GroupInfo, describe_groups
 from kafka_kit.lag.evaluator import GroupStatus
 from kafka_kit.lag.history import LagHistory

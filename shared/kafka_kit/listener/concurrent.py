@@ -8,11 +8,11 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
-from kafka_kit.error_handler import ErrorHandler
 from kafka_kit.listener.consumer_setup import Subscription
 from kafka_kit.listener.container import ContainerState, ListenerContainer
 from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.recovery.error_handler import ErrorHandler
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.status import ListenerStatus

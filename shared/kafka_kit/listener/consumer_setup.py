@@ -9,7 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from kafka_kit.clients import start_bounded, stop_bounded
+from kafka_kit._internal.clients import start_bounded, stop_bounded
 from kafka_kit.listener.endpoint import ListenerEndpoint, TopicPartitionOffset
 from kafka_kit.listener.rebalance import RebalanceBridge
 from kafka_kit.settings import KafkaSettings

@@ -17,9 +17,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from kafka_kit._cancellation import cancel_and_wait
-from kafka_kit.clients import NOT_ALLOWED, stop_bounded
-from kafka_kit.error_handler import DefaultErrorHandler, ErrorHandler
+from kafka_kit._internal.cancellation import cancel_and_wait
+from kafka_kit._internal.clients import NOT_ALLOWED, stop_bounded
 from kafka_kit.listener.commits import CommitPolicy, OffsetCommitter
 from kafka_kit.listener.consumer_setup import Subscription, consumer_config, open_consumer
 from kafka_kit.listener.dispatch import dispatcher_for
@@ -33,6 +32,7 @@ from kafka_kit.listener.status import container_status
 from kafka_kit.listener.supervision import ContainerState, supervise
 from kafka_kit.listener.tracker import PartitionTracker
 from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.recovery.error_handler import DefaultErrorHandler, ErrorHandler
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.status import ContainerMetrics, ContainerStatus

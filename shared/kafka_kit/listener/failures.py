@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from kafka_kit.error_handler import ErrorHandler
 from kafka_kit.listener.context import ListenerContext
 from kafka_kit.listener.tracker import PartitionTracker
+from kafka_kit.recovery.error_handler import ErrorHandler
 
 __all__ = ["FailureRouter", "first_offsets"]
 

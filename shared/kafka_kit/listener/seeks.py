@@ -13,7 +13,7 @@ import logging
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from kafka_kit._cancellation import within
+from kafka_kit._internal.cancellation import within
 from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener.tracker import PartitionTracker
 from kafka_kit.seek import SeekPosition, SeekRequest

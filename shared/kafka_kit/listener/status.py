@@ -7,7 +7,7 @@ import contextlib
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from kafka_kit._cancellation import within
+from kafka_kit._internal.cancellation import within
 from kafka_kit.status import ContainerMetrics, ContainerStatus, PartitionStatus
 
 __all__ = ["container_status"]

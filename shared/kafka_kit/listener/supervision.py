@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer
 
-from kafka_kit._cancellation import within
+from kafka_kit._internal.cancellation import within
 
 __all__ = ["ContainerState", "Supervised", "supervise"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from kafka_kit._cancellation import within
+from kafka_kit._internal.cancellation import within
 
 __all__ = ["ClusterDescription", "describe_cluster", "describe_cluster_sync"]
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kafka_kit._cancellation import cancel_and_wait
+from kafka_kit._internal.cancellation import cancel_and_wait
 from kafka_kit.admin import KafkaAdmin, NewTopic
-from kafka_kit.back_off import ExponentialBackOff
+from kafka_kit.recovery.back_off import ExponentialBackOff
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams._engine import Application
 from kafka_kit.streams.connection import connection_config

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kafka_kit import headers as h
-from kafka_kit.dead_letter import Origin, exception_headers
+from kafka_kit.recovery.dead_letter import Origin, exception_headers
 
 __all__ = ["dead_letter_headers"]
 

@@ -33,8 +33,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
-from kafka_kit.dead_letter import Origin
 from kafka_kit.errors import KafkaKitError
+from kafka_kit.recovery.dead_letter import Origin
 from kafka_kit.streams._engine import (
     Application,
     BaseKafkaException,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from aiokafka.errors import MessageSizeTooLargeError
 
-from kafka_kit.clients import NOT_ALLOWED
+from kafka_kit._internal.clients import NOT_ALLOWED
 from kafka_kit.errors import KafkaSendError
 
 __all__ = ["SendFailureAnswer", "answer_for_send_failure"]

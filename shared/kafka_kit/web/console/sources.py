@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kafka_kit.dead_letter_replay import DeadLetterReplayer
 from kafka_kit.lag.monitor import LagMonitors
+from kafka_kit.recovery.dead_letter_replay import DeadLetterReplayer
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.web.auth import ApiTokens

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka_kit.cluster_view import ClusterView, GroupInfo, PartitionInfo, describe_cluster_view
-from kafka_kit.dead_letter import DLT_SUFFIX, dead_letter_topic
 from kafka_kit.lag.evaluator import GroupStatus, Status
 from kafka_kit.lag.monitor import ClusterLagMonitor
 from kafka_kit.lag.reasons import status_reason
 from kafka_kit.lag.store import PartitionLag
+from kafka_kit.recovery.dead_letter import DLT_SUFFIX, dead_letter_topic
 from kafka_kit.web.console.chart import LagChart, lag_chart
 from kafka_kit.web.console.sources import ConsoleSources
 
