@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from prometheus_client import REGISTRY, CollectorRegistry
-from starlette.datastructures import State
 
 from consumer_service.burrow_routes import BurrowNotFound, not_found
 from consumer_service.burrow_routes import router as burrow_router
@@ -31,6 +28,7 @@ from consumer_service.settings import (
     EventStoreSettings,
     ListenerRetrySettings,
 )
+from consumer_service.state import ConsumerState
 from consumer_service.streams_routes import router as streams_router
 from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSettings, ListenerRegistry
@@ -46,9 +44,7 @@ from kafka_kit.recovery import (
 )
 from kafka_kit.settings import LagSettings
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
-from kafka_kit.web import include_listeners
 from kafka_kit.web.auth import ApiTokens, SessionCookie, install_access, rules
-from kafka_kit.web.basics import service_basics
 from kafka_kit.web.connect_answers import (
     UNREACHABLE,
     connect_error_answer,
@@ -60,8 +56,8 @@ from kafka_kit.web.console import (
     ConsoleSources,
     install_console,
 )
-from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
-from kafka_kit.web.service import ServiceSettings
+from kafka_kit.web.gc_tuning import GcSettings
+from kafka_kit.web.service import ServiceSettings, service_app, state_of
 
 SETTINGS = (
     KafkaSettings,
@@ -142,49 +138,49 @@ def create_app(
     retry = retry or ListenerRetrySettings()
     monitors = LagMonitors(settings, lag or LagSettings())
     stats_settings = event_stats or EventStatsSettings()
-    streams_apps: list[StreamsApplication] = []
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with tuned_garbage_collector(gc_settings):
-            yield
-
-    app = FastAPI(
-        title="Event consumer",
-        description="Runs the @kafka_listener containers; their state, dead letters, lag.",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-    )
+    stored = store_settings or EventStoreSettings()
+    tokens = tokens or ApiTokens()
+    connect = connect or ConnectSettings()
     kafka = _kafka_app(settings, events, registry, retry, metrics_registry)
-    _open_with_the_listeners(kafka, app.state, settings, store_settings, monitors)
+    streams_apps: list[StreamsApplication] = []  # filled while they run
+    state = ConsumerState(
+        kafka_settings=settings,
+        registry=kafka.registry,
+        service=service or ServiceSettings(),
+        lag_monitors=monitors,
+        recent_events=RecentEvents(),
+        order_changes=order_changes,
+        stored_in=describe_store(stored.url),
+        metrics_registries=_metrics_registries(metrics_registry, monitors, streams_apps),
+        api_tokens=tokens,
+        # The client's connections are opened on first use; the lifespan does not own them.
+        connect=None
+        if connect.url is None
+        else ConnectClient(connect.url, timeout_s=connect.timeout_s),
+        streams_apps=streams_apps,
+    )
+    _open_with_the_listeners(kafka, state, settings, stored, monitors)
     if stats_settings.enabled:
         _run_the_stream_application(
             kafka,
-            app.state,
+            state,
             settings=settings,
             events=events,
             stats_settings=stats_settings,
             streams=streams,
         )
-    include_listeners(app, kafka)
-    service_basics(app)
-    app.state.service = service or ServiceSettings()
-    app.state.kafka_settings = settings
-    app.state.registry = kafka.registry
-    app.state.recent_events = RecentEvents()
-    app.state.order_changes = order_changes
-    app.state.lag_monitors = monitors
-    app.state.event_stats = None
-    stored = store_settings or EventStoreSettings()
-    app.state.stored_in = describe_store(stored.url)
-    app.state.streams_apps = streams_apps
-    app.state.metrics_registries = _metrics_registries(metrics_registry, monitors, streams_apps)
+    app = service_app(
+        kafka,
+        state,
+        title="Event consumer",
+        description="Runs the @kafka_listener containers; their state, dead letters, lag.",
+        gc=gc_settings,
+    )
     app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
-    _wire_access(app, tokens or ApiTokens())
+    _wire_access(app, tokens)
     for routes in (router, dlt_router, cluster_router, burrow_router, streams_router):
         app.include_router(routes)
-    _wire_connect(app, connect or ConnectSettings())
+    _wire_connect(app)
     return app
 
 
@@ -214,15 +210,14 @@ def _kafka_app(
 
 def _open_with_the_listeners(
     kafka: KafkaApp,
-    state: State,
+    state: ConsumerState,
     settings: KafkaSettings,
-    stored_in: EventStoreSettings | None,
+    stored: EventStoreSettings,
     monitors: LagMonitors,
 ) -> None:
     """The store, the dead-letter reader and the lag monitors: opened before the listeners
-    start, closed after they stopped (put on the web app's ``state``)."""
+    start, closed after they stopped (put on the service's ``state``)."""
     opened = contextlib.AsyncExitStack()
-    stored = stored_in or EventStoreSettings()
 
     @kafka.on_startup
     async def open_what_the_listeners_use() -> None:
@@ -240,7 +235,7 @@ def _open_with_the_listeners(
 
 def _run_the_stream_application(
     kafka: KafkaApp,
-    state: State,
+    state: ConsumerState,
     *,
     settings: KafkaSettings,
     events: EventsTopicSettings,
@@ -277,7 +272,6 @@ async def _open_store(
 
 def _wire_access(app: FastAPI, tokens: ApiTokens) -> None:
     # The console's pages take the token from the cookie its login form sets.
-    app.state.api_tokens = tokens
     session = SessionCookie()
     install_access(app, tokens, ACCESS, session)
     install_console(app, console_sources, session=session, settings=ConsoleSettings())
@@ -285,13 +279,13 @@ def _wire_access(app: FastAPI, tokens: ApiTokens) -> None:
 
 def console_sources(request: Request) -> ConsoleSources:
     """What the console shows, from the running app's state."""
-    state = request.app.state
+    state = state_of(ConsumerState)(request)
     return ConsoleSources(
         kafka=state.kafka_settings,
         registry=state.registry,
         monitors=state.lag_monitors,
         tokens=state.api_tokens,
-        dead_letters=getattr(state, "dead_letters", None),
+        dead_letters=state.dead_letters,
         connect=state.connect,
         streams=state.streams_apps,
         recent_events=state.recent_events.latest,
@@ -303,7 +297,7 @@ def _metrics_registries(
     registry: CollectorRegistry | None,
     monitors: LagMonitors,
     streams_apps: list[StreamsApplication],
-) -> tuple[CollectorRegistry, CollectorRegistry]:
+) -> tuple[CollectorRegistry, ...]:
     # The second one holds what is read at scrape time: lag, and the stream applications (the
     # list the lifespan fills).
     scraped = CollectorRegistry()
@@ -326,11 +320,7 @@ async def _start_event_stats(
     return stats
 
 
-def _wire_connect(app: FastAPI, settings: ConnectSettings) -> None:
-    # The client's connections are opened on first use; the lifespan does not own them.
-    app.state.connect = (
-        None if settings.url is None else ConnectClient(settings.url, timeout_s=settings.timeout_s)
-    )
+def _wire_connect(app: FastAPI) -> None:
     app.add_exception_handler(ConnectError, connect_error_answer)
     for error in UNREACHABLE:
         app.add_exception_handler(error, connect_unreachable_answer)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from consumer_service.parameters import ClusterName, GroupId, TopicName
+from consumer_service.state import State
 from kafka_kit.lag import ClusterLagMonitor, GroupStatus, LagMonitors, Status
 from kafka_kit.web import burrow_json
 from kafka_kit.web.strict_json import StrictJsonRoute
@@ -25,10 +26,9 @@ router = APIRouter(
 )
 
 
-async def get_monitors(request: Request) -> LagMonitors:
+async def get_monitors(state: State) -> LagMonitors:
     """The app's lag monitors, one per watched cluster."""
-    monitors: LagMonitors = request.app.state.lag_monitors
-    return monitors
+    return state.lag_monitors
 
 
 Monitors = Annotated[LagMonitors, Depends(get_monitors)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response
 
 from consumer_service.parameters import GroupId
+from consumer_service.state import State
 from kafka_kit import KafkaSettings, metrics
 from kafka_kit.cluster_view import ClusterView, describe_cluster_view
 from kafka_kit.lag import LagMonitors
@@ -16,16 +17,14 @@ from kafka_kit.web.strict_json import StrictJsonRoute
 router = APIRouter(route_class=StrictJsonRoute)
 
 
-async def get_settings(request: Request) -> KafkaSettings:
+async def get_settings(state: State) -> KafkaSettings:
     """The app's Kafka settings."""
-    settings: KafkaSettings = request.app.state.kafka_settings
-    return settings
+    return state.kafka_settings
 
 
-async def get_monitors(request: Request) -> LagMonitors:
+async def get_monitors(state: State) -> LagMonitors:
     """The app's lag monitors."""
-    monitors: LagMonitors = request.app.state.lag_monitors
-    return monitors
+    return state.lag_monitors
 
 
 @router.get("/cluster", tags=["cluster"])
@@ -63,7 +62,7 @@ async def group_lag(
 
 
 @router.get("/metrics", tags=["metrics"], response_class=Response)
-async def prometheus(request: Request) -> Response:
+async def prometheus(state: State) -> Response:
     """Prometheus text format: listener records and latency, lag per partition, group status."""
-    body, content_type = metrics.render(*request.app.state.metrics_registries)
+    body, content_type = metrics.render(*state.metrics_registries)
     return Response(body, media_type=content_type)

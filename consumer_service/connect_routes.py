@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict
 
+from consumer_service.state import State
 from kafka_kit.connect import ConnectClient, ConnectorInfo, ConnectorStatus
 from kafka_kit.web.strict_json import StrictJsonRoute
 
@@ -32,9 +33,9 @@ ConnectorName = Annotated[
 ]
 
 
-async def get_connect(request: Request) -> ConnectClient:
+async def get_connect(state: State) -> ConnectClient:
     """The app's Connect client; 404 when the service has no ``CONNECT_URL``."""
-    client: ConnectClient | None = request.app.state.connect
+    client = state.connect
     if client is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no Kafka Connect configured (CONNECT_URL)")
     return client

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumer_service.parameters import DeadLetterTopic, Limit
+from consumer_service.state import State
 from kafka_kit.errors import (
     AlreadyReplayedError,
     DeadLetterNotFoundError,
@@ -20,10 +21,9 @@ from kafka_kit.web.strict_json import StrictJsonRoute
 router = APIRouter(route_class=StrictJsonRoute, prefix="/dlt", tags=["dead letters"])
 
 
-async def get_replayer(request: Request) -> DeadLetterReplayer:
+async def get_replayer(state: State) -> DeadLetterReplayer:
     """The app's dead-letter reader and replayer."""
-    replayer: DeadLetterReplayer = request.app.state.dead_letters
-    return replayer
+    return state.replayer()
 
 
 Replayer = Annotated[DeadLetterReplayer, Depends(get_replayer)]

@@ -6,31 +6,27 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 
-from consumer_service.event_stats import EventStats
 from consumer_service.event_store import EventStore, StoredEvent
 from consumer_service.listeners import RecentEvents
-from consumer_service.order_changes import OrderChanges
 from consumer_service.parameters import EventId, EventType, Limit, ListenerId
+from consumer_service.state import State
 from kafka_kit import ListenerRegistry
 from kafka_kit.errors import UnknownListenerError
-from kafka_kit.lag import LagMonitors
 from kafka_kit.seek import SeekRequest
 from kafka_kit.status import ListenerStatus
 from kafka_kit.streams import StreamsState
-from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.strict_json import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute)
 log = logging.getLogger(__name__)
 
 
-async def get_registry(request: Request) -> ListenerRegistry:
+async def get_registry(state: State) -> ListenerRegistry:
     """The registry whose containers this app runs."""
-    registry: ListenerRegistry = request.app.state.registry
-    return registry
+    return state.registry
 
 
 Registry = Annotated[ListenerRegistry, Depends(get_registry)]
@@ -57,7 +53,7 @@ def _known(registry: ListenerRegistry, listener_id: str) -> None:
 
 
 @router.get("/health", tags=["health"])
-async def health(registry: Registry, request: Request) -> JSONResponse:
+async def health(registry: Registry, state: State) -> JSONResponse:
     """``UP`` (200) when every listener that should run does and the stream application (if
     any) runs; ``RESTARTING`` (503) while only the stream application waits for its restart;
     else ``DOWN`` (503) with which.
@@ -66,12 +62,11 @@ async def health(registry: Registry, request: Request) -> JSONResponse:
 
     With ``SERVICE_INSTANCE_ID`` set, the answer names it as ``instance``.
     """
-    service: ServiceSettings = request.app.state.service
-    monitors: LagMonitors = request.app.state.lag_monitors
+    service, monitors = state.service, state.lag_monitors
     # Watched clusters are shown, not judged: one that is down must not take this service out.
     clusters = monitors.states()
     details: dict[str, object] = {"lag_clusters": clusters}
-    stats: EventStats | None = request.app.state.event_stats
+    stats = state.event_stats
     streams_state = None
     if stats is not None:
         details["streams"] = stats.streams.health()
@@ -154,10 +149,9 @@ def _log_seek_failure(applied: asyncio.Future[list[None]]) -> None:
         log.warning("a seek was not applied: %r", failure)
 
 
-async def get_recent_events(request: Request) -> RecentEvents:
+async def get_recent_events(state: State) -> RecentEvents:
     """What the example listener handled lately."""
-    recent: RecentEvents = request.app.state.recent_events
-    return recent
+    return state.recent_events
 
 
 @router.get("/events/recent", tags=["events"])
@@ -171,10 +165,9 @@ async def recent(
     return events.latest(limit)
 
 
-async def get_store(request: Request) -> EventStore:
+async def get_store(state: State) -> EventStore:
     """The app's event store."""
-    store: EventStore = request.app.state.event_store
-    return store
+    return state.opened_store()
 
 
 Store = Annotated[EventStore, Depends(get_store)]
@@ -212,7 +205,6 @@ async def stored_events(
 
 
 @router.get("/orders/changes", tags=["events"])
-async def order_changes(request: Request) -> list[dict[str, Any]]:
+async def order_changes(state: State) -> list[dict[str, Any]]:
     """The latest order-row changes the CDC listener read (``ORDER_CHANGES_TOPIC``), newest last."""
-    changes: OrderChanges = request.app.state.order_changes
-    return list(changes.changes)
+    return list(state.order_changes.changes)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from fastapi.responses import RedirectResponse
 
 from consumer_service.event_stats import PER_KEY, PER_TYPE, EventStats
+from consumer_service.state import State
 from kafka_kit.streams import KeyOwner, StreamsState, grouped_key, key_owner
 from kafka_kit.web.strict_json import StrictJsonRoute
 
@@ -31,9 +32,9 @@ EventType = Annotated[
 ]
 
 
-async def get_event_stats(request: Request) -> EventStats:
+async def get_event_stats(state: State) -> EventStats:
     """The app's example topology; 404 when it does not run (``EVENT_STATS_ENABLED=false``)."""
-    stats: EventStats | None = request.app.state.event_stats
+    stats = state.event_stats
     if stats is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "stream processing is off here")
     return stats

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -12,17 +9,16 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
-from kafka_kit.web import include_listeners
 from kafka_kit.web.auth import ApiTokens, install_access, rules
-from kafka_kit.web.basics import service_basics
 from kafka_kit.web.fast_post import FastJsonPost
-from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
+from kafka_kit.web.gc_tuning import GcSettings
 from kafka_kit.web.limits import BodySizeLimitMiddleware
 from kafka_kit.web.send_failures import answer_for_send_failure
-from kafka_kit.web.service import ServiceSettings
+from kafka_kit.web.service import ServiceSettings, service_app
 from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.routes import fast_post_event, read_router, write_router
 from producer_service.settings import ProducerApiSettings
+from producer_service.state import ProducerState
 
 SETTINGS = (
     KafkaSettings,
@@ -69,40 +65,35 @@ def create_app(
         metrics_registry=metrics_registry,
     )
 
+    state = ProducerState(
+        template=kafka.template,
+        api=api,
+        service=service or ServiceSettings(),
+        topic_policy=TopicPolicy(events.topic, api.allowed_topics),
+        metrics_registry=metrics_registry or REGISTRY,
+    )
     if api.delivery_mode == "outbox":
 
         @kafka.on_startup
         async def relay_the_outbox() -> None:
-            app.state.outbox = Outbox(api.outbox_path, kafka.template)
-            await app.state.outbox.start()
+            state.outbox = Outbox(api.outbox_path, kafka.template)
+            await state.outbox.start()
 
         @kafka.after_shutdown
         async def stop_the_relay() -> None:
-            outbox = getattr(app.state, "outbox", None)
+            outbox, state.outbox = state.outbox, None
             if outbox is not None:
                 await outbox.stop()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with tuned_garbage_collector(gc_settings):
-            yield
-
-    app = FastAPI(
+    app = service_app(
+        kafka,
+        state,
         title="Event producer",
         description="POST events; each is written to Kafka and answered with partition and offset.",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
+        gc=gc_settings,
     )
-    include_listeners(app, kafka)  # no listeners: the template and topics, with the app
-    app.state.template = kafka.template
-    service_basics(app)
-    app.state.api_settings = api
-    app.state.service = service or ServiceSettings()
-    app.state.metrics_registry = metrics_registry or REGISTRY
-    app.state.topic_policy = TopicPolicy(events.topic, api.allowed_topics)
     # Innermost: inside the token and size guards, in front of FastAPI's routing.
-    app.add_middleware(FastJsonPost, path="/events", handler=fast_post_event(app))
+    app.add_middleware(FastJsonPost, path="/events", handler=fast_post_event(state))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=api.max_body_bytes)
     tokens = tokens or ApiTokens()
     if api.auth_token is not None and tokens.admin_token is None:

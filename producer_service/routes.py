@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from event_contract.events import EventDto
@@ -17,7 +17,6 @@ from kafka_kit.web.limits import require_json
 from kafka_kit.web.send_failures import answer_for_send_failure
 from kafka_kit.web.service import ServiceSettings
 from kafka_kit.web.strict_json import StrictJsonRoute, strict_loads
-from kafka_kit.web.topic_policy import TopicPolicy
 from producer_service.schemas import (
     BatchItemResult,
     BatchResult,
@@ -26,32 +25,30 @@ from producer_service.schemas import (
     OutboxStatus,
 )
 from producer_service.settings import ProducerApiSettings
+from producer_service.state import ProducerState, State
 
 write_router = APIRouter(route_class=StrictJsonRoute, tags=["events"])
 """Routes that write to Kafka (the admin token's, when tokens are configured)."""
 read_router = APIRouter(route_class=StrictJsonRoute, tags=["health"])
 
 
-async def get_template(request: Request) -> KafkaTemplate:
+async def get_template(state: State) -> KafkaTemplate:
     """The application's template (started in the lifespan)."""
-    template: KafkaTemplate = request.app.state.template
-    return template
+    return state.template
 
 
-async def get_api_settings(request: Request) -> ProducerApiSettings:
+async def get_api_settings(state: State) -> ProducerApiSettings:
     """The service's HTTP limits."""
-    settings: ProducerApiSettings = request.app.state.api_settings
-    return settings
+    return state.api
 
 
-async def get_outbox(request: Request) -> Outbox | None:
+async def get_outbox(state: State) -> Outbox | None:
     """The outbox and its relay in outbox mode; ``None`` in direct mode."""
-    outbox: Outbox | None = getattr(request.app.state, "outbox", None)
-    return outbox
+    return state.outbox
 
 
 async def target_topic(
-    request: Request,
+    state: State,
     topic: Annotated[
         str | None,
         Query(
@@ -62,17 +59,15 @@ async def target_topic(
     ] = None,
 ) -> str:
     """The topic of this request: the events topic, or an allowed ``?topic=``."""
-    policy: TopicPolicy = request.app.state.topic_policy
     try:
-        return policy.resolve(topic)
+        return state.topic_policy.resolve(topic)
     except TopicNotAllowedError as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
 
 
-async def get_service(request: Request) -> ServiceSettings:
+async def get_service(state: State) -> ServiceSettings:
     """What identifies this service process."""
-    service: ServiceSettings = request.app.state.service
-    return service
+    return state.service
 
 
 Template = Annotated[KafkaTemplate, Depends(get_template)]
@@ -180,21 +175,20 @@ async def send_event(
     )
 
 
-def fast_post_event(app: FastAPI) -> Callable[[bytes], Awaitable[Response | None]]:
+def fast_post_event(state: ProducerState) -> Callable[[bytes], Awaitable[Response | None]]:
     """``POST /events`` without query parameters, in direct mode, for a valid event: the same
     checks and answers as :func:`post_event`, without FastAPI's per-request machinery
     (:class:`~kafka_kit.web.fast_post.FastJsonPost`). Anything else it leaves to the route."""
 
     async def handle(body: bytes) -> Response | None:
-        state = app.state
-        if getattr(state, "outbox", None) is not None:
+        if state.outbox is not None:
             return None
         try:
             event = EventDto.model_validate(strict_loads(body))
         except ValueError:  # JSONDecodeError and ValidationError: the route's 422 says why
             return None
         answer = await send_event(
-            event, state.template, state.topic_policy.default_topic, state.api_settings
+            event, state.template, state.topic_policy.default_topic, state.api
         )
         if isinstance(answer, Response):
             return answer
@@ -315,9 +309,9 @@ async def outbox_status(outbox: OutboxDep) -> OutboxStatus:
 
 
 @read_router.get("/metrics", tags=["metrics"], response_class=Response)
-async def prometheus(request: Request) -> Response:
+async def prometheus(state: State) -> Response:
     """Prometheus text format: sends per topic and result, send latency."""
-    body, content_type = metrics.render(request.app.state.metrics_registry)
+    body, content_type = metrics.render(state.metrics_registry)
     return Response(body, media_type=content_type)
 
 

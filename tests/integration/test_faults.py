@@ -93,7 +93,7 @@ async def _event_store_app(
         event_log=EventLogSettings(group_id=f"store-{topic}"),
     )
     async with running(app, "consumer") as client:
-        yield client, app.state.registry
+        yield client, app.state.service_state.registry
 
 
 async def _stored_ids(consumer: httpx.AsyncClient) -> list[str]:

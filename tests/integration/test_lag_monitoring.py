@@ -737,9 +737,9 @@ async def test_a_failed_start_up_closes_everything_it_opened(
         async with running(app):
             pass
     # The lag monitor, the store and the template it opened before the failure are closed.
-    assert app.state.lag_monitors.states() == {"local": "stopped"}
+    assert app.state.service_state.lag_monitors.states() == {"local": "stopped"}
     with pytest.raises(RuntimeError):
-        await app.state.event_store.get(uuid.uuid4())
+        await app.state.service_state.event_store.get(uuid.uuid4())
 
 
 async def test_a_monitor_stopped_the_moment_a_broker_answers_stops(

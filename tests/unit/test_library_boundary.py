@@ -39,9 +39,7 @@ def _moved(name: str) -> str | None:
 
 
 MOVED = {m: home for m in MODULES if (home := _moved(m)) is not None}
-PUBLIC = [
-    m for m in MODULES if not any(p.startswith("_") for p in m.split(".")) and m not in MOVED
-]
+PUBLIC = [m for m in MODULES if not any(p.startswith("_") for p in m.split(".")) and m not in MOVED]
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -73,7 +71,11 @@ def test_only_the_optional_parts_import_their_extras() -> None:
         "pytest": "testing",
         "testcontainers": "testing",
     }
-    optional = {"web": ["web"], "outbox": ["outbox.py", "_internal/sqlite_file.py"], "testing": ["testing"]}
+    optional = {
+        "web": ["web"],
+        "outbox": ["outbox.py", "_internal/sqlite_file.py"],
+        "testing": ["testing"],
+    }
     for path in PACKAGE.rglob("*.py"):
         relative = path.relative_to(PACKAGE).as_posix()
         for root in _imported_roots(path) & set(extras):
@@ -137,7 +139,9 @@ def test_a_moved_module_serves_its_names_from_the_new_home_with_a_warning(old: s
 def test_names_the_root_no_longer_exports_are_served_with_a_warning() -> None:
     from kafka_kit.recovery import DefaultErrorHandler
 
-    with pytest.warns(DeprecationWarning, match="import DefaultErrorHandler from kafka_kit.recovery"):
+    with pytest.warns(
+        DeprecationWarning, match="import DefaultErrorHandler from kafka_kit.recovery"
+    ):
         assert kafka_kit.DefaultErrorHandler is DefaultErrorHandler  # type: ignore[attr-defined]
     assert "DefaultErrorHandler" not in kafka_kit.__all__
     assert len(kafka_kit.__all__) <= 20  # the core API; subpackages export the rest

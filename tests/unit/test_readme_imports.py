@@ -7,7 +7,6 @@ import importlib
 
 import pytest
 
-import kafka_kit
 from tests.readme import code_blocks
 
 SNIPPETS = code_blocks("python")
