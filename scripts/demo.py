@@ -31,7 +31,7 @@ from kafka_kit.settings import exit_if_invalid
 from kafka_kit.testing import docker_available
 from kafka_kit.web.tokens import new_token
 from scripts.demo_connect import ConnectDemo, connect_roles, declare_sink
-from scripts.service_settings import SERVICE_SETTINGS
+from scripts.service_settings import SERVICE_SETTINGS, service_acls
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_NODES = 3
@@ -173,7 +173,7 @@ def _run_local(
     ):
         if cluster.security is not None:
             say("granting User:app what the two services need:")
-            for line in cluster.grant_service_acls("app"):
+            for line in cluster.grant_acls("app", service_acls()):
                 say(f"  {line}")
         env = _service_env(cluster, nodes)
         consumer_access, admin_token = demo_access(env)

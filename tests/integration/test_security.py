@@ -27,6 +27,7 @@ from kafka_kit.streams import State, StoreReader, StreamsApplication, StreamsSet
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import wait_until
 from producer_service.app import create_app as create_producer_app
+from scripts.service_settings import service_acls
 from tests.app_helpers import running, started
 
 pytestmark = pytest.mark.secured
@@ -190,7 +191,7 @@ async def test_the_services_run_on_the_secured_cluster_with_the_launchers_grants
 ) -> None:
     # As a user runs them: the launcher grants a user what the services need; the services
     # start with exactly that user's settings, create their topics, write, read, count.
-    lines = secured.grant_service_acls("services")
+    lines = secured.grant_acls("services", service_acls())
     assert any("--operation Create" in line for line in lines)
     assert all(line.startswith("kafka-acls ") and "User:services" in line for line in lines)
     settings = secured.client_settings("services").model_copy(
@@ -261,7 +262,10 @@ def test_the_launchers_printed_settings_are_usable_as_printed() -> None:
     # `python -m kafka_kit.local_kafka run --security sasl_ssl`, then the exports as printed:
     # the user they name may create the services' topics and write them.
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "kafka_kit.local_kafka", "run", "--security", "sasl_ssl"],
+        [
+            *(sys.executable, "-m", "kafka_kit.local_kafka", "run"),
+            *("--security", "sasl_ssl", "--allow-topic", "events"),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,8 +1,11 @@
 import base64
 import re
 
+from kafka_kit.local_kafka.acls import service_acls
 from kafka_kit.local_kafka.cluster import LocalKafkaCluster, free_ports, new_cluster_id
 from kafka_kit.local_kafka.node import KafkaNode
+from kafka_kit.local_kafka.properties import node_properties
+from kafka_kit.local_kafka.run_state import RunState
 
 
 def test_cluster_ids_look_like_kafka_uuids() -> None:
@@ -23,12 +26,13 @@ def _properties(text: str) -> dict[str, str]:
 
 
 def test_three_node_configuration_is_a_kraft_quorum(tmp_path) -> None:
-    cluster = LocalKafkaCluster(3, broker_config={"log.retention.ms": "60000"})
+    cluster = LocalKafkaCluster(3)
     ports = free_ports(6)
     cluster.nodes = [
         KafkaNode(i + 1, ports[2 * i], ports[2 * i + 1], tmp_path / f"n{i + 1}") for i in range(3)
     ]
-    configs = [_properties(cluster._server_properties(n)) for n in cluster.nodes]
+    extra = {"log.retention.ms": "60000"}
+    configs = [_properties(node_properties(n, cluster.nodes, extra=extra)) for n in cluster.nodes]
     voters = ",".join(f"{i + 1}@127.0.0.1:{ports[2 * i + 1]}" for i in range(3))
     for node, config in zip(cluster.nodes, configs, strict=True):
         assert config["process.roles"] == "broker,controller"
@@ -44,9 +48,38 @@ def test_three_node_configuration_is_a_kraft_quorum(tmp_path) -> None:
 
 
 def test_single_node_replicates_internal_topics_once(tmp_path) -> None:
-    cluster = LocalKafkaCluster(1)
-    cluster.nodes = [KafkaNode(1, 1111, 1112, tmp_path)]
-    config = _properties(cluster._server_properties(cluster.nodes[0]))
+    nodes = [KafkaNode(1, 1111, 1112, tmp_path)]
+    config = _properties(node_properties(nodes[0], nodes))
     assert config["offsets.topic.replication.factor"] == "1"
     assert config["transaction.state.log.min.isr"] == "1"
     assert config["group.initial.rebalance.delay.ms"] == "0"
+
+
+def test_a_run_state_reads_back_as_written(tmp_path) -> None:
+    nodes = [KafkaNode(1, 1111, 1112, tmp_path / "n1", pid=42), KafkaNode(2, 2221, 2222, tmp_path)]
+    RunState("4.1.1", "abc", nodes, owner_pid=7).write(tmp_path)
+    read = RunState.read(tmp_path)
+    assert (read.version, read.cluster_id, read.owner_pid, read.security) == (
+        "4.1.1",
+        "abc",
+        7,
+        None,
+    )
+    assert [
+        (n.node_id, n.broker_port, n.controller_port, n.directory, n.pid) for n in read.nodes
+    ] == [
+        (1, 1111, 1112, tmp_path / "n1", 42),
+        (2, 2221, 2222, tmp_path, None),
+    ]
+
+
+def test_service_acls_name_only_what_they_are_given() -> None:
+    acls = service_acls(topics=["orders"], groups=["billing"], streams_applications=["totals"])
+    prefixed = sorted(a.name for a in acls if a.resource_type == "topic" and a.prefixed)
+    assert prefixed == ["changelog__totals", "orders", "repartition__totals", "totals"]
+    groups = sorted(a.name for a in acls if a.resource_type == "group")
+    assert groups == ["*", "billing", "totals"]
+    # No service's names by default: the kit knows none.
+    bare = service_acls(topics=[], groups=[])
+    assert not [a for a in bare if a.resource_type == "topic" and a.prefixed]
+    assert [a.name for a in bare if a.resource_type == "group"] == ["*"]

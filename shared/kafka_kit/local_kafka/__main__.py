@@ -59,7 +59,7 @@ def _start(args: argparse.Namespace) -> int:
     _pointer().parent.mkdir(parents=True, exist_ok=True)
     _pointer().write_text(str(cluster.directory))
     print(f"Kafka {cluster.version}, {args.nodes} node(s), KRaft, data in {cluster.directory}")
-    _print_exports(cluster)
+    _print_exports(cluster, args)
     if args.connect:
         connect = _connect(cluster, args.connect, die_with_parent=False)
         connect.start()
@@ -84,13 +84,25 @@ def _connect(cluster: LocalKafkaCluster, workers: int, *, die_with_parent: bool)
     )
 
 
-def _print_exports(cluster: LocalKafkaCluster) -> None:
+def _print_exports(cluster: LocalKafkaCluster, args: argparse.Namespace) -> None:
     """``export`` lines for a client of the cluster (``app``, for a secured one); on a secured
-    cluster, ``app`` is first granted what the two services need."""
+    cluster, ``app`` is first granted what a service with the ``--allow-*`` names needs."""
     if cluster.security is not None:
-        _progress("granting User:app what the producer and consumer services need:")
-        for line in cluster.grant_service_acls("app"):
-            _progress(f"  {line}")
+        if args.allow_topic or args.allow_group or args.allow_streams:
+            _progress("granting User:app what a service with these names needs:")
+            granted = cluster.grant_service_acls(
+                "app",
+                topics=args.allow_topic,
+                groups=args.allow_group,
+                streams_applications=args.allow_streams,
+            )
+            for line in granted:
+                _progress(f"  {line}")
+        else:
+            _progress(
+                "User:app has no ACLs yet: --allow-topic, --allow-group and --allow-streams "
+                "grant what a service with those names needs"
+            )
     for name, value in cluster.client_environment("app").items():
         print(f"export {name}={value}")
 
@@ -139,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
         ) as cluster,
         contextlib.ExitStack() as extras,
     ):
-        _print_exports(cluster)
+        _print_exports(cluster, args)
         if args.connect:
             connect = extras.enter_context(_connect(cluster, args.connect, die_with_parent=True))
             print(f"export CONNECT_URL={connect.url}")
@@ -186,6 +198,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m kafka_kit.local_k
             default=None,
             help="clients connect with SASL_SSL (throwaway CA, SCRAM users admin and app, ACLs)",
         )
+        for flag, what in (
+            ("--allow-topic", "a topic (prefix) app may create, write and read"),
+            ("--allow-group", "a consumer group app may read as"),
+            ("--allow-streams", "a stream application id app may run"),
+        ):
+            command.add_argument(
+                flag,
+                action="append",
+                default=[],
+                metavar="NAME",
+                help=f"with --security: {what} (repeatable)",
+            )
         command.add_argument(
             "--connect",
             type=int,

@@ -1,24 +1,31 @@
-"""The ACLs the two services need on a secured cluster, as Kafka's own ``kafka-acls`` grants them.
+"""ACLs on a secured cluster, granted with Kafka's own ``kafka-acls``.
 
 The secured launcher cluster has a super user (``admin``) and an application user (``app``) that
-may do nothing until granted. What the services do, and so what ``app`` is granted:
+may do nothing until granted. :func:`service_acls` is what a service on the kit needs, given its
+names (the kit assumes none):
 
-- the producer creates and writes the events topic (and its dead-letter topic): the events
-  topic's prefix, every operation;
-- the consumer's listeners read their groups and write dead letters and retries (the events
-  prefix again), the stream topology creates, reads and writes its outputs, changelogs and
-  repartition topics (its application id's prefixes) under transactions (every transactional
-  id), the lag monitor describes every topic and group and reads ``__consumer_offsets``;
+- writing its topics and their dead-letter and retry topics: each topic name as a prefix, every
+  operation (creating them included);
+- listeners reading their groups; stream applications creating, reading and writing their
+  outputs, changelogs and repartition topics (the application id's prefixes) under transactions
+  (every transactional id); the lag monitor describing every topic and group and reading
+  ``__consumer_offsets``;
 - the cluster: create topics, describe it, idempotent writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import subprocess
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-__all__ = ["Acl", "service_acls"]
+from kafka_kit.errors import KafkaLaunchError
+
+__all__ = ["Acl", "grant_acls", "service_acls"]
+
+ACL_COMMAND = "org.apache.kafka.tools.AclCommand"
 
 ResourceType = Literal["topic", "group", "transactional-id", "cluster"]
 
@@ -59,26 +66,61 @@ class Acl:
 
 
 def service_acls(
-    events_topic: str = "events",
-    streams_application: str = "event-stats",
-    groups: Iterable[str] = ("event-log", "order-changes"),
+    *,
+    topics: Iterable[str],
+    groups: Iterable[str],
+    streams_applications: Iterable[str] = (),
 ) -> list[Acl]:
-    """What the producer and consumer services need, with these names of theirs."""
+    """What a service on the kit needs to write ``topics`` (each a prefix: its DLT and retry
+    topics too), read as ``groups`` and run ``streams_applications``."""
     everything = ("All",)
+    applications = list(streams_applications)
     own = [
-        Acl("topic", events_topic, everything, prefixed=True),
-        Acl("topic", streams_application, everything, prefixed=True),
-        Acl("topic", f"changelog__{streams_application}", everything, prefixed=True),
-        Acl("topic", f"repartition__{streams_application}", everything, prefixed=True),
+        *(Acl("topic", topic, everything, prefixed=True) for topic in topics),
+        *(
+            Acl("topic", f"{prefix}{application}", everything, prefixed=True)
+            for application in applications
+            for prefix in ("", "changelog__", "repartition__")
+        ),
     ]
     return [
         *own,
         Acl("topic", "*", ("Describe", "DescribeConfigs")),
         Acl("topic", "__consumer_offsets", ("Read",)),
-        *(Acl("group", group, ("Read", "Describe")) for group in (*groups, streams_application)),
+        *(Acl("group", group, ("Read", "Describe")) for group in (*groups, *applications)),
         Acl("group", "*", ("Describe",)),
         Acl("transactional-id", "*", ("Write", "Describe")),
         Acl(
             "cluster", "kafka-cluster", ("Create", "Describe", "DescribeConfigs", "IdempotentWrite")
         ),
     ]
+
+
+def grant_acls(
+    java: Callable[..., list[str]],
+    bootstrap_servers: str,
+    admin_config: Path,
+    user: str,
+    acls: Iterable[Acl],
+) -> list[str]:
+    """Allow ``user`` everything ``acls`` name, as the admin whose client properties are in
+    ``admin_config``; the ``kafka-acls`` lines that did it, to show or to run elsewhere.
+
+    One ``kafka-acls`` run per pattern type and set of operations (each run starts a JVM).
+    """
+    given = list(acls)
+    runs: dict[tuple[bool, tuple[str, ...]], list[Acl]] = {}
+    for acl in given:
+        runs.setdefault((acl.prefixed, acl.operations), []).append(acl)
+    for together in runs.values():
+        arguments = [
+            "--bootstrap-server", bootstrap_servers, "--command-config", str(admin_config),
+            "--add", "--allow-principal", f"User:{user}",
+            *(a for acl in together for a in acl.resource()), *together[0].rest(),
+        ]  # fmt: skip
+        done = subprocess.run(
+            java(ACL_COMMAND, *arguments), capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise KafkaLaunchError(f"kafka-acls failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return [acl.command(f"User:{user}") for acl in given]

@@ -1,12 +1,16 @@
-"""Start Apache Kafka in KRaft mode on loopback ports: one node, or a cluster of three."""
+"""Start Apache Kafka in KRaft mode on loopback ports: one node, or a cluster of three.
+
+The cluster's lifecycle lives here (start, readiness, stop, per-node faults); its parts by job
+beside it: ``jvm`` (the Java command line), ``properties`` (each node's ``server.properties``),
+``run_state`` (``cluster.json`` and stale runs), ``acls`` (``kafka-acls``), ``security`` (CA,
+SCRAM users), ``node`` (one JVM process).
+"""
 
 from __future__ import annotations
 
 import atexit
 import base64
-import json
 import os
-import shlex
 import shutil
 import signal
 import socket
@@ -20,11 +24,13 @@ from types import TracebackType
 from typing import Any, Literal
 
 from kafka_kit.errors import KafkaLaunchError
-from kafka_kit.local_kafka.acls import Acl, service_acls
+from kafka_kit.local_kafka.acls import Acl, grant_acls, service_acls
 from kafka_kit.local_kafka.artifacts import KAFKA_VERSION, resolve_classpath
+from kafka_kit.local_kafka.jvm import LOG4J2_YAML, JavaCommand, java_executable
 from kafka_kit.local_kafka.node import KafkaNode
-from kafka_kit.local_kafka.processes import pid_alive
+from kafka_kit.local_kafka.properties import node_properties
 from kafka_kit.local_kafka.readiness import describe_cluster_sync
+from kafka_kit.local_kafka.run_state import RunState, remove_stale_runs, runs_root
 from kafka_kit.local_kafka.security import ClusterSecurity
 from kafka_kit.settings import KafkaSettings
 
@@ -36,29 +42,6 @@ __all__ = [
     "remove_stale_runs",
     "runs_root",
 ]
-
-
-DEFAULT_HEAP_OPTS = "-Xms256m -Xmx512m"
-DEFAULT_JVM_OPTS = "-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true"
-
-_LOG4J2_YAML = """\
-Configuration:
-  Appenders:
-    Console:
-      name: STDOUT
-      PatternLayout:
-        pattern: "[%d] %p %m (%c)%n"
-  Loggers:
-    Logger:
-      - name: org.apache.kafka.common.config.AbstractConfig
-        level: WARN
-      - name: state.change.logger
-        level: WARN
-    Root:
-      level: INFO
-      AppenderRef:
-        - ref: STDOUT
-"""
 
 
 def new_cluster_id() -> str:
@@ -82,22 +65,6 @@ def free_ports(count: int) -> list[int]:
     finally:
         for s in sockets:
             s.close()
-
-
-def java_executable() -> str:
-    """The ``java`` to run Kafka with: ``$JAVA_HOME/bin/java`` or the one on PATH."""
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        return str(Path(java_home) / "bin" / "java")
-    found = shutil.which("java")
-    if found is None:
-        raise KafkaLaunchError("Java 17+ is needed to run the local Kafka: no 'java' on PATH")
-    return found
-
-
-def runs_root() -> Path:
-    """Where every local cluster gets its fresh data directory."""
-    return Path(tempfile.gettempdir()) / "kafka-local-runs"
 
 
 class LocalKafkaCluster:
@@ -134,6 +101,7 @@ class LocalKafkaCluster:
         self._users = users
         self.security: ClusterSecurity | None = None
         self._classpath: Path | None = None
+        self._java: JavaCommand | None = None
         self._say = progress or (lambda _: None)
 
     # ---------------------------------------------------------------- addresses
@@ -166,13 +134,17 @@ class LocalKafkaCluster:
             )
             for i in range(self._node_count)
         ]
-        (self.directory / "log4j2.yaml").write_text(_LOG4J2_YAML)
+        log_config = self.directory / "log4j2.yaml"
+        log_config.write_text(LOG4J2_YAML)
+        self._java = JavaCommand(self._classpath, log_config)
         if self._security_mode == "sasl_ssl":
             self._say("making a throwaway CA, broker certificate and SCRAM users")
             self.security = ClusterSecurity.sasl_ssl(self.directory / "security", self._users)
         for node in self.nodes:
             node.directory.mkdir(parents=True)
-            node.config_file.write_text(self._server_properties(node))
+            node.config_file.write_text(
+                node_properties(node, self.nodes, security=self.security, extra=self._extra_config)
+            )
         if self.die_with_parent:
             atexit.register(self.stop)
         try:
@@ -328,159 +300,58 @@ class LocalKafkaCluster:
         )  # fmt: skip
         self.grant_acls(user, [acl])
 
-    def grant_service_acls(self, user: str = "app") -> list[str]:
-        """Grant ``user`` what the producer and consumer services need (:func:`service_acls`);
-        the ``kafka-acls`` lines that do it, to show or to run elsewhere."""
-        acls = service_acls()
-        self.grant_acls(user, acls)
-        return [acl.command(f"User:{user}") for acl in acls]
+    def grant_service_acls(
+        self,
+        user: str,
+        *,
+        topics: Iterable[str],
+        groups: Iterable[str],
+        streams_applications: Iterable[str] = (),
+    ) -> list[str]:
+        """Grant ``user`` what a service with these names needs (:func:`service_acls`); the
+        ``kafka-acls`` lines that do it, to show or to run elsewhere."""
+        acls = service_acls(topics=topics, groups=groups, streams_applications=streams_applications)
+        return self.grant_acls(user, acls)
 
-    def grant_acls(self, user: str, acls: Iterable[Acl]) -> None:
-        """Allow ``user`` everything ``acls`` name: one ``kafka-acls`` run per pattern type and
-        set of operations (each run starts a JVM)."""
-        if self.security is None or self.directory is None:
+    def grant_acls(self, user: str, acls: Iterable[Acl]) -> list[str]:
+        """Allow ``user`` everything ``acls`` name (:func:`~kafka_kit.local_kafka.acls.grant_acls`);
+        the ``kafka-acls`` lines that did it."""
+        if self.security is None or self.directory is None or self._java is None:
             raise KafkaLaunchError("ACLs need a secured cluster (security='sasl_ssl')")
         config = self.directory / "security" / "admin.properties"
         config.write_text(self.security.java_client_properties())
-        runs: dict[tuple[bool, tuple[str, ...]], list[Acl]] = {}
-        for acl in acls:
-            runs.setdefault((acl.prefixed, acl.operations), []).append(acl)
-        for together in runs.values():
-            arguments = [
-                "--bootstrap-server", self.bootstrap_servers, "--command-config", str(config),
-                "--add", "--allow-principal", f"User:{user}",
-                *(a for acl in together for a in acl.resource()), *together[0].rest(),
-            ]  # fmt: skip
-            done = subprocess.run(
-                self._java_command("org.apache.kafka.tools.AclCommand", *arguments),
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise KafkaLaunchError(
-                    f"kafka-acls failed: {done.stdout[-2000:]}{done.stderr[-2000:]}"
-                )
+        return grant_acls(self._java, self.bootstrap_servers, config, user, acls)
 
     # ---------------------------------------------------------------- state for the CLI
     def _write_state(self) -> None:
         assert self.directory is not None
-        state = {
-            "version": self.version,
-            "cluster_id": self.cluster_id,
-            "bootstrap_servers": self.bootstrap_servers,
-            # A process that owns its brokers may stop and restart them: while it lives, its
-            # run is not stale even with every node down.
-            "owner_pid": os.getpid() if self.die_with_parent else None,
-            "security": (
-                {"directory": str(self.security.directory), "users": self.security.users}
-                if self.security
-                else None
-            ),
-            "nodes": [
-                {
-                    "node_id": n.node_id,
-                    "broker_port": n.broker_port,
-                    "controller_port": n.controller_port,
-                    "directory": str(n.directory),
-                    "pid": n.pid,
-                }
-                for n in self.nodes
-            ],
-        }
-        (self.directory / "cluster.json").write_text(json.dumps(state, indent=2))
+        RunState(
+            self.version,
+            self.cluster_id,
+            self.nodes,
+            self.security,
+            owner_pid=os.getpid() if self.die_with_parent else None,
+        ).write(self.directory)
 
     @classmethod
     def attach(cls, directory: Path) -> LocalKafkaCluster:
         """Re-open a cluster started by another process from its run directory."""
-        state = json.loads((directory / "cluster.json").read_text())
-        cluster = cls(len(state["nodes"]), version=state["version"], die_with_parent=False)
-        cluster.cluster_id = state["cluster_id"]
+        run = RunState.read(directory)
+        cluster = cls(len(run.nodes), version=run.version, die_with_parent=False)
+        cluster.cluster_id = run.cluster_id
         cluster.directory = directory
-        secured = state.get("security")
-        if secured:
-            cluster.security = ClusterSecurity(Path(secured["directory"]), secured["users"])
-        cluster.nodes = [
-            KafkaNode(
-                node_id=n["node_id"],
-                broker_port=n["broker_port"],
-                controller_port=n["controller_port"],
-                directory=Path(n["directory"]),
-                pid=n["pid"],
-            )
-            for n in state["nodes"]
-        ]
+        cluster.security = run.security
+        cluster.nodes = run.nodes
         return cluster
 
     # ---------------------------------------------------------------- internals
-    def _server_properties(self, node: KafkaNode) -> str:
-        config = self._plain_properties(node)
-        if self.security is not None:
-            config.update(self.security.broker_properties(node.broker_port, node.controller_port))
-        config.update(self._extra_config)
-        return "".join(f"{k}={v}\n" for k, v in config.items())
-
-    def _plain_properties(self, node: KafkaNode) -> dict[str, str]:
-        count = self._node_count
-        replication = min(3, count)
-        min_isr = 1 if count == 1 else 2
-        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
-        config = {
-            "process.roles": "broker,controller",
-            "node.id": str(node.node_id),
-            "controller.quorum.voters": voters,
-            "listeners": (
-                f"PLAINTEXT://127.0.0.1:{node.broker_port},"
-                f"CONTROLLER://127.0.0.1:{node.controller_port}"
-            ),
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.broker_port}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "log.dirs": str(node.data_dir),
-            "num.partitions": "1",
-            "default.replication.factor": str(replication),
-            "min.insync.replicas": str(min_isr),
-            # Kafka's defaults (50 partitions each) take long to create on a two-core machine.
-            "offsets.topic.num.partitions": str(max(1, count)),
-            "offsets.topic.replication.factor": str(replication),
-            "transaction.state.log.num.partitions": str(max(1, count)),
-            "transaction.state.log.replication.factor": str(replication),
-            "transaction.state.log.min.isr": str(min_isr),
-            "share.coordinator.state.topic.replication.factor": str(replication),
-            "share.coordinator.state.topic.min.isr": str(min_isr),
-            # The first consumer of a group should not wait 3 s for others that never come.
-            "group.initial.rebalance.delay.ms": "0",
-        }
-        if count > 1:
-            # Notice a dead broker in 4 s rather than 9 s: leaders move sooner (a dev cluster).
-            config["broker.heartbeat.interval.ms"] = "1000"
-            config["broker.session.timeout.ms"] = "4000"
-        return config
-
-    def _java_command(self, main_class: str, *args: str) -> list[str]:
-        assert self._classpath is not None and self.directory is not None
-        heap = os.environ.get("KAFKA_HEAP_OPTS", DEFAULT_HEAP_OPTS)
-        jvm = os.environ.get("KAFKA_JVM_PERFORMANCE_OPTS", DEFAULT_JVM_OPTS)
-        return [
-            java_executable(),
-            *shlex.split(heap),
-            *shlex.split(jvm),
-            f"-Dlog4j2.configurationFile={self.directory / 'log4j2.yaml'}",
-            "-cp",
-            f"{self._classpath}/*",
-            main_class,
-            *args,
-        ]
-
     def _format_storage(self) -> None:
         # One JVM per node, all at once: formatting is a second of JVM start-up each.
         formatting = [
             (
                 node,
                 subprocess.Popen(
-                    self._java_command(
+                    self._java_or_fail()(
                         "kafka.tools.StorageTool",
                         "format",
                         "-t",
@@ -503,29 +374,13 @@ class LocalKafkaCluster:
                     + output.decode(errors="replace")[-4000:]
                 )
 
+    def _java_or_fail(self) -> JavaCommand:
+        if self._java is None:
+            raise KafkaLaunchError("the cluster was attached, not started here: no Java command")
+        return self._java
+
     def _launch(self, node: KafkaNode) -> None:
         node.launch(
-            self._java_command("kafka.Kafka", str(node.config_file)),
+            self._java_or_fail()("kafka.Kafka", str(node.config_file)),
             die_with_parent=self.die_with_parent,
         )
-
-
-def remove_stale_runs() -> None:
-    """Delete run directories left by clusters whose processes are all gone."""
-    root = runs_root()
-    if not root.exists():
-        return
-    for directory in root.glob("run-*"):
-        state = directory / "cluster.json"
-        try:
-            cluster = LocalKafkaCluster.attach(directory)
-            owner = json.loads(state.read_text()).get("owner_pid")
-        except (OSError, ValueError, KeyError):
-            # A run that never wrote its state: stale once it is old enough not to be starting.
-            if not state.exists() and time.time() - directory.stat().st_mtime > 600:
-                shutil.rmtree(directory, ignore_errors=True)
-            continue
-        if owner is not None and pid_alive(owner):
-            continue
-        if not any(node.is_running() for node in cluster.nodes):
-            shutil.rmtree(directory, ignore_errors=True)

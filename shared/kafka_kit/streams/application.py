@@ -11,6 +11,10 @@ It is supervised, as the listener containers are: records that fail go to their 
 longer than ``broker_timeout_s``, a fenced producer, a lost transaction) is replaced by a new one
 from the topology function, after a back-off, resuming from what was committed — Kafka Streams'
 ``REPLACE_THREAD``. Only a ``fail`` policy stops it for good.
+
+It is over 400 lines because it is one state machine (Kafka Streams' states, the supervisor's
+restarts, the thread it runs in, what it reports) whose transitions read best in one place; the
+engine, the settings, ownership, stores and metrics are modules of their own.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ from kafka_kit.recovery.back_off import ExponentialBackOff
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.streams._engine import Application
 from kafka_kit.streams.connection import connection_config
-from kafka_kit.streams.engine import CappedStoreOptions, Engine, Supervision
+from kafka_kit.streams.engine import Engine
 from kafka_kit.streams.failures import FailureKind, StreamsEngineStalled, StreamsPolicyFailure
 from kafka_kit.streams.settings import StreamsSettings
 from kafka_kit.streams.state import StreamsState
+from kafka_kit.streams.store_memory import CappedStoreOptions
+from kafka_kit.streams.supervision import Supervision
 
 __all__ = ["RestoreInfo", "StreamsApplication", "Topology"]
 

@@ -18,17 +18,17 @@ exception, is taken as poison too: the next time it comes it is handled by the p
 policy instead of being processed again.
 
 Written against the pinned Quix Streams version: it overrides the engine's producer and consumer
-factories and wraps the composed topology, which are not public API.
+factories and wraps the composed topology, which are not public API. It is over 400 lines because
+every override of those private hooks is here, together: an upgrade of Quix Streams is checked
+against this one file. What does not touch them lives beside it (``supervision``,
+``store_memory``, ``failures``, ``limits``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -38,20 +38,15 @@ from kafka_kit.recovery.dead_letter import Origin
 from kafka_kit.streams._engine import (
     Application,
     BaseKafkaException,
-    BlockBasedOptions,
     InternalConsumer,
     InternalProducer,
     QuixException,
-    RocksDBOptions,
     Row,
-    WriteBufferManager,
-    _shared_block_cache,
     dumps,
 )
 from kafka_kit.streams._engine import message_context as current_context
 from kafka_kit.streams.dead_letter import dead_letter_headers
 from kafka_kit.streams.failures import (
-    FailureCounts,
     FailureKind,
     FailurePolicy,
     RecordRefused,
@@ -59,14 +54,12 @@ from kafka_kit.streams.failures import (
     TimestampPolicy,
 )
 from kafka_kit.streams.limits import TopicLimits
-from kafka_kit.streams.settings import StreamsSettings
+from kafka_kit.streams.store_memory import CappedStoreOptions
+from kafka_kit.streams.supervision import Coordinates, Supervision
 
 __all__ = ["CappedStoreOptions", "Coordinates", "Engine", "Supervision"]
 
 log = logging.getLogger("kafka_kit.streams.application")
-
-Coordinates = tuple[str, int, int]
-"""A record's topic, partition and offset."""
 
 _RECORD_ERRORS = frozenset(
     {
@@ -79,87 +72,6 @@ _RECORD_ERRORS = frozenset(
     }
 )
 """Delivery errors about the record itself: it would be refused again, however often sent."""
-
-
-class _Bounded(OrderedDict[Coordinates, Any]):
-    """Remembers the latest ``limit`` entries: memory stays bounded however many records fail."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def __setitem__(self, key: Coordinates, value: Any) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.limit:
-            self.popitem(last=False)
-
-
-@dataclass
-class Supervision:
-    """What outlives one engine: the policies' counts and the records that failed."""
-
-    settings: StreamsSettings
-    dead_letter_topic: str
-    dead_letter_partitions: int = 1
-    counts: FailureCounts = field(default_factory=FailureCounts)
-    poisoned: _Bounded = field(default_factory=lambda: _Bounded(10_000))
-    """Records to hand to a policy, not to the topology, when they come again: why, and how."""
-    strikes: _Bounded = field(default_factory=lambda: _Bounded(10_000))
-    """How many engines in a row each record brought down."""
-
-    def struck(
-        self, at: Coordinates, exc: BaseException, kind: FailureKind = FailureKind.PROCESSING
-    ) -> None:
-        """The engine died over the record ``at``: after enough times, it is poison."""
-        strikes = self.strikes.get(at, 0) + 1
-        self.strikes[at] = strikes
-        if strikes >= self.settings.poison_after_failures:
-            self.poisoned[at] = (
-                kind,
-                f"it stopped the application {strikes} times: {type(exc).__name__}: {exc}",
-            )
-
-
-class CappedStoreOptions(RocksDBOptions):
-    """RocksDB options whose write buffers, indexes and bloom filters are charged to the shared
-    read cache: every store partition and column family of the process together stay within
-    ``block_cache_size``.
-
-    Without it each store partition's column families get their own write buffers (a
-    consumer service with 18 store partitions grew past 400 MB; ``bench/soak.py``), and every
-    open table file keeps its index and filter in memory outside the cache, which grows with
-    the keys stored.
-    """
-
-    def to_options(self) -> Any:
-        """The engine's options, with one write-buffer manager over the shared cache and the
-        tables' indexes and filters kept in it."""
-        options = super().to_options()
-        options.set_write_buffer_manager(_write_buffer_manager(self.block_cache_size))
-        table = BlockBasedOptions()
-        table.set_block_cache(_shared_block_cache(self.block_cache_size))
-        table.set_bloom_filter(self.bloom_filter_bits_per_key, block_based=True)
-        table.set_cache_index_and_filter_blocks(True)
-        # The newest files are read most: their indexes and filters stay cached.
-        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
-        options.set_block_based_table_factory(table)
-        return options
-
-
-_MANAGERS: dict[int, Any] = {}
-_MANAGERS_LOCK = threading.Lock()
-
-
-def _write_buffer_manager(capacity: int) -> Any:
-    # One per cache, as the engine keeps one cache per size: partitions open concurrently.
-    with _MANAGERS_LOCK:
-        manager = _MANAGERS.get(capacity)
-        if manager is None:
-            cache = _shared_block_cache(capacity)
-            manager = WriteBufferManager.new_write_buffer_manager_with_cache(capacity, False, cache)
-            _MANAGERS[capacity] = manager
-        return manager
 
 
 class _GuardedProducer(InternalProducer):
