@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import consumer, e2e, http, producer, scale, service, soak, spring, streams
+from bench import consumer, e2e, failover, http, producer, scale, service, soak, spring, streams
 from bench.harness import Options, Report
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.settings import exit_if_invalid
@@ -26,10 +26,12 @@ SCENARIOS = {
     "service": service.run,
     "spring": spring.run,
     "soak": soak.run,
+    "failover": failover.run,
 }
 
-DEFAULT = [name for name in SCENARIOS if name != "soak"]
-"""What ``./dev bench`` runs without ``--scenarios``: the soak takes an hour, asked for by name."""
+DEFAULT = [name for name in SCENARIOS if name not in ("soak", "failover")]
+"""What ``./dev bench`` runs without ``--scenarios``: the soak takes an hour and the failover
+starts a three-node cluster of its own; both are asked for by name."""
 
 
 @contextlib.contextmanager

@@ -33,7 +33,12 @@ class AckMode(StrEnum):
 
 
 class Acknowledgment:
-    """Given to handlers in manual ack modes: ``acknowledge()`` marks the record(s) committable."""
+    """Given to handlers in manual ack modes: ``acknowledge()`` marks the record(s) committable.
+
+    Args:
+        on_acknowledge: Called once, at the first ``acknowledge()`` (the container marks the
+            record or batch committable).
+    """
 
     __slots__ = ("_acknowledged", "_on_acknowledge")
 

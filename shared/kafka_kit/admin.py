@@ -48,21 +48,40 @@ class NewTopic:
     """
 
     name: str
+    """The topic's name (Kafka's rules: 1 to 249 of ``a-zA-Z0-9._-``)."""
     partitions: int | None = None
+    """How many partitions (ensuring raises them, never lowers them)."""
     replication_factor: int | None = None
+    """Copies of each partition, on that many brokers."""
     configs: Mapping[str, str] = field(default_factory=dict)
+    """Topic configs by Kafka's names (``retention.ms``, ``cleanup.policy``…)."""
 
     def config(self, name: str, value: str | int) -> NewTopic:
-        """Any topic config."""
+        """Any topic config.
+
+        Args:
+            name: Kafka's name of the config (``segment.bytes``).
+            value: Its value; numbers are written as text.
+        """
         return replace(self, configs={**self.configs, name: str(value)})
 
     def retention(self, *, ms: int = 0, hours: float = 0, days: float = 0) -> NewTopic:
-        """``retention.ms``: how long records are kept (``-1`` keeps them forever)."""
+        """``retention.ms``: how long records are kept (``ms=-1`` keeps them forever).
+
+        Args:
+            ms: Milliseconds, added to the rest.
+            hours: Hours, added to the rest.
+            days: Days, added to the rest.
+        """
         total = ms + int(hours * 3_600_000) + int(days * 86_400_000)
         return self.config("retention.ms", total)
 
     def cleanup_policy(self, policy: Literal["delete", "compact", "compact,delete"]) -> NewTopic:
-        """``cleanup.policy``: delete old segments, or keep the latest record per key."""
+        """``cleanup.policy``: delete old segments, or keep the latest record per key.
+
+        Args:
+            policy: ``delete`` (by age or size), ``compact`` (the latest per key) or both.
+        """
         return self.config("cleanup.policy", policy)
 
     def compacted(self) -> NewTopic:
@@ -70,7 +89,12 @@ class NewTopic:
         return self.cleanup_policy("compact")
 
     def min_insync_replicas(self, count: int) -> NewTopic:
-        """``min.insync.replicas``: replicas that must have a write for ``acks=all`` to succeed."""
+        """``min.insync.replicas``: replicas that must have a write for ``acks=all`` to succeed.
+
+        Args:
+            count: At least 1; at most the replication factor (else no ``acks=all`` write
+                succeeds).
+        """
         return self.config("min.insync.replicas", count)
 
 
@@ -79,8 +103,11 @@ class TopicChanges:
     """What :meth:`KafkaAdmin.ensure_topics` changed."""
 
     created: list[str] = field(default_factory=list)
+    """Topics that did not exist."""
     partitions_increased: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per topic: partitions before and after."""
     configs_updated: dict[str, dict[str, tuple[str | None, str]]] = field(default_factory=dict)
+    """Per topic and config: the value before (``None``: not set on the topic) and after."""
 
 
 async def broker_topic_defaults(client: AIOKafkaAdminClient) -> tuple[int, int]:
@@ -111,7 +138,12 @@ def _led(topic: Mapping[str, Any]) -> bool:
 
 
 class KafkaAdmin:
-    """Bounded topic administration over aiokafka's admin client."""
+    """Bounded topic administration over aiokafka's admin client.
+
+    Args:
+        settings: How to reach the cluster (``KAFKA_*`` when omitted); every call is bounded by
+            its request timeout.
+    """
 
     def __init__(self, settings: KafkaSettings | None = None) -> None:
         self.settings = settings or KafkaSettings()
@@ -131,7 +163,11 @@ class KafkaAdmin:
             await stop_bounded(client, self._timeout_s)
 
     async def topic_layout(self, topic: str) -> tuple[int, int]:
-        """``(partitions, replication factor)`` of an existing topic (never creates it)."""
+        """``(partitions, replication factor)`` of an existing topic (never creates it).
+
+        Args:
+            topic: The topic's name.
+        """
         async with self.client() as client, asyncio.timeout(self._timeout_s):
             while True:
                 # Asked for by name, a missing topic would be auto-created by the broker's
@@ -146,11 +182,19 @@ class KafkaAdmin:
                 await asyncio.sleep(0.05)
 
     async def ensure_topics(self, topics: Iterable[NewTopic]) -> list[str]:
-        """Make the declared topics exist as declared; return the names created."""
+        """Make the declared topics exist as declared; return the names created.
+
+        Args:
+            topics: The declarations; missing topics are created, partitions and configs raised.
+        """
         return (await self.reconcile_topics(topics)).created
 
     async def reconcile_topics(self, topics: Iterable[NewTopic]) -> TopicChanges:
-        """Create missing topics, raise partition counts, update differing configs."""
+        """Create missing topics, raise partition counts, update differing configs.
+
+        Args:
+            topics: The declarations to reconcile the cluster with.
+        """
         wanted = {topic.name: topic for topic in topics}
         changes = TopicChanges()
         if not wanted:
@@ -286,7 +330,12 @@ class KafkaAdmin:
     async def topic_configs(
         client: AIOKafkaAdminClient, names: list[str]
     ) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
-        """Per topic: every config value, and the ones set on the topic itself."""
+        """Per topic: every config value, and the ones set on the topic itself.
+
+        Args:
+            client: A started admin client (:meth:`client`).
+            names: The topics.
+        """
         responses: list[Any] = await client.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
         )
@@ -301,11 +350,19 @@ class KafkaAdmin:
         return result
 
     async def exists(self, topic: str) -> bool:
-        """Whether ``topic`` exists (asking does not create it)."""
+        """Whether ``topic`` exists (asking does not create it).
+
+        Args:
+            topic: The topic's name.
+        """
         async with self.client() as client:
             return topic in await client.list_topics()
 
     async def describe_topics(self, names: list[str] | None = None) -> list[dict[str, Any]]:
-        """Topics with partitions: leader, replicas, in-sync replicas (all topics by default)."""
+        """Topics with partitions: leader, replicas, in-sync replicas (all topics by default).
+
+        Args:
+            names: The topics; every topic when omitted.
+        """
         async with self.client() as client:
             return list(await client.describe_topics(names))

@@ -52,13 +52,33 @@ class AppHealth:
     """Whether the app does what it should: its template connected, every listener running."""
 
     status: Literal["UP", "DOWN", "STOPPED"]
+    """``UP``: connected, every listener running; ``DOWN``: not; ``STOPPED``: not started."""
     listeners: dict[str, str] = field(default_factory=dict)
     """Listeners that should run and do not, with why."""
 
 
 class KafkaApp:
     """Settings, a template, a listener registry and topic declarations, started and stopped
-    together (FastStream's app object, with Spring Kafka's parts)."""
+    together (FastStream's app object, with Spring Kafka's parts).
+
+    Args:
+        settings: How to reach the cluster; ``KAFKA_*`` from the environment when omitted (read
+            on first use, not here).
+        topics: Declared topics, ensured at start (created when missing, partitions and configs
+            raised).
+        presets: Named listener options (Spring's ``containerFactory``) for ``preset="name"``.
+        registry: Where ``@app.listener`` registers; a new one when omitted (one given may hold
+            listeners already).
+        template: The app's template; made from ``settings`` on first use when omitted.
+        error_handler: For every listener without its own; when omitted, a
+            ``DefaultErrorHandler`` without recoverer (retries with back-off, never skips).
+        dependencies: What listeners ask for with ``Annotated[T, Inject]``, by type.
+        metrics_registry: Where the template's and listeners' Prometheus metrics go
+            (prometheus-client's global registry when omitted).
+        middlewares: Around every send of the template and every handle of the listeners.
+        environ: Resolves ``${NAME}`` placeholders in listener declarations (``os.environ`` when
+            omitted).
+    """
 
     def __init__(
         self,
@@ -118,13 +138,25 @@ class KafkaApp:
         return self._template
 
     def listener(self, *topics: str, **options: Any) -> Callable[[Handler], Handler]:
-        """``@kafka_listener`` into this app's registry: the same options, ``registry=`` implied."""
+        """``@kafka_listener`` into this app's registry: the same options, ``registry=`` implied.
+
+        Args:
+            topics: The topics to listen to (or ``pattern=`` / ``partitions=`` in ``options``).
+            options: Any option of :func:`~kafka_kit.kafka_listener` but ``registry``.
+        """
         if "registry" in options:
             raise TypeError("app.listener registers in the app's own registry: drop registry=")
         return kafka_listener(*topics, registry=self.registry, **options)
 
     def preset(self, name: str, preset: ListenerPreset | None = None, **options: Any) -> None:
-        """Name listener options (Spring's ``containerFactory``): ``preset="name"`` uses them."""
+        """Name listener options (Spring's ``containerFactory``): ``preset="name"`` uses them.
+
+        Args:
+            name: What listeners give as ``preset=``.
+            preset: The options, made; or give them as keyword ``options`` instead.
+            options: The options (``concurrency``, ``batch``, ``ack_mode``, …), when no
+                ``preset`` is given.
+        """
         self.registry.presets[name] = preset or ListenerPreset.of(**options)
 
     def topic(
@@ -134,7 +166,14 @@ class KafkaApp:
         replication_factor: int | None = None,
         **configs: str | int,
     ) -> NewTopic:
-        """Declare a topic to ensure at start (none given: the broker's defaults)."""
+        """Declare a topic to ensure at start (none given: the broker's defaults).
+
+        Args:
+            name: The topic's name.
+            partitions: How many partitions (at least; raised, never lowered).
+            replication_factor: Copies of each partition.
+            configs: Topic configs, ``_`` for ``.``: ``retention_ms=60_000``.
+        """
         declared = NewTopic(name, partitions, replication_factor)
         for key, value in configs.items():
             declared = declared.config(key.replace("_", "."), value)
@@ -143,23 +182,39 @@ class KafkaApp:
 
     def on_startup(self, hook: Hook) -> Hook:
         """Run ``hook`` at start once the template is connected, before the listeners start
-        (open what they need; send)."""
+        (open what they need; send).
+
+        Args:
+            hook: An async function without arguments; returned, so this is a decorator.
+        """
         self._hooks["on_startup"].append(hook)
         return hook
 
     def after_startup(self, hook: Hook) -> Hook:
-        """Run ``hook`` at start once the listeners run."""
+        """Run ``hook`` at start once the listeners run.
+
+        Args:
+            hook: An async function without arguments; returned, so this is a decorator.
+        """
         self._hooks["after_startup"].append(hook)
         return hook
 
     def on_shutdown(self, hook: Hook) -> Hook:
-        """Run ``hook`` at stop before the listeners stop."""
+        """Run ``hook`` at stop before the listeners stop.
+
+        Args:
+            hook: An async function without arguments; returned, so this is a decorator.
+        """
         self._hooks["on_shutdown"].append(hook)
         return hook
 
     def after_shutdown(self, hook: Hook) -> Hook:
         """Run ``hook`` at stop once the listeners stopped, before the template closes (close
-        what they used)."""
+        what they used).
+
+        Args:
+            hook: An async function without arguments; returned, so this is a decorator.
+        """
         self._hooks["after_shutdown"].append(hook)
         return hook
 
@@ -241,12 +296,20 @@ class KafkaApp:
     @contextlib.asynccontextmanager
     async def lifespan(self, _web_app: object = None) -> AsyncIterator[dict[str, Any]]:
         """A FastAPI/Starlette lifespan: ``FastAPI(lifespan=app.lifespan)`` runs the listeners
-        with the web app; routes find the app as ``request.state.kafka_app``."""
+        with the web app; routes find the app as ``request.state.kafka_app``.
+
+        Args:
+            _web_app: The web app the server passes (unused).
+        """
         async with self:
             yield {"kafka_app": self}
 
     async def serve(self, stop: asyncio.Event | None = None) -> None:
-        """Start, run until ``stop`` is set (or SIGINT/SIGTERM arrives), then stop."""
+        """Start, run until ``stop`` is set (or SIGINT/SIGTERM arrives), then stop.
+
+        Args:
+            stop: Set it to stop the app; only signals stop it when omitted.
+        """
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         first: list[float] = []  # when the stop was asked for

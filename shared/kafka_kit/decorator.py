@@ -58,27 +58,45 @@ def kafka_listener(
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as a listener; nothing starts until the registry starts.
 
-    Give ``topics``, a regex ``pattern``, or explicit ``partitions`` (with initial offsets).
-    ``group_id``: the consumer group (default: the preset's, else ``KAFKA_CONSUMER_GROUP_ID``).
-    ``preset`` names a :class:`ListenerPreset` of the registry for the options not given here
-    (without it, the registry's ``"default"`` preset, if it has one).
-    ``error_handler`` overrides the registry's; ``retry_topics`` turns on non-blocking retries.
-    ``transactional=True``: exactly-once consume → produce; the handler sends with an injected
-    ``KafkaTemplate`` and its output and input offsets commit in one Kafka transaction.
-    ``value_deserializer`` turns raw values into the payload instead of the JSON/pydantic default
-    (Avro, Protobuf…; raising makes the record a poison pill). ``rebalance_listener`` hears
-    partitions assigned and revoked (after the container committed what it handled).
-    ``type_mapping`` (``{"event": EventDto, "refund": RefundDto}``) picks the payload's model by
-    the record's ``__TypeId__`` header, as Spring's ``spring.json.type.mapping`` does; an unknown
-    token makes the record a poison pill (dead-lettered with the reason); no header: the
-    parameter's annotation.
-    ``filter`` (``record -> bool``) drops the records it returns ``False`` for: committed, counted
-    as ``filtered``, never handled. ``middlewares`` wrap every handler call
-    (:class:`~kafka_kit.middleware.Middleware`). ``reply_to="topic"`` publishes the handler's
-    result (``True``: to the request's ``kafka_replyTopic``; see :mod:`kafka_kit.replies`).
-    Topics, pattern and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved at
-    start. Extra keyword arguments are consumer properties (``auto_offset_reset``,
-    ``max_poll_records``, ``isolation_level``…).
+    Topics, ``pattern`` and ``group_id`` may hold ``${ENV_VAR:default}`` placeholders, resolved
+    at start. Options not given come from the ``preset`` (else the registry's ``"default"``
+    preset, if it has one), else the settings.
+
+    Args:
+        topics: The topics to read (or give ``pattern`` or ``partitions``).
+        pattern: A regex: every matching topic, new ones included.
+        partitions: Explicit partitions, with initial offsets (no group assignment).
+        group_id: The consumer group; the preset's, else ``KAFKA_CONSUMER_GROUP_ID``.
+        id: The listener's id in the registry and its HTTP routes (default: the function's
+            name).
+        preset: A :class:`~kafka_kit.listener.ListenerPreset` of the registry (Spring's
+            ``containerFactory``) for the options not given here.
+        concurrency: Consumers in the group, each a container of its own.
+        batch: The handler gets every record of a poll as a list.
+        auto_startup: Start with the registry (``False``: start it by id, later).
+        ack_mode: When offsets are committed (:class:`~kafka_kit.AckMode`; default ``batch``).
+        ack_count: With ``count``/``count_time``: commit after this many records.
+        ack_time_s: With ``time``/``count_time``: commit after this long.
+        error_handler: Overrides the registry's (:mod:`kafka_kit.recovery`).
+        retry_topics: Non-blocking retries through ``<topic>-retry-<delay>`` topics, then the
+            DLT (Spring's ``@RetryableTopic``).
+        transactional: Exactly-once consume → produce: the handler sends with an injected
+            ``KafkaTemplate``; its output and input offsets commit in one Kafka transaction.
+        value_deserializer: Turns raw values into the payload instead of the JSON/pydantic
+            default (Avro, Protobuf…; raising makes the record a poison pill).
+        rebalance_listener: Hears partitions assigned and revoked (after the container
+            committed what it handled).
+        type_mapping: ``{"event": EventDto, "refund": RefundDto}`` picks the payload's model by
+            the record's ``__TypeId__`` header, as Spring's ``spring.json.type.mapping`` does;
+            an unknown token makes the record a poison pill; no header: the annotation's model.
+        filter: ``record -> bool``; records it returns ``False`` for are committed, counted as
+            ``filtered``, never handled.
+        middlewares: Around every handler call (:class:`~kafka_kit.middleware.Middleware`).
+        reply_to: Publish the handler's result to this topic (``True``: to the request's
+            ``kafka_replyTopic``; see :mod:`kafka_kit.replies`).
+        registry: Where to register (the default registry when omitted).
+        properties: Consumer properties (``auto_offset_reset``, ``max_poll_records``,
+            ``isolation_level``…).
     """
     given = {
         "group_id": group_id,

@@ -52,7 +52,11 @@ class ListenerRegistry:
         own (a ``KafkaApp``'s)."""
 
     def preset_options(self, name: str | None) -> dict[str, Any]:
-        """The options preset ``name`` sets (none named: the ``"default"`` preset's, if any)."""
+        """The options preset ``name`` sets (none named: the ``"default"`` preset's, if any).
+
+        Args:
+            name: A preset of this registry, or ``None`` for the default one.
+        """
         if name is None:
             preset = self.presets.get(DEFAULT_PRESET)
             return preset.options() if preset is not None else {}
@@ -66,7 +70,11 @@ class ListenerRegistry:
             ) from None
 
     def register(self, endpoint: ListenerEndpoint) -> None:
-        """Add an endpoint; ids are unique within a registry."""
+        """Add an endpoint; ids are unique within a registry.
+
+        Args:
+            endpoint: What ``@kafka_listener`` declares (made by hand: the same fields).
+        """
         if endpoint.id in self._endpoints:
             raise ValueError(f"a listener with id {endpoint.id!r} is already registered")
         self._endpoints[endpoint.id] = endpoint
@@ -77,7 +85,11 @@ class ListenerRegistry:
         return dict(self._endpoints)
 
     def container(self, listener_id: str) -> ConcurrentListenerContainer:
-        """The container of ``listener_id`` (made by :meth:`start`; retry topics have their own)."""
+        """The container of ``listener_id`` (made by :meth:`start`; retry topics have their own).
+
+        Args:
+            listener_id: The listener's ``id`` (by default its function's name).
+        """
         try:
             return self._containers[listener_id]
         except KeyError:
@@ -96,11 +108,20 @@ class ListenerRegistry:
     ) -> None:
         """Create containers for every endpoint and start those with ``auto_startup``.
 
-        ``error_handler`` serves endpoints without their own. Listeners with retry topics publish
-        through ``template`` (or a template of the registry's own); their retry and dead-letter
-        topics are created here, with the main topic's partitions. ``dependencies`` are what
-        handlers may ask for by type (a store, a client…), like beans in Spring. The listeners'
-        Prometheus metrics go to ``metrics_registry`` (prometheus-client's global one by default).
+        Retry and dead-letter topics of listeners with retry topics are created here, with the
+        main topic's partitions.
+
+        Args:
+            settings: How the consumers reach the cluster (``KAFKA_*`` when omitted).
+            environ: Resolves ``${NAME:default}`` placeholders in the declarations
+                (``os.environ`` when omitted).
+            error_handler: Serves endpoints without their own.
+            template: What listeners with retry topics, dead letters and replies publish
+                through (a template of the registry's own when omitted).
+            dependencies: What handlers may ask for by type (a store, a client…), like beans in
+                Spring.
+            metrics_registry: Where the listeners' Prometheus metrics go (prometheus-client's
+                global registry when omitted).
         """
         if any(container.running for container in self._containers.values()):
             # New containers would replace these in the registry while their consumers go on.
@@ -239,23 +260,45 @@ class ListenerRegistry:
 
     # ---------------------------------------------------------------- by id
     async def start_listener(self, listener_id: str) -> None:
-        """Start a stopped (or never started) listener."""
+        """Start a stopped (or never started) listener.
+
+        Args:
+            listener_id: The listener's ``id`` (by default its function's name).
+        """
         await self.container(listener_id).start()
 
     async def stop_listener(self, listener_id: str) -> None:
-        """Stop a listener; it finishes and commits its batch."""
+        """Stop a listener; it finishes and commits its batch.
+
+        Args:
+            listener_id: The listener's ``id`` (by default its function's name).
+        """
         await self.container(listener_id).stop()
 
     def pause(self, listener_id: str) -> None:
-        """Stop fetching for a listener (its consumers stay in the group)."""
+        """Stop fetching for a listener (its consumers stay in the group).
+
+        Args:
+            listener_id: The listener's ``id`` (by default its function's name).
+        """
         self.container(listener_id).pause()
 
     def resume(self, listener_id: str) -> None:
-        """Fetch again for a paused listener."""
+        """Fetch again for a paused listener.
+
+        Args:
+            listener_id: The listener's ``id`` (by default its function's name).
+        """
         self.container(listener_id).resume()
 
     def seek(self, listener_id: str, request: SeekRequest) -> asyncio.Future[list[None]]:
-        """Move a listener's consumers before their next poll; await it to know it was done."""
+        """Move a listener's consumers before their next poll; await it to know it was done.
+
+        Args:
+            listener_id: The listener's ``id`` (by default its function's name).
+            request: Where to: beginning, end, an offset or a timestamp, on some partitions or
+                all assigned ones.
+        """
         return self.container(listener_id).seek(request)
 
     @property

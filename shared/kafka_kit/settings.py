@@ -178,7 +178,9 @@ class KafkaSettings(BaseSettings):
         default=None, description="SASL password (never logged or shown)"
     )
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    """How the template produces (``KAFKA_PRODUCER_*``)."""
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    """How listeners consume (``KAFKA_CONSUMER_*``)."""
 
     @model_validator(mode="after")
     def _security_is_complete(self) -> KafkaSettings:
@@ -206,7 +208,12 @@ class KafkaSettings(BaseSettings):
 
     # The one place aiokafka clients get their configuration, security included.
     def client_config(self, client_id: str | None = None) -> dict[str, Any]:
-        """What every client gets: bootstrap servers, client id, request timeout, security."""
+        """What every client gets: bootstrap servers, client id, request timeout, security.
+
+        Args:
+            client_id: Names the client in the brokers' logs and quotas (``KAFKA_CLIENT_ID``
+                when omitted).
+        """
         return {
             "bootstrap_servers": self.bootstrap_servers,
             "client_id": client_id or self.client_id,
@@ -236,11 +243,19 @@ class KafkaSettings(BaseSettings):
         return config
 
     def admin_config(self, client_id: str | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``AIOKafkaAdminClient``."""
+        """Keyword arguments for ``AIOKafkaAdminClient``.
+
+        Args:
+            client_id: Names the client (``<KAFKA_CLIENT_ID>-admin`` when omitted).
+        """
         return self.client_config(client_id or f"{self.client_id}-admin")
 
     def producer_config(self, transactional_id: str | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``AIOKafkaProducer``, from ``KAFKA_PRODUCER_*``."""
+        """Keyword arguments for ``AIOKafkaProducer``, from ``KAFKA_PRODUCER_*``.
+
+        Args:
+            transactional_id: Makes the producer transactional (and idempotent).
+        """
         producer = self.producer
         acks: int | str = "all" if producer.acks == "all" else int(producer.acks)
         config = {
@@ -263,6 +278,10 @@ class KafkaSettings(BaseSettings):
         """Keyword arguments for ``AIOKafkaConsumer``: ``KAFKA_CONSUMER_*``, then ``overrides``.
 
         Auto-commit is always off: whoever consumes commits what it handled.
+
+        Args:
+            client_id: Names the client (``KAFKA_CLIENT_ID`` when omitted).
+            overrides: aiokafka consumer arguments that win over the settings.
         """
         consumer = self.consumer
         config = {

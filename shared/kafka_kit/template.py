@@ -64,15 +64,24 @@ log = logging.getLogger(__name__)
 class KafkaTemplate:
     """Spring's ``KafkaTemplate`` for asyncio: ``await template.send(topic, value)``.
 
-    ``settings`` default to the ``KAFKA_*`` environment variables. ``partitioner`` overrides
-    ``KAFKA_PRODUCER_PARTITIONER``; ``producer_listener`` sees every outcome; ``transactional_id``
-    makes every send part of a transaction. Its send metrics go to ``metrics_registry``
-    (prometheus-client's global registry by default). ``key_serializer`` and
-    ``value_serializer`` turn keys and values into bytes (defaults: ``str``/``bytes`` keys; JSON
-    for models and JSON-able values, ``bytes``/``str`` as they are) — Avro, Protobuf, … plug in
-    here; they raise ``TypeError`` or ``ValueError`` for what they cannot serialize.
-    ``type_mapping`` (``{"event": EventDto}``) adds Spring's ``__TypeId__`` header with the token
-    of a mapped value's type, for Spring consumers and for listeners with several types per topic.
+    Args:
+        settings: How to reach the cluster and produce (acks, batching, timeouts); ``KAFKA_*``
+            from the environment when omitted.
+        partitioner: Chooses each record's partition; overrides ``KAFKA_PRODUCER_PARTITIONER``.
+        producer_listener: Hears every send's outcome (Spring's ``ProducerListener``); the
+            default logs failures.
+        transactional_id: Makes every send part of a transaction (``async with
+            template.transaction():``); overrides ``KAFKA_PRODUCER_TRANSACTIONAL_ID``.
+        metrics_registry: Where the send metrics go (prometheus-client's global registry when
+            omitted).
+        key_serializer: Turns a key into bytes (default: ``str`` and ``bytes`` keys). Raises
+            ``TypeError`` or ``ValueError`` for what it cannot serialize.
+        value_serializer: Turns a value into bytes (default: JSON for models and JSON-able
+            values, ``bytes``/``str`` as they are) — Avro, Protobuf, … plug in here.
+        type_mapping: ``{"event": EventDto}`` adds Spring's ``__TypeId__`` header with the
+            token of a mapped value's type, for Spring consumers and for listeners with several
+            types per topic.
+        middlewares: Around every send (:class:`~kafka_kit.middleware.Middleware` ``on_send``).
     """
 
     def __init__(
@@ -187,14 +196,22 @@ class KafkaTemplate:
         return self._producer is not None
 
     async def partitions_for(self, topic: str) -> list[int]:
-        """The topic's partitions (fetching metadata if needed; bounded by the request timeout)."""
+        """The topic's partitions (fetching metadata if needed; bounded by the request timeout).
+
+        Args:
+            topic: The topic's name.
+        """
         producer = self._slot.require()
         return sorted(
             await within(producer.partitions_for(topic), self.settings.request_timeout_ms / 1000)
         )
 
     async def check_connection(self, timeout_s: float = 2.0) -> None:
-        """Ask a broker for cluster metadata; raises when none answers within ``timeout_s``."""
+        """Ask a broker for cluster metadata; raises when none answers within ``timeout_s``.
+
+        Args:
+            timeout_s: How long a broker has to answer.
+        """
         producer = self._slot.require()
         await within(producer.client.fetch_all_metadata(), timeout_s)
 
@@ -214,6 +231,15 @@ class KafkaTemplate:
         ``await template.send(...)``. A plain function returning ``send_record``'s coroutine, not
         a coroutine of its own: one frame fewer per send. A key or value that cannot be
         serialized raises :class:`KafkaSendError` at the call.
+
+        Args:
+            topic: Where to send.
+            value: Serialized by ``value_serializer``; the partitioner sees it unserialized.
+            key: Serialized by ``key_serializer``: the same key, the same partition (murmur2,
+                as the Java client).
+            partition: This partition, whatever the key; the partitioner chooses when omitted.
+            headers: ``(name, value)`` pairs or a mapping; values ``str`` or ``bytes``.
+            timestamp: Epoch milliseconds; the producer's clock when omitted.
         """
         record = self.build_record(
             topic, value, key=key, partition=partition, headers=headers, timestamp=timestamp
@@ -233,6 +259,15 @@ class KafkaTemplate:
         """The :class:`ProducerRecord` ``send`` would send, key and value serialized.
 
         Raises :class:`KafkaSendError` (the listener hears it) when they cannot be.
+
+        Args:
+            topic: Where it goes.
+            value: Serialized by ``value_serializer``.
+            key: Serialized by ``key_serializer``: the same key, the same partition (murmur2,
+                as the Java client).
+            partition: This partition, whatever the key; the partitioner chooses when omitted.
+            headers: ``(name, value)`` pairs or a mapping; values ``str`` or ``bytes``.
+            timestamp: Epoch milliseconds; the producer's clock when omitted.
         """
         try:
             normalized = normalize_headers(headers) if headers else ()
@@ -262,7 +297,16 @@ class KafkaTemplate:
         headers: Headers | None = None,
         timestamp: int | None = None,
     ) -> SendResult:
-        """Send to the configured default topic (``KAFKA_PRODUCER_DEFAULT_TOPIC``)."""
+        """Send to the configured default topic (``KAFKA_PRODUCER_DEFAULT_TOPIC``).
+
+        Args:
+            value: Serialized by ``value_serializer``.
+            key: Serialized by ``key_serializer``: the same key, the same partition (murmur2,
+                as the Java client).
+            partition: This partition, whatever the key; the partitioner chooses when omitted.
+            headers: ``(name, value)`` pairs or a mapping; values ``str`` or ``bytes``.
+            timestamp: Epoch milliseconds; the producer's clock when omitted.
+        """
         topic = self.settings.producer.default_topic
         if topic is None:
             raise ValueError("no default topic: set KAFKA_PRODUCER_DEFAULT_TOPIC")
@@ -276,6 +320,10 @@ class KafkaTemplate:
         A send that breaks the producer's sequence replaces the producer; a record the broker
         refused for its producer's sequence (so never wrote) is sent once more on the new one.
         The template's middlewares see the record and its result (or failure).
+
+        Args:
+            record: Made by :meth:`build_record` (or by hand: key and value as bytes).
+            value: The unserialized value, for partitioners that read it.
         """
         if not self.middlewares:
             return await self._send_one(record, value)
@@ -396,6 +444,9 @@ class KafkaTemplate:
         replaces it, and the records the broker refused for its sequence (so never wrote) are
         sent once more on the new one. With middlewares, each record goes through them and
         is awaited before the next (so they keep their order).
+
+        Args:
+            items: ``(record, unserialized value)`` pairs, in the order to send them.
         """
         if self.middlewares:
             outcomes: list[SendResult | KafkaSendError] = []
@@ -571,7 +622,12 @@ class KafkaTemplate:
     async def send_offsets_to_transaction(
         self, offsets: Mapping[TopicPartition, int], group_id: str
     ) -> None:
-        """Commit a consumer group's offsets as part of the open transaction (exactly-once)."""
+        """Commit a consumer group's offsets as part of the open transaction (exactly-once).
+
+        Args:
+            offsets: The next offset to read, per partition (the last handled one plus one).
+            group_id: The consumer group whose offsets these are.
+        """
         await self._transactions.send_offsets(offsets, group_id)
 
     # ---------------------------------------------------------------- internals

@@ -26,7 +26,15 @@ async def read_records(
     **consumer_config: Any,
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read ``count`` records of ``topic`` from the beginning, without a group (Spring's
-    ``KafkaTestUtils.getRecords``); fails with how many arrived when fewer do in time."""
+    ``KafkaTestUtils.getRecords``); fails with how many arrived when fewer do in time.
+
+    Args:
+        bootstrap_servers: The cluster (the test session's broker: ``kafka_bootstrap_servers``).
+        topic: What to read.
+        count: How many records to wait for.
+        timeout_s: How long to wait for them.
+        consumer_config: More ``AIOKafkaConsumer`` arguments (``isolation_level``…).
+    """
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap_servers,
@@ -49,7 +57,12 @@ async def read_records(
 
 
 async def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[tuple[str, int], int]:
-    """The group's committed offsets, ``(topic, partition) -> offset`` (next to read)."""
+    """The group's committed offsets, ``(topic, partition) -> offset`` (next to read).
+
+    Args:
+        bootstrap_servers: The cluster.
+        group_id: The consumer group.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **_security(bootstrap_servers))
     await admin.start()
     try:

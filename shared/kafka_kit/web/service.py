@@ -56,7 +56,12 @@ class ServiceSettings(BaseSettings):
     )
 
     def health(self, status: str, **details: object) -> dict[str, object]:
-        """A ``/health`` body: ``status``, ``details``, and ``instance`` when one is set."""
+        """A ``/health`` body: ``status``, ``details``, and ``instance`` when one is set.
+
+        Args:
+            status: ``UP``, ``DOWN``, ``RESTARTING``…
+            details: More fields of the body (``listeners``, ``kafka``…).
+        """
         body: dict[str, object] = {"status": status, **details}
         if self.instance_id is not None:
             body["instance"] = self.instance_id
