@@ -41,7 +41,12 @@ class AppNotFoundError(KafkaKitError, LookupError):
 
 
 def load_app(spec: str, app_dir: str = ".") -> KafkaApp:
-    """Import ``module:attribute`` (``module`` alone: its ``app``) with ``app_dir`` on the path."""
+    """Import ``module:attribute`` (``module`` alone: its ``app``) with ``app_dir`` on the path.
+
+    Args:
+        spec: ``module:attribute``, or ``module`` for its ``app``.
+        app_dir: Put on ``sys.path`` first.
+    """
     module_name, _, attribute = spec.partition(":")
     attribute = attribute or "app"
     if not module_name or not all(part.isidentifier() for part in module_name.split(".")):
@@ -255,7 +260,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``kafka-kit``."""
+    """Entry point of ``kafka-kit``.
+
+    Args:
+        argv: The arguments (``sys.argv[1:]`` when omitted).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["kafka"]:
         # Everything after it is the launcher's, --help included (argparse would take that).

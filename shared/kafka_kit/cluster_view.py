@@ -29,60 +29,91 @@ class BrokerInfo(BaseModel):
     """A broker as the cluster metadata lists it."""
 
     node_id: int
+    """The broker's ``node.id``."""
     host: str
+    """Its advertised host."""
     port: int
+    """Its advertised port."""
     rack: str | None
+    """Its ``broker.rack``, if set."""
 
 
 class PartitionInfo(BaseModel):
     """One partition: its leader, its replicas, and which of them are in sync."""
 
     partition: int
+    """The partition."""
     leader: int
+    """The leader's node id (``-1``: none)."""
     replicas: list[int]
+    """Every replica's node id."""
     isr: list[int]
+    """The in-sync replicas."""
     offline_replicas: list[int]
+    """Replicas on brokers that are down."""
 
 
 class TopicInfo(BaseModel):
     """A topic and its partitions."""
 
     name: str
+    """The topic."""
     internal: bool
+    """Kafka's own (``__consumer_offsets``…)."""
     partitions: list[PartitionInfo]
+    """Its partitions."""
 
 
 class GroupMember(BaseModel):
     """A member of a consumer group and the partitions assigned to it."""
 
     member_id: str
+    """The coordinator's id for the member."""
     client_id: str
+    """The member's client id."""
     client_host: str
+    """Where it connects from."""
     assignment: list[tuple[str, int]]
+    """``(topic, partition)`` pairs assigned to it."""
 
 
 class GroupInfo(BaseModel):
     """A consumer group: state, members, assignment."""
 
     group_id: str
+    """The group."""
     state: str
+    """``Stable``, ``PreparingRebalance``, ``Empty``…"""
     protocol_type: str
+    """``consumer`` for consumer groups."""
     protocol: str
+    """The assignor in use (``range``, ``roundrobin``…)."""
     members: list[GroupMember]
+    """Its members and their partitions."""
 
 
 class ClusterView(BaseModel):
     """The whole picture."""
 
     cluster_id: str | None
+    """The cluster's id."""
     controller: MetadataQuorum
+    """The KRaft quorum: the active controller and its voters."""
     brokers: list[BrokerInfo]
+    """Every broker."""
     topics: list[TopicInfo]
+    """Topics with their partitions."""
     groups: list[GroupInfo]
+    """Consumer groups with members and assignments."""
 
 
 async def describe_groups(client: AIOKafkaAdminClient, group_ids: list[str]) -> list[GroupInfo]:
-    """State, members and assignment of each group."""
+    """State, members and assignment of each group.
+
+    Args:
+        client: A started admin client.
+        group_ids: The groups.
+    """
     # One group per request: aiokafka 0.14 cannot decode Kafka 4.4's DescribeGroups answer for
     # several groups at once ("Buffer underrun decoding string") and drops the connection.
     answers: list[list[Any]] = await asyncio.gather(
@@ -119,7 +150,12 @@ def _member(member: Any) -> GroupMember:
 async def describe_cluster_view(
     settings: KafkaSettings, *, include_internal: bool = False
 ) -> ClusterView:
-    """Brokers, the active KRaft controller and its voters, topics with ISR, consumer groups."""
+    """Brokers, the active KRaft controller and its voters, topics with ISR, consumer groups.
+
+    Args:
+        settings: How to reach the cluster.
+        include_internal: Include Kafka's own topics.
+    """
     async with KafkaAdmin(settings).client() as client:
         cluster, topics, listed, quorum = await asyncio.gather(
             client.describe_cluster(),

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kafka_kit.ack import AckMode
-from kafka_kit.listener.arguments import ValueDeserializer
 from kafka_kit.listener.endpoint import (
     ENDPOINT_DEFAULTS,
     Handler,
@@ -19,6 +18,7 @@ from kafka_kit.listener.endpoint import (
     RecordFilter,
     partition_spec,
 )
+from kafka_kit.listener.markers import ValueDeserializer
 from kafka_kit.middleware import Middleware
 from kafka_kit.registry import ListenerRegistry, default_registry
 from kafka_kit.type_mapping import TypeMapping

@@ -126,7 +126,11 @@ class BatchListenerFailedError(KafkaKitError):
 
 def root_cause(exc: BaseException) -> BaseException:
     """What a listener's failure is about: a :class:`BatchListenerFailedError`'s cause (it only
-    says which record failed), else the exception itself."""
+    says which record failed), else the exception itself.
+
+    Args:
+        exc: What the handler raised.
+    """
     if isinstance(exc, BatchListenerFailedError) and exc.cause is not None:
         return exc.cause
     return exc

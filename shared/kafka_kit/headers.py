@@ -86,7 +86,12 @@ Headers = tuple[tuple[str, bytes], ...]
 
 
 def header(headers: Iterable[tuple[str, bytes]], name: str) -> str | None:
-    """The last value of ``name`` as text, or ``None``."""
+    """The last value of ``name`` as text, or ``None``.
+
+    Args:
+        headers: A record's headers.
+        name: The header's name.
+    """
     found = None
     for key, value in headers:
         if key == name:
@@ -95,7 +100,12 @@ def header(headers: Iterable[tuple[str, bytes]], name: str) -> str | None:
 
 
 def first(headers: Iterable[tuple[str, bytes]], name: str) -> bytes | None:
-    """The first value of ``name`` (Spring appends originals: the first is the earliest)."""
+    """The first value of ``name`` (Spring appends originals: the first is the earliest).
+
+    Args:
+        headers: A record's headers.
+        name: The header's name.
+    """
     for key, value in headers:
         if key == name:
             return value
@@ -103,7 +113,12 @@ def first(headers: Iterable[tuple[str, bytes]], name: str) -> bytes | None:
 
 
 def last(headers: Iterable[tuple[str, bytes]], name: str) -> bytes | None:
-    """The last value of ``name`` (Kafka's ``lastHeader``)."""
+    """The last value of ``name`` (Kafka's ``lastHeader``).
+
+    Args:
+        headers: A record's headers.
+        name: The header's name.
+    """
     found = None
     for key, value in headers:
         if key == name:
@@ -112,27 +127,48 @@ def last(headers: Iterable[tuple[str, bytes]], name: str) -> bytes | None:
 
 
 def without(headers: Iterable[tuple[str, bytes]], *prefixes: str) -> Headers:
-    """``headers`` minus those whose names start with one of ``prefixes``."""
+    """``headers`` minus those whose names start with one of ``prefixes``.
+
+    Args:
+        headers: A record's headers.
+        prefixes: Name prefixes to drop (``kafka_dlt-``…).
+    """
     return tuple((k, v) for k, v in headers if not k.startswith(prefixes))
 
 
 def int32(value: int) -> bytes:
-    """Java's ``ByteBuffer.putInt``: 4 bytes, big-endian."""
+    """Java's ``ByteBuffer.putInt``: 4 bytes, big-endian.
+
+    Args:
+        value: The number (a Java ``int``).
+    """
     return struct.pack(">i", value)
 
 
 def int64(value: int) -> bytes:
-    """Java's ``ByteBuffer.putLong``: 8 bytes, big-endian."""
+    """Java's ``ByteBuffer.putLong``: 8 bytes, big-endian.
+
+    Args:
+        value: The number (a Java ``long``).
+    """
     return struct.pack(">q", value)
 
 
 def big_integer(value: int) -> bytes:
-    """Java's ``BigInteger.toByteArray()``: minimal two's-complement, big-endian."""
+    """Java's ``BigInteger.toByteArray()``: minimal two's-complement, big-endian.
+
+    Args:
+        value: The number.
+    """
     return value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
 
 
 def decode_big_integer(data: bytes | None) -> int | None:
-    """Read ``BigInteger`` bytes (or decimal text as written before 0.6)."""
+    """Read ``BigInteger`` bytes (or decimal text as written before 0.6).
+
+    Args:
+        data: The header's bytes.
+    """
     if not data:
         return None
     if _is_decimal(data) and len(data) > 1:
@@ -145,6 +181,9 @@ def decode_int(data: bytes | None) -> int | None:
 
     Text is told apart by its digits: a binary partition, offset or timestamp whose every byte is
     an ASCII digit would be above 8·10⁸ (int) or 3·10¹⁸ (long), which none is.
+
+    Args:
+        data: The header's bytes.
     """
     if data is None:
         return None

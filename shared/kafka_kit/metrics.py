@@ -77,6 +77,9 @@ class BatchedObserver(_Batched):
     a second that is a real part of a listener's cost. This keeps the same buckets and sum. It
     uses the child's bucket counters directly and falls back to ``observe`` if a future
     prometheus-client lays them out differently.
+
+    Args:
+        child: A labelled histogram child (``histogram.labels(...)``).
     """
 
     def __init__(self, child: Any) -> None:
@@ -119,7 +122,11 @@ class _FlushPendingOnScrape(Collector):
 
 
 class KafkaMetrics:
-    """The kit's metrics on one registry; batched values are added whenever it is scraped."""
+    """The kit's metrics on one registry; batched values are added whenever it is scraped.
+
+    Args:
+        registry: Where the metrics are registered.
+    """
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
@@ -154,7 +161,11 @@ class KafkaMetrics:
 
     @classmethod
     def on(cls, registry: CollectorRegistry | None = None) -> KafkaMetrics:
-        """The kit's metrics on ``registry`` (the global one by default), created on first use."""
+        """The kit's metrics on ``registry`` (the global one by default), created on first use.
+
+        Args:
+            registry: A Prometheus registry; the global one when omitted.
+        """
         registry = REGISTRY if registry is None else registry
         with _created_lock:
             found = _created.get(registry)
@@ -163,11 +174,19 @@ class KafkaMetrics:
         return found
 
     def batched_counter(self, child: Any) -> BatchedCounter:
-        """A :class:`BatchedCounter` of ``child`` that this registry's scrapes flush."""
+        """A :class:`BatchedCounter` of ``child`` that this registry's scrapes flush.
+
+        Args:
+            child: A labelled counter child (``counter.labels(...)``).
+        """
         return self._flushed_on_scrape(BatchedCounter(child))
 
     def batched_observer(self, child: Any) -> BatchedObserver:
-        """A :class:`BatchedObserver` of ``child`` that this registry's scrapes flush."""
+        """A :class:`BatchedObserver` of ``child`` that this registry's scrapes flush.
+
+        Args:
+            child: A labelled histogram child (``histogram.labels(...)``).
+        """
         return self._flushed_on_scrape(BatchedObserver(child))
 
     def _flushed_on_scrape(self, batched: _B) -> _B:
@@ -185,7 +204,11 @@ _created_lock = threading.Lock()
 
 
 class LagCollector(Collector):
-    """Evaluates every watched group at scrape time: lag per partition, status per group."""
+    """Evaluates every watched group at scrape time: lag per partition, status per group.
+
+    Args:
+        monitors: The lag monitors whose groups it reports.
+    """
 
     def __init__(self, monitors: LagMonitors) -> None:
         self.monitors = monitors
@@ -224,6 +247,10 @@ class LagCollector(Collector):
 
 
 def render(*registries: CollectorRegistry) -> tuple[bytes, str]:
-    """The text exposition of ``registries`` (the global one if none), and its content type."""
+    """The text exposition of ``registries`` (the global one if none), and its content type.
+
+    Args:
+        registries: The registries to expose, in order.
+    """
     body = b"".join(generate_latest(registry) for registry in registries or (REGISTRY,))
     return body, CONTENT_TYPE_LATEST

@@ -33,7 +33,12 @@ class Middleware:
     """Around every handle (``on_handle``) and every send (``on_send``)."""
 
     async def on_handle(self, records: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
-        """Around one handler call: ``records`` is a ``ConsumerRecord`` or a batch's list."""
+        """Around one handler call: ``records`` is a ``ConsumerRecord`` or a batch's list.
+
+        Args:
+            records: A ``ConsumerRecord``, or a batch listener's list.
+            call_next: Calls the next middleware, then the handler; returns its result.
+        """
         return await call_next(records)
 
     async def on_send(
@@ -41,7 +46,12 @@ class Middleware:
         record: ProducerRecord,
         call_next: Callable[[ProducerRecord], Awaitable[SendResult]],
     ) -> SendResult:
-        """Around one send: the record as it goes to the producer, and its result."""
+        """Around one send: the record as it goes to the producer, and its result.
+
+        Args:
+            record: The record as it goes to the producer.
+            call_next: Sends it (through the next middleware); returns its result.
+        """
         return await call_next(record)
 
 
@@ -49,7 +59,13 @@ Inner = Callable[[Any], Awaitable[Any]]
 
 
 def around(inner: Inner, middlewares: Sequence[Middleware], method: str = "on_handle") -> Inner:
-    """``inner`` wrapped by ``middlewares`` (the first outermost); ``inner`` itself if none."""
+    """``inner`` wrapped by ``middlewares`` (the first outermost); ``inner`` itself if none.
+
+    Args:
+        inner: The call to wrap.
+        middlewares: Outermost first.
+        method: ``on_handle`` or ``on_send``.
+    """
     call = inner
     for middleware in reversed(middlewares):
         call = _wrapped(getattr(middleware, method), call)

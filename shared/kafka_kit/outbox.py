@@ -58,8 +58,11 @@ class OutboxRow:
     """A record waiting in (or delivered from) the outbox."""
 
     seq: int
+    """Its place in the outbox (sent in this order)."""
     record: ProducerRecord
+    """The record to send."""
     created_at: float
+    """When it was enqueued (epoch s)."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,19 @@ class OutboxStats:
     """Pending and delivered counts, and how long the oldest pending row has waited."""
 
     pending: int
+    """Rows not delivered yet."""
     delivered: int
+    """Rows Kafka acknowledged."""
     oldest_pending_age_s: float | None
+    """How long the oldest pending row has waited (``None``: none pending)."""
 
 
 class OutboxStore(SqliteFile):
-    """The durable queue: a SQLite file, synchronous=FULL, WAL journal."""
+    """The durable queue: a SQLite file, synchronous=FULL, WAL journal.
+
+    Args:
+        path: The SQLite file.
+    """
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path, "outbox")
@@ -91,7 +101,11 @@ class OutboxStore(SqliteFile):
         self.relay_id = str(row[0]) if row else ""
 
     async def enqueue(self, records: Sequence[ProducerRecord]) -> list[int]:
-        """Store records durably, in one commit; their sequence numbers."""
+        """Store records durably, in one commit; their sequence numbers.
+
+        Args:
+            records: Made with ``template.build_record``.
+        """
         db = self._connection()
         now = time.time()
         seqs = []
@@ -112,7 +126,11 @@ class OutboxStore(SqliteFile):
         return seqs
 
     async def pending(self, limit: int) -> list[OutboxRow]:
-        """The oldest undelivered rows, in order."""
+        """The oldest undelivered rows, in order.
+
+        Args:
+            limit: At most this many.
+        """
         async with self._connection().execute(
             "SELECT seq, topic, key, value, headers, created_at FROM outbox "
             "WHERE delivered_at IS NULL ORDER BY seq LIMIT ?",
@@ -134,7 +152,11 @@ class OutboxStore(SqliteFile):
         ]
 
     async def mark_delivered(self, delivered: Sequence[tuple[int, int, int]]) -> None:
-        """Mark ``(seq, partition, offset)`` rows delivered, in one commit."""
+        """Mark ``(seq, partition, offset)`` rows delivered, in one commit.
+
+        Args:
+            delivered: ``(seq, partition, offset)`` of each row Kafka acknowledged.
+        """
         if not delivered:
             return
         db = self._connection()
@@ -147,7 +169,11 @@ class OutboxStore(SqliteFile):
         await db.commit()
 
     async def note_failures(self, failures: Sequence[tuple[int, str]]) -> None:
-        """Count a failed attempt for each ``(seq, error)``."""
+        """Count a failed attempt for each ``(seq, error)``.
+
+        Args:
+            failures: ``(seq, error)`` of each row whose send failed.
+        """
         if not failures:
             return
         db = self._connection()
@@ -174,7 +200,15 @@ class OutboxStore(SqliteFile):
 
 
 class OutboxRelay:
-    """Moves pending outbox rows to Kafka, in order, marking each only once acknowledged."""
+    """Moves pending outbox rows to Kafka, in order, marking each only once acknowledged.
+
+    Args:
+        store: The outbox's rows.
+        template: Sends them.
+        batch_size: Rows sent per round.
+        idle_s: How long to sleep when nothing is pending (an enqueue wakes it sooner).
+        retry_s: The pause after a failed round.
+    """
 
     def __init__(
         self,
@@ -310,7 +344,13 @@ class OutboxRelay:
 
 
 class Outbox:
-    """The store and its relay together: ``enqueue`` commits and wakes the relay."""
+    """The store and its relay together: ``enqueue`` commits and wakes the relay.
+
+    Args:
+        path: The outbox's SQLite file.
+        template: Sends the rows to Kafka.
+        relay: The relay's ``batch_size``, ``idle_s`` and ``retry_s``.
+    """
 
     def __init__(self, path: str | Path, template: KafkaTemplate, **relay: float) -> None:
         self.store = OutboxStore(path)
@@ -327,7 +367,11 @@ class Outbox:
         await self.store.close()
 
     async def enqueue(self, records: Sequence[ProducerRecord]) -> list[int]:
-        """Commit records to the outbox (durable when this returns) and wake the relay."""
+        """Commit records to the outbox (durable when this returns) and wake the relay.
+
+        Args:
+            records: Made with ``template.build_record``; sent in this order.
+        """
         seqs = await self.store.enqueue(records)
         self.relay.wake()
         return seqs

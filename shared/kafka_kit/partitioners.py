@@ -38,7 +38,12 @@ class Partitioner(Protocol):
 
 
 def key_partition(key: bytes, partitions: Sequence[int]) -> int:
-    """The partition the Java client picks for ``key``: ``toPositive(murmur2(key)) % count``."""
+    """The partition the Java client picks for ``key``: ``toPositive(murmur2(key)) % count``.
+
+    Args:
+        key: The serialized key.
+        partitions: Every partition of the topic.
+    """
     hashed: int = murmur2(key)
     return partitions[(hashed & 0x7FFFFFFF) % len(partitions)]
 
@@ -49,6 +54,10 @@ class StickyPartitioner:
     The Java client's built-in "uniform sticky" partitioner (KIP-480, KIP-794): whole batches
     instead of one record per partition, so batches fill up, and a random next partition each
     time, so partitions even out over time.
+
+    Args:
+        batch_size: Bytes per partition before moving on.
+        rng: Chooses the next partition (seeded in tests).
     """
 
     def __init__(self, batch_size: int = 16384, rng: random.Random | None = None) -> None:
@@ -57,7 +66,13 @@ class StickyPartitioner:
         self._current: dict[str, tuple[int, int]] = {}
 
     def partition(self, topic: str, size: int, available: Sequence[int]) -> int:
-        """The sticky partition for the next ``size`` bytes to ``topic``."""
+        """The sticky partition for the next ``size`` bytes to ``topic``.
+
+        Args:
+            topic: The topic.
+            size: The record's size in bytes.
+            available: Partitions with a leader now.
+        """
         current = self._current.get(topic)
         if current is None or current[1] >= self.batch_size or current[0] not in available:
             choices = [p for p in available if current is None or p != current[0]] or list(
@@ -70,7 +85,13 @@ class StickyPartitioner:
 
 
 class DefaultPartitioner:
-    """What the Java producer does: murmur2 over all partitions for keys, sticky without."""
+    """What the Java producer does: murmur2 over all partitions for keys, sticky without.
+
+    Args:
+        batch_size: Bytes a keyless record's sticky partition takes before moving on (the producer's
+            batch size).
+        rng: Chooses the next sticky partition (seeded in tests).
+    """
 
     def __init__(self, batch_size: int = 16384, rng: random.Random | None = None) -> None:
         self.sticky = StickyPartitioner(batch_size, rng)
@@ -105,6 +126,12 @@ class PriorityPartitioner:
     payload) go to partitions ``[0, high_partitions)``; all others to the rest. Within each range
     a key still picks its partition by murmur2, so per-key order holds. A dedicated listener on the
     reserved partitions then serves urgent events without queueing behind bulk traffic.
+
+    Args:
+        high_partitions: How many partitions (the first ones) are reserved for high priority.
+        is_high_priority: ``(record, value) -> bool``; by default a ``priority: high`` header or
+            payload field.
+        rng: Chooses a partition within the range.
     """
 
     def __init__(
@@ -142,7 +169,11 @@ class PriorityPartitioner:
 
 
 def load_partitioner(spec: str) -> Partitioner:
-    """Import ``"package.module:name"``; a class is instantiated with no arguments."""
+    """Import ``"package.module:name"``; a class is instantiated with no arguments.
+
+    Args:
+        spec: ``package.module:name`` of a partitioner function or class.
+    """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"a partitioner is given as 'package.module:name', not {spec!r}")

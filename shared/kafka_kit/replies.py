@@ -64,7 +64,14 @@ def reply_topic_of(request: Record, reply_to: str | bool) -> str:
 async def send_reply(
     template: KafkaTemplate, request: Record, result: Any, reply_to: str | bool
 ) -> list[SendResult]:
-    """Publish ``result`` as the reply to ``request`` (nothing for ``None``)."""
+    """Publish ``result`` as the reply to ``request`` (nothing for ``None``).
+
+    Args:
+        template: Sends the reply.
+        request: The record being answered (its correlation id and reply topic).
+        result: The handler's result (a list: one reply per element; ``None``: none).
+        reply_to: A topic, or ``True`` for the request's ``kafka_replyTopic``.
+    """
     if result is None:
         return []
     topic = reply_topic_of(request, reply_to)
@@ -116,7 +123,14 @@ class _Pending:
 
 
 class ReplyingKafkaTemplate:
-    """Spring's ``ReplyingKafkaTemplate``: ``await replying.request(topic, value)`` → the reply."""
+    """Spring's ``ReplyingKafkaTemplate``: ``await replying.request(topic, value)`` → the reply.
+
+    Args:
+        template: Sends the requests.
+        reply_topic: Where replies come back (the ``kafka_replyTopic`` header).
+        default_timeout_s: How long a request waits for its reply.
+        reply_partition: Replies on this partition only (``kafka_replyPartition``).
+    """
 
     def __init__(
         self,
@@ -210,6 +224,13 @@ class ReplyingKafkaTemplate:
         """Send ``value`` to ``topic`` as a request and return its reply record.
 
         Raises :class:`KafkaReplyTimeoutError` when none comes within ``timeout_s``.
+
+        Args:
+            topic: Where the request goes.
+            value: The request's value.
+            key: Its key.
+            headers: More headers (the correlation id and reply topic are added).
+            timeout_s: How long to wait for the reply (``default_timeout_s`` when omitted).
         """
         if self._reader is None:
             raise KafkaKitError("the replying template is not started: await start() first")
@@ -243,6 +264,13 @@ class ReplyingKafkaTemplate:
     async def request_value(
         self, topic: str, value: Any, reply_type: type[Any], **options: Any
     ) -> Any:
-        """:meth:`request`, the reply's value read as ``reply_type`` (a model, ``str``, …)."""
+        """:meth:`request`, the reply's value read as ``reply_type`` (a model, ``str``, …).
+
+        Args:
+            topic: Where the request goes.
+            value: The request's value.
+            reply_type: What the reply's value is read as.
+            options: ``key``, ``headers``, ``timeout_s`` as for :meth:`request`.
+        """
         reply = await self.request(topic, value, **options)
         return converter(reply_type)(reply.value)

@@ -40,8 +40,10 @@ class PartitionRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     topic: str = Field(min_length=1)
+    """The topic."""
     # A JSON boolean or string is not a partition (lax mode would take false as 0); 3.0 is 3.
     partition: JsonInt = Field(ge=0)
+    """The partition."""
 
 
 class SeekRequest(BaseModel):
@@ -89,6 +91,7 @@ class SeekRequest(BaseModel):
     )
 
     position: SeekPosition
+    """``beginning``, ``end``, ``offset`` or ``timestamp``."""
     offset: JsonInt | None = Field(
         default=None,
         ge=0,

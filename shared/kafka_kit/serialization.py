@@ -17,7 +17,11 @@ JSON_CONTENT_TYPE = b"application/json"
 
 
 def serialize_value(value: Any) -> bytes | None:
-    """Pydantic models and JSON-able objects become JSON; ``bytes``/``str`` pass through."""
+    """Pydantic models and JSON-able objects become JSON; ``bytes``/``str`` pass through.
+
+    Args:
+        value: The value.
+    """
     if value is None or isinstance(value, bytes):
         return value
     if isinstance(value, str):
@@ -35,7 +39,11 @@ def serialize_value(value: Any) -> bytes | None:
 
 
 def serialize_key(key: str | bytes | None) -> bytes | None:
-    """Keys are ``str`` (UTF-8) or ``bytes``; ``None`` means no key."""
+    """Keys are ``str`` (UTF-8) or ``bytes``; ``None`` means no key.
+
+    Args:
+        key: The key.
+    """
     if key is None or isinstance(key, bytes):
         return key
     if isinstance(key, str):
@@ -44,12 +52,21 @@ def serialize_key(key: str | bytes | None) -> bytes | None:
 
 
 def deserialize_value(raw: bytes | None, target: Any) -> Any:
-    """Convert a record's raw value into ``target``: a model, ``bytes``, ``str``, ``dict``, …."""
+    """Convert a record's raw value into ``target``: a model, ``bytes``, ``str``, ``dict``, ….
+
+    Args:
+        raw: The record's value.
+        target: The type to convert to.
+    """
     return converter(target)(raw)
 
 
 def converter(target: Any) -> Callable[[bytes | None], Any]:
-    """A function turning raw values into ``target`` (decided once, applied per record)."""
+    """A function turning raw values into ``target`` (decided once, applied per record).
+
+    Args:
+        target: The handler parameter's type.
+    """
     if target is bytes or target is Any:
         return _identity
     if target is str:

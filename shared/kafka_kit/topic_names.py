@@ -11,7 +11,11 @@ TOPIC_NAME_PATTERN = r"^[a-zA-Z0-9._-]{1,249}$"
 
 
 def topic_name_problem(name: str) -> str | None:
-    """Why Kafka would refuse ``name`` as a topic, or ``None`` when it is a valid name."""
+    """Why Kafka would refuse ``name`` as a topic, or ``None`` when it is a valid name.
+
+    Args:
+        name: A topic name.
+    """
     if name in (".", ".."):
         return f"{name!r} is not a topic name"
     if re.fullmatch(TOPIC_NAME_PATTERN, name) is None:

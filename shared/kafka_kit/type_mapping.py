@@ -17,7 +17,11 @@ __all__ = ["TypeMapping"]
 
 
 class TypeMapping:
-    """Tokens for types and back: ``TypeMapping({"event": EventDto, "refund": RefundDto})``."""
+    """Tokens for types and back: ``TypeMapping({"event": EventDto, "refund": RefundDto})``.
+
+    Args:
+        mapping: Token → type (``{"event": EventDto}``).
+    """
 
     def __init__(self, mapping: Mapping[str, type[Any]]) -> None:
         self.types: dict[str, type[Any]] = dict(mapping)
@@ -27,14 +31,23 @@ class TypeMapping:
 
     @classmethod
     def of(cls, mapping: TypeMapping | Mapping[str, type[Any]] | None) -> TypeMapping | None:
-        """``mapping`` as a :class:`TypeMapping` (``None`` stays ``None``)."""
+        """``mapping`` as a :class:`TypeMapping` (``None`` stays ``None``).
+
+        Args:
+            mapping: A mapping, a ``TypeMapping``, or ``None``.
+        """
         if mapping is None or isinstance(mapping, TypeMapping):
             return mapping
         return cls(mapping)
 
     @classmethod
     def parse(cls, spec: str, types: Iterable[type[Any]]) -> TypeMapping:
-        """From Spring's property syntax (``"event:EventDto, refund:RefundDto"``) over ``types``."""
+        """From Spring's property syntax (``"event:EventDto, refund:RefundDto"``) over ``types``.
+
+        Args:
+            spec: ``token:ClassName`` pairs, comma-separated.
+            types: The classes the names may refer to.
+        """
         by_name = {kind.__name__: kind for kind in types}
         mapping = {}
         for entry in filter(None, (part.strip() for part in spec.split(","))):
@@ -46,12 +59,20 @@ class TypeMapping:
         return cls(mapping)
 
     def header_for(self, value: Any) -> tuple[str, bytes] | None:
-        """The ``__TypeId__`` header for ``value``, when its type is mapped."""
+        """The ``__TypeId__`` header for ``value``, when its type is mapped.
+
+        Args:
+            value: The value being sent.
+        """
         token = self.tokens.get(type(value))
         return (h.TYPE_ID, token.encode()) if token is not None else None
 
     def type_of(self, headers: Iterable[tuple[str, bytes]]) -> tuple[str | None, type[Any] | None]:
-        """The incoming token (``None``: no type header) and the type it maps to (or ``None``)."""
+        """The incoming token (``None``: no type header) and the type it maps to (or ``None``).
+
+        Args:
+            headers: A record's headers.
+        """
         raw = h.last(headers, h.TYPE_ID)
         if raw is None:
             return None, None

@@ -68,7 +68,11 @@ def _problems(settings: type[BaseSettings]) -> Iterator[str]:
 
 def invalid_settings(*settings: type[BaseSettings]) -> list[str]:
     """One line per bad environment variable read by ``settings`` (and settings nested in them):
-    ``NAME=value: what is wrong``. Empty when every class can be built."""
+    ``NAME=value: what is wrong``. Empty when every class can be built.
+
+    Args:
+        settings: Settings classes to build from the environment.
+    """
     lines: list[str] = []
     for cls in _with_nested(settings):
         lines += [line for line in _problems(cls) if line not in lines]
@@ -85,7 +89,12 @@ def _with_nested(settings: Iterable[type[BaseSettings]]) -> list[type[BaseSettin
 
 
 def exit_if_invalid(*settings: type[BaseSettings], stream: TextIO | None = None) -> None:
-    """Print every bad variable of ``settings`` on a line of its own and exit with status 2."""
+    """Print every bad variable of ``settings`` on a line of its own and exit with status 2.
+
+    Args:
+        settings: Settings classes to build from the environment.
+        stream: Where the lines go (standard error when omitted).
+    """
     lines = invalid_settings(*settings)
     if lines:
         _exit(lines, stream or sys.stderr)
@@ -102,12 +111,19 @@ class SettingRow:
     """One environment variable: its name, its default as text, and what it means."""
 
     name: str
+    """The variable's name."""
     default: str
+    """Its default, as text."""
     meaning: str
+    """What it sets."""
 
 
 def setting_rows(*settings: type[BaseSettings]) -> list[SettingRow]:
-    """Every variable that ``settings`` (and settings nested in them) read, in declaration order."""
+    """Every variable that ``settings`` (and settings nested in them) read, in declaration order.
+
+    Args:
+        settings: Settings classes.
+    """
     rows: list[SettingRow] = []
     for cls in _with_nested(settings):
         nested = _nested(cls)

@@ -14,7 +14,12 @@ __all__ = ["SqliteFile"]
 
 
 class SqliteFile:
-    """Opens, closes and hands out one aiosqlite connection to ``path``."""
+    """Opens, closes and hands out one aiosqlite connection to ``path``.
+
+    Args:
+        path: The database file (made with its folder when missing).
+        what: What it holds, for errors (``the outbox``, ``the event store``).
+    """
 
     def __init__(self, path: str | Path, what: str) -> None:
         self.path = Path(path)

@@ -27,6 +27,10 @@ class ConnectClient:
     :class:`ConnectorNotFoundError`, 409 (a rebalance, a concurrent change) as
     :class:`ConnectRebalancingError`, an invalid config as :class:`ConnectorConfigError` with each
     setting's messages (configs are validated before they are sent).
+
+    Args:
+        url: A worker's REST address (any worker of a distributed group forwards to the leader).
+        timeout_s: How long a request may take.
     """
 
     def __init__(self, url: str, *, timeout_s: float = 30.0) -> None:
@@ -63,7 +67,11 @@ class ConnectClient:
         return sorted(names)
 
     async def validate(self, config: Mapping[str, str]) -> dict[str, list[str]]:
-        """Connect's validation of ``config`` (by its ``connector.class``): setting → messages."""
+        """Connect's validation of ``config`` (by its ``connector.class``): setting → messages.
+
+        Args:
+            config: A connector config, ``connector.class`` included.
+        """
         plugin = config.get("connector.class")
         if not plugin:
             raise ConnectorConfigError("(none)", {"connector.class": ["is required"]})
@@ -81,7 +89,12 @@ class ConnectClient:
         return errors
 
     async def put(self, name: str, config: Mapping[str, str]) -> ConnectorInfo:
-        """Create connector ``name`` or replace its config, after Connect validated it."""
+        """Create connector ``name`` or replace its config, after Connect validated it.
+
+        Args:
+            name: The connector.
+            config: Its whole config (``connector.class``, ``tasks.max``, …).
+        """
         full = {**config, "name": name}
         errors = await self.validate(full)
         if errors:
@@ -90,30 +103,56 @@ class ConnectClient:
         return ConnectorInfo.model_validate(answer)
 
     async def info(self, name: str) -> ConnectorInfo:
-        """The connector's config and tasks."""
+        """The connector's config and tasks.
+
+        Args:
+            name: The connector.
+        """
         return ConnectorInfo.model_validate(await self._call("GET", f"/connectors/{_q(name)}"))
 
     async def status(self, name: str) -> ConnectorStatus:
-        """The connector's and its tasks' states, and which worker runs each."""
+        """The connector's and its tasks' states, and which worker runs each.
+
+        Args:
+            name: The connector.
+        """
         answer = await self._call("GET", f"/connectors/{_q(name)}/status")
         return ConnectorStatus.model_validate(answer)
 
     async def pause(self, name: str) -> None:
-        """Pause the connector and its tasks (they keep their assignment)."""
+        """Pause the connector and its tasks (they keep their assignment).
+
+        Args:
+            name: The connector.
+        """
         await self._call("PUT", f"/connectors/{_q(name)}/pause")
 
     async def resume(self, name: str) -> None:
-        """Resume a paused or stopped connector."""
+        """Resume a paused or stopped connector.
+
+        Args:
+            name: The connector.
+        """
         await self._call("PUT", f"/connectors/{_q(name)}/resume")
 
     async def stop(self, name: str) -> None:
-        """Stop the connector and shut its tasks down (needed before its offsets change)."""
+        """Stop the connector and shut its tasks down (needed before its offsets change).
+
+        Args:
+            name: The connector.
+        """
         await self._call("PUT", f"/connectors/{_q(name)}/stop")
 
     async def restart(
         self, name: str, *, include_tasks: bool = False, only_failed: bool = False
     ) -> None:
-        """Restart the connector (and its tasks, or only the failed ones)."""
+        """Restart the connector (and its tasks, or only the failed ones).
+
+        Args:
+            name: The connector.
+            include_tasks: Restart its tasks too.
+            only_failed: Only what has failed.
+        """
         params = {
             "includeTasks": str(include_tasks).lower(),
             "onlyFailed": str(only_failed).lower(),
@@ -121,29 +160,51 @@ class ConnectClient:
         await self._call("POST", f"/connectors/{_q(name)}/restart", params=params)
 
     async def restart_task(self, name: str, task: int) -> None:
-        """Restart one task."""
+        """Restart one task.
+
+        Args:
+            name: The connector.
+            task: The task's id.
+        """
         await self._call("POST", f"/connectors/{_q(name)}/tasks/{task}/restart")
 
     async def offsets(self, name: str) -> list[dict[str, Any]]:
-        """The connector's committed offsets (source partitions and offsets; sinks: per TP)."""
+        """The connector's committed offsets (source partitions and offsets; sinks: per TP).
+
+        Args:
+            name: The connector.
+        """
         answer = await self._call("GET", f"/connectors/{_q(name)}/offsets")
         offsets: list[dict[str, Any]] = answer.get("offsets", [])
         return offsets
 
     async def alter_offsets(self, name: str, offsets: list[dict[str, Any]]) -> str:
-        """Set the offsets of a STOPPED connector (each ``{"partition": …, "offset": …}``)."""
+        """Set the offsets of a STOPPED connector (each ``{"partition": …, "offset": …}``).
+
+        Args:
+            name: The connector.
+            offsets: Each ``{"partition": …, "offset": …}`` in Connect's form (KIP-875).
+        """
         answer = await self._call(
             "PATCH", f"/connectors/{_q(name)}/offsets", json={"offsets": offsets}
         )
         return str((answer or {}).get("message", ""))
 
     async def reset_offsets(self, name: str) -> str:
-        """Forget a STOPPED connector's offsets: it starts from the beginning when resumed."""
+        """Forget a STOPPED connector's offsets: it starts from the beginning when resumed.
+
+        Args:
+            name: The connector (stopped).
+        """
         answer = await self._call("DELETE", f"/connectors/{_q(name)}/offsets")
         return str((answer or {}).get("message", ""))
 
     async def delete(self, name: str) -> None:
-        """Delete the connector."""
+        """Delete the connector.
+
+        Args:
+            name: The connector.
+        """
         await self._call("DELETE", f"/connectors/{_q(name)}")
 
     async def _call(self, method: str, path: str, **options: Any) -> Any:

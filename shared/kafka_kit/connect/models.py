@@ -17,12 +17,20 @@ class WorkerState(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     state: State
+    """What it does now."""
     worker_id: str
+    """The worker that runs it (``host:port``)."""
     trace: str | None = Field(default=None, description="The failure's stack trace, if FAILED.")
 
 
 class TaskStatus(WorkerState):
-    """One task of a connector."""
+    """One task of a connector.
+
+    Args:
+        state: What the task does now.
+        worker_id: The worker that runs it (``host:port``).
+        id: The task's number.
+    """
 
     id: int
 
@@ -33,9 +41,13 @@ class ConnectorStatus(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str
+    """The connector's name."""
     connector: WorkerState
+    """The connector's own state and worker."""
     tasks: list[TaskStatus]
+    """Each task's state and worker."""
     type: Literal["source", "sink", "unknown"] | None = None
+    """``source`` or ``sink``."""
 
 
 class ConnectorInfo(BaseModel):
@@ -44,9 +56,13 @@ class ConnectorInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str
+    """The connector's name."""
     config: dict[str, str]
+    """Its config, as Connect keeps it."""
     tasks: list[dict[str, Any]]
+    """Its tasks (``{"connector": …, "task": n}``)."""
     type: Literal["source", "sink", "unknown"] | None = None
+    """``source`` or ``sink``."""
 
 
 class PluginInfo(BaseModel):
@@ -55,5 +71,8 @@ class PluginInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     class_name: str = Field(alias="class")
+    """The connector class (``io.debezium.connector.postgresql.PostgresConnector``)."""
     type: str
+    """``source``, ``sink``, ``converter``…"""
     version: str | None = None
+    """The plugin's version, when it says."""

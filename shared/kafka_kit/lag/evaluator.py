@@ -49,10 +49,13 @@ class CommitSample:
     """One commit in a window: the offset, when it was committed (ms), and the lag then."""
 
     offset: int
+    """The committed offset."""
     timestamp: int
+    """When it was committed (epoch ms)."""
     lag: int | None
     """``None`` when no log-end offset was known at the commit (Burrow's nil lag)."""
     observed_at: int = 0
+    """When it was read (epoch ms)."""
     order: int = 0
     """Where the commit sits in ``__consumer_offsets``: orders commits, drops re-reads."""
 
@@ -62,14 +65,23 @@ class PartitionStatus:
     """A partition's evaluation."""
 
     topic: str
+    """The partition's topic."""
     partition: int
+    """The partition."""
     status: Status
+    """Burrow's verdict for it (OK, WARN, STOP, STALL, REWIND)."""
     start: CommitSample | None
+    """The oldest commit of its window."""
     end: CommitSample | None
+    """The newest commit of its window."""
     current_lag: int
+    """Log-end offset minus the last commit, now."""
     complete: float
+    """How full its window is, 0 to 1."""
     owner: str = ""
+    """The host of the member that owns it now (empty: unknown)."""
     client_id: str = ""
+    """That member's client id."""
 
 
 @dataclass(frozen=True)
@@ -77,15 +89,26 @@ class GroupStatus:
     """A group's evaluation."""
 
     cluster: str
+    """The watched cluster's name."""
     group: str
+    """The consumer group."""
     status: Status
+    """Burrow's verdict: the worst of its partitions'."""
     complete: float
+    """How full the windows are, 0 to 1 (Burrow's ``complete``)."""
     partitions: list[PartitionStatus]
+    """Each partition's evaluation."""
     maxlag: PartitionStatus | None
+    """The partition with the most lag now, if any."""
 
     @classmethod
     def not_found(cls, cluster: str, group: str) -> GroupStatus:
-        """What Burrow answers for a group it does not know (or has expired)."""
+        """What Burrow answers for a group it does not know (or has expired).
+
+        Args:
+            cluster: The watched cluster's name.
+            group: The group asked for.
+        """
         return cls(cluster, group, Status.NOTFOUND, 1.0, [], None)
 
     @property
@@ -148,7 +171,15 @@ def partition_rule(
     now_ms: int,
     allowed_lag: int = 0,
 ) -> Status:
-    """Burrow's ``calculatePartitionStatus`` over one window (oldest commit first)."""
+    """Burrow's ``calculatePartitionStatus`` over one window (oldest commit first).
+
+    Args:
+        samples: The window's commits, oldest first.
+        log_ends: Recent log-end samples, oldest first.
+        current_lag: Log end minus the last commit, now.
+        now_ms: The time to judge at (epoch ms).
+        allowed_lag: Lag up to this counts as none.
+    """
     if not samples or current_lag <= allowed_lag:
         return Status.OK
     # STOP first: a dead consumer's old window may well show lag 0 somewhere.
@@ -184,6 +215,18 @@ def evaluate_partition(
 
     A partition without a window (``slots`` empty) is OK with completeness 0; one whose window
     is shorter than ``minimum_complete`` is OK without being judged.
+
+    Args:
+        topic: The partition's topic.
+        partition: The partition.
+        slots: The commit window.
+        log_ends: Recent log-end samples, oldest first.
+        current_lag: Log end minus the last commit, now.
+        now_ms: The time to judge at (epoch ms).
+        allowed_lag: Lag up to this counts as none.
+        minimum_complete: Windows less full than this are not judged.
+        owner: The owning member's host.
+        client_id: The owning member's client id.
     """
     if not slots:
         return PartitionStatus(topic, partition, Status.OK, None, None, current_lag, 0.0, owner,
@@ -211,7 +254,13 @@ def evaluate_partition(
 
 
 def evaluate_group(cluster: str, group: str, partitions: list[PartitionStatus]) -> GroupStatus:
-    """The worst partition status (capped at ERR), completeness, the partition lagging most."""
+    """The worst partition status (capped at ERR), completeness, the partition lagging most.
+
+    Args:
+        cluster: The watched cluster's name.
+        group: The consumer group.
+        partitions: Each partition's evaluation.
+    """
     worst = max((p.status for p in partitions), default=Status.OK)
     complete = sum(p.complete == 1.0 for p in partitions) / len(partitions) if partitions else 0.0
     maxlag: PartitionStatus | None = None

@@ -20,19 +20,31 @@ class LagPoint:
     """A group's lag at one moment: the total and each partition's."""
 
     at_ms: int
+    """When (epoch ms)."""
     total: int
+    """The group's total lag."""
     partitions: dict[tuple[str, int], int]
+    """Lag per ``(topic, partition)``."""
 
 
 class LagHistory:
-    """The last ``points`` lag samples of every group."""
+    """The last ``points`` lag samples of every group.
+
+    Args:
+        points: Samples kept per group (oldest dropped first).
+    """
 
     def __init__(self, points: int = 360) -> None:
         self.points = points
         self._series: dict[str, deque[LagPoint]] = {}
 
     def record(self, at_ms: int, lags: Iterable[GroupLag]) -> None:
-        """Add one sample per group; groups not given any more are forgotten."""
+        """Add one sample per group; groups not given any more are forgotten.
+
+        Args:
+            at_ms: When the sample was taken (epoch ms).
+            lags: Every group's lag now.
+        """
         seen = set()
         for lag in lags:
             seen.add(lag.group)
@@ -43,5 +55,9 @@ class LagHistory:
             del self._series[gone]
 
     def series(self, group: str) -> list[LagPoint]:
-        """The group's samples, oldest first (empty for a group never sampled)."""
+        """The group's samples, oldest first (empty for a group never sampled).
+
+        Args:
+            group: The consumer group.
+        """
         return list(self._series.get(group, ()))

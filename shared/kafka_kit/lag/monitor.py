@@ -48,7 +48,13 @@ def _now_ms() -> int:
 
 
 class ClusterLagMonitor:
-    """One cluster: a reader of its commits, a sampler of its log-end offsets, a store."""
+    """One cluster: a reader of its commits, a sampler of its log-end offsets, a store.
+
+    Args:
+        name: The cluster's name (a key of ``LAG_CLUSTERS``).
+        settings: How to reach it.
+        lag: How often offsets are sampled, window sizes, Burrow's rules.
+    """
 
     def __init__(self, name: str, settings: KafkaSettings, lag: LagSettings) -> None:
         self.name = name
@@ -254,7 +260,11 @@ class ClusterLagMonitor:
         return self.store.topics()
 
     def topic_offsets(self, topic: str) -> list[int] | None:
-        """The latest log-end sample of each partition, or ``None`` for an unknown topic."""
+        """The latest log-end sample of each partition, or ``None`` for an unknown topic.
+
+        Args:
+            topic: The topic.
+        """
         return self.store.latest_log_ends(topic)
 
     def groups(self) -> list[str]:
@@ -262,29 +272,50 @@ class ClusterLagMonitor:
         return sorted(self.store.groups)
 
     def consumers_of(self, topic: str) -> list[str]:
-        """Groups that committed to (or consume) ``topic``."""
+        """Groups that committed to (or consume) ``topic``.
+
+        Args:
+            topic: The topic.
+        """
         return self.store.consumers_of(topic)
 
     def status(self, group: str) -> GroupStatus:
-        """The group's Burrow evaluation now (status NOTFOUND for an unknown group)."""
+        """The group's Burrow evaluation now (status NOTFOUND for an unknown group).
+
+        Args:
+            group: The consumer group.
+        """
         lag = self.lag
         return self.store.evaluate(
             self.name, group, _now_ms(), lag.allowed_lag, lag.minimum_complete
         )
 
     def group_lag(self, group: str) -> GroupLag | None:
-        """Log-end, committed and lag per partition, or ``None`` for an unknown group."""
+        """Log-end, committed and lag per partition, or ``None`` for an unknown group.
+
+        Args:
+            group: The consumer group.
+        """
         if self.store.expired(group, _now_ms()):
             return None
         return self.store.group_lag(group)
 
     def known(self, group: str) -> bool:
-        """Burrow has a window for the group (it committed within ``expire_group_s``)."""
+        """Burrow has a window for the group (it committed within ``expire_group_s``).
+
+        Args:
+            group: The consumer group.
+        """
         return not self.store.expired(group, _now_ms())
 
 
 class LagMonitors:
-    """Every watched cluster by name (one process, many clusters, as Burrow does)."""
+    """Every watched cluster by name (one process, many clusters, as Burrow does).
+
+    Args:
+        settings: The local cluster (``local``), when ``LAG_CLUSTERS`` names none.
+        lag: Which clusters to watch and how (``LAG_*``).
+    """
 
     def __init__(self, settings: KafkaSettings, lag: LagSettings) -> None:
         clusters = lag.clusters or {"local": settings.bootstrap_servers}
@@ -312,5 +343,9 @@ class LagMonitors:
         }
 
     def get(self, cluster: str) -> ClusterLagMonitor | None:
-        """The monitor of ``cluster``, or ``None``."""
+        """The monitor of ``cluster``, or ``None``.
+
+        Args:
+            cluster: A watched cluster's name.
+        """
         return self.monitors.get(cluster)

@@ -27,10 +27,15 @@ class OffsetCommit:
     """A group committed ``offset`` (the next to read) for a partition at ``timestamp`` (ms)."""
 
     group: str
+    """The consumer group."""
     topic: str
+    """The partition's topic."""
     partition: int
+    """The partition."""
     offset: int
+    """The next offset the group will read."""
     timestamp: int
+    """When it committed (epoch ms)."""
     order: int = 0
     """The record's offset in ``__consumer_offsets``: later commits of a group have higher ones."""
 
@@ -40,6 +45,7 @@ class GroupDeleted:
     """The group's metadata tombstone: the group is gone."""
 
     group: str
+    """The deleted group."""
 
 
 class _Reader:
@@ -81,7 +87,13 @@ class _Reader:
 def parse_offsets_record(
     key: bytes | None, value: bytes | None, order: int = 0
 ) -> OffsetCommit | GroupDeleted | None:
-    """The commit or group deletion in a ``__consumer_offsets`` record; ``None`` for others."""
+    """The commit or group deletion in a ``__consumer_offsets`` record; ``None`` for others.
+
+    Args:
+        key: The record's key (the schema version, then group, topic and partition).
+        value: Its value (``None``: a tombstone).
+        order: Its offset in ``__consumer_offsets``.
+    """
     if not key or len(key) < 2:
         return None
     keys = _Reader(key)

@@ -8,7 +8,12 @@ __all__ = ["status_reason"]
 
 
 def status_reason(group: GroupStatus, now_ms: int) -> str:
-    """The rule behind the group's status: the worst partition and what its window shows."""
+    """The rule behind the group's status: the worst partition and what its window shows.
+
+    Args:
+        group: The group's evaluation.
+        now_ms: The time it was made for (epoch ms), to say how old the last commit is.
+    """
     if group.status == Status.NOTFOUND:
         return "no commit seen from this group (or it expired)"
     bad = [p for p in group.partitions if p.status > Status.OK]

@@ -44,10 +44,15 @@ class PartitionLag:
     """Log-end offset, committed offset and lag of one partition for one group."""
 
     topic: str
+    """The partition's topic."""
     partition: int
+    """The partition."""
     log_end_offset: int | None
+    """Its latest log-end sample (``None``: none yet)."""
     committed_offset: int
+    """The group's last commit."""
     lag: int
+    """Log-end minus committed (0 when either is unknown)."""
 
 
 @dataclass
@@ -55,7 +60,9 @@ class GroupLag:
     """A group's lag per partition, with totals per topic and for the group."""
 
     group: str
+    """The consumer group."""
     partitions: list[PartitionLag] = field(default_factory=list)
+    """Each partition it committed to."""
 
     @property
     def total_lag(self) -> int:
@@ -72,7 +79,15 @@ class GroupLag:
 
 
 class LagStore:
-    """What Burrow's storage module keeps for one cluster."""
+    """What Burrow's storage module keeps for one cluster.
+
+    Args:
+        window: Commits kept per partition (Burrow's ``intervals``).
+        min_distance_ms: A commit closer than this to the one before replaces it (Burrow's ``min-
+            distance``).
+        expire_group_ms: A group without a commit for this long is forgotten (Burrow's ``expire-
+            group``).
+    """
 
     def __init__(
         self, window: int = 10, min_distance_ms: int = 0, expire_group_ms: int = 604_800_000
@@ -85,14 +100,26 @@ class LagStore:
 
     # ------------------------------------------------------------------ log-end offsets
     def set_log_end(self, topic: str, partition: int, offset: int, partition_count: int) -> None:
-        """A new log-end sample (high watermark) of a partition of a ``partition_count`` topic."""
+        """A new log-end sample (high watermark) of a partition of a ``partition_count`` topic.
+
+        Args:
+            topic: The partition's topic.
+            partition: The partition.
+            offset: Its log-end offset (high watermark) now.
+            partition_count: How many partitions the topic has now (a sample ring is kept for
+                each).
+        """
         rings = self.log_ends.setdefault(topic, [])
         while len(rings) < partition_count:
             rings.append(deque(maxlen=self.window))
         rings[partition].append(offset)
 
     def delete_topic(self, topic: str) -> None:
-        """The topic is gone: from the cluster and from every group."""
+        """The topic is gone: from the cluster and from every group.
+
+        Args:
+            topic: The deleted topic.
+        """
         self.log_ends.pop(topic, None)
         for group in self.groups.values():
             group.topics.pop(topic, None)
@@ -102,7 +129,11 @@ class LagStore:
         return sorted(self.log_ends)
 
     def latest_log_ends(self, topic: str) -> list[int] | None:
-        """The latest log-end sample of each partition, or ``None`` for an unknown topic."""
+        """The latest log-end sample of each partition, or ``None`` for an unknown topic.
+
+        Args:
+            topic: The topic.
+        """
         rings = self.log_ends.get(topic)
         return None if rings is None else [ring[-1] for ring in rings if ring]
 
@@ -124,7 +155,17 @@ class LagStore:
         order: int,
         observed_at: int,
     ) -> bool:
-        """Record a commit the way Burrow stores it; ``False`` if it was dropped."""
+        """Record a commit the way Burrow stores it; ``False`` if it was dropped.
+
+        Args:
+            group: The consumer group.
+            topic: The partition's topic.
+            partition: The partition.
+            offset: The committed offset.
+            timestamp: When it was committed (epoch ms).
+            order: Its position in ``__consumer_offsets``: an older commit read late is dropped.
+            observed_at: When it was read (epoch ms).
+        """
         if timestamp < observed_at - self.expire_group_ms:
             return False  # older than any group is kept
         end = self._latest_log_end(topic, partition)
@@ -158,7 +199,11 @@ class LagStore:
         return entry
 
     def delete_group(self, group: str) -> None:
-        """The group itself was deleted (its metadata tombstone)."""
+        """The group itself was deleted (its metadata tombstone).
+
+        Args:
+            group: The deleted group.
+        """
         self.groups.pop(group, None)
 
     # ------------------------------------------------------------------ owners
@@ -174,6 +219,11 @@ class LagStore:
         assigned nothing yet — a group with members is listed even before it commits or owns a
         sampled partition (Burrow creates the group on its first owner, sampled or not).
         Partitions of topics never sampled get no owner, as Burrow skips them.
+
+        Args:
+            group: The consumer group.
+            owners: ``(topic, partition) -> (host, client id)`` of the member that owns it.
+            members: How many members the group has (any: the group is known, even before a commit).
         """
         count = len({client for _, client in owners.values()}) if members is None else members
         known = self.groups.get(group)
@@ -192,14 +242,23 @@ class LagStore:
 
     # ------------------------------------------------------------------ queries
     def expired(self, group: str, now_ms: int) -> bool:
-        """Unknown, never committed, or no commit within ``expire_group_ms`` (Burrow: NOTFOUND)."""
+        """Unknown, never committed, or no commit within ``expire_group_ms`` (Burrow: NOTFOUND).
+
+        Args:
+            group: The consumer group.
+            now_ms: The time now (epoch ms).
+        """
         windows = self.groups.get(group)
         if windows is None or not windows.last_commit:
             return True
         return windows.last_commit < now_ms - self.expire_group_ms
 
     def expire(self, now_ms: int) -> list[str]:
-        """Forget groups without a recent commit that nobody consumes for any more."""
+        """Forget groups without a recent commit that nobody consumes for any more.
+
+        Args:
+            now_ms: The time now (epoch ms).
+        """
         gone = [
             name
             for name, windows in self.groups.items()
@@ -212,23 +271,44 @@ class LagStore:
         return gone
 
     def consumers_of(self, topic: str) -> list[str]:
-        """Groups that have the topic."""
+        """Groups that have the topic.
+
+        Args:
+            topic: The topic.
+        """
         return sorted(name for name, windows in self.groups.items() if topic in windows.topics)
 
     def slots(self, group: str, topic: str, partition: int) -> list[CommitSample | None]:
-        """The window as Burrow shows it: ``window`` slots, empty ones first; none if no window."""
+        """The window as Burrow shows it: ``window`` slots, empty ones first; none if no window.
+
+        Args:
+            group: The consumer group.
+            topic: The partition's topic.
+            partition: The partition.
+        """
         entry = self.groups[group].topics[topic][partition]
         if entry.samples is None:
             return []
         return [None] * (self.window - len(entry.samples)) + list(entry.samples)
 
     def log_end_history(self, topic: str, partition: int) -> list[int]:
-        """The partition's recent log-end samples, oldest first."""
+        """The partition's recent log-end samples, oldest first.
+
+        Args:
+            topic: The partition's topic.
+            partition: The partition.
+        """
         rings = self.log_ends.get(topic)
         return list(rings[partition]) if rings and partition < len(rings) else []
 
     def current_lag(self, group: str, topic: str, partition: int) -> int:
-        """Latest log-end sample minus the last commit (0 when either is unknown)."""
+        """Latest log-end sample minus the last commit (0 when either is unknown).
+
+        Args:
+            group: The consumer group.
+            topic: The partition's topic.
+            partition: The partition.
+        """
         entry = self.groups[group].topics[topic][partition]
         end = self._latest_log_end(topic, partition)
         if not entry.samples or end is None:
@@ -236,7 +316,11 @@ class LagStore:
         return max(0, end - entry.samples[-1].offset)
 
     def partitions(self, group: str) -> list[tuple[str, int, PartitionWindow]]:
-        """Every partition the group has, sorted."""
+        """Every partition the group has, sorted.
+
+        Args:
+            group: The consumer group.
+        """
         windows = self.groups.get(group)
         if windows is None:
             return []
@@ -247,7 +331,11 @@ class LagStore:
         ]
 
     def group_lag(self, group: str) -> GroupLag:
-        """Log-end, committed and lag for each partition ``group`` committed to."""
+        """Log-end, committed and lag for each partition ``group`` committed to.
+
+        Args:
+            group: The consumer group.
+        """
         report = GroupLag(group)
         for topic, partition, entry in self.partitions(group):
             if entry.samples:
@@ -270,7 +358,16 @@ class LagStore:
         allowed_lag: int = 0,
         minimum_complete: float = 0.0,
     ) -> GroupStatus:
-        """The group's Burrow status now (NOTFOUND when unknown or expired)."""
+        """The group's Burrow status now (NOTFOUND when unknown or expired).
+
+        Args:
+            cluster: The cluster's name, for the answer.
+            group: The consumer group.
+            now_ms: The time to judge at (epoch ms).
+            allowed_lag: Lag up to this counts as none (Burrow's rule 1).
+            minimum_complete: Windows less full than this are not judged (Burrow's ``minimum-
+                complete``).
+        """
         if self.expired(group, now_ms):
             return GroupStatus.not_found(cluster, group)
         partitions = [

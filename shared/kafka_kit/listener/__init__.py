@@ -10,18 +10,6 @@ batch, exactly-once), ``failures`` (the one failure path), ``commits`` (ack mode
 """
 
 from kafka_kit._deprecation import moved_names
-from kafka_kit.listener.arguments import (
-    Inject,
-    Payload,
-    RecordField,
-    RecordHeaders,
-    RecordKey,
-    RecordOffset,
-    RecordPartition,
-    RecordTimestamp,
-    RecordTopic,
-    ValueDeserializer,
-)
 from kafka_kit.listener.concurrent import ConcurrentListenerContainer
 from kafka_kit.listener.consumer_setup import Subscription
 from kafka_kit.listener.container import ContainerState, ListenerContainer
@@ -32,6 +20,18 @@ from kafka_kit.listener.endpoint import (
     ListenerPreset,
     PartitionSpec,
     TopicPartitionOffset,
+)
+from kafka_kit.listener.markers import (
+    Inject,
+    Payload,
+    RecordField,
+    RecordHeaders,
+    RecordKey,
+    RecordOffset,
+    RecordPartition,
+    RecordTimestamp,
+    RecordTopic,
+    ValueDeserializer,
 )
 from kafka_kit.listener.observer import ListenerObserver, Outcome
 from kafka_kit.listener.rebalance import RebalanceListener

@@ -28,7 +28,6 @@ import sys
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aiokafka.structs import ConsumerRecord
@@ -41,6 +40,18 @@ from kafka_kit.errors import (
     ListenerDeclarationError,
 )
 from kafka_kit.listener.depends import DependencyCall, depends_of, type_hints
+from kafka_kit.listener.markers import (
+    Inject,
+    Payload,
+    RecordField,
+    RecordHeaders,
+    RecordKey,
+    RecordOffset,
+    RecordPartition,
+    RecordTimestamp,
+    RecordTopic,
+    ValueDeserializer,
+)
 from kafka_kit.serialization import converter
 from kafka_kit.type_mapping import TypeMapping
 
@@ -60,27 +71,6 @@ __all__ = [
 
 Record = ConsumerRecord[bytes, bytes]
 Resolver = Callable[[Record], Any]
-ValueDeserializer = Callable[[bytes | None], Any]
-"""Turns a record's raw value into the payload (Avro, Protobuf…); raising: a poison pill."""
-
-
-@dataclass(frozen=True)
-class RecordField:
-    """Marks what a handler parameter receives: ``Annotated[int, RecordOffset]``."""
-
-    name: str
-
-
-RecordKey = RecordField("key")
-RecordTopic = RecordField("topic")
-RecordPartition = RecordField("partition")
-RecordOffset = RecordField("offset")
-RecordTimestamp = RecordField("timestamp")
-RecordHeaders = RecordField("headers")
-Payload = RecordField("payload")
-Inject = RecordField("dependency")
-"""Marks a dependency, looked up by type among the registry's: ``Annotated[Store, Inject]``."""
-
 _FIELDS: dict[str, Resolver] = {
     "topic": lambda r: r.topic,
     "partition": lambda r: r.partition,
@@ -199,7 +189,15 @@ class UnreadableRecordError(BatchListenerFailedError):
 
 
 class HandlerInvoker:
-    """Resolves a handler's parameters once, then invokes it per record (or per batch)."""
+    """Resolves a handler's parameters once, then invokes it per record (or per batch).
+
+    Args:
+        handler: The listener function.
+        batch: It takes a poll's records as a list.
+        value_deserializer: Turns raw values into the payload (JSON/pydantic by the annotation when
+            omitted).
+        type_mapping: ``__TypeId__`` token → payload model.
+    """
 
     def __init__(
         self,
@@ -332,6 +330,11 @@ class HandlerInvoker:
         Returns the handler's own awaitable, not a coroutine wrapping it: this runs once per
         record, and a frame fewer is a real part of a no-op handler's cost. Arguments are
         resolved (and payloads converted) at the call, so conversion errors raise there.
+
+        Args:
+            records: One record, or a batch's list.
+            acknowledgment: For manual ack modes.
+            dependencies: What ``Annotated[T, Inject]`` parameters receive, by type.
         """
         if self._only_argument is not None:
             awaitable: Awaitable[Any] = self.handler(self._only_argument(records))  # type: ignore[arg-type]

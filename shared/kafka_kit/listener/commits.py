@@ -24,8 +24,11 @@ class CommitPolicy:
     """Spring's ack modes as a rule: is a commit due now?"""
 
     ack_mode: AckMode
+    """When offsets are committed."""
     ack_count: int = 100
+    """With ``count`` modes: records per commit."""
     ack_time_s: float = 5.0
+    """With ``time`` modes: seconds between commits."""
 
     @property
     def checked_per_record(self) -> bool:
@@ -35,7 +38,14 @@ class CommitPolicy:
     def due(
         self, *, pending: bool, uncommitted: int, since_commit_s: float, end_of_poll: bool
     ) -> bool:
-        """Whether to commit now; ``pending``: some offset waits to be committed."""
+        """Whether to commit now; ``pending``: some offset waits to be committed.
+
+        Args:
+            pending: Some offset waits to be committed.
+            uncommitted: Records handled since the last commit.
+            since_commit_s: Seconds since the last commit.
+            end_of_poll: The poll's records were all handled.
+        """
         if not pending:
             return False
         count_due = uncommitted >= self.ack_count
@@ -55,7 +65,15 @@ class CommitPolicy:
 
 
 class OffsetCommitter:
-    """Commits what a container's tracker says was handled, when its policy says so."""
+    """Commits what a container's tracker says was handled, when its policy says so.
+
+    Args:
+        policy: When to commit.
+        tracker: Which offsets may be committed.
+        metrics: Counts the commits.
+        group_id: The consumer group (``None``: nothing to commit to).
+        client_id: The consumer's, for log lines.
+    """
 
     def __init__(
         self,
@@ -74,7 +92,11 @@ class OffsetCommitter:
         self._last_commit = time.monotonic()
 
     def due(self, *, end_of_poll: bool) -> bool:
-        """Whether the policy wants a commit now."""
+        """Whether the policy wants a commit now.
+
+        Args:
+            end_of_poll: The poll's records were all handled.
+        """
         return self.policy.due(
             pending=bool(self.tracker.pending),
             uncommitted=self.tracker.uncommitted,
@@ -83,12 +105,20 @@ class OffsetCommitter:
         )
 
     async def commit_if_due(self, consumer: AIOKafkaConsumer) -> None:
-        """Commit when a commit is due after a single record."""
+        """Commit when a commit is due after a single record.
+
+        Args:
+            consumer: The container's consumer.
+        """
         if self.due(end_of_poll=False):
             await self.commit(consumer)
 
     async def commit(self, consumer: AIOKafkaConsumer) -> None:
-        """Commit every pending offset (without a group there is nothing to commit to)."""
+        """Commit every pending offset (without a group there is nothing to commit to).
+
+        Args:
+            consumer: The container's consumer.
+        """
         pending = self.tracker.take_pending()
         if not pending or self.group_id is None:
             return
@@ -104,7 +134,12 @@ class OffsetCommitter:
         self.metrics.commits += 1
 
     async def commit_quietly(self, consumer: AIOKafkaConsumer, when: str) -> None:
-        """Commit; a failure is only logged: the records are delivered again (at-least-once)."""
+        """Commit; a failure is only logged: the records are delivered again (at-least-once).
+
+        Args:
+            consumer: The container's consumer.
+            when: What is happening, for the log line (``on revoke``…).
+        """
         try:
             await self.commit(consumer)
         except Exception as exc:  # noqa: BLE001 - redelivered, not lost

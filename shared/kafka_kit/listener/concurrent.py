@@ -25,6 +25,19 @@ class ConcurrentListenerContainer:
 
     Subscribed children share the group, so Kafka gives each partition to exactly one of them.
     Explicitly assigned partitions are dealt out round-robin among the children.
+
+    Args:
+        endpoint: What ``@kafka_listener`` declared.
+        settings: How the consumers reach the cluster.
+        subscription: The topics, pattern or partitions to consume.
+        group_id: The consumer group the children share (``None``: explicit partitions only).
+        client_id_prefix: Each child's client id is this plus its number.
+        listener_id: The id in the registry (the endpoint's when omitted; retry topics' containers
+            have their own).
+        error_handler: For the endpoint when it has none of its own.
+        not_before: When a record may be handled (retry topics' back-off), from its headers.
+        dependencies: What handlers may ask for by type.
+        prometheus: Where the listener metrics go.
     """
 
     def __init__(
@@ -100,7 +113,11 @@ class ConcurrentListenerContainer:
             raise
 
     async def stop(self, timeout_s: float | None = None) -> None:
-        """Stop every child (each finishes and commits its batch)."""
+        """Stop every child (each finishes and commits its batch).
+
+        Args:
+            timeout_s: How long a handler may take to finish (the shut-down timeout when omitted).
+        """
         await asyncio.gather(*(child.stop(timeout_s) for child in self.children))
 
     def pause(self) -> None:
@@ -114,7 +131,11 @@ class ConcurrentListenerContainer:
             child.resume()
 
     def seek(self, request: SeekRequest) -> asyncio.Future[list[None]]:
-        """Seek in every child (each on the partitions it owns); done when all applied it."""
+        """Seek in every child (each on the partitions it owns); done when all applied it.
+
+        Args:
+            request: Where to: beginning, end, an offset or a timestamp, on some partitions or all.
+        """
         return asyncio.gather(*(child.seek(request) for child in self.children))
 
     @property

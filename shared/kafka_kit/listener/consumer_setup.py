@@ -22,12 +22,19 @@ class Subscription:
     """What a container consumes: topics, a pattern, or explicitly assigned partitions."""
 
     topics: tuple[str, ...] = ()
+    """Topics to subscribe to, as a group."""
     pattern: str | None = None
+    """A regex of topics to subscribe to."""
     partitions: tuple[TopicPartitionOffset, ...] = ()
+    """Partitions assigned explicitly, with where to start."""
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """Validate a subscription regex early, with a clear error."""
+    """Validate a subscription regex early, with a clear error.
+
+    Args:
+        pattern: A topic regex.
+    """
     try:
         return re.compile(pattern)
     except re.error as exc:
@@ -37,7 +44,14 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 def consumer_config(
     endpoint: ListenerEndpoint, settings: KafkaSettings, *, client_id: str, group_id: str | None
 ) -> dict[str, Any]:
-    """``KAFKA_CONSUMER_*``, then the listener's own properties; the container commits."""
+    """``KAFKA_CONSUMER_*``, then the listener's own properties; the container commits.
+
+    Args:
+        endpoint: The listener's declaration.
+        settings: ``KAFKA_CONSUMER_*``.
+        client_id: The consumer's client id.
+        group_id: Its group (``None``: explicit partitions).
+    """
     config = settings.consumer_config(client_id, group_id=group_id, **endpoint.properties)
     if endpoint.transactional:
         config["isolation_level"] = "read_committed"  # never build on aborted input
@@ -50,7 +64,14 @@ async def open_consumer(
     rebalances: RebalanceBridge,
     settings: KafkaSettings,
 ) -> AIOKafkaConsumer:
-    """A started consumer, subscribed or assigned, at its initial offsets (every wait bounded)."""
+    """A started consumer, subscribed or assigned, at its initial offsets (every wait bounded).
+
+    Args:
+        config: The consumer's arguments.
+        subscription: Topics, a pattern, or partitions.
+        rebalances: Hears assignments and revocations.
+        settings: Bounds the start.
+    """
     consumer = AIOKafkaConsumer(**config)
     if subscription.partitions:
         consumer.assign([TopicPartition(p.topic, p.partition) for p in subscription.partitions])

@@ -49,6 +49,18 @@ class ListenerContainer:
 
     It is also the :class:`~kafka_kit.listener.context.ListenerContext` its error handler and
     recoverers get: ids, group, and ``count`` to report outcomes.
+
+    Args:
+        endpoint: What ``@kafka_listener`` declared.
+        settings: How the consumer reaches the cluster.
+        subscription: The topics, pattern or partitions to consume.
+        group_id: The consumer group (``None``: explicit partitions only).
+        client_id: The consumer's client id.
+        error_handler: For the endpoint when it has none of its own (``DefaultErrorHandler`` when
+            neither).
+        not_before: When a record may be handled (retry topics' back-off), from its headers.
+        dependencies: What handlers may ask for by type.
+        prometheus: Where the listener metrics go.
     """
 
     def __init__(
@@ -118,7 +130,12 @@ class ListenerContainer:
         return self.endpoint.id
 
     def count(self, outcome: Outcome, records: int = 1) -> None:
-        """Report ``records`` records that ended with ``outcome`` to every observer."""
+        """Report ``records`` records that ended with ``outcome`` to every observer.
+
+        Args:
+            outcome: How they ended (``handled``, ``failed``, ``dead_lettered``…).
+            records: How many.
+        """
         self.observers.count(outcome, records)
 
     # ================================================================ lifecycle
@@ -161,7 +178,11 @@ class ListenerContainer:
         )
 
     async def stop(self, timeout_s: float | None = None) -> None:
-        """Finish the current batch and commit it; a handler past ``timeout_s`` is cancelled."""
+        """Finish the current batch and commit it; a handler past ``timeout_s`` is cancelled.
+
+        Args:
+            timeout_s: How long the handler may take to finish (the shut-down timeout when omitted).
+        """
         task = self._task
         if task is None:
             return
@@ -200,7 +221,11 @@ class ListenerContainer:
             self.state = ContainerState.RUNNING
 
     def seek(self, request: SeekRequest) -> asyncio.Future[None]:
-        """Queue a seek for the poll loop; the future completes once it was applied."""
+        """Queue a seek for the poll loop; the future completes once it was applied.
+
+        Args:
+            request: Where to: beginning, end, an offset or a timestamp, on some partitions or all.
+        """
         return self._seeks.add(request)
 
     @property

@@ -28,5 +28,10 @@ class ListenerContext(Protocol):
         ...
 
     def count(self, outcome: Outcome, records: int = 1) -> None:
-        """Report ``records`` records that ended with ``outcome`` (e.g. ``dead_lettered``)."""
+        """Report ``records`` records that ended with ``outcome`` (e.g. ``dead_lettered``).
+
+        Args:
+            outcome: How they ended (``dead_lettered``, ``recovered``…).
+            records: How many.
+        """
         ...

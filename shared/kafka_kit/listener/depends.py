@@ -38,7 +38,11 @@ __all__ = ["DependencyCall", "depends_of", "type_hints"]
 
 
 def type_hints(function: Callable[..., Any]) -> dict[str, Any]:
-    """``function``'s resolved annotations; a clear error when a name in them cannot be found."""
+    """``function``'s resolved annotations; a clear error when a name in them cannot be found.
+
+    Args:
+        function: A handler or dependency.
+    """
     try:
         return typing.get_type_hints(function, include_extras=True)
     except NameError as exc:
@@ -58,6 +62,10 @@ def depends_of(annotation: Any, default: object) -> Any | None:
     """The ``Depends(...)`` a parameter declares (its default, or in its ``Annotated``), if any.
 
     ``Depends()`` without a function gets the annotation's class as its function.
+
+    Args:
+        annotation: The parameter's annotation.
+        default: Its default.
     """
     base = annotation
     found: Any = default if _is_depends(default) else None
@@ -83,7 +91,12 @@ _RECORD = object()
 
 
 class DependencyCall:
-    """One ``Depends(...)``: its function and where each of its parameters comes from."""
+    """One ``Depends(...)``: its function and where each of its parameters comes from.
+
+    Args:
+        depends: FastAPI's ``Depends(...)`` marker.
+        where: The handler parameter it serves, for errors.
+    """
 
     def __init__(self, depends: Any, *, where: str) -> None:
         self.function: Callable[..., Any] = depends.dependency
@@ -119,7 +132,14 @@ class DependencyCall:
         scope: contextlib.AsyncExitStack,
         cache: dict[Any, Any],
     ) -> Any:
-        """Call the function (once per ``cache`` when ``use_cache``); close it with ``scope``."""
+        """Call the function (once per ``cache`` when ``use_cache``); close it with ``scope``.
+
+        Args:
+            records: The record (or batch) being handled.
+            dependencies: What ``Inject`` parameters receive.
+            scope: Closes ``yield`` dependencies after the handler.
+            cache: Results of this handler call so far.
+        """
         if self.use_cache and self.function in cache:
             return cache[self.function]
         kwargs: dict[str, Any] = {}

@@ -33,7 +33,12 @@ class RecordDispatcher(Dispatcher):
     """One record at a time, partitions one after the other (the default)."""
 
     async def dispatch(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
-        """Each partition's records, in order."""
+        """Each partition's records, in order.
+
+        Args:
+            consumer: The container's consumer.
+            batch: One poll's records, by partition.
+        """
         for tp, records in batch.items():
             await self._partition(consumer, tp, records)
 
@@ -106,7 +111,12 @@ class BatchDispatcher(Dispatcher):
     """The whole poll in one handler call (``batch=True``)."""
 
     async def dispatch(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
-        """Every record of the poll that may be handled now, in one call."""
+        """Every record of the poll that may be handled now, in one call.
+
+        Args:
+            consumer: The container's consumer.
+            batch: One poll's records, by partition.
+        """
         records = [r for part in self._skip_blocked(consumer, batch).values() for r in part]
         keep = self.endpoint.record_filter
         if keep is None:
@@ -172,7 +182,12 @@ class BatchDispatcher(Dispatcher):
 
 
 def dispatcher_for(endpoint: ListenerEndpoint, **parts: Any) -> Dispatcher:
-    """The dispatcher the endpoint asks for: transactional, batch, or one record at a time."""
+    """The dispatcher the endpoint asks for: transactional, batch, or one record at a time.
+
+    Args:
+        endpoint: The listener's declaration.
+        parts: The container's parts (:class:`~kafka_kit.listener.dispatcher.Dispatcher`'s fields).
+    """
     if endpoint.transactional:
         return TransactionalDispatcher(endpoint=endpoint, **parts)
     if endpoint.batch:

@@ -30,23 +30,41 @@ class Dispatcher:
     """What every way of dispatching needs from its container."""
 
     endpoint: ListenerEndpoint
+    """The listener's declaration."""
     tracker: PartitionTracker
+    """Pending offsets, attempts and back-offs per partition."""
     router: FailureRouter
+    """Takes failures to the error handler."""
     observers: Observers
+    """Hear every outcome."""
     metrics: ContainerMetrics
+    """The container's counters."""
     committer: OffsetCommitter
+    """Commits when the ack mode says."""
     dependencies: dict[type, Any]
+    """What handlers receive by type."""
     not_before: Callable[[Record], float | None] | None = None
     """Epoch seconds before which a record must not be handled (retry topics), or None."""
     metrics_registry: CollectorRegistry | None = None
     """Where a transactional template's send metrics go."""
 
     async def dispatch(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
-        """Hand ``batch`` (one poll's records) to the handler."""
+        """Hand ``batch`` (one poll's records) to the handler.
+
+        Args:
+            consumer: The container's consumer.
+            batch: One poll's records, by partition.
+        """
         raise NotImplementedError
 
     async def open(self, settings: KafkaSettings, client_id: str, group_id: str | None) -> None:
-        """Before a consumer starts: acquire what dispatching needs (nothing, by default)."""
+        """Before a consumer starts: acquire what dispatching needs (nothing, by default).
+
+        Args:
+            settings: How to reach the cluster.
+            client_id: The consumer's client id.
+            group_id: Its group.
+        """
 
     async def close(self) -> None:
         """The container stops: release it."""

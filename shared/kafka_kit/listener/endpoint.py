@@ -12,7 +12,8 @@ from aiokafka.structs import ConsumerRecord
 from kafka_kit._deprecation import moved_names
 from kafka_kit.ack import AckMode
 from kafka_kit.errors import ListenerDeclarationError
-from kafka_kit.listener.arguments import HandlerInvoker, ValueDeserializer
+from kafka_kit.listener.arguments import HandlerInvoker
+from kafka_kit.listener.markers import ValueDeserializer
 from kafka_kit.middleware import Middleware, around
 from kafka_kit.type_mapping import TypeMapping
 
@@ -73,8 +74,12 @@ class TopicPartitionOffset:
     """
 
     topic: str
+    """The topic."""
     partition: int
+    """The partition."""
     offset: InitialOffset = None
+    """An absolute offset, ``"beginning"``, ``"end"``, or ``None`` for the group's committed
+    offset."""
 
 
 PartitionSpec = TopicPartitionOffset | tuple[str, int] | tuple[str, int, InitialOffset]
@@ -91,27 +96,49 @@ class ListenerEndpoint:
     """What ``@kafka_listener`` declared: the handler and how its containers should consume."""
 
     id: str
+    """The listener's id in the registry."""
     handler: Callable[..., Any]
+    """The decorated function."""
     topics: tuple[str, ...] = ()
+    """Topics to read."""
     pattern: str | None = None
+    """A regex of topics to read."""
     partitions: tuple[TopicPartitionOffset, ...] = ()
+    """Partitions assigned explicitly, with where to start."""
     group_id: str | None = None
+    """The consumer group."""
     concurrency: int = 1
+    """Consumers in the group, each a container."""
     batch: bool = False
+    """The handler gets a poll's records as a list."""
     auto_startup: bool = True
+    """Started with the registry."""
     ack_mode: AckMode = AckMode.BATCH
+    """When offsets are committed."""
     ack_count: int = 100
+    """With ``count`` modes: records per commit."""
     ack_time_s: float = 5.0
+    """With ``time`` modes: seconds between commits."""
     error_handler: ErrorHandler | None = None
+    """Its own error handler."""
     retry_topics: RetryTopics | None = None
+    """Non-blocking retries through retry topics."""
     transactional: bool = False
+    """Consume → produce exactly once."""
     value_deserializer: ValueDeserializer | None = None
+    """Turns raw values into the payload."""
     rebalance_listener: RebalanceListener | None = None
+    """Hears partitions assigned and revoked."""
     type_mapping: TypeMapping | None = None
+    """``__TypeId__`` token → payload model."""
     properties: dict[str, Any] = field(default_factory=dict)
+    """Consumer properties."""
     record_filter: RecordFilter | None = None
+    """Records it returns ``False`` for are committed, not handled."""
     middlewares: tuple[Middleware, ...] = ()
+    """Around every handler call."""
     reply_to: str | bool | None = None
+    """Where the handler's result is published."""
     invoker: HandlerInvoker = field(init=False, repr=False)
     invoke: Invoke = field(init=False, repr=False)
     """The handler call as the containers make it: the invoker's, through the middlewares, with
@@ -161,7 +188,11 @@ class ListenerEndpoint:
             )
 
     def check_dependencies(self, dependencies: Mapping[type, Any]) -> None:
-        """Raise when the handler asks for a dependency ``dependencies`` does not hold."""
+        """Raise when the handler asks for a dependency ``dependencies`` does not hold.
+
+        Args:
+            dependencies: What the registry will inject, by type.
+        """
         from kafka_kit.template import KafkaTemplate  # noqa: PLC0415 - the template imports much
 
         missing = [
@@ -185,21 +216,36 @@ class ListenerPreset:
     """
 
     group_id: str | None = None
+    """The consumer group."""
     concurrency: int | None = None
+    """Consumers in the group."""
     batch: bool | None = None
+    """The handler gets a poll's records as a list."""
     ack_mode: AckMode | str | None = None
+    """When offsets are committed."""
     ack_count: int | None = None
+    """With ``count`` modes: records per commit."""
     ack_time_s: float | None = None
+    """With ``time`` modes: seconds between commits."""
     error_handler: ErrorHandler | None = None
+    """The error handler."""
     value_deserializer: ValueDeserializer | None = None
+    """Turns raw values into the payload."""
     record_filter: RecordFilter | None = None
+    """Records it returns ``False`` for are committed, not handled."""
     middlewares: Sequence[Middleware] | None = None
+    """Around every handler call."""
     properties: Mapping[str, Any] = field(default_factory=dict)
+    """Consumer properties (``max_poll_records``…)."""
 
     @classmethod
     def of(cls, **options: Any) -> ListenerPreset:
         """A preset from ``kafka_listener``'s keywords: options it does not name are consumer
-        properties (``max_poll_records=50``)."""
+        properties (``max_poll_records=50``).
+
+        Args:
+            options: ``kafka_listener``'s option keywords, and consumer properties.
+        """
         named = {k: v for k, v in options.items() if k in _PRESET_OPTIONS}
         properties = {k: v for k, v in options.items() if k not in _PRESET_OPTIONS}
         return cls(**named, properties=properties)

@@ -24,7 +24,11 @@ Record = ConsumerRecord[bytes, bytes]
 
 
 def first_offsets(records: Sequence[Record]) -> dict[TopicPartition, int]:
-    """Per partition, the offset of its first record among ``records``."""
+    """Per partition, the offset of its first record among ``records``.
+
+    Args:
+        records: Records of one or more partitions.
+    """
     firsts: dict[TopicPartition, int] = {}
     for record in records:
         firsts.setdefault(TopicPartition(record.topic, record.partition), record.offset)
@@ -32,7 +36,13 @@ def first_offsets(records: Sequence[Record]) -> dict[TopicPartition, int]:
 
 
 class FailureRouter:
-    """Routes a failure to the error handler and carries out its decision."""
+    """Routes a failure to the error handler and carries out its decision.
+
+    Args:
+        error_handler: Decides what happens to failed records.
+        context: The listener, as the error handler sees it.
+        tracker: Pauses and counts per partition.
+    """
 
     def __init__(
         self, error_handler: ErrorHandler, context: ListenerContext, tracker: PartitionTracker
@@ -50,7 +60,14 @@ class FailureRouter:
         minimum_back_off_s: float = 0.0,
     ) -> bool:
         """``True`` when the error handler dealt with ``failed`` (they are done); ``False``
-        when they come again: their partitions are rewound and paused for the back-off."""
+        when they come again: their partitions are rewound and paused for the back-off.
+
+        Args:
+            consumer: The container's consumer.
+            exc: What the handler raised.
+            failed: The failed record, or the batch.
+            minimum_back_off_s: Wait at least this long before a redelivery.
+        """
         self.context.count("failed")
         attempt = self.tracker.next_attempt(failed[0])
         outcome = await self.error_handler.handle(exc, failed, attempt, self.context)
@@ -64,7 +81,13 @@ class FailureRouter:
     def hold(
         self, consumer: AIOKafkaConsumer, rewind: dict[TopicPartition, int], seconds: float
     ) -> None:
-        """Rewind each partition to its offset and pause it for ``seconds``."""
+        """Rewind each partition to its offset and pause it for ``seconds``.
+
+        Args:
+            consumer: The container's consumer.
+            rewind: Per partition, the offset to read again from.
+            seconds: How long to pause.
+        """
         for tp, offset in rewind.items():
             consumer.seek(tp, offset)
         self.tracker.back_off(rewind, time.monotonic() + seconds)

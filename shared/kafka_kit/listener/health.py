@@ -19,7 +19,11 @@ __all__ = ["FetchWatch"]
 
 
 class FetchWatch:
-    """When each partition last showed life, and when the poll loop last polled."""
+    """When each partition last showed life, and when the poll loop last polled.
+
+    Args:
+        stall_timeout_s: A partition silent for longer (with records waiting) is stalled.
+    """
 
     def __init__(self, stall_timeout_s: float) -> None:
         self.stall_timeout_s = stall_timeout_s
@@ -32,20 +36,32 @@ class FetchWatch:
         self._progress.clear()
 
     def polled(self, partitions_with_records: Iterable[TopicPartition]) -> None:
-        """A poll returned; these partitions had records."""
+        """A poll returned; these partitions had records.
+
+        Args:
+            partitions_with_records: The partitions that had records.
+        """
         now = time.monotonic()
         self._last_poll = now
         for tp in partitions_with_records:
             self._progress[tp] = now
 
     def restart_clock(self, partitions: Iterable[TopicPartition]) -> None:
-        """Assigned or resumed: their silence is counted from now."""
+        """Assigned or resumed: their silence is counted from now.
+
+        Args:
+            partitions: Partitions assigned or resumed.
+        """
         now = time.monotonic()
         for tp in partitions:
             self._progress[tp] = now
 
     def stalled(self, consumer: AIOKafkaConsumer) -> list[tuple[TopicPartition, float]]:
-        """Partitions quiet for longer than the stall timeout, with how long, worst first."""
+        """Partitions quiet for longer than the stall timeout, with how long, worst first.
+
+        Args:
+            consumer: The container's consumer (its positions and the log ends).
+        """
         now = time.monotonic()
         if self._last_poll is None or now - self._last_poll > self.stall_timeout_s:
             return []  # not polling (busy in a handler, or stopping): not a fetch problem
@@ -65,7 +81,11 @@ class FetchWatch:
         return sorted(quiet, key=lambda item: -item[1])
 
     def describe(self, consumer: AIOKafkaConsumer) -> str | None:
-        """``stalled: …`` naming the silent partitions, or ``None``."""
+        """``stalled: …`` naming the silent partitions, or ``None``.
+
+        Args:
+            consumer: The container's consumer.
+        """
         stalled = self.stalled(consumer)
         if not stalled:
             return None

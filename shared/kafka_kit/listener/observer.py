@@ -45,11 +45,21 @@ class ListenerObserver(Protocol):
     """Hears what a listener's container did."""
 
     def count(self, outcome: Outcome, records: int = 1) -> None:
-        """``records`` records ended with ``outcome``."""
+        """``records`` records ended with ``outcome``.
+
+        Args:
+            outcome: How they ended.
+            records: How many.
+        """
 
 
 class PrometheusObserver:
-    """``kafka_listener_records_total{listener,outcome}`` and ``kafka_listener_handler_seconds``."""
+    """``kafka_listener_records_total{listener,outcome}`` and ``kafka_listener_handler_seconds``.
+
+    Args:
+        metrics: The kit's metrics on a registry.
+        listener_id: The ``listener`` label.
+    """
 
     def __init__(self, metrics: KafkaMetrics, listener_id: str) -> None:
         # Labelled children looked up once: a lookup costs more than an update.
@@ -63,7 +73,12 @@ class PrometheusObserver:
         self.handler_took: Callable[[float], None] = self._seconds.add
 
     def count(self, outcome: Outcome, records: int = 1) -> None:
-        """Add to the outcome's counter."""
+        """Add to the outcome's counter.
+
+        Args:
+            outcome: The ``outcome`` label.
+            records: How many.
+        """
         self._records[outcome].inc(records)
 
     def flush(self) -> None:
@@ -76,6 +91,11 @@ class ProgressLog:
 
     A busy listener handles thousands of records a second: a line per record would cost more
     than the records and drown the log, so handlers log single records at DEBUG and this sums up.
+
+    Args:
+        listener_id: The listener, for the log line.
+        interval_s: How often to log.
+        clock: Monotonic seconds.
     """
 
     def __init__(self, listener_id: str, interval_s: float, clock: Callable[[], float]) -> None:
@@ -86,7 +106,12 @@ class ProgressLog:
         self._counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
 
     def count(self, outcome: Outcome, records: int = 1) -> None:
-        """Add to this interval's counts; log them once the interval is over."""
+        """Add to this interval's counts; log them once the interval is over.
+
+        Args:
+            outcome: How they ended.
+            records: How many.
+        """
         self._counts[outcome] += records
         self.tick()
 
@@ -118,19 +143,34 @@ class ProgressLog:
 
     @classmethod
     def every(cls, listener_id: str, interval_s: float) -> ProgressLog | None:
-        """A progress log for ``listener_id``, or ``None`` when ``interval_s`` is 0 (off)."""
+        """A progress log for ``listener_id``, or ``None`` when ``interval_s`` is 0 (off).
+
+        Args:
+            listener_id: The listener.
+            interval_s: How often to log (0: never).
+        """
         return cls(listener_id, interval_s, time.monotonic) if interval_s > 0 else None
 
 
 class Observers:
-    """Every observer of one container; each outcome reaches each observer once."""
+    """Every observer of one container; each outcome reaches each observer once.
+
+    Args:
+        observers: Every observer but the timer.
+        timer: Also times each handler call.
+    """
 
     def __init__(self, observers: Sequence[ListenerObserver], timer: PrometheusObserver) -> None:
         self._observers = tuple(observers)
         self._timer = timer
 
     def count(self, outcome: Outcome, records: int = 1) -> None:
-        """Tell every observer."""
+        """Tell every observer.
+
+        Args:
+            outcome: How they ended.
+            records: How many.
+        """
         if records:
             for observer in self._observers:
                 observer.count(outcome, records)

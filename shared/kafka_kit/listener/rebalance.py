@@ -24,14 +24,29 @@ class RebalanceListener(Protocol):
     """
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> Any:
-        """``assigned`` are this consumer's now."""
+        """``assigned`` are this consumer's now.
+
+        Args:
+            assigned: The partitions this consumer got.
+        """
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> Any:
-        """``revoked`` go to another consumer."""
+        """``revoked`` go to another consumer.
+
+        Args:
+            revoked: The partitions this consumer gave up (what it handled is committed).
+        """
 
 
 class RebalanceBridge(ConsumerRebalanceListener):
-    """What aiokafka calls: the container's callbacks first, then the user's hook."""
+    """What aiokafka calls: the container's callbacks first, then the user's hook.
+
+    Args:
+        on_revoked: The container's: commit and forget.
+        on_assigned: The container's: take the partitions on.
+        user: The listener's own hook, called after.
+        listener_id: For log lines.
+    """
 
     def __init__(
         self,
@@ -46,17 +61,29 @@ class RebalanceBridge(ConsumerRebalanceListener):
         self._listener_id = listener_id
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Commit and forget the partitions, then tell the user."""
+        """Commit and forget the partitions, then tell the user.
+
+        Args:
+            revoked: The partitions this consumer gives up.
+        """
         await self._on_revoked(revoked)
         await self._tell("on_partitions_revoked", revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Take the partitions on, then tell the user."""
+        """Take the partitions on, then tell the user.
+
+        Args:
+            assigned: The partitions this consumer got.
+        """
         self._on_assigned(assigned)
         await self._tell("on_partitions_assigned", assigned)
 
     async def closing(self, assigned: set[TopicPartition]) -> None:
-        """The consumer closes: its partitions are revoked, as Spring's containers say."""
+        """The consumer closes: its partitions are revoked, as Spring's containers say.
+
+        Args:
+            assigned: What the consumer held.
+        """
         if assigned:
             await self._tell("on_partitions_revoked", assigned)
 

@@ -30,7 +30,11 @@ class SeekQueue:
         self._waiting: list[tuple[SeekRequest, asyncio.Future[None]]] = []
 
     def add(self, request: SeekRequest) -> asyncio.Future[None]:
-        """Queue ``request``; the future completes when it was applied."""
+        """Queue ``request``; the future completes when it was applied.
+
+        Args:
+            request: Where to seek.
+        """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((request, future))
         return future
@@ -47,7 +51,15 @@ class SeekQueue:
         timeout_s: float,
         listener: str,
     ) -> None:
-        """Carry out every queued seek on the partitions ``consumer`` owns."""
+        """Carry out every queued seek on the partitions ``consumer`` owns.
+
+        Args:
+            consumer: The container's consumer.
+            tracker: Forgets back-offs of the moved partitions.
+            paused_by_user: The listener is paused: it stays paused after the seek.
+            timeout_s: Bounds the offset lookups.
+            listener: For log lines.
+        """
         waiting, self._waiting = self._waiting, []
         for request, future in waiting:
             try:
@@ -61,7 +73,11 @@ class SeekQueue:
                 future.set_result(None)
 
     def cancel(self, reason: str) -> None:
-        """The container stops: nobody waits for seeks that will not be applied."""
+        """The container stops: nobody waits for seeks that will not be applied.
+
+        Args:
+            reason: Why, for the waiters' error.
+        """
         waiting, self._waiting = self._waiting, []
         for _, future in waiting:
             if not future.done():

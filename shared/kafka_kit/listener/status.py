@@ -27,6 +27,15 @@ async def container_status(
 
     Its consumer (``None`` while it has none) is asked for positions and offsets, each within
     ``timeout_s``; the other parameters are the container's own, shown as they are.
+
+    Args:
+        consumer: The container's consumer (``None``: not running).
+        client_id: Its client id.
+        group_id: Its group.
+        state: The container's state.
+        error: Why it failed, if it did.
+        metrics: Its counters.
+        timeout_s: Bounds the offset lookups.
     """
     partitions: list[PartitionStatus] = []
     if consumer is not None:

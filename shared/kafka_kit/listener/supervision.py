@@ -65,6 +65,14 @@ async def supervise(
 
     ``consumer`` is ``None`` when it could not be opened (the target is ``FAILED`` with why):
     it is opened again after the first back-off.
+
+    Args:
+        target: The container (its state and restarts).
+        consumer: The consumer to start with (``None``: open one).
+        run: The poll loop.
+        close: Closes a consumer that died.
+        reopen: Opens a new one.
+        stopping: Set when the container stops.
     """
     delay, max_delay = RESTART_BACKOFF_S
     while True:

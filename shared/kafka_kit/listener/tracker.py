@@ -44,7 +44,11 @@ class PartitionTracker:
 
     # ---------------------------------------------------------------- offsets
     def mark_handled(self, records: Sequence[Record]) -> None:
-        """These records are done: their offsets may be committed."""
+        """These records are done: their offsets may be committed.
+
+        Args:
+            records: Records that are done.
+        """
         pending = self.pending
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
@@ -60,14 +64,22 @@ class PartitionTracker:
 
     # ---------------------------------------------------------------- failures
     def next_attempt(self, record: Record) -> int:
-        """Count a failed delivery of ``record``; the count so far, from 1."""
+        """Count a failed delivery of ``record``; the count so far, from 1.
+
+        Args:
+            record: The record that failed.
+        """
         position = (TopicPartition(record.topic, record.partition), record.offset)
         attempt = self.attempts.get(position, 0) + 1
         self.attempts[position] = attempt
         return attempt
 
     def forget_attempts(self, records: Iterable[Record]) -> None:
-        """These records are done: their failed deliveries no longer count."""
+        """These records are done: their failed deliveries no longer count.
+
+        Args:
+            records: Records that are done.
+        """
         if self.attempts:
             for record in records:
                 self.attempts.pop(
@@ -75,40 +87,70 @@ class PartitionTracker:
                 )
 
     def back_off(self, partitions: Iterable[TopicPartition], until: float) -> None:
-        """Hold ``partitions`` until the monotonic time ``until``."""
+        """Hold ``partitions`` until the monotonic time ``until``.
+
+        Args:
+            partitions: Partitions to hold.
+            until: Monotonic seconds.
+        """
         for tp in partitions:
             self.backoff_until[tp] = until
 
     def blocked(self, tp: TopicPartition) -> bool:
-        """Whether records of ``tp`` must not be handled now (revoked, or backing off)."""
+        """Whether records of ``tp`` must not be handled now (revoked, or backing off).
+
+        Args:
+            tp: A partition.
+        """
         return tp in self.revoked or tp in self.backoff_until
 
     def due(self, now: float) -> list[TopicPartition]:
-        """Partitions whose back-off ended by ``now`` (no longer held)."""
+        """Partitions whose back-off ended by ``now`` (no longer held).
+
+        Args:
+            now: Monotonic seconds.
+        """
         due = [tp for tp, until in self.backoff_until.items() if until <= now]
         for tp in due:
             del self.backoff_until[tp]
         return due
 
     def wait_s(self, now: float, longest: float) -> float:
-        """How long a poll may wait without missing the end of a back-off."""
+        """How long a poll may wait without missing the end of a back-off.
+
+        Args:
+            now: Monotonic seconds.
+            longest: The poll's own longest wait.
+        """
         if not self.backoff_until:
             return longest
         return max(0.0, min(longest, min(self.backoff_until.values()) - now))
 
     # ---------------------------------------------------------------- partitions come and go
     def revoke(self, partitions: Iterable[TopicPartition]) -> None:
-        """``partitions`` went to another consumer: nothing more of theirs is handled here."""
+        """``partitions`` went to another consumer: nothing more of theirs is handled here.
+
+        Args:
+            partitions: Partitions revoked.
+        """
         gone = set(partitions)
         self.revoked |= gone
         self._forget(gone)
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
-        """``partitions`` are this consumer's (again)."""
+        """``partitions`` are this consumer's (again).
+
+        Args:
+            partitions: Partitions assigned.
+        """
         self.revoked -= set(partitions)
 
     def moved(self, partitions: Iterable[TopicPartition]) -> None:
-        """A seek moved ``partitions``: their back-offs and failure counts no longer apply."""
+        """A seek moved ``partitions``: their back-offs and failure counts no longer apply.
+
+        Args:
+            partitions: Partitions a seek moved.
+        """
         self._forget(set(partitions))
 
     def _forget(self, partitions: set[TopicPartition]) -> None:

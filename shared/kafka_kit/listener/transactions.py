@@ -32,10 +32,18 @@ class TransactionalDispatcher(Dispatcher):
     record goes to the error handler."""
 
     template: KafkaTemplate | None = None
+    """The transactional template, once opened."""
     group_id: str = ""
+    """The group whose offsets commit in the transactions."""
 
     async def open(self, settings: KafkaSettings, client_id: str, group_id: str | None) -> None:
-        """A transactional template for the handler to send with (kept across restarts)."""
+        """A transactional template for the handler to send with (kept across restarts).
+
+        Args:
+            settings: How to reach the cluster.
+            client_id: The consumer's client id (the transactional id is made from it).
+            group_id: Its group (the offsets sent in the transaction are its).
+        """
         if self.template is not None:
             return
         assert group_id is not None
@@ -56,7 +64,12 @@ class TransactionalDispatcher(Dispatcher):
             await template.stop()
 
     async def dispatch(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
-        """The poll's records in one transaction with their offsets."""
+        """The poll's records in one transaction with their offsets.
+
+        Args:
+            consumer: The container's consumer.
+            batch: One poll's records, by partition.
+        """
         template = self.template
         assert template is not None
         work = self._skip_blocked(consumer, batch)

@@ -37,9 +37,13 @@ class Acl:
     """Allow ``operations`` on a resource: one name, a prefix, or ``*`` (every name)."""
 
     resource_type: ResourceType
+    """``topic``, ``group``, ``transactional-id`` or ``cluster``."""
     name: str
+    """The resource's name, a prefix, or ``*``."""
     operations: tuple[str, ...]
+    """Kafka's operation names (``Read``, ``Write``, ``All``…)."""
     prefixed: bool = False
+    """``name`` is a prefix."""
 
     def resource(self) -> list[str]:
         """``kafka-acls`` arguments naming the resource."""
@@ -57,7 +61,11 @@ class Acl:
         return [*self.resource(), *self.rest()]
 
     def command(self, principal: str) -> str:
-        """The whole ``kafka-acls`` line, to run by hand (as a super user)."""
+        """The whole ``kafka-acls`` line, to run by hand (as a super user).
+
+        Args:
+            principal: ``User:<name>``.
+        """
         quoted = [f"'{a}'" if a == "*" else a for a in self.arguments()]
         return " ".join(
             ["kafka-acls --bootstrap-server … --command-config admin.properties --add",
@@ -72,7 +80,14 @@ def service_acls(
     streams_applications: Iterable[str] = (),
 ) -> list[Acl]:
     """What a service on the kit needs to write ``topics`` (each a prefix: its DLT and retry
-    topics too), read as ``groups`` and run ``streams_applications``."""
+    topics too), read as ``groups`` and run ``streams_applications``.
+
+    Args:
+        topics: Topics the service writes (each a prefix).
+        groups: Consumer groups it reads as.
+        streams_applications: Stream application ids it runs (their output, changelog and
+            repartition topics, and their groups).
+    """
     everything = ("All",)
     applications = list(streams_applications)
     own = [
@@ -107,6 +122,13 @@ def grant_acls(
     ``admin_config``; the ``kafka-acls`` lines that did it, to show or to run elsewhere.
 
     One ``kafka-acls`` run per pattern type and set of operations (each run starts a JVM).
+
+    Args:
+        java: Builds a Java command line (:class:`~kafka_kit.local_kafka.jvm.JavaCommand`).
+        bootstrap_servers: The cluster.
+        admin_config: The admin's client properties (``--command-config``).
+        user: The SCRAM user to allow.
+        acls: What to allow.
     """
     given = list(acls)
     runs: dict[tuple[bool, tuple[str, ...]], list[Acl]] = {}

@@ -82,6 +82,13 @@ def resolve_classpath(
     """Return a folder holding every jar Kafka ``version`` needs, resolving it with Maven once.
 
     ``progress`` hears what is going on (a first run downloads for a minute or more).
+
+    Args:
+        version: The Kafka version.
+        cache_dir: Where jars are kept (``KAFKA_LOCAL_CACHE`` or ``~/.cache/kafka-local`` when
+            omitted).
+        timeout_s: How long Maven may take.
+        progress: Hears each step (a first run downloads for a minute or more).
     """
     pom = _pom(
         "the classpath of a Kafka broker and its Java tools",
@@ -102,7 +109,14 @@ def resolve_connect_classpath(
     timeout_s: float = 900.0,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
-    """A folder with Kafka Connect's runtime, the JSON converter and the file connectors."""
+    """A folder with Kafka Connect's runtime, the JSON converter and the file connectors.
+
+    Args:
+        version: Kafka Connect's version.
+        cache_dir: Where jars are kept.
+        timeout_s: How long Maven may take.
+        progress: Hears each step.
+    """
     pom = _pom(
         "the classpath of a Kafka Connect worker",
         "kafka-connect-classpath",
@@ -125,7 +139,13 @@ def resolve_debezium_plugin(
     timeout_s: float = 900.0,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
-    """A plugin folder holding Debezium's PostgreSQL connector (for Connect's ``plugin.path``)."""
+    """A plugin folder holding Debezium's PostgreSQL connector (for Connect's ``plugin.path``).
+
+    Args:
+        cache_dir: Where jars are kept.
+        timeout_s: How long Maven may take.
+        progress: Hears each step.
+    """
     say = progress or _quiet
     home = (cache_dir or cache_root()) / f"debezium-postgres-{DEBEZIUM_VERSION}"
     plugin = home / "plugins"

@@ -2,22 +2,19 @@
 
 The cluster's lifecycle lives here (start, readiness, stop, per-node faults); its parts by job
 beside it: ``jvm`` (the Java command line), ``properties`` (each node's ``server.properties``),
-``run_state`` (``cluster.json`` and stale runs), ``acls`` (``kafka-acls``), ``security`` (CA,
-SCRAM users), ``node`` (one JVM process).
+``node`` (one JVM process, formatting its storage), ``readiness`` (until every node answers),
+``run_state`` (``cluster.json`` and stale runs), ``ports``, ``acls`` (``kafka-acls``) and
+``security`` (CA, SCRAM users).
 """
 
 from __future__ import annotations
 
 import atexit
-import base64
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -27,9 +24,10 @@ from kafka_kit.errors import KafkaLaunchError
 from kafka_kit.local_kafka.acls import Acl, grant_acls, service_acls
 from kafka_kit.local_kafka.artifacts import KAFKA_VERSION, resolve_classpath
 from kafka_kit.local_kafka.jvm import LOG4J2_YAML, JavaCommand, java_executable
-from kafka_kit.local_kafka.node import KafkaNode
+from kafka_kit.local_kafka.node import KafkaNode, format_storage
+from kafka_kit.local_kafka.ports import free_ports, new_cluster_id
 from kafka_kit.local_kafka.properties import node_properties
-from kafka_kit.local_kafka.readiness import describe_cluster_sync
+from kafka_kit.local_kafka.readiness import wait_for_nodes
 from kafka_kit.local_kafka.run_state import RunState, remove_stale_runs, runs_root
 from kafka_kit.local_kafka.security import ClusterSecurity
 from kafka_kit.settings import KafkaSettings
@@ -44,31 +42,20 @@ __all__ = [
 ]
 
 
-def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (Kafka's ``Uuid``)."""
-    while True:
-        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        # Kafka's Uuid.randomUuid() never returns an id starting with '-': it reads as a CLI flag.
-        if not text.startswith("-"):
-            return text
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct loopback ports that were free a moment ago."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 class LocalKafkaCluster:
-    """Apache Kafka from Maven Central, ``nodes`` combined broker+controller JVMs on loopback."""
+    """Apache Kafka from Maven Central, ``nodes`` combined broker+controller JVMs on loopback.
+
+    Args:
+        nodes: Combined broker+controller nodes: 1, or 3 for a quorum.
+        version: The Kafka version (jars from Maven Central).
+        broker_config: More ``server.properties``, over the launcher's.
+        startup_timeout_s: How long the nodes may take to be ready.
+        die_with_parent: The kernel kills the nodes when this process dies.
+        progress: Hears each step of :meth:`start` (jars, storage, each node, readiness).
+        security: ``sasl_ssl``: clients connect with SASL_SSL (a throwaway CA made at start, SCRAM
+            users ``admin`` and ``users``, ACLs enforced).
+        users: SCRAM users besides ``admin``.
+    """
 
     def __init__(
         self,
@@ -111,7 +98,11 @@ class LocalKafkaCluster:
         return ",".join(node.address for node in self.nodes)
 
     def node(self, node_id: int) -> KafkaNode:
-        """The node with ``node.id`` ``node_id``."""
+        """The node with ``node.id`` ``node_id``.
+
+        Args:
+            node_id: The node's ``node.id``.
+        """
         for node in self.nodes:
             if node.node_id == node_id:
                 return node
@@ -168,42 +159,25 @@ class LocalKafkaCluster:
         return self
 
     def wait_until_ready(self, timeout_s: float | None = None) -> None:
-        """Block until every running node is registered and metadata answers, or raise."""
-        deadline = time.monotonic() + (timeout_s or self.startup_timeout_s)
-        expected = tuple(sorted(n.node_id for n in self.nodes if n.is_running()))
-        last_seen: object = "no answer yet"
-        while True:
-            for node in self.nodes:
-                if node.node_id in expected and not node.is_running():
-                    raise KafkaLaunchError(
-                        f"Kafka node {node.node_id} exited during start-up "
-                        f"(log {node.log_file}):\n{node.log_tail()}"
-                    )
-            try:
-                seen = describe_cluster_sync(
-                    self.bootstrap_servers, timeout_s=5.0, client=self.admin_client_config()
-                )
-                if (
-                    seen.broker_ids == expected
-                    and seen.controller_id >= 0
-                    and seen.group_coordinator_ready
-                ):
-                    return
-                last_seen = seen
-            except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
-                last_seen = exc
-            if time.monotonic() >= deadline:
-                tails = "\n".join(
-                    f"--- node {n.node_id} ({n.log_file}) ---\n{n.log_tail()}" for n in self.nodes
-                )
-                raise KafkaLaunchError(
-                    f"Kafka was not ready within {timeout_s or self.startup_timeout_s:.0f} s: "
-                    f"expected brokers {list(expected)}, last answer: {last_seen!r}\n{tails}"
-                )
-            time.sleep(0.25)
+        """Block until every running node is registered and metadata answers, or raise.
+
+        Args:
+            timeout_s: How long to wait (``startup_timeout_s`` when omitted).
+        """
+        wait_for_nodes(
+            self.nodes,
+            self.bootstrap_servers,
+            self.admin_client_config(),
+            timeout_s or self.startup_timeout_s,
+        )
 
     def stop(self, timeout_s: float = 30.0, *, keep_data: bool = False) -> None:
-        """Stop every node (SIGTERM, then SIGKILL after ``timeout_s``) and remove the data."""
+        """Stop every node (SIGTERM, then SIGKILL after ``timeout_s``) and remove the data.
+
+        Args:
+            timeout_s: How long the nodes may take to stop before they are killed.
+            keep_data: Keep the run directory (logs, data).
+        """
         atexit.unregister(self.stop)
         running = [n for n in self.nodes if n.is_running()]
         # All at once: a node waiting for a quorum that is itself shutting down is what takes time.
@@ -218,23 +192,45 @@ class LocalKafkaCluster:
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def stop_node(self, node_id: int, timeout_s: float = 30.0) -> None:
-        """Stop one node gracefully; its data stays so that :meth:`start_node` brings it back."""
+        """Stop one node gracefully; its data stays so that :meth:`start_node` brings it back.
+
+        Args:
+            node_id: The node's ``node.id``.
+            timeout_s: How long it may take before it is killed.
+        """
         self.node(node_id).stop(timeout_s)
 
     def kill_node(self, node_id: int) -> None:
-        """Kill one node with SIGKILL, as a crash would."""
+        """Kill one node with SIGKILL, as a crash would.
+
+        Args:
+            node_id: The node's ``node.id``.
+        """
         self.node(node_id).kill()
 
     def pause_node(self, node_id: int) -> None:
-        """Freeze one node with SIGSTOP: alive but silent, like a long GC pause or a hung host."""
+        """Freeze one node with SIGSTOP: alive but silent, like a long GC pause or a hung host.
+
+        Args:
+            node_id: The node's ``node.id``.
+        """
         self.node(node_id).send_signal(signal.SIGSTOP)
 
     def resume_node(self, node_id: int) -> None:
-        """Let a frozen node run again (SIGCONT)."""
+        """Let a frozen node run again (SIGCONT).
+
+        Args:
+            node_id: The node's ``node.id``.
+        """
         self.node(node_id).send_signal(signal.SIGCONT)
 
     def start_node(self, node_id: int, *, wait: bool = True) -> None:
-        """Restart a stopped node on its old ports and data; by default wait until it is back."""
+        """Restart a stopped node on its old ports and data; by default wait until it is back.
+
+        Args:
+            node_id: The node's ``node.id``.
+            wait: Wait until every running node is ready again.
+        """
         node = self.node(node_id)
         if node.is_running():
             return
@@ -258,13 +254,22 @@ class LocalKafkaCluster:
     def client_settings(
         self, user: str = "admin", mechanism: str = "SCRAM-SHA-512"
     ) -> KafkaSettings:
-        """Settings to reach this cluster as ``user`` (plain ones for an unsecured cluster)."""
+        """Settings to reach this cluster as ``user`` (plain ones for an unsecured cluster).
+
+        Args:
+            user: The SCRAM user, on a secured cluster.
+            mechanism: ``SCRAM-SHA-512``, ``SCRAM-SHA-256`` or ``PLAIN``.
+        """
         fields = self.security.client_settings(user, mechanism) if self.security else {}
         return KafkaSettings(bootstrap_servers=self.bootstrap_servers, **fields)
 
     def client_environment(self, user: str = "app") -> dict[str, str]:
         """The ``KAFKA_*`` variables a service needs to reach this cluster (as ``user``, when
-        it is secured)."""
+        it is secured).
+
+        Args:
+            user: The SCRAM user, on a secured cluster.
+        """
         settings = self.client_settings(user) if self.security else self.client_settings()
         env = {"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers}
         if self.security is not None:
@@ -294,6 +299,12 @@ class LocalKafkaCluster:
         """Allow ``user`` ``operations`` (``Read``, ``Write``, ``Describe``…) on a topic or group.
 
         Runs Kafka's own ``kafka-acls`` as ``admin``; a secured cluster only.
+
+        Args:
+            user: The SCRAM user.
+            operations: Kafka's operation names.
+            topic: The topic (or give ``group``).
+            group: The consumer group.
         """
         acl = Acl("topic", topic, operations) if topic is not None else Acl(
             "group", str(group), operations
@@ -309,13 +320,25 @@ class LocalKafkaCluster:
         streams_applications: Iterable[str] = (),
     ) -> list[str]:
         """Grant ``user`` what a service with these names needs (:func:`service_acls`); the
-        ``kafka-acls`` lines that do it, to show or to run elsewhere."""
+        ``kafka-acls`` lines that do it, to show or to run elsewhere.
+
+        Args:
+            user: The SCRAM user.
+            topics: Topics the service writes (each a prefix).
+            groups: Consumer groups it reads as.
+            streams_applications: Stream application ids it runs.
+        """
         acls = service_acls(topics=topics, groups=groups, streams_applications=streams_applications)
         return self.grant_acls(user, acls)
 
     def grant_acls(self, user: str, acls: Iterable[Acl]) -> list[str]:
         """Allow ``user`` everything ``acls`` name (:func:`~kafka_kit.local_kafka.acls.grant_acls`);
-        the ``kafka-acls`` lines that did it."""
+        the ``kafka-acls`` lines that did it.
+
+        Args:
+            user: The SCRAM user.
+            acls: What to allow.
+        """
         if self.security is None or self.directory is None or self._java is None:
             raise KafkaLaunchError("ACLs need a secured cluster (security='sasl_ssl')")
         config = self.directory / "security" / "admin.properties"
@@ -335,7 +358,11 @@ class LocalKafkaCluster:
 
     @classmethod
     def attach(cls, directory: Path) -> LocalKafkaCluster:
-        """Re-open a cluster started by another process from its run directory."""
+        """Re-open a cluster started by another process from its run directory.
+
+        Args:
+            directory: The run directory (holds ``cluster.json``).
+        """
         run = RunState.read(directory)
         cluster = cls(len(run.nodes), version=run.version, die_with_parent=False)
         cluster.cluster_id = run.cluster_id
@@ -346,33 +373,8 @@ class LocalKafkaCluster:
 
     # ---------------------------------------------------------------- internals
     def _format_storage(self) -> None:
-        # One JVM per node, all at once: formatting is a second of JVM start-up each.
-        formatting = [
-            (
-                node,
-                subprocess.Popen(
-                    self._java_or_fail()(
-                        "kafka.tools.StorageTool",
-                        "format",
-                        "-t",
-                        self.cluster_id,
-                        "-c",
-                        str(node.config_file),
-                        *(self.security.format_arguments() if self.security else ()),
-                    ),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                ),
-            )
-            for node in self.nodes
-        ]
-        for node, process in formatting:
-            output, _ = process.communicate(timeout=120)
-            if process.returncode != 0:
-                raise KafkaLaunchError(
-                    f"formatting KRaft storage of node {node.node_id} failed:\n"
-                    + output.decode(errors="replace")[-4000:]
-                )
+        extra = self.security.format_arguments() if self.security else ()
+        format_storage(self.nodes, self._java_or_fail(), self.cluster_id, extra)
 
     def _java_or_fail(self) -> JavaCommand:
         if self._java is None:

@@ -29,7 +29,8 @@ from kafka_kit.local_kafka.artifacts import (
     resolve_connect_classpath,
     resolve_debezium_plugin,
 )
-from kafka_kit.local_kafka.cluster import free_ports, java_executable
+from kafka_kit.local_kafka.jvm import java_executable
+from kafka_kit.local_kafka.ports import free_ports
 from kafka_kit.local_kafka.processes import cmdline, log_tail, pid_alive, spawn, tied_to_parent
 
 __all__ = ["ConnectWorker", "LocalConnect", "stop_detached"]
@@ -61,10 +62,15 @@ class ConnectWorker:
     """One worker JVM: its REST URL, its properties and log, the process."""
 
     index: int
+    """Its number in the group, from 0."""
     url: str
+    """Its REST address."""
     config_file: Path
+    """Its worker properties."""
     log_file: Path
+    """Where its output goes."""
     process: subprocess.Popen[bytes] | None = None
+    """The JVM, while it runs."""
 
     @property
     def worker_id(self) -> str:
@@ -82,7 +88,11 @@ class ConnectWorker:
             self.process.wait(10)
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """SIGTERM (tasks stop, offsets are flushed, the group is left), then SIGKILL."""
+        """SIGTERM (tasks stop, offsets are flushed, the group is left), then SIGKILL.
+
+        Args:
+            timeout_s: How long before SIGKILL.
+        """
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
@@ -92,7 +102,11 @@ class ConnectWorker:
             self.kill()
 
     def log_tail(self, lines: int = 40) -> str:
-        """The end of its log, for error messages."""
+        """The end of its log, for error messages.
+
+        Args:
+            lines: How many lines.
+        """
         return log_tail(self.log_file, lines)
 
 
@@ -106,18 +120,28 @@ class LocalConnect:
     """
 
     bootstrap_servers: str
+    """The Kafka cluster the workers use."""
     workers: int = 1
+    """Distributed workers in one group."""
     mode: Mode = "distributed"
+    """``distributed`` (config, offsets and status in topics) or ``standalone``."""
     group_id: str = "connect-local"
+    """The distributed workers' group."""
     replication: int = -1
+    """The internal topics' replication factor (``-1``: the broker's default)."""
     directory: Path | None = None
+    """Where the workers' files go (a temporary one when omitted)."""
     offsets_file: Path | None = None
+    """A standalone worker's source offsets (kept across its restarts)."""
     extra_config: dict[str, str] = field(default_factory=dict)
+    """More worker properties."""
     version: str = CONNECT_VERSION
+    """Kafka Connect's version."""
     die_with_parent: bool = True
     """Workers are killed by the kernel when this process dies (False: the CLI's ``start``)."""
-    nodes: list[ConnectWorker] = field(default_factory=list)
-    _owns_directory: bool = False
+    nodes: list[ConnectWorker] = field(default_factory=list, init=False)
+    """The workers, once started."""
+    _owns_directory: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode == "standalone" and self.workers != 1:
@@ -146,7 +170,11 @@ class LocalConnect:
         self.stop()
 
     def start(self, timeout_s: float = 120.0) -> None:
-        """Resolve the jars and plugins, start the workers, wait until each REST API answers."""
+        """Resolve the jars and plugins, start the workers, wait until each REST API answers.
+
+        Args:
+            timeout_s: How long until each REST API must answer.
+        """
         libs = resolve_connect_classpath(self.version)
         plugins = resolve_debezium_plugin()
         if self.directory is None:
@@ -172,7 +200,12 @@ class LocalConnect:
             self._wait_ready(worker, timeout_s)
 
     def restart(self, worker: ConnectWorker, timeout_s: float = 120.0) -> None:
-        """Start ``worker`` again with the same properties (after ``stop`` or ``kill``)."""
+        """Start ``worker`` again with the same properties (after ``stop`` or ``kill``).
+
+        Args:
+            worker: One of :attr:`nodes`.
+            timeout_s: How long until its REST API must answer.
+        """
         assert self.directory is not None
         worker.stop()
         self._launch(
@@ -277,6 +310,10 @@ def stop_detached(pids: dict[str, int], timeout_s: float = 30.0) -> None:
 
     A pid counts only while its command line still names its properties file: a recycled pid
     belongs to someone else.
+
+    Args:
+        pids: Worker URL → process id.
+        timeout_s: How long before SIGKILL.
     """
     alive = {pid for path, pid in pids.items() if pid_alive(pid) and path in cmdline(pid)}
     for pid in alive:

@@ -56,7 +56,9 @@ class JavaCommand:
     """
 
     classpath: Path
+    """The folder of jars."""
     log_config: Path
+    """The log4j2 configuration file."""
 
     def __call__(self, main_class: str, *args: str) -> list[str]:
         """``java … -cp <classpath>/* main_class args``."""

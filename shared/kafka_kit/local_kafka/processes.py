@@ -27,7 +27,11 @@ def kill_with_parent() -> None:  # pragma: no cover - runs in the forked child
 
 
 def tied_to_parent(command: list[str]) -> tuple[list[str], Callable[[], None] | None]:
-    """``command`` and a ``preexec_fn`` such that the child is SIGKILLed when its parent dies."""
+    """``command`` and a ``preexec_fn`` such that the child is SIGKILLed when its parent dies.
+
+    Args:
+        command: The command line.
+    """
     setpriv = shutil.which("setpriv")
     if setpriv:
         # util-linux sets the death signal and execs: no Python runs between fork and exec.
@@ -46,6 +50,10 @@ def spawn(command: list[str], **popen: Any) -> subprocess.Popen[bytes]:
     The kernel's parent-death signal fires when the *thread* that started the child exits, not
     the process: a child started from a short-lived worker thread (``asyncio.to_thread``) would be
     killed with that thread.
+
+    Args:
+        command: The command line.
+        popen: More ``subprocess.Popen`` arguments.
     """
 
     def start() -> subprocess.Popen[bytes]:
@@ -55,7 +63,11 @@ def spawn(command: list[str], **popen: Any) -> subprocess.Popen[bytes]:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie counts as gone)."""
+    """Whether ``pid`` is a live process (a zombie counts as gone).
+
+    Args:
+        pid: A process id.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -70,7 +82,11 @@ def pid_alive(pid: int) -> bool:
 
 
 def cmdline(pid: int) -> str:
-    """The command line of ``pid``, space-separated ('' when unknown)."""
+    """The command line of ``pid``, space-separated ('' when unknown).
+
+    Args:
+        pid: A process id.
+    """
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
@@ -78,7 +94,12 @@ def cmdline(pid: int) -> str:
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
-    """The last ``lines`` lines of a process's log file, for error messages."""
+    """The last ``lines`` lines of a process's log file, for error messages.
+
+    Args:
+        path: The log file.
+        lines: How many lines.
+    """
     try:
         with open(path, errors="replace") as log:
             return "".join(deque(log, maxlen=lines))

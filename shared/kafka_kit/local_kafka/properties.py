@@ -18,7 +18,14 @@ def node_properties(
     extra: Mapping[str, str] | None = None,
 ) -> str:
     """The properties file of ``node`` in a cluster of ``nodes``: plain listeners, or secured
-    ones with ``security``; ``extra`` (``broker_config=``) goes last and wins."""
+    ones with ``security``; ``extra`` (``broker_config=``) goes last and wins.
+
+    Args:
+        node: The node.
+        nodes: Every node of the cluster (the quorum's voters).
+        security: TLS, SASL and ACLs (plain listeners when omitted).
+        extra: More properties, last.
+    """
     config = plain_properties(node, nodes)
     if security is not None:
         config.update(security.broker_properties(node.broker_port, node.controller_port))
@@ -28,7 +35,12 @@ def node_properties(
 
 def plain_properties(node: KafkaNode, nodes: Sequence[KafkaNode]) -> dict[str, str]:
     """Combined broker+controller on loopback, PLAINTEXT; replication 3 (or the node count),
-    ``min.insync.replicas`` 2 (1 on one node)."""
+    ``min.insync.replicas`` 2 (1 on one node).
+
+    Args:
+        node: The node.
+        nodes: Every node of the cluster.
+    """
     count = len(nodes)
     replication = min(3, count)
     min_isr = 1 if count == 1 else 2

@@ -29,14 +29,22 @@ class RunState:
     """What another process needs to reach, stop or restart a running cluster."""
 
     version: str
+    """The Kafka version."""
     cluster_id: str
+    """The KRaft cluster id."""
     nodes: list[KafkaNode]
+    """Its nodes."""
     security: ClusterSecurity | None = None
+    """Its CA and users, when secured."""
     owner_pid: int | None = None
     """The process that owns the brokers (they die with it); ``None`` for a background run."""
 
     def write(self, directory: Path) -> None:
-        """Save to ``directory/cluster.json``."""
+        """Save to ``directory/cluster.json``.
+
+        Args:
+            directory: The run directory.
+        """
         state: dict[str, Any] = {
             "version": self.version,
             "cluster_id": self.cluster_id,
@@ -65,7 +73,11 @@ class RunState:
     @classmethod
     def read(cls, directory: Path) -> RunState:
         """Load ``directory/cluster.json`` (``OSError``, ``ValueError``, ``KeyError`` if it is
-        missing or not one)."""
+        missing or not one).
+
+        Args:
+            directory: The run directory.
+        """
         state = json.loads((directory / STATE_FILE).read_text())
         secured = state.get("security")
         return cls(

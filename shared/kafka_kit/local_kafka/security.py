@@ -29,11 +29,18 @@ class ClusterSecurity:
     """Where the CA and broker key live, and every user's password."""
 
     directory: Path
+    """Where the CA, the broker key store and the trust store are."""
     users: dict[str, str] = field(default_factory=dict)
+    """Every SCRAM user's password (``admin`` included)."""
 
     @classmethod
     def sasl_ssl(cls, directory: Path, users: tuple[str, ...] = ("app",)) -> ClusterSecurity:
-        """Make the CA, the broker certificate and passwords for ``admin`` and ``users``."""
+        """Make the CA, the broker certificate and passwords for ``admin`` and ``users``.
+
+        Args:
+            directory: Where to make the files.
+            users: SCRAM users besides ``admin``.
+        """
         directory.mkdir(parents=True, exist_ok=True)
         passwords = {name: secrets.token_urlsafe(12) for name in (ADMIN, *users)}
         security = cls(directory, passwords)
@@ -71,7 +78,12 @@ class ClusterSecurity:
         self.keystore.write_text(key.read_text() + cert.read_text() + ca.read_text())
 
     def broker_properties(self, broker_port: int, controller_port: int) -> dict[str, str]:
-        """The listener, TLS, SASL and authorizer part of a node's ``server.properties``."""
+        """The listener, TLS, SASL and authorizer part of a node's ``server.properties``.
+
+        Args:
+            broker_port: The node's client listener port.
+            controller_port: Its controller listener port.
+        """
         admin = self.users[ADMIN]
         plain_users = " ".join(f'user_{name}="{pw}"' for name, pw in self.users.items())
         scram = "org.apache.kafka.common.security.scram.ScramLoginModule required"
@@ -112,7 +124,12 @@ class ClusterSecurity:
     def client_settings(
         self, user: str = ADMIN, mechanism: str = "SCRAM-SHA-512"
     ) -> dict[str, Any]:
-        """``KafkaSettings`` fields to connect as ``user`` (all but the bootstrap servers)."""
+        """``KafkaSettings`` fields to connect as ``user`` (all but the bootstrap servers).
+
+        Args:
+            user: The SCRAM user.
+            mechanism: ``SCRAM-SHA-512``, ``SCRAM-SHA-256`` or ``PLAIN``.
+        """
         return {
             "security_protocol": "SASL_SSL",
             "ssl_cafile": str(self.ca_file),
@@ -122,7 +139,11 @@ class ClusterSecurity:
         }
 
     def java_client_properties(self, user: str = ADMIN) -> str:
-        """A ``--command-config`` file's text for Kafka's own tools, as ``user``."""
+        """A ``--command-config`` file's text for Kafka's own tools, as ``user``.
+
+        Args:
+            user: The SCRAM user.
+        """
         return (
             "security.protocol=SASL_SSL\n"
             "sasl.mechanism=SCRAM-SHA-512\n"

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from kafka_kit.local_kafka.artifacts import KAFKA_VERSION, resolve_classpath
-from kafka_kit.local_kafka.cluster import java_executable
+from kafka_kit.local_kafka.jvm import java_executable
 
 __all__ = [
     "CONSOLE_CONSUMER",
@@ -43,7 +43,12 @@ Configuration:
 
 
 def kafka_tool_command(main_class: str, *args: str, version: str = KAFKA_VERSION) -> list[str]:
-    """The ``java`` command line that runs one of Kafka's tools, logging warnings only."""
+    """The ``java`` command line that runs one of Kafka's tools, logging warnings only.
+
+    Args:
+        main_class: The tool's class (``CONSOLE_PRODUCER``…).
+        version: The Kafka version whose jars run it.
+    """
     libs = resolve_classpath(version)
     log_config = libs.parent / "tools-log4j2.yaml"
     if not log_config.exists():
@@ -67,7 +72,14 @@ def run_kafka_tool(
     timeout_s: float = 120.0,
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a Kafka tool to completion; raises with its output when it fails."""
+    """Run a Kafka tool to completion; raises with its output when it fails.
+
+    Args:
+        main_class: The tool's class.
+        input_text: Its standard input.
+        timeout_s: How long it may run.
+        cwd: Where it runs.
+    """
     done = subprocess.run(
         kafka_tool_command(main_class, *args),
         input=input_text,

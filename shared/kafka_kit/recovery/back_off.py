@@ -12,7 +12,11 @@ class BackOff(Protocol):
     """Delay before retry number ``attempt`` (1 after the first failure); ``None``: give up."""
 
     def delay_s(self, attempt: int) -> float | None:
-        """Seconds to wait, or ``None`` when the retries are used up."""
+        """Seconds to wait, or ``None`` when the retries are used up.
+
+        Args:
+            attempt: The retry about to be made: 1 after the first failed delivery.
+        """
         ...
 
 
@@ -25,10 +29,16 @@ class FixedBackOff:
     """
 
     interval_s: float = 1.0
+    """Seconds before each retry."""
     max_retries: int | None = 9
+    """Retries after the first delivery; ``None``: retry without end."""
 
     def delay_s(self, attempt: int) -> float | None:
-        """``interval_s`` while retries remain."""
+        """``interval_s`` while retries remain.
+
+        Args:
+            attempt: The retry about to be made: 1 after the first failed delivery.
+        """
         if self.max_retries is not None and attempt > self.max_retries:
             return None
         return self.interval_s
@@ -42,12 +52,20 @@ class ExponentialBackOff:
     """
 
     initial_s: float = 1.0
+    """Seconds before the first retry."""
     multiplier: float = 2.0
+    """Each delay is the one before times this."""
     max_s: float = 30.0
+    """No delay is longer."""
     max_retries: int | None = 9
+    """Retries after the first delivery; ``None``: retry without end."""
 
     def delay_s(self, attempt: int) -> float | None:
-        """The growing delay while retries remain."""
+        """The growing delay while retries remain.
+
+        Args:
+            attempt: The retry about to be made: 1 after the first failed delivery.
+        """
         if self.max_retries is not None and attempt > self.max_retries:
             return None
         try:

@@ -38,7 +38,12 @@ MAX_STACKTRACE_BYTES = 16384
 
 def dead_letter_topic(topic: str, suffix: str = DLT_SUFFIX) -> str:
     """The dead-letter topic of ``topic``: ``<topic>-dlt`` by default; a dead-letter topic is
-    its own (``orders-dlt`` stays ``orders-dlt``)."""
+    its own (``orders-dlt`` stays ``orders-dlt``).
+
+    Args:
+        topic: A topic, or a dead-letter topic.
+        suffix: What a dead-letter topic's name ends with.
+    """
     return topic if topic.endswith(suffix) else f"{topic}{suffix}"
 
 
@@ -47,10 +52,15 @@ class Origin:
     """Where a record was first consumed: topic, partition, offset, timestamp and its type."""
 
     topic: str
+    """The topic it was first consumed from."""
     partition: int
+    """Its partition there."""
     offset: int
+    """Its offset there."""
     timestamp: int
+    """Its timestamp (epoch ms)."""
     timestamp_type: str = "CreateTime"
+    """``CreateTime`` (the producer's) or ``LogAppendTime`` (the broker's)."""
 
     def headers(self) -> list[tuple[str, bytes]]:
         """As Spring's ``DeadLetterPublishingRecoverer`` writes them (binary numbers)."""
@@ -64,7 +74,11 @@ class Origin:
 
 
 def is_retry_record(headers: Sequence[tuple[str, bytes]]) -> bool:
-    """Read from a retry topic (ours or Spring's): it carries its origin in headers."""
+    """Read from a retry topic (ours or Spring's): it carries its origin in headers.
+
+    Args:
+        headers: The record's headers.
+    """
     return any(k == h.RETRY_ATTEMPTS or k.startswith(h.LEGACY_RETRY_PREFIX) for k, _ in headers)
 
 
@@ -74,6 +88,9 @@ def origin_of(record: Record) -> Origin:
     A record from a retry topic carries its origin in Spring's ``kafka_dlt-original-*`` headers
     (the first of each: later hops do not replace them), or in our pre-0.6 ``kafka_retry-*``
     ones; any other record is its own origin.
+
+    Args:
+        record: A consumed record.
     """
     headers = record.headers
     own = Origin(
@@ -112,6 +129,9 @@ def exception_headers(exc: BaseException) -> list[tuple[str, bytes]]:
     The class is what the failure is about (a batch listener's pointer to the failed record is
     unwrapped); the cause is the end of its ``raise … from`` chain; the message is Spring's:
     the exception's, then ``; `` and the cause's when they differ.
+
+    Args:
+        exc: What the handler raised.
     """
     failure = root_cause(exc)
     cause = failure
@@ -130,7 +150,11 @@ def exception_headers(exc: BaseException) -> list[tuple[str, bytes]]:
 
 
 def group_header(context: ListenerContext) -> list[tuple[str, bytes]]:
-    """``kafka_dlt-original-consumer-group`` for a listener in a group (none without one)."""
+    """``kafka_dlt-original-consumer-group`` for a listener in a group (none without one).
+
+    Args:
+        context: The listener whose record it is.
+    """
     group = context.group_id
     return [(h.DLT_ORIGINAL_CONSUMER_GROUP, group.encode())] if group else []
 
@@ -147,6 +171,11 @@ class DeadLetterPublishingRecoverer:
     consumer group) with Spring's names and encodings, so Spring services read them. The same
     partition is used when the dead-letter topic has it. The container commits the original
     offset only after this write was acknowledged; when it fails, the record comes again.
+
+    Args:
+        template: Writes the dead letters.
+        destination: Where a record goes instead of ``<topic>-dlt`` (a function of the record).
+        suffix: What the dead-letter topic's name ends with.
     """
 
     def __init__(
@@ -165,11 +194,20 @@ class DeadLetterPublishingRecoverer:
 
         The registry creates it when the listener starts, with the main topic's partitions, so
         a dead letter keeps its partition (Spring assumes the same).
+
+        Args:
+            topic: A topic the listener reads.
         """
         return [] if self.destination else [dead_letter_topic(topic, self.suffix)]
 
     async def recover(self, record: Record, exc: Exception, context: ListenerContext) -> None:
-        """Write the dead letter and wait for its acknowledgement (raises on failure)."""
+        """Write the dead letter and wait for its acknowledgement (raises on failure).
+
+        Args:
+            record: The record, as it was consumed.
+            exc: Why it failed: written to the exception headers.
+            context: The listener: its group goes to a header.
+        """
         origin = origin_of(record)
         target = (
             self.destination(record)

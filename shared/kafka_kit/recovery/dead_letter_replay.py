@@ -40,19 +40,34 @@ class DeadLetter:
     """One record of a dead-letter topic, with why it is there."""
 
     partition: int
+    """Its partition in the dead-letter topic."""
     offset: int
+    """Its offset in the dead-letter topic."""
     timestamp: int
+    """When it was dead-lettered (epoch ms)."""
     key: bytes | None
+    """The original record's key."""
     value: bytes | None
+    """The original record's value."""
     headers: tuple[tuple[str, bytes], ...]
+    """The original headers, then why and where from (Spring's ``kafka_dlt-*``)."""
     replayed: bool
+    """Whether it was replayed already (kept in the compacted ``<dlt>-replays`` topic)."""
 
     def header(self, name: str) -> str | None:
-        """A header as text."""
+        """A header as text.
+
+        Args:
+            name: The header (the last of that name counts).
+        """
         return h.header(self.headers, name)
 
     def number(self, name: str) -> int | None:
-        """A numeric header, binary as Spring writes it or decimal text as we wrote before 0.6."""
+        """A numeric header, binary as Spring writes it or decimal text as we wrote before 0.6.
+
+        Args:
+            name: The header (``kafka_dlt-original-offset``…).
+        """
         return h.decode_int(h.last(self.headers, name))
 
     def as_json(self) -> dict[str, Any]:
@@ -92,7 +107,12 @@ def _text(data: bytes | None) -> dict[str, str] | None:
 
 
 class DeadLetterReplayer:
-    """Lists a dead-letter topic and replays selected records to their original topic."""
+    """Lists a dead-letter topic and replays selected records to their original topic.
+
+    Args:
+        settings: How to reach the cluster (to read the topics).
+        template: Republishes the replayed records.
+    """
 
     def __init__(self, settings: KafkaSettings, template: KafkaTemplate) -> None:
         self.settings = settings
@@ -100,7 +120,12 @@ class DeadLetterReplayer:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def list_dead_letters(self, dlt: str, *, limit: int = 100) -> list[DeadLetter]:
-        """Up to ``limit`` dead letters, oldest first, each marked when already replayed."""
+        """Up to ``limit`` dead letters, oldest first, each marked when already replayed.
+
+        Args:
+            dlt: The dead-letter topic.
+            limit: At most this many.
+        """
         records = await self._read_all(dlt, limit=limit)
         replayed = await self._replayed(dlt)
         return [self._letter(r, replayed) for r in records]
@@ -112,6 +137,11 @@ class DeadLetterReplayer:
 
         Returns what was sent (dead letter → new coordinates) and, for ``None``, what was skipped
         as replayed before. An explicit selection with a replayed or unknown record sends nothing.
+
+        Args:
+            dlt: The dead-letter topic.
+            selection: ``(partition, offset)`` of each dead letter to replay; ``None``: every one
+                not replayed yet.
         """
         async with self._locks.setdefault(dlt, asyncio.Lock()):
             records = {(r.partition, r.offset): r for r in await self._read_all(dlt)}

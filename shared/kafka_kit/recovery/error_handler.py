@@ -52,11 +52,17 @@ class ErrorOutcome:
     """
 
     recovered: bool
+    """Dealt with: commit the record(s) and move on."""
     retry_after_s: float = 0.0
+    """Not dealt with: seek back and deliver again after this many seconds."""
 
     @classmethod
     def retry(cls, after_s: float) -> ErrorOutcome:
-        """Seek back; deliver the record again after ``after_s`` seconds."""
+        """Seek back; deliver the record again after ``after_s`` seconds.
+
+        Args:
+            after_s: The pause before the next delivery (the container pauses the partition).
+        """
         return cls(recovered=False, retry_after_s=after_s)
 
 
@@ -74,7 +80,14 @@ class ErrorHandler(Protocol):
         attempt: int,
         context: ListenerContext,
     ) -> ErrorOutcome:
-        """``records`` are the failed record (or whole batch); ``attempt`` counts from 1."""
+        """What to do with records whose handler raised.
+
+        Args:
+            exc: What the handler raised.
+            records: The failed record, or a batch listener's whole batch.
+            attempt: Deliveries so far, counting from 1.
+            context: The listener: its ids and group, and ``count`` to report outcomes.
+        """
         ...
 
 
@@ -82,7 +95,13 @@ class ConsumerRecordRecoverer(Protocol):
     """Takes a record that will not be retried any more; raising means recovery failed."""
 
     async def recover(self, record: Record, exc: Exception, context: ListenerContext) -> None:
-        """Deal with ``record`` for good (publish it to a dead-letter topic, store it, …)."""
+        """Deal with ``record`` for good (publish it to a dead-letter topic, store it, …).
+
+        Args:
+            record: The record, as it was consumed.
+            exc: Why it failed (the handler's exception).
+            context: The listener: its ids and group.
+        """
         ...
 
 
@@ -90,13 +109,30 @@ class RetryListener(Protocol):
     """Hooks into the retry cycle (Spring's ``RetryListener``); each method is optional."""
 
     def failed_delivery(self, record: Record, exc: Exception, attempt: int) -> None:
-        """A delivery failed; ``attempt`` counts from 1."""
+        """A delivery failed.
+
+        Args:
+            record: The failed record (a batch's first).
+            exc: What the handler raised.
+            attempt: Deliveries so far, counting from 1.
+        """
 
     def recovered(self, record: Record, exc: Exception) -> None:
-        """The record was recovered after its last attempt."""
+        """The record was recovered after its last attempt.
+
+        Args:
+            record: The recovered record.
+            exc: Why it failed.
+        """
 
     def recovery_failed(self, record: Record, exc: Exception, failure: Exception) -> None:
-        """Recovery raised ``failure``; the record will be delivered again."""
+        """Recovery raised ``failure``; the record will be delivered again.
+
+        Args:
+            record: The record that was being recovered.
+            exc: Why it failed in the first place.
+            failure: What the recoverer raised.
+        """
 
 
 NOT_RETRYABLE: tuple[type[BaseException], ...] = (DeserializationError,)
@@ -104,12 +140,29 @@ NOT_RETRYABLE: tuple[type[BaseException], ...] = (DeserializationError,)
 
 
 def is_retryable(exc: BaseException, not_retryable: Iterable[type[BaseException]] = ()) -> bool:
-    """Whether another delivery may succeed where this one failed."""
+    """Whether another delivery may succeed where this one failed.
+
+    Args:
+        exc: What the handler raised (its root cause decides).
+        not_retryable: More exception types that are never retried.
+    """
     return not isinstance(root_cause(exc), (*NOT_RETRYABLE, *not_retryable))
 
 
 class DefaultErrorHandler:
-    """Blocking retries with back-off, then the recoverer; some exceptions are never retried."""
+    """Blocking retries with back-off, then the recoverer; some exceptions are never retried.
+
+    Args:
+        recoverer: Takes a record when its retries are used up (e.g.
+            :class:`~kafka_kit.recovery.DeadLetterPublishingRecoverer`); without one the record
+            is retried without end (it blocks its partition, as Spring's does).
+        back_off: The delay before each retry; ``ExponentialBackOff`` (9 retries with a
+            recoverer, no limit without) when omitted.
+        not_retryable: Exception types recovered at once, never retried (besides
+            :class:`~kafka_kit.errors.DeserializationError`).
+        retry_listeners: Hear each failed delivery, recovery and failed recovery.
+        recovery_retry_s: How soon a record whose recovery failed is tried again.
+    """
 
     def __init__(
         self,
@@ -130,11 +183,19 @@ class DefaultErrorHandler:
         self.retry_listeners = list(retry_listeners)
 
     def is_retryable(self, exc: BaseException) -> bool:
-        """Whether another delivery may succeed where this one failed."""
+        """Whether another delivery may succeed where this one failed.
+
+        Args:
+            exc: What the handler raised.
+        """
         return is_retryable(exc, self.not_retryable)
 
     def declared_topics(self, topic: str) -> list[str]:
-        """Topics the recoverer writes to for ``topic`` (its dead-letter topic)."""
+        """Topics the recoverer writes to for ``topic`` (its dead-letter topic).
+
+        Args:
+            topic: A topic the listener reads.
+        """
         declared = getattr(self.recoverer, "declared_topics", None)
         return list(declared(topic)) if declared is not None else []
 
@@ -145,7 +206,14 @@ class DefaultErrorHandler:
         attempt: int,
         context: ListenerContext,
     ) -> ErrorOutcome:
-        """Retry after the back-off while attempts remain; then recover every record."""
+        """Retry after the back-off while attempts remain; then recover every record.
+
+        Args:
+            exc: What the handler raised.
+            records: The failed record, or a batch listener's whole batch.
+            attempt: Deliveries so far, counting from 1.
+            context: The listener: its ids and group, and ``count`` to report outcomes.
+        """
         first = records[0]
         self._notify("failed_delivery", first, exc, attempt)
         delay = self.back_off.delay_s(attempt) if self.is_retryable(exc) else None

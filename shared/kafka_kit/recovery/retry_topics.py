@@ -58,10 +58,15 @@ class RetryTopics:
     """
 
     attempts: int = 3
+    """Deliveries in all, the first on the main topic included (Spring's ``attempts``)."""
     back_off: BackOff = FixedBackOff(1.0, None)  # noqa: RUF009 - frozen, shared safely
+    """The wait before each retry; it names the retry topics."""
     retry_suffix: str = "-retry"
+    """Retry topics are ``<topic><retry_suffix>-<delay ms>``."""
     dlt_suffix: str = DLT_SUFFIX
+    """The dead-letter topic is ``<topic><dlt_suffix>``."""
     not_retryable: tuple[type[BaseException], ...] = ()
+    """Exceptions that go to the dead-letter topic at once."""
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -76,20 +81,37 @@ class RetryTopics:
         return delays
 
     def topic_for(self, main_topic: str, delay_s: float) -> str:
-        """The retry topic for ``delay_s``."""
+        """The retry topic for ``delay_s``.
+
+        Args:
+            main_topic: The topic the listener reads.
+            delay_s: The wait before the retry.
+        """
         return f"{main_topic}{self.retry_suffix}-{round(delay_s * 1000)}"
 
     def retry_topics(self, main_topic: str) -> list[str]:
-        """Every retry topic of ``main_topic``, in order of use, each once."""
+        """Every retry topic of ``main_topic``, in order of use, each once.
+
+        Args:
+            main_topic: The topic the listener reads.
+        """
         return list(dict.fromkeys(self.topic_for(main_topic, d) for d in self.delays_s()))
 
     def dead_letter_topic(self, main_topic: str) -> str:
-        """Where records go after the last attempt."""
+        """Where records go after the last attempt.
+
+        Args:
+            main_topic: The topic the listener reads.
+        """
         return dead_letter_topic(main_topic, self.dlt_suffix)
 
 
 def not_before(record: Record) -> float | None:
-    """Epoch seconds before which a retry-topic record must wait (``None``: no header)."""
+    """Epoch seconds before which a retry-topic record must wait (``None``: no header).
+
+    Args:
+        record: A record of a retry topic.
+    """
     due = h.decode_big_integer(h.last(record.headers, h.RETRY_BACKOFF_TIMESTAMP))
     if due is None:
         due = h.decode_int(h.last(record.headers, "kafka_retry-not-before"))
@@ -97,7 +119,11 @@ def not_before(record: Record) -> float | None:
 
 
 def delivery_of(record: Record) -> int:
-    """Which delivery this is: 1 on the main topic, 2 on the first retry topic (Spring's count)."""
+    """Which delivery this is: 1 on the main topic, 2 on the first retry topic (Spring's count).
+
+    Args:
+        record: A consumed record.
+    """
     raw = h.last(record.headers, h.RETRY_ATTEMPTS)
     if raw is None:
         raw = h.last(record.headers, "kafka_retry-attempt")  # before 0.6: decimal text
@@ -108,7 +134,13 @@ def delivery_of(record: Record) -> int:
 
 
 class RetryTopicRouter:
-    """The error handler of a listener with retry topics: forward to the next topic, or the DLT."""
+    """The error handler of a listener with retry topics: forward to the next topic, or the DLT.
+
+    Args:
+        retry: The retry topics and their delays.
+        template: Publishes to the retry topics and the DLT.
+        recovery_retry_s: How soon a record whose forwarding failed is tried again.
+    """
 
     def __init__(
         self,
@@ -124,7 +156,11 @@ class RetryTopicRouter:
         )
 
     def declared_topics(self, topic: str) -> list[str]:
-        """The retry topics and the dead-letter topic of ``topic``."""
+        """The retry topics and the dead-letter topic of ``topic``.
+
+        Args:
+            topic: The topic the listener reads.
+        """
         return [*self.retry.retry_topics(topic), self.retry.dead_letter_topic(topic)]
 
     async def handle(
@@ -134,7 +170,14 @@ class RetryTopicRouter:
         attempt: int,
         context: ListenerContext,
     ) -> ErrorOutcome:
-        """Publish each failed record onwards; commit it here once that write is acknowledged."""
+        """Publish each failed record onwards; commit it here once that write is acknowledged.
+
+        Args:
+            exc: What the handler raised.
+            records: The failed record, or a batch listener's whole batch.
+            attempt: Deliveries of it on this topic (the delivery count is in its headers).
+            context: The listener: its ids and group, and ``count`` to report outcomes.
+        """
         for record in records:
             try:
                 await self._forward(record, exc, context)

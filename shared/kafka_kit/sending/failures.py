@@ -36,6 +36,10 @@ def breaks_the_producer(cause: BaseException | None, handed_over: bool) -> bool:
     still used up its sequence numbers: the next batch's sequence is one the broker does not
     expect. Kafka's Java client bumps the epoch and resets the sequences (KIP-360); aiokafka
     does not, so the template replaces the producer, as Spring's producer factory does.
+
+    Args:
+        cause: What the send failed with.
+        handed_over: The record had reached the producer (a failure before that breaks nothing).
     """
     if not handed_over or cause is None:
         return False

@@ -10,14 +10,25 @@ __all__ = ["SendMetrics"]
 
 
 class SendMetrics:
-    """``kafka_template_sends_total`` and ``kafka_template_send_seconds`` of one template."""
+    """``kafka_template_sends_total`` and ``kafka_template_send_seconds`` of one template.
+
+    Args:
+        registry: A Prometheus registry (the global one when omitted).
+    """
 
     def __init__(self, registry: CollectorRegistry | None) -> None:
         self._kit = KafkaMetrics.on(registry)
         self._topics: dict[str, tuple[BatchedCounter, BatchedCounter, BatchedObserver]] = {}
 
     def count(self, topic: str, sent: int, failed: int, elapsed: float) -> None:
-        """``sent`` and ``failed`` records of ``topic``; each sent one waited ``elapsed``."""
+        """``sent`` and ``failed`` records of ``topic``; each sent one waited ``elapsed``.
+
+        Args:
+            topic: The records' topic.
+            sent: How many were acknowledged.
+            failed: How many failed.
+            elapsed: Seconds each sent one waited.
+        """
         ok_counter, failed_counter, latency = self._of(topic)
         if sent:
             ok_counter.add(sent)

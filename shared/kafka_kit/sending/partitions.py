@@ -14,7 +14,14 @@ __all__ = ["PartitionChooser"]
 
 class PartitionChooser:
     """Places records the template partitions; caches each topic's partitions until the
-    metadata changes."""
+    metadata changes.
+
+    Args:
+        partitioner: The custom partitioner, if any.
+        default: Murmur2 for keys, sticky without.
+        acks_zero: Producing with ``acks=0`` (no result names the partition: the template always
+            picks it).
+    """
 
     def __init__(
         self, partitioner: Partitioner | None, default: DefaultPartitioner, *, acks_zero: bool
@@ -26,7 +33,11 @@ class PartitionChooser:
         self._known: dict[str, tuple[list[int], list[int]]] = {}
 
     def forget(self, *_: object) -> None:
-        """Drop the cached partitions (the metadata changed, or the producer did)."""
+        """Drop the cached partitions (the metadata changed, or the producer did).
+
+        Args:
+            _: Whatever the metadata listener passes (ignored).
+        """
         self._known.clear()
 
     def assigns(self, record: ProducerRecord) -> bool:
@@ -35,13 +46,22 @@ class PartitionChooser:
         A key without a custom partitioner maps as the producer would map it (murmur2 over all
         partitions): aiokafka does that itself, and the result reports the partition. Keyless
         records (sticky), custom partitioners and acks=0 (no result to report it) need ours.
+
+        Args:
+            record: The record to send.
         """
         return record.key is None or self.partitioner is not None or self._acks_zero
 
     async def placed(
         self, producer: AIOKafkaProducer, record: ProducerRecord, value: Any
     ) -> ProducerRecord:
-        """``record`` with its partition, where the template chooses it; else as it is."""
+        """``record`` with its partition, where the template chooses it; else as it is.
+
+        Args:
+            producer: Knows the topic's partitions.
+            record: The record to send.
+            value: Its unserialized value, for the partitioner.
+        """
         if record.partition is not None or not self.assigns(record):
             return record
         known = self._known.get(record.topic)

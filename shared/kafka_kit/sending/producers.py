@@ -18,7 +18,14 @@ log = logging.getLogger("kafka_kit.template")
 
 
 class ProducerSlot:
-    """Holds the producer sends go to; a replacement takes the slot before the old one closes."""
+    """Holds the producer sends go to; a replacement takes the slot before the old one closes.
+
+    Args:
+        settings: How producers connect and produce.
+        transactional_id: Makes each producer transactional.
+        on_new: Called with each new producer (the template watches its metadata).
+        retire_timeout_s: How long a replaced producer may take to flush and close.
+    """
 
     def __init__(
         self,
@@ -56,12 +63,21 @@ class ProducerSlot:
         return producer
 
     def replaced_since(self, used: AIOKafkaProducer | None) -> bool:
-        """Whether the slot holds another producer than ``used`` now (and may retry there)."""
+        """Whether the slot holds another producer than ``used`` now (and may retry there).
+
+        Args:
+            used: The producer a send used.
+        """
         return used is not None and self.current is not None and self.current is not used
 
     async def replace(self, broken: AIOKafkaProducer, cause: BaseException) -> None:
         """A new producer (id, epoch, sequences) in place of ``broken``, once however many sends
-        saw it break. The old one finishes what it holds in the background, then closes."""
+        saw it break. The old one finishes what it holds in the background, then closes.
+
+        Args:
+            broken: The producer a send broke.
+            cause: What broke it, for the log line.
+        """
         async with self._replacing:
             if self.current is not broken:
                 return  # replaced already, or the template stopped
@@ -80,7 +96,12 @@ class ProducerSlot:
 
     async def try_replace(self, producer: AIOKafkaProducer, cause: BaseException) -> bool:
         """:meth:`replace`, or a warning if no new producer could start (the next try is at the
-        next failure); whether it was replaced."""
+        next failure); whether it was replaced.
+
+        Args:
+            producer: The producer a send broke.
+            cause: What broke it.
+        """
         try:
             await self.replace(producer, cause)
         except Exception as exc:  # noqa: BLE001 - the next failure tries again
@@ -89,7 +110,11 @@ class ProducerSlot:
         return True
 
     async def stop(self, flush_timeout_s: float) -> None:
-        """Flush and close the producer (at most ``flush_timeout_s``), and every retired one."""
+        """Flush and close the producer (at most ``flush_timeout_s``), and every retired one.
+
+        Args:
+            flush_timeout_s: How long the producer may take to flush.
+        """
         producer, self.current = self.current, None
         if producer is not None:
             await stop_bounded(producer, flush_timeout_s)

@@ -26,7 +26,14 @@ Replace = Callable[[AIOKafkaProducer, BaseException], Awaitable[bool]]
 
 
 class Transactions:
-    """Begin, commit or abort the producer's transaction; know whether this task is in one."""
+    """Begin, commit or abort the producer's transaction; know whether this task is in one.
+
+    Args:
+        transactional_id: The producer's transactional id (``None``: transactions refused).
+        producer: The current producer (raises before start).
+        replace: Replaces a producer that broke.
+        timeout_s: Bounds begin, commit, abort and offset sends.
+    """
 
     def __init__(
         self,
@@ -53,7 +60,11 @@ class Transactions:
 
     def broke(self, producer: AIOKafkaProducer) -> None:
         """A send inside the transaction broke ``producer``: replace it when the transaction
-        ends."""
+        ends.
+
+        Args:
+            producer: The producer a send broke.
+        """
         self._broken = producer
 
     @contextlib.asynccontextmanager
@@ -101,7 +112,12 @@ class Transactions:
             await self._replace(producer, abort_failed)
 
     async def send_offsets(self, offsets: Mapping[TopicPartition, int], group_id: str) -> None:
-        """Commit a consumer group's offsets as part of the open transaction (exactly-once)."""
+        """Commit a consumer group's offsets as part of the open transaction (exactly-once).
+
+        Args:
+            offsets: The next offset to read, per partition.
+            group_id: The consumer group.
+        """
         producer = self._producer()
         if not self._open.get():
             raise TransactionStateError("send_offsets_to_transaction needs an open transaction")

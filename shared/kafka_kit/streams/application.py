@@ -61,12 +61,19 @@ class RestoreInfo:
     """How long the last start took until the state stores were restored and processing ran."""
 
     seconds: float
+    """From the start (or restart) until every store was restored and processing ran."""
     partitions: list[str]
     """The input partitions this instance got."""
 
 
 class StreamsApplication:
-    """One supervised Quix Streams application: :meth:`declare` the topology, start, stop."""
+    """One supervised Quix Streams application: :meth:`declare` the topology, start, stop.
+
+    Args:
+        settings: The application's own settings (``KAFKA_STREAMS_*``; the application id is
+            required).
+        kafka: How to reach the cluster (``KAFKA_*`` when omitted).
+    """
 
     def __init__(
         self, settings: StreamsSettings | None = None, kafka: KafkaSettings | None = None
@@ -111,7 +118,12 @@ class StreamsApplication:
         return self.supervision.dead_letter_topic
 
     def declare(self, topology: Topology[T]) -> T:
-        """Declare ``topology`` on the engine now, and on every engine a restart makes."""
+        """Declare ``topology`` on the engine now, and on every engine a restart makes.
+
+        Args:
+            topology: A function that declares topics, dataframes and stores on the engine it is
+                given, and returns what the caller keeps (store readers…).
+        """
         self._topologies.append(topology)
         return topology(self.app)
 
@@ -220,7 +232,11 @@ class StreamsApplication:
         self.supervision.dead_letter_partitions = (await admin.topic_layout(name))[0]
 
     async def stop(self, timeout_s: float = 30.0) -> None:
-        """Finish the current checkpoint, leave the group, wait for the thread to end."""
+        """Finish the current checkpoint, leave the group, wait for the thread to end.
+
+        Args:
+            timeout_s: How long to wait for the thread; after that it is left to end on its own.
+        """
         if self._thread is None:
             return
         self._stopping.set()
@@ -257,7 +273,12 @@ class StreamsApplication:
         return StreamsState.RUNNING
 
     def owns(self, topic: str, partition: int) -> bool:
-        """Whether this instance processes (and holds the state of) ``topic``'s ``partition``."""
+        """Whether this instance processes (and holds the state of) ``topic``'s ``partition``.
+
+        Args:
+            topic: An input topic.
+            partition: Its partition.
+        """
         return (topic, partition) in self.assigned
 
     def health(self) -> dict[str, Any]:
@@ -284,7 +305,12 @@ class StreamsApplication:
         }
 
     async def wait_until(self, state: StreamsState, timeout_s: float) -> None:
-        """Return once the application is in ``state``; ``TimeoutError`` after ``timeout_s``."""
+        """Return once the application is in ``state``; ``TimeoutError`` after ``timeout_s``.
+
+        Args:
+            state: The state to wait for (``RUNNING``…).
+            timeout_s: How long to wait.
+        """
         async with asyncio.timeout(timeout_s):
             # The state is derived from the engine's flags on every read: no event to await.
             while self.state is not state:  # noqa: ASYNC110

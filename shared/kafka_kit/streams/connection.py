@@ -12,7 +12,11 @@ __all__ = ["connection_config"]
 
 
 def connection_config(kafka: KafkaSettings) -> ConnectionConfig:
-    """The same brokers, TLS files and SASL credentials the listeners use."""
+    """The same brokers, TLS files and SASL credentials the listeners use.
+
+    Args:
+        kafka: The kit's settings.
+    """
     options: dict[str, Any] = {
         "bootstrap_servers": kafka.bootstrap_servers,
         "security_protocol": kafka.security_protocol.lower(),

@@ -11,7 +11,14 @@ __all__ = ["dead_letter_headers"]
 def dead_letter_headers(
     origin: Origin, exc: BaseException, group_id: str, original: list[tuple[str, bytes]]
 ) -> list[tuple[str, bytes]]:
-    """The record's own headers, then where it came from and why it failed (``kafka_dlt-*``)."""
+    """The record's own headers, then where it came from and why it failed (``kafka_dlt-*``).
+
+    Args:
+        origin: Where the record was consumed.
+        exc: Why it failed.
+        group_id: The application's consumer group (its id).
+        original: The record's own headers, kept first.
+    """
     return [
         *original,
         *origin.headers(),

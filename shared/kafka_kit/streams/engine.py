@@ -141,6 +141,10 @@ class Engine(Application):
 
     Signals belong to the server; assignments and processed records are reported to the
     supervisor through ``on_assignment`` and ``on_message_processed``.
+
+    Args:
+        supervision: What outlives this engine (counts, poison records).
+        on_assignment: Hears the input partitions this instance owns after each rebalance.
     """
 
     def __init__(
@@ -375,7 +379,12 @@ class Engine(Application):
 
     # ------------------------------------------------------------------ output checks
     def checked_timestamp(self, topic: str, timestamp: int | None) -> int | None:
-        """``timestamp``, or now if the policy clamps one the topic's broker would refuse."""
+        """``timestamp``, or now if the policy clamps one the topic's broker would refuse.
+
+        Args:
+            topic: The output topic.
+            timestamp: The record's timestamp (``None``: now).
+        """
         if timestamp is None:
             return None
         now_ms = int(time.time() * 1000)
@@ -401,7 +410,14 @@ class Engine(Application):
         raise RecordRefused(topic, problem)
 
     def check_size(self, topic: str, key: Any, value: Any, headers: Any) -> None:
-        """:class:`RecordRefused` if the record is larger than the topic takes."""
+        """:class:`RecordRefused` if the record is larger than the topic takes.
+
+        Args:
+            topic: The output topic.
+            key: The record's key.
+            value: Its value.
+            headers: Its headers.
+        """
         size = len(key or b"") + len(value or b"")
         size += sum(len(k) + len(v or b"") for k, v in (headers or []))
         problem = self.limits_of(topic).size_problem(size)
@@ -409,7 +425,11 @@ class Engine(Application):
             raise RecordRefused(topic, problem)
 
     def limits_of(self, topic: str) -> TopicLimits:
-        """The topic's limits, asked of the broker once (Kafka's defaults if it cannot say)."""
+        """The topic's limits, asked of the broker once (Kafka's defaults if it cannot say).
+
+        Args:
+            topic: An output topic.
+        """
         limits = self._limits.get(topic)
         if limits is None:
             try:
@@ -433,7 +453,12 @@ class Engine(Application):
     def delivery_watch(
         self, origin: Coordinates, then: Callable[[Any, Any], None] | None
     ) -> Callable[[Any, Any], None]:
-        """A delivery callback that suspects ``origin`` if the broker refused its output."""
+        """A delivery callback that suspects ``origin`` if the broker refused its output.
+
+        Args:
+            origin: The input record the output was made from.
+            then: The engine's own delivery callback, called after.
+        """
         suspects = self.suspects
 
         def delivered(err: Any, msg: Any) -> None:

@@ -82,10 +82,18 @@ class FailureCounts:
     """How many records each policy took care of, per kind, since the application was made."""
 
     dead_lettered: dict[str, int] = field(default_factory=dict)
+    """Records sent to the dead-letter topic, per failure kind."""
     skipped: dict[str, int] = field(default_factory=dict)
+    """Records skipped, per failure kind."""
     timestamps_clamped: int = 0
+    """Outputs whose timestamps were moved into the topic's range."""
 
     def count(self, kind: FailureKind, policy: FailurePolicy) -> None:
-        """One more record of ``kind`` handled by ``policy``."""
+        """One more record of ``kind`` handled by ``policy``.
+
+        Args:
+            kind: Deserialization, processing or production.
+            policy: What was done with the record.
+        """
         counter = self.dead_lettered if policy is FailurePolicy.DEAD_LETTER else self.skipped
         counter[kind.value] = counter.get(kind.value, 0) + 1

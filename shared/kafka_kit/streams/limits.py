@@ -28,12 +28,17 @@ class TopicLimits:
     before_max_ms: int = _NO_LIMIT
     """How far behind it (Kafka's default: no limit)."""
     max_record_bytes: int = 1_048_588
+    """The largest record batch the topic takes (``max.message.bytes``)."""
     log_append_time: bool = False
     """The broker stamps records itself: their own timestamps are never checked."""
 
     @classmethod
     def of(cls, configs: Mapping[str, str | None]) -> TopicLimits:
-        """From a topic's ``DescribeConfigs`` answer; what is missing keeps Kafka's default."""
+        """From a topic's ``DescribeConfigs`` answer; what is missing keeps Kafka's default.
+
+        Args:
+            configs: Config name to value, as ``DescribeConfigs`` answers.
+        """
         defaults = cls()
 
         def number(name: str, default: int) -> int:
@@ -57,6 +62,10 @@ class TopicLimits:
         """Why the broker would refuse ``timestamp_ms`` now; ``None`` if it would take it.
 
         Refused a minute before the broker's own limit: this clock and the broker's differ.
+
+        Args:
+            timestamp_ms: The record's timestamp (epoch ms).
+            now_ms: The time now, as the broker would see it (epoch ms).
         """
         if self.log_append_time:
             return None
@@ -76,7 +85,11 @@ class TopicLimits:
         return None
 
     def size_problem(self, size: int) -> str | None:
-        """Why a record of ``size`` bytes is too large for the topic; ``None`` if it fits."""
+        """Why a record of ``size`` bytes is too large for the topic; ``None`` if it fits.
+
+        Args:
+            size: The record's size as the producer writes it, in bytes.
+        """
         if size > self.max_record_bytes:
             limit = self.max_record_bytes
             return f"{size} bytes, larger than the topic's max.message.bytes {limit}"

@@ -14,7 +14,12 @@ __all__ = ["StreamsCollector"]
 
 
 class StreamsCollector(Collector):
-    """``kafka_streams_*``: state, records processed per topic, restore time."""
+    """``kafka_streams_*``: state, records processed per topic, restore time.
+
+    Args:
+        applications: The stream applications to report (read at each scrape: a list the service
+            fills and empties).
+    """
 
     def __init__(self, applications: Sequence[StreamsApplication]) -> None:
         # Kept, not copied: an app's lifespan may add its applications after wiring this.

@@ -18,7 +18,9 @@ class KeyOwner:
     """Where a key's state is: its partition, and the instance that processes it."""
 
     topic: str
+    """The topic the key's state is partitioned by."""
     partition: int
+    """The key's partition there."""
     url: str | None
     """The owner's ``application_server``; None while the partition is unassigned."""
     local: bool
@@ -26,7 +28,11 @@ class KeyOwner:
 
 
 def grouped_key(key: str) -> bytes:
-    """A key as ``group_by`` writes it to its repartition topic (JSON, the engine's encoder)."""
+    """A key as ``group_by`` writes it to its repartition topic (JSON, the engine's encoder).
+
+    Args:
+        key: The key ``group_by`` gave the record.
+    """
     encoded: bytes = dumps(key)
     return encoded
 
@@ -40,6 +46,12 @@ async def key_owner(
 
     This instance knows its own partitions; for the others the group's members are asked of the
     broker, each naming its URL in its client id.
+
+    Args:
+        streams: This instance's application (it knows every member's assignment).
+        topic: The topic whose partitions hold the state (a repartition topic, for ``group_by``).
+        key: The record key as its bytes were written.
+        partitions: How many partitions ``topic`` has.
     """
     partition = key_partition(key, range(partitions))
     if streams.owns(topic, partition):

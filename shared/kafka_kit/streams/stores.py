@@ -29,6 +29,11 @@ class StoreReader:
 
     Given the :class:`StreamsApplication`, it reads whichever engine runs now (a restart makes a
     new one); given an engine, that engine's.
+
+    Args:
+        app: The supervised application (or one engine).
+        stream_id: The dataframe's stream id (``sdf.stream_id``).
+        store_name: The store (``default`` unless the topology named it).
     """
 
     def __init__(
@@ -55,6 +60,11 @@ class StoreReader:
 
         ``partition``: the key's, when known; else every partition this instance holds is asked
         (a key is in one of them, or with another instance).
+
+        Args:
+            key: The message key, as the processor saw it.
+            name: The name the processor stored the value under.
+            partition: The key's partition, when known.
         """
         prefix = serialize(key, dumps=dumps)
         for found in self._partitions(partition):
@@ -64,7 +74,12 @@ class StoreReader:
         return None
 
     def windows(self, key: str, partition: int | None = None) -> list[tuple[tuple[int, int], Any]]:
-        """The windows (``(start_ms, end_ms)``, value) a windowed store keeps for ``key``."""
+        """The windows (``(start_ms, end_ms)``, value) a windowed store keeps for ``key``.
+
+        Args:
+            key: The message key, as the processor saw it.
+            partition: The key's partition, when known.
+        """
         prefix = serialize(key, dumps=dumps)
         for found in self._partitions(partition):
             details = found.begin().get_windows(start_from_ms=-1, start_to_ms=2**62, prefix=prefix)

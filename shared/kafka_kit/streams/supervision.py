@@ -34,9 +34,13 @@ class Supervision:
     """What outlives one engine: the policies' counts and the records that failed."""
 
     settings: StreamsSettings
+    """The application's settings (its policies)."""
     dead_letter_topic: str
+    """Where failed records go."""
     dead_letter_partitions: int = 1
+    """How many partitions it has (a record keeps its partition when it can)."""
     counts: FailureCounts = field(default_factory=FailureCounts)
+    """What each policy took care of."""
     poisoned: _Bounded = field(default_factory=lambda: _Bounded(10_000))
     """Records to hand to a policy, not to the topology, when they come again: why, and how."""
     strikes: _Bounded = field(default_factory=lambda: _Bounded(10_000))
@@ -45,7 +49,13 @@ class Supervision:
     def struck(
         self, at: Coordinates, exc: BaseException, kind: FailureKind = FailureKind.PROCESSING
     ) -> None:
-        """The engine died over the record ``at``: after enough times, it is poison."""
+        """The engine died over the record ``at``: after enough times, it is poison.
+
+        Args:
+            at: The record's topic, partition and offset.
+            exc: What brought the engine down.
+            kind: The failure kind its policy is chosen by.
+        """
         strikes = self.strikes.get(at, 0) + 1
         self.strikes[at] = strikes
         if strikes >= self.settings.poison_after_failures:

@@ -30,7 +30,12 @@ __all__ = ["kafka_bootstrap_servers", "kafka_broker", "kafka_cluster", "kafka_se
 
 
 def say(config: pytest.Config, line: str) -> None:
-    """Print ``line`` into the run's output, even under output capture."""
+    """Print ``line`` into the run's output, even under output capture.
+
+    Args:
+        config: The run's pytest config.
+        line: What to print.
+    """
     capture = config.pluginmanager.get_plugin("capturemanager")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None or capture is None:

@@ -29,7 +29,9 @@ class ProvidedKafka:
     """A reachable Kafka cluster and where it came from."""
 
     bootstrap_servers: str
+    """Where clients connect."""
     source: KafkaSource
+    """Where it came from: the environment, testcontainers or the launcher."""
     cluster: LocalKafkaCluster | None = None
     """Set when this process started the cluster itself, so a test may stop and start nodes."""
 
@@ -52,7 +54,12 @@ def docker_available() -> bool:
 def provide_kafka(
     nodes: int = 1, *, env_var: str = "KAFKA_BOOTSTRAP_SERVERS"
 ) -> Iterator[ProvidedKafka]:
-    """Yield a Kafka: ``env_var`` if set → testcontainers (one node, Docker up) → launcher."""
+    """Yield a Kafka: ``env_var`` if set → testcontainers (one node, Docker up) → launcher.
+
+    Args:
+        nodes: Brokers wanted (testcontainers gives one node only; three go to the launcher).
+        env_var: The variable that names an existing cluster.
+    """
     existing = os.environ.get(env_var)
     if existing:
         log.info("using the Kafka cluster at %s (%s)", existing, env_var)

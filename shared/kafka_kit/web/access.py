@@ -86,7 +86,11 @@ class ApiTokens(BaseSettings):
 
     def requirement(self, scope: AccessScope) -> Literal["none", "token", "closed"]:
         """What a route of ``scope`` needs with these settings: nothing, a token, or it is
-        closed to everyone (an admin route while no token is set and none opened it)."""
+        closed to everyone (an admin route while no token is set and none opened it).
+
+        Args:
+            scope: A route's scope.
+        """
         if scope == "open" or (scope == "read" and self.read_open):
             return "none"
         if self.enabled:
@@ -96,7 +100,11 @@ class ApiTokens(BaseSettings):
         return "none"
 
     def scope_of(self, token: str) -> Literal["read", "admin"] | None:
-        """What ``token`` may do: ``admin``, ``read``, or nothing (``None``)."""
+        """What ``token`` may do: ``admin``, ``read``, or nothing (``None``).
+
+        Args:
+            token: A bearer token a request gave.
+        """
         given = token.encode()
         is_admin = token_matches(given, secret_bytes(self.admin_token))
         is_reader = token_matches(given, secret_bytes(self.read_token))
@@ -109,11 +117,19 @@ class AccessRule:
     ``scope``."""
 
     path: str
+    """A regex the whole path must match."""
     scope: AccessScope
+    """What a matching request needs: ``open``, ``read``, ``write`` or ``admin``."""
     methods: frozenset[str] = frozenset()
+    """The methods it applies to (empty: every method)."""
 
     def matches(self, method: str, path: str) -> bool:
-        """Whether this rule decides the request."""
+        """Whether this rule decides the request.
+
+        Args:
+            method: The request's method.
+            path: The request's path.
+        """
         return (not self.methods or method in self.methods) and re.fullmatch(
             self.path, path
         ) is not None
@@ -139,7 +155,13 @@ CLOSED_ADMIN = (
 
 
 def scope_for(rules: Sequence[AccessRule], method: str, path: str) -> AccessScope:
-    """The scope a request needs: the first matching rule's, else admin (default-deny)."""
+    """The scope a request needs: the first matching rule's, else admin (default-deny).
+
+    Args:
+        rules: The service's rules (the open paths come first).
+        method: The request's method (HEAD counts as GET).
+        path: The request's path.
+    """
     if method == "HEAD":
         method = "GET"
     for rule in (*OPEN_PATHS, *rules):
@@ -149,15 +171,28 @@ def scope_for(rules: Sequence[AccessRule], method: str, path: str) -> AccessScop
 
 
 def rules(*entries: tuple[str, AccessScope, Iterable[str]]) -> tuple[AccessRule, ...]:
-    """A table from ``(path regex, scope, methods)`` triples (no methods: every method)."""
+    """A table from ``(path regex, scope, methods)`` triples (no methods: every method).
+
+    Args:
+        entries: ``(path regex, scope, methods)`` triples.
+    """
     return tuple(AccessRule(path, scope, frozenset(methods)) for path, scope, methods in entries)
 
 
 def token_matches(given: bytes, token: bytes | None) -> bool:
-    """Whether ``given`` is ``token``, compared in constant time."""
+    """Whether ``given`` is ``token``, compared in constant time.
+
+    Args:
+        given: What the request sent.
+        token: A configured token's bytes (``None``: unset, never matches).
+    """
     return token is not None and secrets.compare_digest(given, token)
 
 
 def secret_bytes(token: SecretStr | None) -> bytes | None:
-    """The token's bytes, or ``None`` when it is unset."""
+    """The token's bytes, or ``None`` when it is unset.
+
+    Args:
+        token: A configured token.
+    """
     return token.get_secret_value().encode() if token is not None else None

@@ -14,7 +14,13 @@ __all__ = ["describe_access", "secure_openapi"]
 
 
 def describe_access(spec: dict[str, Any], tokens: ApiTokens, rules: Sequence[AccessRule]) -> str:
-    """One sentence: who may call which of the spec's operations, with these tokens."""
+    """One sentence: who may call which of the spec's operations, with these tokens.
+
+    Args:
+        spec: The app's OpenAPI spec.
+        tokens: The configured tokens.
+        rules: The service's rules.
+    """
     by_scope: dict[AccessScope, list[str]] = {"open": [], "read": [], "write": [], "admin": []}
     for path, operations in spec.get("paths", {}).items():
         for method in operations:
@@ -46,6 +52,11 @@ def secure_openapi(app: FastAPI, tokens: ApiTokens, rules: Sequence[AccessRule])
 
     With tokens: the bearer scheme on every route that needs one. With none: the admin routes'
     ``403`` while they are closed; nothing when everything is open.
+
+    Args:
+        app: The service's app.
+        tokens: The configured tokens.
+        rules: The service's rules.
     """
     if all(tokens.requirement(s) == "none" for s in ("read", "write", "admin")):
         return

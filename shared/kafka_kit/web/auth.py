@@ -81,8 +81,11 @@ class SessionCookie:
     """The cookie a login form sets for pages a browser navigates (``pages``, a path regex)."""
 
     name: str = "kafka_kit_console"
+    """The cookie's name."""
     login_path: str = "/console/login"
+    """Where the login form is (pages redirect there)."""
     pages: str = r"/console(/.*)?"
+    """A path regex: the pages that take the cookie."""
 
 
 class AccessGuard:
@@ -90,6 +93,13 @@ class AccessGuard:
 
     ``methods`` (the app's spec): a method the path does not serve is passed on for its ``405``
     instead of being refused — there is nothing to protect.
+
+    Args:
+        app: The app it guards.
+        tokens: The configured tokens.
+        rules: Which paths need which scope (unnamed paths: admin).
+        session: The console's cookie, for pages a browser navigates.
+        methods: The methods each path serves (from the spec).
     """
 
     def __init__(
@@ -173,7 +183,14 @@ def install_access(
     session: SessionCookie | None = None,
 ) -> None:
     """The guard as the app's outermost middleware, its rules in the spec, complete ``Allow``
-    headers, and a log line saying which routes are open to whom."""
+    headers, and a log line saying which routes are open to whom.
+
+    Args:
+        app: The service's app.
+        tokens: The configured tokens (``API_*``).
+        rules: Which paths need which scope; unnamed paths need admin.
+        session: The console's cookie, when the app serves its pages.
+    """
 
     def spec() -> dict[str, Any]:
         return app.openapi()  # looked up when asked: the spec secure_openapi makes

@@ -14,7 +14,11 @@ __all__ = ["service_basics"]
 
 def service_basics(app: FastAPI) -> None:
     """API docs served by the service itself, strict-JSON ``422`` answers, and a start that
-    fails for an explained reason said in one line."""
+    fails for an explained reason said in one line.
+
+    Args:
+        app: The service's app (made with ``docs_url=None, redoc_url=None``).
+    """
     serve_docs_offline(app)
     explain_startup_failures(app)
     app.add_exception_handler(RequestValidationError, validation_error_answer)

@@ -24,22 +24,41 @@ _HOST = socket.gethostname()
 
 
 def request_info(path: str) -> dict[str, str]:
-    """Burrow's ``request`` object: the URL asked for and the answering host."""
+    """Burrow's ``request`` object: the URL asked for and the answering host.
+
+    Args:
+        path: The request's path.
+    """
     return {"url": path, "host": _HOST}
 
 
 def answer(path: str, message: str, **fields: Any) -> dict[str, Any]:
-    """A successful Burrow response."""
+    """A successful Burrow response.
+
+    Args:
+        path: The request's path.
+        message: Burrow's ``message``.
+        fields: The answer's own fields.
+    """
     return {"error": False, "message": message, **fields, "request": request_info(path)}
 
 
 def error(path: str, message: str) -> dict[str, Any]:
-    """A Burrow error body (sent with a 404)."""
+    """A Burrow error body (sent with a 404).
+
+    Args:
+        path: The request's path.
+        message: What went wrong.
+    """
     return {"error": True, "message": message, "request": request_info(path)}
 
 
 def offset_json(sample: CommitSample | None) -> dict[str, int | None] | None:
-    """A ``ConsumerOffset``: offset, commit timestamp, when it was seen, lag then."""
+    """A ``ConsumerOffset``: offset, commit timestamp, when it was seen, lag then.
+
+    Args:
+        sample: A commit of the window (``None``: an empty slot).
+    """
     if sample is None:
         return None
     return {
@@ -51,7 +70,11 @@ def offset_json(sample: CommitSample | None) -> dict[str, int | None] | None:
 
 
 def partition_json(status: PartitionStatus) -> dict[str, Any]:
-    """A ``PartitionStatus``."""
+    """A ``PartitionStatus``.
+
+    Args:
+        status: The partition's evaluation.
+    """
     return {
         "topic": status.topic,
         "partition": status.partition,
@@ -66,7 +89,12 @@ def partition_json(status: PartitionStatus) -> dict[str, Any]:
 
 
 def group_json(status: GroupStatus, *, all_partitions: bool) -> dict[str, Any]:
-    """A ``ConsumerGroupStatus``; ``/status`` lists only partitions that are not OK."""
+    """A ``ConsumerGroupStatus``; ``/status`` lists only partitions that are not OK.
+
+    Args:
+        status: The group's evaluation.
+        all_partitions: List every partition (``/lag``), not only those not OK (``/status``).
+    """
     shown = [
         partition_json(p) for p in status.partitions if all_partitions or p.status is not Status.OK
     ]
@@ -87,6 +115,10 @@ def consumer_detail_json(monitor: ClusterLagMonitor, group: str) -> dict[str, li
 
     A window is ``window`` slots long, empty ones (``null``) first; a partition the group has
     never committed to nor consumed from shows ``[]`` (Burrow's shapes, both).
+
+    Args:
+        monitor: The watched cluster.
+        group: The consumer group.
     """
     store = monitor.store
     topics: dict[str, list[dict[str, Any]]] = {}
@@ -103,7 +135,11 @@ def consumer_detail_json(monitor: ClusterLagMonitor, group: str) -> dict[str, li
 
 
 def cluster_module_json(monitor: ClusterLagMonitor) -> dict[str, Any]:
-    """The ``cluster`` module detail Burrow shows, plus how watching it goes (``state``)."""
+    """The ``cluster`` module detail Burrow shows, plus how watching it goes (``state``).
+
+    Args:
+        monitor: The watched cluster.
+    """
     return {
         "class-name": "kafka",
         "servers": monitor.settings.bootstrap_servers.split(","),

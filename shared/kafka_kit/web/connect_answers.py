@@ -22,7 +22,12 @@ __all__ = ["UNREACHABLE", "connect_error_answer", "connect_unreachable_answer"]
 async def connect_error_answer(request: Request, exc: Exception) -> JSONResponse:
     """404 unknown connector; 422 an invalid config, each setting's messages; 503 +
     ``Retry-After`` while Connect rebalances; 400 for another request Connect refuses, 502 when
-    it fails — each with Connect's message."""
+    it fails — each with Connect's message.
+
+    Args:
+        request: The request.
+        exc: The :class:`~kafka_kit.connect.ConnectError`.
+    """
     assert isinstance(exc, ConnectError)
     if isinstance(exc, ConnectorNotFoundError):
         return JSONResponse({"detail": exc.message}, status_code=404)
@@ -41,7 +46,12 @@ async def connect_error_answer(request: Request, exc: Exception) -> JSONResponse
 
 
 async def connect_unreachable_answer(request: Request, exc: Exception) -> JSONResponse:
-    """503 + ``Retry-After``: no worker answered."""
+    """503 + ``Retry-After``: no worker answered.
+
+    Args:
+        request: The request.
+        exc: The connection error.
+    """
     return JSONResponse(
         {"detail": f"Kafka Connect did not answer: {type(exc).__name__}: {exc}"},
         status_code=503,

@@ -33,6 +33,9 @@ def serve_docs_offline(app: FastAPI) -> None:
     """Add ``/docs`` (Swagger UI) and ``/redoc`` whose every asset comes from this app.
 
     Create the app with ``docs_url=None, redoc_url=None`` so FastAPI's CDN pages are not there.
+
+    Args:
+        app: The app (made with ``docs_url=None, redoc_url=None``).
     """
     if app.docs_url or app.redoc_url or not app.openapi_url:
         raise ValueError(

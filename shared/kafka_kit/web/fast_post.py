@@ -25,7 +25,14 @@ FastHandler = Callable[[bytes], Awaitable[Response | None]]
 
 
 class FastJsonPost:
-    """ASGI middleware: an ordinary JSON ``POST`` to ``path`` goes straight to ``handler``."""
+    """ASGI middleware: an ordinary JSON ``POST`` to ``path`` goes straight to ``handler``.
+
+    Args:
+        app: The app it wraps.
+        path: The route it serves directly.
+        handler: Takes the body; returns the response, or ``None`` to leave the request to the
+            route.
+    """
 
     def __init__(self, app: ASGIApp, *, path: str, handler: FastHandler) -> None:
         self.app = app

@@ -51,7 +51,11 @@ _tuning = _Tuning()
 
 @contextmanager
 def tuned_garbage_collector(settings: GcSettings | None = None) -> Iterator[None]:
-    """While open: start-up objects frozen, young collections every ``young_threshold``."""
+    """While open: start-up objects frozen, young collections every ``young_threshold``.
+
+    Args:
+        settings: How to tune (``GC_*`` when omitted).
+    """
     settings = settings or GcSettings()
     if not settings.tune:
         yield

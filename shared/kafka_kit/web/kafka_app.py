@@ -31,7 +31,12 @@ __all__ = ["KafkaAppDep", "Template", "include_listeners", "kafka_app_of", "temp
 
 
 def include_listeners(web_app: FastAPI, kafka_app: KafkaApp) -> None:
-    """Run ``kafka_app`` (listeners, template, topics) for as long as ``web_app`` serves."""
+    """Run ``kafka_app`` (listeners, template, topics) for as long as ``web_app`` serves.
+
+    Args:
+        web_app: The FastAPI app.
+        kafka_app: Starts before the web app's own start-up and stops after its shut-down.
+    """
     serving = web_app.router.lifespan_context
 
     @contextlib.asynccontextmanager
@@ -44,7 +49,11 @@ def include_listeners(web_app: FastAPI, kafka_app: KafkaApp) -> None:
 
 
 def kafka_app_of(request: Request) -> KafkaApp:
-    """The Kafka app serving beside this request's web app."""
+    """The Kafka app serving beside this request's web app.
+
+    Args:
+        request: The request.
+    """
     app = getattr(request.state, "kafka_app", None) or getattr(request.app.state, "kafka_app", None)
     if not isinstance(app, KafkaApp):
         raise LookupError(
@@ -55,7 +64,11 @@ def kafka_app_of(request: Request) -> KafkaApp:
 
 
 def template_of(request: Request) -> KafkaTemplate:
-    """The Kafka app's template, for ``Depends``."""
+    """The Kafka app's template, for ``Depends``.
+
+    Args:
+        request: The request.
+    """
     return kafka_app_of(request).template
 
 

@@ -24,7 +24,12 @@ class BodyTooLargeError(KafkaKitError, HTTPException):
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 for bodies over ``max_bytes``, by Content-Length or while streaming."""
+    """Answers 413 for bodies over ``max_bytes``, by Content-Length or while streaming.
+
+    Args:
+        app: The app it wraps.
+        max_bytes: The largest body accepted.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -70,7 +75,11 @@ class BodySizeLimitMiddleware:
 
 
 async def require_json(request: Request) -> None:
-    """Dependency: 415 unless the body is declared as JSON (``application/json`` or ``+json``)."""
+    """Dependency: 415 unless the body is declared as JSON (``application/json`` or ``+json``).
+
+    Args:
+        request: The request.
+    """
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type in JSON_MEDIA_TYPES or media_type.endswith("+json"):
         return

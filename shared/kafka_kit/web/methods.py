@@ -21,7 +21,11 @@ _HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "P
 
 
 class MethodTable:
-    """Path templates of a spec and their methods, built on first use (the spec is lazy)."""
+    """Path templates of a spec and their methods, built on first use (the spec is lazy).
+
+    Args:
+        spec: Returns the OpenAPI spec (asked on first use).
+    """
 
     def __init__(self, spec: Callable[[], dict[str, Any]]) -> None:
         self.spec = spec
@@ -39,7 +43,11 @@ class MethodTable:
         return self._table
 
     def allowed(self, path: str) -> frozenset[str] | None:
-        """The methods the spec declares for ``path``; ``None`` when it declares no such path."""
+        """The methods the spec declares for ``path``; ``None`` when it declares no such path.
+
+        Args:
+            path: A request's path.
+        """
         found: set[str] = set()
         matched = False
         for pattern, methods in self._entries():
@@ -49,13 +57,23 @@ class MethodTable:
         return frozenset(found) if matched else None
 
     def unserved(self, method: str, path: str) -> bool:
-        """Whether the spec declares ``path`` but not ``method`` on it (a 405, whoever asks)."""
+        """Whether the spec declares ``path`` but not ``method`` on it (a 405, whoever asks).
+
+        Args:
+            method: The request's method.
+            path: The request's path.
+        """
         allowed = self.allowed(path)
         return allowed is not None and method not in allowed
 
 
 class AllowHeader:
-    """ASGI middleware: a 405 names every method the spec declares for the path in ``Allow``."""
+    """ASGI middleware: a 405 names every method the spec declares for the path in ``Allow``.
+
+    Args:
+        app: The app it wraps.
+        table: The methods each path serves.
+    """
 
     def __init__(self, app: ASGIApp, table: MethodTable) -> None:
         self.app = app

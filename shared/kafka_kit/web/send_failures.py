@@ -17,14 +17,22 @@ class SendFailureAnswer:
     """Status, reason and headers for a send that Kafka did not acknowledge."""
 
     status_code: int
+    """The HTTP status."""
     detail: str
+    """The reason, for the body."""
     headers: dict[str, str] = field(default_factory=dict)
+    """``Retry-After`` when trying later may work."""
 
 
 def answer_for_send_failure(exc: KafkaSendError, retry_after_s: int) -> SendFailureAnswer:
     """504 + ``Retry-After`` when the record may have been written (retry with the same id);
     503 + ``Retry-After`` when it certainly was not and trying later may work; 403 when an ACL
-    forbids it; 413 for too large; else 502."""
+    forbids it; 413 for too large; else 502.
+
+    Args:
+        exc: The failed send.
+        retry_after_s: The ``Retry-After`` to give.
+    """
     if isinstance(exc.cause, NOT_ALLOWED):
         # The service's Kafka principal may not write there: retrying will not help.
         return SendFailureAnswer(

@@ -40,7 +40,15 @@ def default_workers() -> int:
 
 
 def serve(app: str, *, host: str, port: int, workers: int, log_level: str = "info") -> int:
-    """Run ``app`` (``module:attribute``) in ``workers`` processes on ``host:port``; exit code."""
+    """Run ``app`` (``module:attribute``) in ``workers`` processes on ``host:port``; exit code.
+
+    Args:
+        app: ``module:attribute`` of the ASGI app.
+        host: The address to listen on.
+        port: The port.
+        workers: Processes (1: this one).
+        log_level: uvicorn's log level.
+    """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     if workers == 1:

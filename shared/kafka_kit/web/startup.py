@@ -42,7 +42,11 @@ class _OneLine:
 
 
 def explain_startup_failures(app: FastAPI) -> None:
-    """Make a start that fails with a kit error one line in the server's log."""
+    """Make a start that fails with a kit error one line in the server's log.
+
+    Args:
+        app: The service's app.
+    """
     failures: list[KafkaKitError] = []
     serving = app.router.lifespan_context
 

@@ -32,7 +32,11 @@ MAX_DEPTH = 64
 
 
 def strict_loads(body: bytes) -> Any:
-    """Parse ``body`` by the strict policy; :class:`json.JSONDecodeError` says why it is refused."""
+    """Parse ``body`` by the strict policy; :class:`json.JSONDecodeError` says why it is refused.
+
+    Args:
+        body: The request body.
+    """
     try:
         value = from_json(body, allow_inf_nan=False)
     except ValueError as exc:
@@ -81,7 +85,12 @@ def _check(value: Any, *, batch: bool) -> str | None:
 
 
 def validation_error_answer(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 body, without any ``input`` that would not encode as strict JSON."""
+    """FastAPI's 422 body, without any ``input`` that would not encode as strict JSON.
+
+    Args:
+        request: The request.
+        exc: FastAPI's ``RequestValidationError``.
+    """
     assert isinstance(exc, RequestValidationError)
     errors = []
     for error in exc.errors():

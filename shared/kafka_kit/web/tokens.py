@@ -20,7 +20,11 @@ def new_token() -> str:
 
 
 def write_token(path: Path) -> str:
-    """A new token in ``path`` (owner-readable only), replacing what was there; the token."""
+    """A new token in ``path`` (owner-readable only), replacing what was there; the token.
+
+    Args:
+        path: The file (made, or replaced).
+    """
     token = new_token()
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -15,17 +15,31 @@ class LagChart:
     """An SVG polyline of total lag (``points``) in a ``width`` by ``height`` box."""
 
     width: int
+    """The box's width (px)."""
     height: int
+    """The box's height (px)."""
     points: str
+    """The polyline's points."""
     area: str
+    """The filled area under it."""
     max_lag: int
+    """The lag at the top of the box."""
     span_s: float
+    """Seconds from the first sample to the last."""
     samples: int
+    """How many samples."""
     latest: int
+    """The newest sample's lag."""
 
 
 def lag_chart(series: Sequence[LagPoint], width: int = 640, height: int = 140) -> LagChart:
-    """Scale the samples to the box: time left to right, lag bottom (0) to top (the maximum)."""
+    """Scale the samples to the box: time left to right, lag bottom (0) to top (the maximum).
+
+    Args:
+        series: A group's samples, oldest first.
+        width: The box's width (px).
+        height: The box's height (px).
+    """
     if not series:
         return LagChart(width, height, "", "", 0, 0.0, 0, 0)
     first, last = series[0].at_ms, series[-1].at_ms

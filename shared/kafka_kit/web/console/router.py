@@ -78,6 +78,13 @@ def install_console(
 
     Its controls call the app's own endpoints under ``api_prefix``: ``/listeners/{id}/pause``,
     ``resume``, ``stop``, ``start``, ``seek``, and ``/dlt/{topic}/replay``.
+
+    Args:
+        app: The service's app.
+        sources: Gives the console what it shows, per request (from the app's state).
+        session: The login cookie; the console is open without one.
+        settings: The console's own settings (``CONSOLE_*``).
+        api_prefix: Where the service's API is mounted, for the console's links.
     """
     session = session or SessionCookie()
     templates = Jinja2Templates(directory=_HERE / "templates")

@@ -31,7 +31,11 @@ class ConnectorsSource(Protocol):
         ...
 
     async def status(self, name: str) -> Any:
-        """A connector's state and its tasks' (a ``ConnectorStatus``)."""
+        """A connector's state and its tasks' (a ``ConnectorStatus``).
+
+        Args:
+            name: The connector.
+        """
         ...
 
 
@@ -40,12 +44,19 @@ class ConsoleSources:
     """The app's clients and registries the console reads (and the tokens its login checks)."""
 
     kafka: KafkaSettings
+    """How to reach the cluster (for the cluster page)."""
     registry: ListenerRegistry
+    """The listeners."""
     monitors: LagMonitors
+    """The lag monitors."""
     tokens: ApiTokens
+    """What the login form checks."""
     dead_letters: DeadLetterReplayer | None = None
+    """Reads and replays dead-letter topics (``None``: no DLT page)."""
     connect: ConnectorsSource | None = None
+    """The Connect client (``None``: no connectors page)."""
     streams: Sequence[StreamsSource] = ()
+    """The stream applications."""
     recent_events: Callable[[int], list[dict[str, Any]]] | None = None
     """The latest events a listener handled, newest last (JSON: event, topic, partition,
     offset)."""

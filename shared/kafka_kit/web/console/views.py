@@ -40,7 +40,11 @@ _SEVERITY = {
 
 
 def severity(status: Status) -> str:
-    """The CSS class a Burrow status is shown with: ok, warn, bad, muted."""
+    """The CSS class a Burrow status is shown with: ok, warn, bad, muted.
+
+    Args:
+        status: A Burrow status.
+    """
     return _SEVERITY[status]
 
 
@@ -49,7 +53,9 @@ class PartitionRow:
     """A partition of the cluster page, with what is wrong with it."""
 
     topic: str
+    """The topic."""
     info: PartitionInfo
+    """Leader, replicas and ISR."""
 
     @property
     def offline(self) -> bool:
@@ -63,7 +69,11 @@ class PartitionRow:
 
 
 async def cluster_page(sources: ConsoleSources) -> dict[str, Any]:
-    """Brokers, the KRaft quorum, and every partition with leader, replicas and ISR."""
+    """Brokers, the KRaft quorum, and every partition with leader, replicas and ISR.
+
+    Args:
+        sources: What the console reads.
+    """
     view: ClusterView = await describe_cluster_view(sources.kafka)
     rows = [PartitionRow(t.name, p) for t in view.topics for p in t.partitions]
     return {
@@ -79,17 +89,27 @@ class GroupCard:
     """A consumer group of one watched cluster: Burrow's verdict, lag, members, chart."""
 
     cluster: str
+    """The watched cluster."""
     group: str
+    """The consumer group."""
     status: GroupStatus
+    """Burrow's evaluation."""
     reason: str
+    """The rule behind the status, in words."""
     chart: LagChart
+    """Its lag over time."""
     described: GroupInfo | None
+    """Members and assignment (``None``: the cluster did not say)."""
     offsets: dict[tuple[str, int], PartitionLag] = field(default_factory=dict)
     """Log end, committed offset and lag by (topic, partition)."""
 
 
 def groups_page(sources: ConsoleSources) -> dict[str, Any]:
-    """Every group of every watched cluster, worst status first."""
+    """Every group of every watched cluster, worst status first.
+
+    Args:
+        sources: What the console reads.
+    """
     now_ms = int(time.time() * 1000)
     cards = [
         _card(monitor, group, now_ms)
@@ -115,12 +135,20 @@ def _card(monitor: ClusterLagMonitor, group: str, now_ms: int) -> GroupCard:
 
 
 async def listeners_page(sources: ConsoleSources) -> dict[str, Any]:
-    """Every listener with its containers, partitions and counters."""
+    """Every listener with its containers, partitions and counters.
+
+    Args:
+        sources: What the console reads.
+    """
     return {"listeners": await sources.registry.statuses()}
 
 
 def dead_letters_page(sources: ConsoleSources) -> dict[str, Any]:
-    """Every dead-letter topic, with how many records its partitions hold up to their end."""
+    """Every dead-letter topic, with how many records its partitions hold up to their end.
+
+    Args:
+        sources: What the console reads.
+    """
     # The local cluster's lag monitor lists every topic and samples every partition's log end
     # each LAG_OFFSET_REFRESH_S anyway: no request to Kafka per render.
     monitor = sources.monitors.get("local") or next(iter(sources.monitors.monitors.values()))
@@ -129,7 +157,12 @@ def dead_letters_page(sources: ConsoleSources) -> dict[str, Any]:
 
 
 async def dead_letter_topic_page(sources: ConsoleSources, topic: str) -> dict[str, Any]:
-    """The records of one dead-letter topic with why they failed and whether replayed."""
+    """The records of one dead-letter topic with why they failed and whether replayed.
+
+    Args:
+        sources: What the console reads.
+        topic: A dead-letter topic.
+    """
     dlt = dead_letter_topic(topic)
     if sources.dead_letters is None:
         return {"topic": dlt, "letters": [], "error": "dead letters are not readable yet"}
@@ -138,14 +171,22 @@ async def dead_letter_topic_page(sources: ConsoleSources, topic: str) -> dict[st
 
 
 def events_page(sources: ConsoleSources) -> dict[str, Any]:
-    """The latest events handled, where they came from, and where they were stored."""
+    """The latest events handled, where they came from, and where they were stored.
+
+    Args:
+        sources: What the console reads.
+    """
     recent = sources.recent_events(50) if sources.recent_events is not None else None
     return {"recent": None if recent is None else list(reversed(recent)),
             "stored_in": sources.stored_in}  # fmt: skip
 
 
 async def connect_page(sources: ConsoleSources) -> dict[str, Any]:
-    """Connectors with their tasks, and the stream processing applications' state."""
+    """Connectors with their tasks, and the stream processing applications' state.
+
+    Args:
+        sources: What the console reads.
+    """
     connectors: list[Any] | None = None
     error = None
     if sources.connect is not None:
