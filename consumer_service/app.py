@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 
 from fastapi import FastAPI, Request
@@ -32,7 +31,6 @@ from consumer_service.state import ConsumerState
 from consumer_service.streams_routes import router as streams_router
 from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSettings, ListenerRegistry
-from kafka_kit._internal.cancellation import cancel_and_wait
 from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
 from kafka_kit.lag import LagMonitors
 from kafka_kit.metrics import LagCollector
@@ -232,6 +230,14 @@ def _open_with_the_listeners(
     async def close_them() -> None:
         await opened.aclose()
 
+    retention_s = stored.retention_s
+    if retention_s is not None:
+
+        @kafka.background
+        async def keep_the_store_small() -> None:
+            assert state.event_store is not None  # opened by the on_startup hook
+            await keep_for(state.event_store, retention_s)
+
 
 def _run_the_stream_application(
     kafka: KafkaApp,
@@ -264,9 +270,6 @@ async def _open_store(
     store = event_store_for(settings.url)
     await store.open()
     opened.push_async_callback(store.close)
-    if settings.retention_s is not None:
-        retention = asyncio.create_task(keep_for(store, settings.retention_s))
-        opened.push_async_callback(cancel_and_wait, retention)
     return store
 
 

@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar
 
 from prometheus_client import CollectorRegistry
 
+from kafka_kit._internal.cancellation import cancel_and_wait
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.decorator import kafka_listener
 from kafka_kit.errors import RegistryStateError
@@ -110,6 +111,7 @@ class KafkaApp:
         self._metrics_registry = metrics_registry
         self._environ = environ
         self._template: KafkaTemplate | None = template
+        self._background: list[Callable[[], Awaitable[None]]] = []
         self._hooks: dict[str, list[Callable[[], Awaitable[None]]]] = {
             "on_startup": [],
             "after_startup": [],
@@ -218,6 +220,21 @@ class KafkaApp:
         self._hooks["after_shutdown"].append(hook)
         return hook
 
+    def background(self, work: Hook) -> Hook:
+        """Run ``work`` as a task while the app runs: started after the ``on_startup`` hooks
+        (it may use what they opened), before the listeners; cancelled and awaited after the
+        listeners stopped, before the ``after_shutdown`` hooks close what it used.
+
+        A ``work`` that raises is logged; the app goes on (like Spring's ``SmartLifecycle``
+        beans, a background job is no reason to stop the listeners).
+
+        Args:
+            work: An async function without arguments that runs until cancelled; returned, so
+                this is a decorator.
+        """
+        self._background.append(work)
+        return work
+
     # ---------------------------------------------------------------- lifecycle
     @property
     def running(self) -> bool:
@@ -226,7 +243,8 @@ class KafkaApp:
 
     async def start(self) -> None:
         """Ensure the topics, connect the template, run ``on_startup`` hooks, start the
-        listeners, run ``after_startup`` hooks (each group in declaration order).
+        ``background`` jobs and the listeners, run ``after_startup`` hooks (each group in
+        declaration order).
 
         A failure undoes what was started, in reverse order, and raises.
         """
@@ -241,6 +259,9 @@ class KafkaApp:
             await template.start()
             started.push_async_callback(template.stop)
             await self._run_hooks("on_startup", started, undo="after_shutdown")
+            for work in self._background:
+                task = asyncio.create_task(_logged(work), name=f"background {_name(work)}")
+                started.push_async_callback(cancel_and_wait, task)
             await self.registry.start(
                 settings,
                 self._environ,
@@ -332,11 +353,16 @@ class KafkaApp:
 
 
 async def _logged(hook: Callable[[], Awaitable[None]]) -> None:
-    # A shut-down hook that fails must not keep the listeners from stopping and committing.
+    # A shut-down hook (or background job) that fails must not keep the listeners from running,
+    # stopping and committing.
     try:
         await hook()
     except Exception:
-        log.exception("shut-down hook %s failed", getattr(hook, "__name__", hook))
+        log.exception("%s failed", _name(hook))
+
+
+def _name(hook: Callable[[], Awaitable[None]]) -> str:
+    return str(getattr(hook, "__name__", hook))
 
 
 def _on_signal(

@@ -108,6 +108,55 @@ async def _note(seen: list[bool], value: bool) -> None:
     seen.append(value)
 
 
+async def test_background_jobs_run_between_the_startup_and_shutdown_hooks(
+    listener_settings: KafkaSettings, topic_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = KafkaApp(_settings(listener_settings, f"g-{topic_name}"))
+    handled: list[str] = []
+    events: list[str] = []
+    resource: dict[str, bool] = {}
+
+    @app.listener(topic_name)
+    async def note(value: str) -> None:
+        handled.append(value)
+
+    @app.on_startup
+    async def open_it() -> None:
+        resource["open"] = True
+        events.append("opened")
+
+    @app.after_shutdown
+    async def close_it() -> None:
+        resource["open"] = False
+        events.append("closed")
+
+    @app.background
+    async def tick() -> None:
+        events.append(f"tick sees open={resource.get('open')}")
+        try:
+            while True:
+                await app.template.send(topic_name, "tick")
+                await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            events.append(f"cancelled while open={resource['open']}")
+            raise
+
+    @app.background
+    async def broken() -> None:
+        raise RuntimeError("a background job that fails")
+
+    async with app:
+        await wait_until(lambda: len(handled) >= 3, 30, "the job's sends, handled")
+        assert app.health().status == "UP"  # the failed job did not take the app down
+    assert events == [
+        "opened",
+        "tick sees open=True",
+        "cancelled while open=True",  # before after_shutdown closed what it used
+        "closed",
+    ]
+    assert "broken failed" in caplog.text and "a background job that fails" in caplog.text
+
+
 async def test_a_preset_is_declared_once_and_used_by_name(
     listener_settings: KafkaSettings, topic_name: str
 ) -> None:
