@@ -31,13 +31,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit.streams import (
+    Application,
+    Deserializer,
     State,
     StoreReader,
     StreamsApplication,
     TopicConfig,
     message_context,
 )
-from kafka_kit.streams._engine import Application, Deserializer
 
 log = logging.getLogger(__name__)
 

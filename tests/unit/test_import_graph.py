@@ -69,3 +69,24 @@ def test_the_services_import_nothing_from_each_other() -> None:
             }
             assert not roots & others, f"{path.relative_to(ROOT)} imports {roots & others}"
         assert circles(graph) == [], service
+
+
+def test_the_services_use_only_the_librarys_public_modules() -> None:
+    private = []
+    for service in ("producer_service", "consumer_service", "event_contract"):
+        for path in (ROOT / service).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [node.module]
+                    if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                    else [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                private += [
+                    f"{path.relative_to(ROOT)}: {name}"
+                    for name in names
+                    if name.startswith("kafka_kit")
+                    and any(part.startswith("_") for part in name.split("."))
+                ]
+    assert private == []

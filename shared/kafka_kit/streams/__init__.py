@@ -12,7 +12,13 @@ Its state is read over HTTP with :class:`StoreReader` and :func:`key_owner`.
 from kafka_kit._extras import requires_extra
 
 with requires_extra("streams", __name__):
-    from kafka_kit.streams._engine import State, TopicConfig, message_context
+    from kafka_kit.streams._engine import (
+        Application,
+        Deserializer,
+        State,
+        TopicConfig,
+        message_context,
+    )
     from kafka_kit.streams.application import RestoreInfo, StreamsApplication, Topology
     from kafka_kit.streams.dead_letter import dead_letter_headers
     from kafka_kit.streams.failures import (
@@ -32,6 +38,8 @@ with requires_extra("streams", __name__):
     from kafka_kit.streams.stores import StoreReader
 
 __all__ = [
+    "Application",
+    "Deserializer",
     "FailureCounts",
     "FailureKind",
     "FailurePolicy",
