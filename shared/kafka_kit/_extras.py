@@ -20,6 +20,14 @@ EXTRAS: dict[str, frozenset[str]] = {
     "streams": frozenset({"platformdirs", "quixstreams", "confluent_kafka", "rocksdict"}),
     "cli": frozenset({"watchfiles"}),
     "connect": frozenset({"httpx"}),
+    "otel": frozenset(
+        {
+            "opentelemetry",
+            "opentelemetry_api",
+            "opentelemetry_sdk",
+            "opentelemetry_exporter_otlp_proto_http",
+        }
+    ),
     "testing": frozenset({"pytest", "_pytest", "pytest_asyncio", "testcontainers"}),
 }
 """Each extra and the top-level modules it brings (its distributions' and theirs that we import)."""

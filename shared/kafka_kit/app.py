@@ -35,6 +35,7 @@ from kafka_kit.decorator import kafka_listener
 from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener.endpoint import ListenerPreset
 from kafka_kit.middleware import Middleware
+from kafka_kit.observation import Observation
 from kafka_kit.recovery.error_handler import ErrorHandler
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
@@ -79,6 +80,8 @@ class KafkaApp:
         middlewares: Around every send of the template and every handle of the listeners.
         environ: Resolves ``${NAME}`` placeholders in listener declarations (``os.environ`` when
             omitted).
+        tracing: Spans around the template's sends and the listeners' calls, trace context in
+            the headers (:class:`~kafka_kit.tracing.KafkaTracing`); off when omitted.
     """
 
     def __init__(
@@ -94,8 +97,11 @@ class KafkaApp:
         metrics_registry: CollectorRegistry | None = None,
         middlewares: Sequence[Middleware] = (),
         environ: Mapping[str, str] | None = None,
+        tracing: Observation | None = None,
     ) -> None:
         self._settings = settings
+        self.tracing = tracing
+        """Spans around sends and listener calls, or ``None``."""
         self.middlewares = tuple(middlewares)
         """Around every send of the app's template, and (as its registry's) every handle of its
         listeners, outside their own."""
@@ -136,6 +142,7 @@ class KafkaApp:
                 self.settings,
                 metrics_registry=self._metrics_registry,
                 middlewares=self.middlewares,
+                tracing=self.tracing,
             )
         return self._template
 
@@ -269,6 +276,7 @@ class KafkaApp:
                 template=template,
                 dependencies={KafkaTemplate: template, **self.dependencies},
                 metrics_registry=self._metrics_registry,
+                tracing=self.tracing,
             )
             started.push_async_callback(self.registry.stop)
             self._stack = started  # running: what after_startup hooks see

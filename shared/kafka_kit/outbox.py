@@ -353,6 +353,7 @@ class Outbox:
     """
 
     def __init__(self, path: str | Path, template: KafkaTemplate, **relay: float) -> None:
+        self.template = template
         self.store = OutboxStore(path)
         self.relay = OutboxRelay(self.store, template, **relay)  # type: ignore[arg-type]
 
@@ -370,8 +371,13 @@ class Outbox:
         """Commit records to the outbox (durable when this returns) and wake the relay.
 
         Args:
-            records: Made with ``template.build_record``; sent in this order.
+            records: Made with ``template.build_record``; sent in this order. With the
+                template's tracing on, each carries the current trace context, so the relay's
+                send continues the trace of the request that queued it.
         """
+        tracing = self.template.tracing
+        if tracing is not None:
+            records = [tracing.stamped(record) for record in records]
         seqs = await self.store.enqueue(records)
         self.relay.wake()
         return seqs

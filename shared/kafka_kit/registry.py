@@ -23,6 +23,7 @@ from kafka_kit.listener.endpoint import (
 )
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.middleware import Middleware
+from kafka_kit.observation import Observation
 from kafka_kit.recovery.error_handler import ErrorHandler
 from kafka_kit.recovery.retry_topics import RetryTopicRouter, not_before
 from kafka_kit.seek import SeekRequest
@@ -44,6 +45,7 @@ class ListenerRegistry:
         self._containers: dict[str, ConcurrentListenerContainer] = {}
         self._own_template: KafkaTemplate | None = None
         self._prometheus: KafkaMetrics | None = None
+        self._tracing: Observation | None = None
         self.presets: dict[str, ListenerPreset] = {}
         """Named listener options (Spring's container factories), by name; add before the
         listeners that use them are declared."""
@@ -105,6 +107,7 @@ class ListenerRegistry:
         template: KafkaTemplate | None = None,
         dependencies: Mapping[type, Any] | None = None,
         metrics_registry: CollectorRegistry | None = None,
+        tracing: Observation | None = None,
     ) -> None:
         """Create containers for every endpoint and start those with ``auto_startup``.
 
@@ -122,12 +125,16 @@ class ListenerRegistry:
                 Spring.
             metrics_registry: Where the listeners' Prometheus metrics go (prometheus-client's
                 global registry when omitted).
+            tracing: A span around every handler call
+                (:class:`~kafka_kit.tracing.KafkaTracing`); the registry's own template (for
+                retry topics, dead letters, replies) traces its sends too.
         """
         if any(container.running for container in self._containers.values()):
             # New containers would replace these in the registry while their consumers go on.
             raise RegistryStateError("the registry is already running: stop() it first")
         settings = settings or KafkaSettings()
         self._prometheus = KafkaMetrics.on(metrics_registry)
+        self._tracing = tracing
         self._containers = {}
         dependencies = dict(dependencies or {})
         try:
@@ -193,6 +200,7 @@ class ListenerRegistry:
                 error_handler=router or error_handler,
                 dependencies=dependencies,
                 prometheus=self._prometheus,
+                tracing=self._tracing,
             )
         ]
         declared = getattr(router or error_handler, "declared_topics", None)
@@ -219,6 +227,7 @@ class ListenerRegistry:
                         not_before=not_before,
                         dependencies=dependencies,
                         prometheus=self._prometheus,
+                        tracing=self._tracing,
                     )
                 )
         return containers
@@ -246,7 +255,7 @@ class ListenerRegistry:
     async def _template(self, settings: KafkaSettings) -> KafkaTemplate:
         if self._own_template is None:
             registry = self._prometheus.registry if self._prometheus is not None else None
-            template = KafkaTemplate(settings, metrics_registry=registry)
+            template = KafkaTemplate(settings, metrics_registry=registry, tracing=self._tracing)
             await template.start()
             self._own_template = template
         return self._own_template

@@ -12,6 +12,7 @@ from kafka_kit.listener.consumer_setup import Subscription
 from kafka_kit.listener.container import ContainerState, ListenerContainer
 from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.observation import Observation
 from kafka_kit.recovery.error_handler import ErrorHandler
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
@@ -38,6 +39,7 @@ class ConcurrentListenerContainer:
         not_before: When a record may be handled (retry topics' back-off), from its headers.
         dependencies: What handlers may ask for by type.
         prometheus: Where the listener metrics go.
+        tracing: A span around every handler call (:class:`~kafka_kit.tracing.KafkaTracing`).
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class ConcurrentListenerContainer:
         not_before: Callable[[ConsumerRecord[bytes, bytes]], float | None] | None = None,
         dependencies: Mapping[type, Any] | None = None,
         prometheus: KafkaMetrics | None = None,
+        tracing: Observation | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._id = listener_id or endpoint.id
@@ -69,6 +72,7 @@ class ConcurrentListenerContainer:
                 not_before=not_before,
                 dependencies=dependencies,
                 prometheus=prometheus,
+                tracing=tracing,
             )
             for index, part in enumerate(self._split(subscription, endpoint.concurrency))
         ]

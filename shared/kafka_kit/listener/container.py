@@ -9,6 +9,7 @@ lets a later commit skip an unhandled record. A crashed poll loop is restarted w
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ from kafka_kit.listener.status import container_status
 from kafka_kit.listener.supervision import ContainerState, supervise
 from kafka_kit.listener.tracker import PartitionTracker
 from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.observation import Observation
 from kafka_kit.recovery.error_handler import DefaultErrorHandler, ErrorHandler
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
@@ -61,6 +63,7 @@ class ListenerContainer:
         not_before: When a record may be handled (retry topics' back-off), from its headers.
         dependencies: What handlers may ask for by type.
         prometheus: Where the listener metrics go.
+        tracing: A span around every handler call (:class:`~kafka_kit.tracing.KafkaTracing`).
     """
 
     def __init__(
@@ -75,7 +78,18 @@ class ListenerContainer:
         not_before: Callable[[Record], float | None] | None = None,
         dependencies: Mapping[type, Any] | None = None,
         prometheus: KafkaMetrics | None = None,
+        tracing: Observation | None = None,
     ) -> None:
+        if tracing is not None:
+            # A copy per container: the span names this consumer's group and client id.
+            endpoint = copy.copy(endpoint)
+            endpoint.invoke = tracing.traced_invoke(
+                endpoint.invoke,
+                listener_id=endpoint.id,
+                group_id=group_id,
+                client_id=client_id,
+                batch=endpoint.batch,
+            )
         self.endpoint = endpoint
         self.settings = settings
         self.subscription = subscription

@@ -162,6 +162,14 @@ class DeadLetterReplayer:
         return sent, skipped
 
     async def _replay_one(self, dlt: str, record: Record) -> dict[str, Any]:
+        tracing = self.template.tracing
+        if tracing is None:
+            return await self._republish(dlt, record)
+        # The replay and its marker go on in the dead letter's trace.
+        with tracing.continued(record.headers, f"replay {dlt}"):
+            return await self._republish(dlt, record)
+
+    async def _republish(self, dlt: str, record: Record) -> dict[str, Any]:
         original = h.header(record.headers, h.DLT_ORIGINAL_TOPIC)
         if original is None:
             raise ValueError(f"{dlt}-{record.partition}@{record.offset} has no original topic")
