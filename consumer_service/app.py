@@ -42,6 +42,7 @@ from kafka_kit.recovery import (
 )
 from kafka_kit.settings import LagSettings
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
+from kafka_kit.tracing import ServiceTracing, TracingSettings, tracing_for
 from kafka_kit.web.auth import ApiTokens, SessionCookie, install_access, rules
 from kafka_kit.web.connect_answers import (
     UNREACHABLE,
@@ -72,6 +73,7 @@ SETTINGS = (
     ConsoleSettings,
     GcSettings,
     ServiceSettings,
+    TracingSettings,
 )
 """Every settings class the service reads from the environment."""
 
@@ -110,6 +112,7 @@ def create_app(
     event_stats: EventStatsSettings | None = None,
     streams: StreamsSettings | None = None,
     connect: ConnectSettings | None = None,
+    tracing: TracingSettings | None = None,
 ) -> FastAPI:
     """Build the app; containers start in the lifespan and stop (committing) when it ends.
 
@@ -139,7 +142,8 @@ def create_app(
     stored = store_settings or EventStoreSettings()
     tokens = tokens or ApiTokens()
     connect = connect or ConnectSettings()
-    kafka = _kafka_app(settings, events, registry, retry, metrics_registry)
+    traced = tracing_for("consumer-service", tracing)
+    kafka = _kafka_app(settings, events, registry, retry, metrics_registry, traced)
     streams_apps: list[StreamsApplication] = []  # filled while they run
     state = ConsumerState(
         kafka_settings=settings,
@@ -173,6 +177,7 @@ def create_app(
         title="Event consumer",
         description="Runs the @kafka_listener containers; their state, dead letters, lag.",
         gc=gc_settings,
+        tracing=traced,
     )
     app.add_exception_handler(BurrowNotFound, not_found)  # type: ignore[arg-type]
     _wire_access(app, tokens)
@@ -182,12 +187,13 @@ def create_app(
     return app
 
 
-def _kafka_app(
+def _kafka_app(  # noqa: PLR0917 - a private helper of create_app, called once
     settings: KafkaSettings,
     events: EventsTopicSettings,
     registry: ListenerRegistry,
     retry: ListenerRetrySettings,
     metrics_registry: CollectorRegistry | None,
+    traced: ServiceTracing | None,
 ) -> KafkaApp:
     """The listeners, their template and topics; every listener retries with back-off, then
     dead-letters."""
@@ -196,6 +202,7 @@ def _kafka_app(
         topics=events.declarations(),
         registry=registry,
         metrics_registry=metrics_registry,
+        tracing=traced.kafka if traced else None,
     )
     kafka.error_handler = DefaultErrorHandler(
         DeadLetterPublishingRecoverer(kafka.template),

@@ -29,7 +29,11 @@ from kafka_kit.outbox import SqliteFile
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = "id, type, source, key, payload, occurred_at, topic, partition, kafka_offset, stored_at"
+_COLUMNS = (
+    "id, type, source, key, payload, occurred_at, topic, partition, kafka_offset, stored_at, "
+    "trace_id"
+)
+_COLUMN_COUNT = _COLUMNS.count(",") + 1
 _CREATE = """
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY,
@@ -41,22 +45,26 @@ CREATE TABLE IF NOT EXISTS events (
     topic TEXT NOT NULL,
     partition INTEGER NOT NULL,
     kafka_offset BIGINT NOT NULL,
-    stored_at TEXT NOT NULL
+    stored_at TEXT NOT NULL,
+    trace_id TEXT
 )
 """
+_ADD_TRACE_ID = "ALTER TABLE events ADD COLUMN trace_id TEXT"
+"""A table made before events carried their trace (0.6) gets the column, empty for old rows."""
 _INDEX = "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, stored_at)"
 _BY_TIME = "CREATE INDEX IF NOT EXISTS events_by_time ON events (stored_at)"
 _ROWS_PER_INSERT = 500
-"""Rows per multi-row INSERT (10 parameters each: well under SQLite's 32,766)."""
+"""Rows per multi-row INSERT (11 parameters each: well under SQLite's 32,766)."""
 
 
 class PlacedEvent(NamedTuple):
-    """An event and where it was read from."""
+    """An event, where it was read from, and the trace it was sent in."""
 
     event: EventDto
     topic: str
     partition: int
     offset: int
+    trace_id: str | None = None
 
 
 class StoredEvent(BaseModel):
@@ -67,6 +75,8 @@ class StoredEvent(BaseModel):
     partition: int
     offset: int
     stored_at: datetime
+    trace_id: str | None = None
+    """The trace the event was sent in (W3C ``traceparent``), when it carried one."""
 
 
 class EventStore(Protocol):
@@ -122,8 +132,9 @@ def _rows(events: Sequence[PlacedEvent]) -> list[tuple[Any, ...]]:
             partition,
             offset,
             stored_at,
+            trace_id,
         )
-        for event, topic, partition, offset in events
+        for event, topic, partition, offset, trace_id in events
     ]
 
 
@@ -134,7 +145,7 @@ def _parameters(events: Sequence[PlacedEvent]) -> list[Any]:
 
 def _insert(rows: int, marker: str) -> str:
     """A multi-row INSERT of ``rows`` rows that skips ids stored before, returning the new ids."""
-    row = "(" + ", ".join([marker] * 10) + ")"
+    row = "(" + ", ".join([marker] * _COLUMN_COUNT) + ")"
     values = ", ".join([row] * rows)
     return (
         f"INSERT INTO events ({_COLUMNS}) VALUES {values} ON CONFLICT (id) DO NOTHING RETURNING id"
@@ -146,7 +157,19 @@ def _chunks(events: Sequence[PlacedEvent]) -> list[Sequence[PlacedEvent]]:
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:
-    event_id, type_, source, key, payload, occurred_at, topic, partition, offset, stored_at = row
+    (
+        event_id,
+        type_,
+        source,
+        key,
+        payload,
+        occurred_at,
+        topic,
+        partition,
+        offset,
+        stored_at,
+        trace,
+    ) = row
     return StoredEvent(
         event=EventDto(
             id=event_id,
@@ -160,6 +183,7 @@ def _stored(row: tuple[Any, ...]) -> StoredEvent:
         partition=partition,
         offset=offset,
         stored_at=stored_at,
+        trace_id=trace,
     )
 
 
@@ -198,6 +222,12 @@ class SqliteEventStore(_Counting, SqliteFile):
     async def open(self) -> None:
         """Open the file, creating the table."""
         await self._open((_CREATE, _INDEX, _BY_TIME))
+        db = self._connection()
+        async with db.execute("PRAGMA table_info(events)") as cursor:
+            columns = {row[1] for row in await cursor.fetchall()}
+        if "trace_id" not in columns:
+            await db.execute(_ADD_TRACE_ID)
+            await db.commit()
 
     async def save_many(self, events: Sequence[PlacedEvent]) -> set[str]:
         """Insert the events whose ids are new, all in one transaction, committed on return."""
@@ -261,6 +291,7 @@ class PostgresEventStore(_Counting):
         """Connect, creating the table (and this session's staging table for COPY)."""
         conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         await conn.execute(_CREATE)
+        await conn.execute(_ADD_TRACE_ID.replace("COLUMN", "COLUMN IF NOT EXISTS"))
         await conn.execute(_INDEX)
         await conn.execute(_BY_TIME)
         await conn.execute(

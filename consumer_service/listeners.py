@@ -15,6 +15,7 @@ from consumer_service.event_store import EventStore, PlacedEvent
 from event_contract.events import EventDto
 from kafka_kit import ConsumerRecord, ListenerRegistry, kafka_listener
 from kafka_kit.listener import Inject
+from kafka_kit.tracing import record_spans, trace_id_of
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,19 @@ async def event_log(
     logs a summary at INFO (``KAFKA_CONSUMER_PROGRESS_LOG_S``).
     """
     placed = [
-        PlacedEvent(event, record.topic, record.partition, record.offset)
+        PlacedEvent(
+            event, record.topic, record.partition, record.offset, trace_id_of(record.headers)
+        )
         for event, record in zip(events, records, strict=True)
     ]
-    stored = await store.save_many(placed)
+    # With tracing on, a span per event in that event's trace: POST → send → process → store.
+    with record_spans("store events", records):
+        stored = await store.save_many(placed)
     new = [p for p in placed if str(p.event.id) in stored]
     if len(new) < len(placed):
         log.info("%d events were stored before: redeliveries, ignored", len(placed) - len(new))
     if log.isEnabledFor(logging.DEBUG):
-        for event, topic, partition, offset in new:
+        for event, topic, partition, offset, _ in new:
             log.debug(
                 "event %s type=%s source=%s key=%s from %s-%d@%d",
                 event.id,

@@ -187,7 +187,8 @@ async def store_stats(store: Store) -> dict[str, int]:
 
 @router.get("/events/{event_id}", tags=["events"], responses={404: {"description": "Not stored."}})
 async def stored_event(event_id: EventId, store: Store) -> StoredEvent:
-    """One stored event, with the partition and offset it was read from."""
+    """One stored event, with the partition and offset it was read from and the trace it was
+    sent in (``trace_id``, when the producer traced it)."""
     found = await store.get(event_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no event {event_id}")

@@ -9,6 +9,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
+from kafka_kit.tracing import TracingSettings, tracing_for
 from kafka_kit.web.auth import ApiTokens, install_access, rules
 from kafka_kit.web.fast_post import FastJsonPost
 from kafka_kit.web.gc_tuning import GcSettings
@@ -27,6 +28,7 @@ SETTINGS = (
     ApiTokens,
     GcSettings,
     ServiceSettings,
+    TracingSettings,
 )
 """Every settings class the service reads from the environment."""
 
@@ -50,6 +52,7 @@ def create_app(
     service: ServiceSettings | None = None,
     metrics_registry: CollectorRegistry | None = None,
     tokens: ApiTokens | None = None,
+    tracing: TracingSettings | None = None,
 ) -> FastAPI:
     """Build the app; the template connects in the lifespan, not at import.
 
@@ -58,11 +61,13 @@ def create_app(
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
     api = api or ProducerApiSettings()
+    traced = tracing_for("producer-service", tracing)
     kafka = KafkaApp(
         settings,
         topics=events.declarations(),
         template=template,
         metrics_registry=metrics_registry,
+        tracing=traced.kafka if traced else None,
     )
 
     state = ProducerState(
@@ -91,6 +96,7 @@ def create_app(
         title="Event producer",
         description="POST events; each is written to Kafka and answered with partition and offset.",
         gc=gc_settings,
+        tracing=traced,
     )
     # Innermost: inside the token and size guards, in front of FastAPI's routing.
     app.add_middleware(FastJsonPost, path="/events", handler=fast_post_event(state))

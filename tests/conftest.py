@@ -19,6 +19,7 @@ import pytest
 from kafka_kit.settings import ConsumerSettings, KafkaSettings
 from kafka_kit.testing.plugin import say
 from scripts import postgres_server
+from scripts.jaeger import LocalJaeger
 from tests import hang_report
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
@@ -86,6 +87,14 @@ def listener_settings(kafka_bootstrap_servers: str) -> KafkaSettings:
             shutdown_timeout_s=10,
         ),
     )
+
+
+@pytest.fixture(scope="session")
+def jaeger(pytestconfig: pytest.Config) -> Iterator[LocalJaeger]:
+    """One Jaeger for the session (built from the Go module proxy on first use, then cached)."""
+    with LocalJaeger() as backend:
+        say(pytestconfig, f"jaeger: OTLP {backend.otlp_endpoint}, query {backend.query_url}")
+        yield backend
 
 
 @pytest.fixture(scope="session")

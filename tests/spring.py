@@ -36,8 +36,8 @@ def peer_command() -> list[str]:
 class SpringPeer:
     """Runs the peer's commands against one cluster."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    def __init__(self, bootstrap: str, **env: str) -> None:
+        self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, **env}
 
     def run(self, *args: str, lines: list[Any] | None = None, timeout_s: float = 180) -> list[Any]:
         """Run a command to its end; its JSON lines (``lines`` go to its stdin, one per line)."""

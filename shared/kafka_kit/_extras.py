@@ -26,6 +26,7 @@ EXTRAS: dict[str, frozenset[str]] = {
             "opentelemetry_api",
             "opentelemetry_sdk",
             "opentelemetry_exporter_otlp_proto_http",
+            "opentelemetry_instrumentation_fastapi",
         }
     ),
     "testing": frozenset({"pytest", "_pytest", "pytest_asyncio", "testcontainers"}),

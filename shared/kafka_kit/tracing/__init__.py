@@ -21,15 +21,18 @@ with requires_extra("otel", __name__):
 from kafka_kit.tracing.ids import current_ids, trace_id_of
 from kafka_kit.tracing.kafka_tracing import KafkaTracing, record_spans
 from kafka_kit.tracing.logs import TRACE_LOG_FORMAT, install_trace_log_fields
+from kafka_kit.tracing.service import ServiceTracing, tracing_for
 from kafka_kit.tracing.setup import TracingSettings, otlp_tracer_provider
 
 __all__ = [
     "TRACE_LOG_FORMAT",
     "KafkaTracing",
+    "ServiceTracing",
     "TracingSettings",
     "current_ids",
     "install_trace_log_fields",
     "otlp_tracer_provider",
     "record_spans",
     "trace_id_of",
+    "tracing_for",
 ]

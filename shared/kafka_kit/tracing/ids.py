@@ -30,6 +30,8 @@ def trace_id_of(headers: Sequence[tuple[str, bytes]]) -> str | None:
     Args:
         headers: The record's headers.
     """
+    if not any(name == "traceparent" for name, _ in headers):
+        return None  # the common case without tracing: no parsing
     context = trace.get_current_span(_W3C.extract(headers, getter=HEADERS_GETTER))
     span_context = context.get_span_context()
     return trace.format_trace_id(span_context.trace_id) if span_context.is_valid else None

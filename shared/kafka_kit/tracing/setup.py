@@ -39,9 +39,16 @@ class TracingSettings(BaseSettings):
         default=1.0, gt=0, description="seconds between exports of finished spans"
     )
     """Seconds between exports of finished spans."""
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="where spans are sent over OTLP/HTTP (e.g. http://127.0.0.1:4318); "
+        "OTEL_EXPORTER_OTLP_ENDPOINT's when unset",
+    )
+    """Where spans are sent over OTLP/HTTP; ``OTEL_EXPORTER_OTLP_ENDPOINT``'s when unset."""
     ui_url: str | None = Field(
         default=None,
-        description="a trace UI (Jaeger's): links to <ui_url>/trace/<trace id>",
+        description="a trace UI (Jaeger's, e.g. http://127.0.0.1:16686): the console links each "
+        "stored event to its trace there",
     )
     """A trace UI (Jaeger's): links go to ``<ui_url>/trace/<trace id>``."""
 
@@ -57,7 +64,11 @@ def otlp_tracer_provider(service_name: str, settings: TracingSettings) -> Tracer
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
     provider.add_span_processor(
         BatchSpanProcessor(
-            OTLPSpanExporter(),
+            OTLPSpanExporter(
+                endpoint=f"{settings.otlp_endpoint.rstrip('/')}/v1/traces"
+                if settings.otlp_endpoint
+                else None
+            ),
             schedule_delay_millis=settings.export_interval_s * 1000,
         )
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import FastAPI, Request
 from pydantic import Field
@@ -36,6 +36,9 @@ from kafka_kit.settings import exit_if_invalid
 from kafka_kit.web.basics import service_basics
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.kafka_app import include_listeners
+
+if TYPE_CHECKING:
+    from kafka_kit.tracing.service import ServiceTracing
 
 __all__ = ["ServiceSettings", "service_app", "service_main", "state_of"]
 
@@ -75,6 +78,7 @@ def service_app(
     title: str,
     description: str,
     gc: GcSettings | None = None,
+    tracing: ServiceTracing | None = None,
 ) -> FastAPI:
     """The FastAPI app of a service on ``kafka``.
 
@@ -85,6 +89,8 @@ def service_app(
         title: The OpenAPI title.
         description: The OpenAPI description.
         gc: How the garbage collector is tuned while the app serves (``GC_*`` by default).
+        tracing: Traces the requests and puts trace ids on log lines
+            (:func:`kafka_kit.tracing.tracing_for`); give ``kafka`` its ``tracing.kafka``.
 
     The API docs are served by the service itself (``/docs``, ``/redoc``, no CDN), a bad body is
     answered ``422`` with strict-JSON reasons, and a start that fails with a kit error is one line
@@ -102,6 +108,8 @@ def service_app(
     include_listeners(web, kafka)
     service_basics(web)
     web.state.service_state = state
+    if tracing is not None:
+        tracing.install(web, kafka)
     return web
 
 

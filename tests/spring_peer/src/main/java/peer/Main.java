@@ -80,6 +80,8 @@ public final class Main {
             case "read-committed" -> readCommitted(bootstrap, args[1]);
             case "reply" -> reply(bootstrap, args[1], args[2], Integer.parseInt(args[3]));
             case "request" -> request(bootstrap, args[1], args[2]);
+            case "traced-listen" -> Traced.listen(bootstrap, args[1], args[2], Integer.parseInt(args[3]));
+            case "traced-send" -> Traced.send(bootstrap, args[1]);
             default -> throw new IllegalArgumentException("unknown command " + command);
         }
         System.exit(0);
