@@ -55,6 +55,7 @@ from kafka_kit.web.console import (
     ConsoleSources,
     install_console,
 )
+from kafka_kit.web.console.traces import JaegerQuery
 from kafka_kit.web.gc_tuning import GcSettings
 from kafka_kit.web.service import ServiceSettings, service_app, state_of
 
@@ -160,6 +161,7 @@ def create_app(
         if connect.url is None
         else ConnectClient(connect.url, timeout_s=connect.timeout_s),
         streams_apps=streams_apps,
+        traces=JaegerQuery(traced.settings.ui_url) if traced and traced.settings.ui_url else None,
     )
     _open_with_the_listeners(kafka, state, settings, stored, monitors)
     if stats_settings.enabled:
@@ -300,6 +302,7 @@ def console_sources(request: Request) -> ConsoleSources:
         streams=state.streams_apps,
         recent_events=state.recent_events.latest,
         stored_in=state.stored_in,
+        traces=state.traces,
     )
 
 

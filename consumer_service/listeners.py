@@ -44,6 +44,7 @@ class RecentEvents:
                 "topic": placed.topic,
                 "partition": placed.partition,
                 "offset": placed.offset,
+                "trace_id": placed.trace_id,
             }
             for placed in chosen
         ]

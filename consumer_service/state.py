@@ -18,6 +18,7 @@ from kafka_kit.lag import LagMonitors
 from kafka_kit.recovery import DeadLetterReplayer
 from kafka_kit.streams import StreamsApplication
 from kafka_kit.web.auth import ApiTokens
+from kafka_kit.web.console.traces import JaegerQuery
 from kafka_kit.web.service import ServiceSettings, state_of
 
 _Part = TypeVar("_Part")
@@ -45,6 +46,8 @@ class ConsumerState:
     event_store: EventStore | None = None
     """Opened at start, before the listeners."""
     dead_letters: DeadLetterReplayer | None = None
+    traces: JaegerQuery | None = None
+    """Where the console reads the events' traces (``TRACING_UI_URL``)."""
     """Made at start, with the template."""
 
     def opened_store(self) -> EventStore:

@@ -32,6 +32,7 @@ from typing import Any
 from kafka_kit.local_kafka.artifacts import cache_root
 from kafka_kit.local_kafka.ports import free_ports
 from kafka_kit.testing import wait_until_sync
+from kafka_kit.web.console.traces import JaegerQuery
 
 __all__ = ["JAEGER_MODULE", "JAEGER_VERSION", "LocalJaeger", "jaeger_binary"]
 
@@ -213,9 +214,7 @@ class LocalJaeger:
         Args:
             trace_id: 32 hex digits.
         """
-        answer = self._get(f"{self.query_url}/api/traces/{trace_id}")
-        data = (answer or {}).get("data") or []
-        return data[0] if data else None
+        return JaegerQuery(self.query_url).trace_sync(trace_id)
 
     def services(self) -> list[str]:
         """The service names Jaeger has spans from."""

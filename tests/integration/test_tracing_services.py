@@ -54,7 +54,7 @@ def tracing(jaeger: LocalJaeger) -> TracingSettings:
         enabled=True,
         otlp_endpoint=jaeger.otlp_endpoint,
         export_interval_s=0.2,
-        ui_url="http://traces.example",
+        ui_url=jaeger.query_url,
     )
 
 
@@ -86,11 +86,15 @@ async def test_a_posted_event_is_one_trace_from_the_request_to_the_stored_row(
 
         await wait_until(stored, 30, "the event stored")
         row = (await c.get(f"/events/{event_id}")).json()
-    trace_id = row["trace_id"]
-    assert isinstance(trace_id, str) and len(trace_id) == 32
-
-    names = {"POST /events", f"send {topic_name}", f"process {topic_name}", "store events"}
-    spans = spans_by_name(traced_trace(jaeger, trace_id, names))
+        trace_id = row["trace_id"]
+        assert isinstance(trace_id, str) and len(trace_id) == 32
+        names = {"POST /events", f"send {topic_name}", f"process {topic_name}", "store events"}
+        spans = spans_by_name(traced_trace(jaeger, trace_id, names))
+        # The console links the event to its trace and draws it from Jaeger's API.
+        events_page = (await c.get("/console/events")).text
+        assert f'href="/console/traces/{trace_id}"' in events_page
+        trace_page = (await c.get(f"/console/traces/{trace_id}")).text
+        assert (await c.get("/console/traces/not-a-trace")).status_code == 422
     request, send = spans["POST /events"], spans[f"send {topic_name}"]
     process, store = spans[f"process {topic_name}"], spans["store events"]
     # POST → send → process → store, each the parent of the next, across the two services.
@@ -104,3 +108,7 @@ async def test_a_posted_event_is_one_trace_from_the_request_to_the_stored_row(
     assert tags["messaging.consumer.group.name"] == f"event-log-{topic_name}"
     assert tags["messaging.kafka.offset"] == row["offset"]
     assert tags["span.kind"] == "consumer"
+    assert f'href="{jaeger.query_url}/trace/{trace_id}"' in trace_page
+    for span in (request, send, process, store):
+        assert f'data-span="{span["spanID"]}"' in trace_page
+    assert f'data-span="{store["spanID"]}" data-parent="{process["spanID"]}"' in trace_page

@@ -9,6 +9,7 @@ service's own API endpoints, called by the script with the console header (see `
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -62,6 +63,8 @@ _PAGES = (
     ("connect", "Connectors & streams"),
 )
 
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+
 Sources = Callable[[Request], ConsoleSources]
 PageData = Callable[[ConsoleSources], Awaitable[Mapping[str, Any]] | Mapping[str, Any]]
 
@@ -109,6 +112,7 @@ def install_console(
     ):
         router.add_api_route(f"/{name}", console.page(name, page, data), methods=["GET"])
     router.add_api_route("/dead-letters/{topic}", console.dead_letter_topic, methods=["GET"])
+    router.add_api_route("/traces/{trace_id}", console.trace, methods=["GET"])
     app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_HERE / "static"), name="console-static")
 
@@ -143,6 +147,15 @@ class _Console:
             return await views.dead_letter_topic_page(sources, topic)
 
         return await self._render(request, "dead-letters", "dead_letter_topic.html", data)
+
+    async def trace(self, request: Request, trace_id: str) -> Response:
+        if not _TRACE_ID.fullmatch(trace_id):
+            return HTMLResponse("a trace id is 32 hex digits", status_code=422)
+
+        async def data(sources: ConsoleSources) -> Mapping[str, Any]:
+            return await views.trace_page(sources, trace_id)
+
+        return await self._render(request, "events", "trace.html", data)
 
     async def _render(self, request: Request, name: str, template: str, data: PageData) -> Response:
         sources = self.sources(request)

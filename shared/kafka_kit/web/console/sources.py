@@ -12,7 +12,7 @@ from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.web.auth import ApiTokens
 
-__all__ = ["ConnectorsSource", "ConsoleSources", "StreamsSource"]
+__all__ = ["ConnectorsSource", "ConsoleSources", "StreamsSource", "TracesSource"]
 
 
 class StreamsSource(Protocol):
@@ -35,6 +35,26 @@ class ConnectorsSource(Protocol):
 
         Args:
             name: The connector.
+        """
+        ...
+
+
+class TracesSource(Protocol):
+    """A trace backend as the console shows it (``kafka_kit.web.console.traces.JaegerQuery``)."""
+
+    async def trace(self, trace_id: str) -> dict[str, Any] | None:
+        """The trace in Jaeger's JSON (``spans``, ``processes``); ``None`` when unknown.
+
+        Args:
+            trace_id: 32 hex digits.
+        """
+        ...
+
+    def trace_url(self, trace_id: str) -> str:
+        """Where the backend's own UI shows the trace.
+
+        Args:
+            trace_id: 32 hex digits.
         """
         ...
 
@@ -62,3 +82,5 @@ class ConsoleSources:
     offset)."""
     stored_in: str | None = None
     """Where those events were stored, said for people (no password)."""
+    traces: TracesSource | None = None
+    """Where the events' traces are read (``None``: trace ids are shown, not linked)."""

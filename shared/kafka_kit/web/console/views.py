@@ -14,6 +14,7 @@ from kafka_kit.lag.store import PartitionLag
 from kafka_kit.recovery.dead_letter import DLT_SUFFIX, dead_letter_topic
 from kafka_kit.web.console.chart import LagChart, lag_chart
 from kafka_kit.web.console.sources import ConsoleSources
+from kafka_kit.web.console.traces import trace_rows
 
 __all__ = [
     "GroupCard",
@@ -26,6 +27,7 @@ __all__ = [
     "groups_page",
     "listeners_page",
     "severity",
+    "trace_page",
 ]
 
 _SEVERITY = {
@@ -178,7 +180,30 @@ def events_page(sources: ConsoleSources) -> dict[str, Any]:
     """
     recent = sources.recent_events(50) if sources.recent_events is not None else None
     return {"recent": None if recent is None else list(reversed(recent)),
-            "stored_in": sources.stored_in}  # fmt: skip
+            "stored_in": sources.stored_in, "traced": sources.traces is not None}  # fmt: skip
+
+
+async def trace_page(sources: ConsoleSources, trace_id: str) -> dict[str, Any]:
+    """One trace as a waterfall: every span under its parent, placed in time.
+
+    Args:
+        sources: What the console reads.
+        trace_id: 32 hex digits.
+    """
+    page: dict[str, Any] = {"trace_id": trace_id, "rows": [], "total_ms": 0.0, "ui_url": None}
+    if sources.traces is None:
+        page["error"] = "no trace backend is configured (TRACING_UI_URL)"
+        return page
+    page["ui_url"] = sources.traces.trace_url(trace_id)
+    trace = await sources.traces.trace(trace_id)
+    if trace is None:
+        page["error"] = "the backend has no such trace (yet: spans are exported in batches)"
+        return page
+    rows = trace_rows(trace)
+    page["rows"] = rows
+    page["total_ms"] = max((r.start_ms + r.duration_ms for r in rows), default=0.0) or 1.0
+    page["services"] = sorted({r.service for r in rows})
+    return page
 
 
 async def connect_page(sources: ConsoleSources) -> dict[str, Any]:
