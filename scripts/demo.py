@@ -31,6 +31,7 @@ from kafka_kit.settings import exit_if_invalid
 from kafka_kit.testing import docker_available
 from kafka_kit.web.tokens import new_token
 from scripts.demo_connect import ConnectDemo, connect_roles, declare_sink
+from scripts.jaeger import JAEGER_VERSION, LocalJaeger
 from scripts.service_settings import SERVICE_SETTINGS, service_acls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +149,12 @@ def demo_access(env: dict[str, str]) -> tuple[dict[str, str], str | None]:
 
 
 def _run_local(
-    nodes: int, ports: dict[str, int], *, connect: bool = False, security: str | None = None
+    nodes: int,
+    ports: dict[str, int],
+    *,
+    connect: bool = False,
+    security: str | None = None,
+    tracing: bool = False,
 ) -> int:
     if ports["producer"] == ports["consumer"]:
         raise refuse("the producer and the consumer need two different ports")
@@ -181,6 +187,11 @@ def _run_local(
         if connect:
             connect_demo = extras.enter_context(connect_roles(cluster, say))
             env.update(connect_demo.service_env())
+        jaeger = None
+        if tracing:
+            say(f"starting Jaeger {JAEGER_VERSION} (built from the Go module proxy on first use) …")
+            jaeger = extras.enter_context(LocalJaeger())
+            env.update(_tracing_env(jaeger))
         try:
             for name, port in ports.items():
                 say(f"starting the {name} on 127.0.0.1:{port} …")
@@ -209,6 +220,7 @@ def _run_local(
                 '-d \'{"type":"order.created","source":"shop","key":"customer-42",'
                 '"payload":{"order_id":1}}\'\n\n'
                 f"{_connect_lines(connect_demo)}"
+                f"{_tracing_lines(jaeger, ports['consumer'])}"
                 "Ctrl-C stops everything."
             )
             while not stop.is_set():
@@ -263,6 +275,28 @@ def _connect_lines(demo: ConnectDemo | None) -> str:
     )
 
 
+def _tracing_env(jaeger: LocalJaeger) -> dict[str, str]:
+    return {
+        "TRACING_ENABLED": "true",
+        "TRACING_OTLP_ENDPOINT": jaeger.otlp_endpoint,
+        "TRACING_UI_URL": jaeger.query_url,
+        "TRACING_EXPORT_INTERVAL_S": "0.5",
+    }
+
+
+def _tracing_lines(jaeger: LocalJaeger | None, consumer_port: int) -> str:
+    if jaeger is None:
+        return ""
+    return (
+        f"traces:   http://127.0.0.1:{consumer_port}/console/events → an event's trace link "
+        f"(/console/traces/<trace id>, drawn from Jaeger)\n"
+        f"  Jaeger: OTLP/HTTP {jaeger.otlp_endpoint}, query API "
+        f"{jaeger.query_url}/api/traces/<trace id> (GET /events/<id> on the consumer gives "
+        "the trace id; the Go build serves no UI page — docker compose's Jaeger image does, "
+        "at :16686)\n\n"
+    )
+
+
 def _run_compose(command: list[str], args: argparse.Namespace) -> int:
     given = [
         flag
@@ -282,7 +316,10 @@ def _run_compose(command: list[str], args: argparse.Namespace) -> int:
             "use the launcher with them."
         )
     say(f"Docker answers: {' '.join(command)} up --build (--local uses the launcher instead)")
-    return subprocess.call([*command, "up", "--build"], cwd=ROOT)
+    env = {**os.environ, **({"TRACING_ENABLED": "true"} if args.tracing else {})}
+    if args.tracing:
+        say("tracing on: Jaeger's UI at http://127.0.0.1:16686 (the compose file's jaeger)")
+    return subprocess.call([*command, "up", "--build"], cwd=ROOT, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also PostgreSQL and a Kafka Connect worker: Debezium capturing an orders table, "
         "Debezium's outbox router, a file sink of the events (local launcher only)",
     )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="also Jaeger: the services trace every request, send, listener call and store "
+        "write (OpenTelemetry, W3C trace context in the records' headers)",
+    )
     args = parser.parse_args(argv)
     # Both services read these; a bad one ends here, before anything starts.
     exit_if_invalid(*SERVICE_SETTINGS)
@@ -326,7 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.connect and args.security:
         raise refuse("--connect with --security is not offered yet: the Connect worker is plain")
     return _run_local(
-        args.nodes or DEFAULT_NODES, ports, connect=args.connect, security=args.security
+        args.nodes or DEFAULT_NODES,
+        ports,
+        connect=args.connect,
+        security=args.security,
+        tracing=args.tracing,
     )
 
 

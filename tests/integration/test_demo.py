@@ -353,3 +353,30 @@ def test_the_secured_demo_runs_end_to_end_as_user_app() -> None:
         left = running.stop()
     assert not left, "processes left behind after Ctrl-C"
     assert running.process.returncode == 0
+
+
+def test_the_traced_demo_shows_a_posted_events_trace_from_jaeger() -> None:
+    running = RunningDemo("--tracing", env=_without("EVENT_STORE_URL"))
+    consumer = f"http://127.0.0.1:{running.consumer_port}"
+    try:
+        running.wait_for_line("Ctrl-C stops everything", 300)
+        traces = running.wait_for_line_in_output("traces:")
+        assert f"{consumer}/console/events" in traces
+        posted = httpx.post(
+            f"http://127.0.0.1:{running.producer_port}/events",
+            json={"type": "demo.ping", "source": "test", "key": "k"},
+            timeout=30,
+        ).json()
+        trace_id = _wait_stored(running.consumer_port, posted["id"])["trace_id"]
+        assert trace_id is not None
+
+        def drawn() -> str | None:
+            page = httpx.get(f"{consumer}/console/traces/{trace_id}", timeout=10).text
+            return page if "store events" in page and "POST /events" in page else None
+
+        page = wait_until_sync(drawn, 60, "the console drawing the trace from Jaeger")
+        assert "producer-service" in page and "consumer-service" in page
+    finally:
+        left = running.stop()
+    assert not left, "processes left behind after Ctrl-C"
+    assert running.process.returncode == 0

@@ -20,6 +20,7 @@ from kafka_kit.connect import ConnectSettings
 from kafka_kit.local_kafka import KAFKA_VERSION
 from kafka_kit.settings import ConsumerSettings, KafkaSettings, ProducerSettings
 from kafka_kit.streams import StreamsSettings
+from kafka_kit.tracing import TracingSettings
 from kafka_kit.web.auth import ApiTokens
 from scripts.demo import compose_command
 
@@ -54,6 +55,7 @@ def _known_env_names() -> set[str]:
         StreamsSettings,
         EventStatsSettings,
         ConnectSettings,
+        TracingSettings,
     )
     return set().union(*(_env_names(s) for s in every))
 
@@ -178,6 +180,7 @@ def test_docker_compose_config_accepts_the_file() -> None:
         "connect",
         "prometheus",
         "grafana",
+        "jaeger",
     }
 
 
@@ -245,3 +248,16 @@ def test_the_consumer_takes_an_admin_token_made_per_run(
     assert len(token) >= 32 and f"admin token for this run: {token}" in done.stdout
     assert target.stat().st_mode & 0o077 == 0
     assert ApiTokens(admin_token_file=target, admin_token=None).scope_of(token) == "admin"
+
+
+def test_both_services_can_trace_into_the_jaeger_of_the_file(compose: dict[str, Any]) -> None:
+    jaeger = compose["services"]["jaeger"]
+    assert jaeger["image"].startswith("jaegertracing/jaeger:2.")
+    published = {p.split(":")[1] for p in jaeger["ports"]}
+    assert {"4318", "16686"} <= published
+    for name in SERVICE_PORTS:
+        env = compose["services"][name]["environment"]
+        assert env["TRACING_OTLP_ENDPOINT"] == "http://jaeger:4318"
+        assert env["TRACING_UI_URL"] == "http://jaeger:16686"
+        assert env["TRACING_ENABLED"] == "${TRACING_ENABLED:-false}"
+        assert "jaeger" in compose["services"][name]["depends_on"]
