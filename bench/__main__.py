@@ -10,7 +10,19 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import consumer, e2e, failover, http, producer, scale, service, soak, spring, streams
+from bench import (
+    consumer,
+    e2e,
+    failover,
+    http,
+    producer,
+    scale,
+    service,
+    soak,
+    spring,
+    streams,
+    tracing,
+)
 from bench.harness import Options, Report
 from kafka_kit.local_kafka import LocalKafkaCluster
 from kafka_kit.settings import exit_if_invalid
@@ -27,6 +39,7 @@ SCENARIOS = {
     "spring": spring.run,
     "soak": soak.run,
     "failover": failover.run,
+    "tracing": tracing.run,
 }
 
 DEFAULT = [name for name in SCENARIOS if name not in ("soak", "failover")]
