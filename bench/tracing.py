@@ -19,8 +19,8 @@ from pathlib import Path
 from bench.harness import Options, Report, interleaved
 from bench.producer import fresh_topic
 from kafka_kit import KafkaSettings, KafkaTemplate
-from kafka_kit.tracing import KafkaTracing, otlp_tracer_provider
-from kafka_kit.tracing.setup import TracingSettings
+from kafka_kit.tracing import KafkaTracing, TracingSettings
+from kafka_kit.tracing.setup import otlp_tracer_provider
 from scripts.jaeger import LocalJaeger
 
 SCENARIO = "tracing"

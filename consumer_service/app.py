@@ -42,7 +42,8 @@ from kafka_kit.recovery import (
 )
 from kafka_kit.settings import LagSettings
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
-from kafka_kit.tracing import ServiceTracing, TracingSettings, tracing_for
+from kafka_kit.tracing import TracingSettings
+from kafka_kit.tracing.service import ServiceTracing, tracing_for
 from kafka_kit.web.auth import ApiTokens, SessionCookie, install_access, rules
 from kafka_kit.web.connect_answers import (
     UNREACHABLE,

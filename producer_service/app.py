@@ -9,7 +9,8 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
-from kafka_kit.tracing import TracingSettings, tracing_for
+from kafka_kit.tracing import TracingSettings
+from kafka_kit.tracing.service import tracing_for
 from kafka_kit.web.auth import ApiTokens, install_access, rules
 from kafka_kit.web.fast_post import FastJsonPost
 from kafka_kit.web.gc_tuning import GcSettings

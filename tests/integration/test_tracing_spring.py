@@ -12,7 +12,8 @@ from opentelemetry import trace
 from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSettings
 from kafka_kit.testing import wait_until
-from kafka_kit.tracing import ServiceTracing, TracingSettings
+from kafka_kit.tracing import TracingSettings
+from kafka_kit.tracing.service import ServiceTracing
 from producer_service.app import create_app as create_producer_app
 from scripts.jaeger import LocalJaeger
 from tests.app_helpers import running

@@ -8,7 +8,10 @@ context in record headers (Spring's ``observationEnabled``, FastStream's telemet
 
     app = KafkaApp(tracing=KafkaTracing())  # OpenTelemetry's global provider
 
-Needs the ``otel`` extra (``pip install 'kafka-kit[otel]'``).
+The spans need OpenTelemetry's API only (what FastAPI installs too); exporting them needs the
+SDK and the OTLP exporter (``kafka_kit.tracing.setup``), a service's request spans FastAPI's
+instrumentation (``kafka_kit.tracing.service``): the ``otel`` extra has all of them
+(``pip install 'kafka-kit[otel]'``).
 """
 
 from __future__ import annotations
@@ -21,18 +24,14 @@ with requires_extra("otel", __name__):
 from kafka_kit.tracing.ids import current_ids, trace_id_of
 from kafka_kit.tracing.kafka_tracing import KafkaTracing, record_spans
 from kafka_kit.tracing.logs import TRACE_LOG_FORMAT, install_trace_log_fields
-from kafka_kit.tracing.service import ServiceTracing, tracing_for
-from kafka_kit.tracing.setup import TracingSettings, otlp_tracer_provider
+from kafka_kit.tracing.settings import TracingSettings
 
 __all__ = [
     "TRACE_LOG_FORMAT",
     "KafkaTracing",
-    "ServiceTracing",
     "TracingSettings",
     "current_ids",
     "install_trace_log_fields",
-    "otlp_tracer_provider",
     "record_spans",
     "trace_id_of",
-    "tracing_for",
 ]

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from kafka_kit._extras import requires_extra
 from kafka_kit.tracing.kafka_tracing import KafkaTracing
 from kafka_kit.tracing.logs import TRACE_LOG_FORMAT, install_trace_log_fields
-from kafka_kit.tracing.setup import TracingSettings, otlp_tracer_provider
+from kafka_kit.tracing.settings import TracingSettings
+from kafka_kit.tracing.setup import otlp_tracer_provider
 
 with requires_extra("otel", __name__):
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

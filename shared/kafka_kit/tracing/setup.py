@@ -1,4 +1,4 @@
-"""Exporting spans: ``TracingSettings`` from the environment and an OTLP ``TracerProvider``.
+"""Exporting spans: an OTLP ``TracerProvider`` (OpenTelemetry's SDK and its OTLP exporter).
 
 The library's spans need only OpenTelemetry's API; a service that exports them needs the SDK and
 the OTLP exporter (the ``otel`` extra). Where they go is OpenTelemetry's own environment:
@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from kafka_kit._extras import requires_extra
+from kafka_kit.tracing.settings import TracingSettings
 
 with requires_extra("otel", __name__):
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -21,36 +19,7 @@ with requires_extra("otel", __name__):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-__all__ = ["TracingSettings", "otlp_tracer_provider"]
-
-
-class TracingSettings(BaseSettings):
-    """``TRACING_*``: whether a service traces, how often it exports, where a trace is shown."""
-
-    model_config = SettingsConfigDict(env_prefix="TRACING_", extra="ignore")
-
-    enabled: bool = Field(
-        default=False,
-        description="spans around HTTP requests, sends and listener calls, exported over OTLP "
-        "(OTEL_EXPORTER_OTLP_ENDPOINT)",
-    )
-    """Spans around HTTP requests, sends and listener calls, exported over OTLP."""
-    export_interval_s: float = Field(
-        default=1.0, gt=0, description="seconds between exports of finished spans"
-    )
-    """Seconds between exports of finished spans."""
-    otlp_endpoint: str | None = Field(
-        default=None,
-        description="where spans are sent over OTLP/HTTP (e.g. http://127.0.0.1:4318); "
-        "OTEL_EXPORTER_OTLP_ENDPOINT's when unset",
-    )
-    """Where spans are sent over OTLP/HTTP; ``OTEL_EXPORTER_OTLP_ENDPOINT``'s when unset."""
-    ui_url: str | None = Field(
-        default=None,
-        description="a trace UI (Jaeger's, e.g. http://127.0.0.1:16686): the console links each "
-        "stored event to its trace there",
-    )
-    """A trace UI (Jaeger's): links go to ``<ui_url>/trace/<trace id>``."""
+__all__ = ["otlp_tracer_provider"]
 
 
 def otlp_tracer_provider(service_name: str, settings: TracingSettings) -> TracerProvider:

@@ -90,7 +90,7 @@ def service_app(
         description: The OpenAPI description.
         gc: How the garbage collector is tuned while the app serves (``GC_*`` by default).
         tracing: Traces the requests and puts trace ids on log lines
-            (:func:`kafka_kit.tracing.tracing_for`); give ``kafka`` its ``tracing.kafka``.
+            (:func:`kafka_kit.tracing.service.tracing_for`); give ``kafka`` its ``tracing.kafka``.
 
     The API docs are served by the service itself (``/docs``, ``/redoc``, no CDN), a bad body is
     answered ``422`` with strict-JSON reasons, and a start that fails with a kit error is one line
