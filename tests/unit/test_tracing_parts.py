@@ -3,10 +3,7 @@ exporting parts name the extra, a service's log lines get trace ids."""
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
 
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
@@ -17,38 +14,24 @@ from kafka_kit.tracing.conventions import error_type, key_text, span_name
 from kafka_kit.tracing.service import ServiceTracing
 from kafka_kit.tracing.settings import TracingSettings
 from kafka_kit.web.service import LOG_FORMAT
+from tests.blocked_imports import import_outcomes
 
-_API_ONLY = """
-import importlib, json, sys
-blocked = ("opentelemetry.sdk", "opentelemetry.exporter", "opentelemetry.instrumentation")
-class Missing:
-    def find_spec(self, name, path=None, target=None):
-        if name.startswith(blocked):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-sys.meta_path.insert(0, Missing())
+_STAMP = """
 from kafka_kit.tracing import KafkaTracing
 from kafka_kit.records import ProducerRecord
 tracing = KafkaTracing()  # the API's proxy provider: nothing recorded, nothing exported
-outcomes = {"stamped": list(tracing.stamped(ProducerRecord("t", b"v")).headers)}
-for module in ("kafka_kit.tracing.setup", "kafka_kit.tracing.service"):
-    try:
-        importlib.import_module(module)
-        outcomes[module] = "imported"
-    except Exception as exc:
-        outcomes[module] = f"{type(exc).__name__}: {exc}"
-print(json.dumps(outcomes))
+outcomes["stamped"] = list(tracing.stamped(ProducerRecord("t", b"v")).headers)
 """
 
 
 def test_the_spans_need_the_api_only_and_exporting_names_the_extra() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _API_ONLY], capture_output=True, text=True, check=True, timeout=120
-    )
-    outcomes = json.loads(done.stdout)
+    exporting = ("kafka_kit.tracing.setup", "kafka_kit.tracing.service")
+    blocked = ("opentelemetry.sdk", "opentelemetry.exporter", "opentelemetry.instrumentation")
+    outcomes = import_outcomes(blocked, exporting, first=_STAMP)
     assert outcomes["stamped"] == []  # no span current: the record is left as it is
-    for module in ("kafka_kit.tracing.setup", "kafka_kit.tracing.service"):
-        assert outcomes[module].startswith("MissingExtraError"), outcomes
-        assert "pip install 'kafka-kit[otel]'" in outcomes[module]
+    for module in exporting:
+        assert str(outcomes[module]).startswith("MissingExtraError"), outcomes
+        assert "pip install 'kafka-kit[otel]'" in str(outcomes[module])
 
 
 def test_a_records_trace_id_is_read_from_its_traceparent() -> None:
