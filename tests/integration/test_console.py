@@ -22,9 +22,14 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from selenium.webdriver.support.ui import Select
 
+from event_contract.events import EventDto
+from kafka_kit import KafkaSettings, KafkaTemplate
 from kafka_kit.headers import DLT_REPLAYED_FROM
 from kafka_kit.local_kafka.cluster import free_ports
 from kafka_kit.testing import wait_until
+from kafka_kit.tracing import KafkaTracing, TracingSettings
+from kafka_kit.tracing.setup import otlp_tracer_provider
+from scripts.jaeger import LocalJaeger
 from tests.app_helpers import answers_health, service_process
 from tests.browser import Browser
 from tests.kafka_helpers import create_topic, produce, read_to_end
@@ -55,9 +60,10 @@ def _contains(text: Callable[[], str], part: str) -> bool:
 
 @pytest.fixture(scope="module")
 def service(
-    kafka_bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory, jaeger: LocalJaeger
 ) -> Iterator[ConsoleService]:
-    """``uvicorn consumer_service.main:app`` with tokens, fast lag samples and page refreshes."""
+    """``uvicorn consumer_service.main:app`` with tokens, fast lag samples and page refreshes,
+    traced into the session's Jaeger."""
     suffix = uuid.uuid4().hex[:8]
     (port,) = free_ports(1)
     store = tmp_path_factory.mktemp("console") / "events.db"
@@ -72,6 +78,10 @@ def service(
         "LAG_OFFSET_REFRESH_S": "0.5",
         "CONSOLE_REFRESH_S": "0.5",
         "KAFKA_LISTENER_RETRY_ATTEMPTS": "1",
+        "TRACING_ENABLED": "true",
+        "TRACING_OTLP_ENDPOINT": jaeger.otlp_endpoint,
+        "TRACING_UI_URL": jaeger.query_url,
+        "TRACING_EXPORT_INTERVAL_S": "0.2",
     }
     running = ConsoleService(
         f"http://127.0.0.1:{port}",
@@ -290,6 +300,40 @@ async def test_a_poison_pill_appears_on_the_dead_letter_page_and_a_click_replays
     assert "already replayed; nothing was sent" in browser.text_of("#flash")
     assert f"{partition}@{offset}" in browser.text_of("#flash")
     assert await _replays_of(service, source) == 1
+
+
+async def test_an_events_trace_link_opens_its_waterfall_drawn_from_jaeger(
+    browser: Browser, service: ConsoleService, console_errors: list[str], jaeger: LocalJaeger
+) -> None:
+    provider = otlp_tracer_provider(
+        "shop", TracingSettings(otlp_endpoint=jaeger.otlp_endpoint, export_interval_s=0.2)
+    )
+    event = EventDto(type="order.created", source="shop", key="customer-42")
+    settings = KafkaSettings(bootstrap_servers=service.bootstrap)
+    async with KafkaTemplate(settings, tracing=KafkaTracing(provider)) as template:
+        with provider.get_tracer("shop").start_as_current_span("POST /checkout") as request:
+            await template.send(service.topic, event, key=event.key)
+    await asyncio.to_thread(provider.shutdown)  # exported
+    trace_id = f"{request.get_span_context().trace_id:032x}"
+    link = f'a.trace-link[href="/console/traces/{trace_id}"]'
+    browser.open("/console/events")
+    browser.wait_for(lambda: browser.find_all(link), what="the event's trace link")
+    browser.click(link)
+    browser.wait_for(lambda: browser.path == f"/console/traces/{trace_id}", what="the trace page")
+
+    def drawn() -> bool:
+        names = browser.text_of("#trace-spans")
+        return all(n in names for n in ("POST /checkout", "send ", "process ", "store events"))
+
+    browser.wait_for(lambda: browser.find_all("#trace-spans") and drawn(), what="every span")
+    rows = browser.find_all("#trace-spans tr.span")
+    by_id = {r.get_attribute("data-span"): r for r in rows}
+    store = next(r for r in rows if "store events" in r.text)
+    process = by_id[store.get_attribute("data-parent")]
+    assert "consumer-service" in process.text and "process" in process.text
+    assert "shop" in by_id[process.get_attribute("data-parent")].text  # the send
+    assert browser.attribute("#trace-ui", "href") == f"{jaeger.query_url}/trace/{trace_id}"
+    browser.screenshot("trace")
 
 
 async def test_a_stopped_consumer_turns_its_group_to_stop_on_the_page(

@@ -3,6 +3,7 @@ read back from Jaeger's HTTP API (``GET /api/traces/<id>``)."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ import pytest
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.settings import EventLogSettings, EventStoreSettings
 from event_contract.events import EventsTopicSettings
+from kafka_kit import KafkaApp
+from kafka_kit.recovery import FixedBackOff, RetryTopics
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.testing import wait_until, wait_until_sync
 from kafka_kit.tracing import TracingSettings
+from kafka_kit.tracing.service import ServiceTracing
 from producer_service.app import create_app as create_producer_app
 from scripts.jaeger import LocalJaeger
 from tests.app_helpers import running
@@ -112,3 +116,52 @@ async def test_a_posted_event_is_one_trace_from_the_request_to_the_stored_row(
     for span in (request, send, process, store):
         assert f'data-span="{span["spanID"]}"' in trace_page
     assert f'data-span="{store["spanID"]}" data-parent="{process["spanID"]}"' in trace_page
+
+
+async def test_retry_topics_and_the_dead_letter_topic_keep_the_trace_in_jaeger(
+    listener_settings: KafkaSettings, topic_name: str, tracing: TracingSettings, jaeger: LocalJaeger
+) -> None:
+    traced = ServiceTracing("orders-service", tracing)
+    app = KafkaApp(listener_settings, tracing=traced.kafka)
+    app.topic(topic_name, partitions=1)
+    calls: list[str] = []
+    retry = RetryTopics(attempts=2, back_off=FixedBackOff(0.1, None))
+
+    @app.listener(topic_name, group_id=f"g-{topic_name}", retry_topics=retry)
+    async def always_fails(value: str) -> None:
+        calls.append(value)
+        raise ValueError("cannot process")
+
+    dlt = f"{topic_name}-dlt"
+    async with app:
+        tracer = traced.provider.get_tracer("test")
+        with tracer.start_as_current_span("POST /orders") as request:
+            await app.template.send(topic_name, "poison")
+        trace_id = f"{request.get_span_context().trace_id:032x}"
+        await wait_until(lambda: len(calls) == 2, 60, "both deliveries")
+    retry_topic = retry.retry_topics(topic_name)[0]
+    names = {
+        "POST /orders",
+        f"send {topic_name}",
+        f"process {topic_name}",
+        f"send {retry_topic}",
+        f"process {retry_topic}",
+        f"send {dlt}",
+    }
+    spans = spans_by_name(traced_trace(jaeger, trace_id, names))
+    chain = [
+        "POST /orders",
+        f"send {topic_name}",
+        f"process {topic_name}",
+        f"send {retry_topic}",
+        f"process {retry_topic}",
+    ]
+    for parent, child in itertools.pairwise(chain):
+        assert parent_of(spans[child]) == spans[parent]["spanID"], (parent, child)
+    # Each forward (to the retry topic, then to the dead-letter topic) is a child of the call
+    # that failed.
+    assert parent_of(spans[f"send {dlt}"]) == spans[f"process {retry_topic}"]["spanID"]
+    for failed in (f"process {topic_name}", f"process {retry_topic}"):
+        tags = {t["key"]: t["value"] for t in spans[failed]["tags"]}
+        assert tags["error.type"] == "ValueError"
+        assert tags["otel.status_code"] == "ERROR"

@@ -7,8 +7,9 @@ from the send. A batch listener's call opens one ``process`` span with a link to
 context (OpenTelemetry's conventions for batches), and — unless ``record_spans_in_batches`` is
 off — a ``process`` span per record, a child of that record's send, so each event's own trace shows
 where it was handled. A send made while no span is current continues the trace of the record it
-sends, if it carries one: that is how dead letters, retry topics, replays and the outbox relay keep
-a record's trace.
+sends, if it carries one — from the listener call that just failed on it when the error handler
+forwards it (to a retry topic, to the dead-letter topic), else from the record's own context (a
+replay, the outbox relay).
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ with requires_extra("otel", __name__):
     from opentelemetry import propagate, trace
     from opentelemetry.context import Context
     from opentelemetry.propagators.textmap import TextMapPropagator
-    from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
+    from opentelemetry.trace import (
+        Link,
+        Span,
+        SpanContext,
+        SpanKind,
+        Status,
+        StatusCode,
+        Tracer,
+    )
 
 __all__ = ["KafkaTracing", "record_spans"]
 
@@ -46,6 +55,14 @@ class _Active:
     tracer: Tracer
     by_record: dict[int, Span] = field(default_factory=dict)
 
+
+_FAILED: contextvars.ContextVar[dict[int, SpanContext] | None] = contextvars.ContextVar(
+    "kafka_kit_failed_call", default=None
+)
+"""The spans of the listener call that just failed, by trace id. Set in the container's task and
+left set when the call raises (an awaited coroutine shares its caller's context), so the error
+handler's sends that follow — to a retry topic, to the dead-letter topic — are children of the
+failed call; the next call clears it."""
 
 _ACTIVE: contextvars.ContextVar[_Active | None] = contextvars.ContextVar(
     "kafka_kit_traced_call", default=None
@@ -128,7 +145,7 @@ class KafkaTracing:
 
     async def _send(self, record: ProducerRecord, call_next: Any) -> SendResult:
         current = trace.get_current_span().get_span_context().is_valid
-        parent = None if current else self.context_of(record.headers)
+        parent = None if current else self._continued(record.headers)
         attributes: dict[str, Any] = {
             c.SYSTEM: c.KAFKA,
             c.OPERATION_NAME: "send",
@@ -158,6 +175,18 @@ class KafkaTracing:
             if result.offset >= 0:
                 span.set_attribute(c.OFFSET, result.offset)
             return result
+
+    def _continued(self, headers: Sequence[tuple[str, bytes]]) -> Context:
+        """The parent of a send made outside any span: the failed call of that record's trace,
+        if one just failed (the error handler forwarding it), else the record's own context."""
+        context = self.context_of(headers)
+        failed = _FAILED.get()
+        if failed:
+            carried = trace.get_current_span(context).get_span_context()
+            call = failed.get(carried.trace_id) if carried.is_valid else None
+            if call is not None:
+                return trace.set_span_in_context(trace.NonRecordingSpan(call))
+        return context
 
     # ---------------------------------------------------------------- listener calls
     def traced_invoke(
@@ -189,17 +218,21 @@ class KafkaTracing:
             common[c.CONSUMER_GROUP] = group_id
 
         async def record_call(record: Any, acknowledgment: Any, deps: Mapping[type, Any]) -> Any:
+            _FAILED.set(None)
             with self._process_span(record, common, self.context_of(record.headers)) as span:
                 token = _ACTIVE.set(_Active(self.tracer))
                 try:
                     return await invoke(record, acknowledgment, deps)
                 except Exception as exc:
                     span.set_attribute(c.ERROR_TYPE, c.error_type(exc))
+                    failed = span.get_span_context()
+                    _FAILED.set({failed.trace_id: failed})
                     raise
                 finally:
                     _ACTIVE.reset(token)
 
         async def batch_call(records: Any, acknowledgment: Any, deps: Mapping[type, Any]) -> Any:
+            _FAILED.set(None)
             contexts = [self.context_of(r.headers) for r in records]
             links = [
                 Link(context)
@@ -223,6 +256,9 @@ class KafkaTracing:
                 except Exception as exc:
                     for each in (span, *spans.by_record.values()):
                         _failed(each, exc)
+                    # A record forwarded now continues from its own span (or the batch's).
+                    calls = [s.get_span_context() for s in (*spans.by_record.values(), span)]
+                    _FAILED.set({context.trace_id: context for context in reversed(calls)})
                     raise
                 finally:
                     _ACTIVE.reset(token)
