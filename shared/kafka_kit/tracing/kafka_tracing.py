@@ -22,6 +22,7 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
+from kafka_kit import __version__
 from kafka_kit._extras import requires_extra
 from kafka_kit.middleware import Middleware
 from kafka_kit.observation import Invoke
@@ -90,8 +91,6 @@ class KafkaTracing:
         *,
         record_spans_in_batches: bool = True,
     ) -> None:
-        from kafka_kit import __version__  # noqa: PLC0415 - the root imports the app, which imports this
-
         self.tracer = trace.get_tracer("kafka_kit", __version__, tracer_provider=tracer_provider)
         """Makes the spans."""
         self._propagator = propagator
