@@ -218,7 +218,8 @@ class KafkaTracing:
 
         async def record_call(record: Any, acknowledgment: Any, deps: Mapping[type, Any]) -> Any:
             _FAILED.set(None)
-            with self._process_span(record, common, self.context_of(record.headers)) as span:
+            span = self._record_span(record, common, self.context_of(record.headers), [])
+            with trace.use_span(span, end_on_exit=True):
                 token = _ACTIVE.set(_Active(self.tracer))
                 try:
                     return await invoke(record, acknowledgment, deps)
@@ -278,18 +279,6 @@ class KafkaTracing:
         if record.value is None:
             attributes[c.TOMBSTONE] = True
         return attributes
-
-    @contextmanager
-    def _process_span(
-        self, record: Record, common: dict[str, Any], parent: Context
-    ) -> Iterator[Span]:
-        with self.tracer.start_as_current_span(
-            c.span_name("process", [record.topic]),
-            context=parent,
-            kind=SpanKind.CONSUMER,
-            attributes=self._record_attributes(record, common),
-        ) as span:
-            yield span
 
     def _record_span(
         self, record: Record, common: dict[str, Any], parent: Context, links: list[Link]
