@@ -53,6 +53,8 @@ def kafka_listener(
     filter: RecordFilter | None = None,
     middlewares: Sequence[Middleware] | None = None,
     reply_to: str | bool | None = None,
+    share_group: str | None = None,
+    max_deliveries: int = 5,
     registry: ListenerRegistry | None = None,
     **properties: Any,
 ) -> Callable[[Handler], Handler]:
@@ -94,6 +96,11 @@ def kafka_listener(
         middlewares: Around every handler call (:class:`~kafka_kit.middleware.Middleware`).
         reply_to: Publish the handler's result to this topic (``True``: to the request's
             ``kafka_replyTopic``; see :mod:`kafka_kit.replies`).
+        share_group: Read as this share group (KIP-932, "queues for Kafka") instead of a
+            consumer group: every member may read every partition, each record is acquired by
+            one member and accepted, released or rejected (:mod:`kafka_kit.share`).
+        max_deliveries: With ``share_group``: a record whose handler failed this often is
+            given to the recoverer (the dead-letter topic) and rejected.
         registry: Where to register (the default registry when omitted).
         properties: Consumer properties (``auto_offset_reset``, ``max_poll_records``,
             ``isolation_level``…).
@@ -125,7 +132,8 @@ def kafka_listener(
             topics=topics,
             pattern=pattern,
             partitions=tuple(partition_spec(p) for p in partitions),
-            group_id=options.pop("group_id", None),
+            # A share listener's group is its share group: a preset's consumer group is not it.
+            group_id=options.pop("group_id", None) if share_group is None else group_id,
             concurrency=options.pop("concurrency"),
             batch=options.pop("batch"),
             auto_startup=auto_startup,
@@ -141,6 +149,8 @@ def kafka_listener(
             record_filter=options.pop("record_filter", None),
             middlewares=(*target.middlewares, *(options.pop("middlewares", None) or ())),
             reply_to=reply_to,
+            share_group=share_group,
+            max_deliveries=max_deliveries,
             properties=options,
         )
         target.register(endpoint)

@@ -221,3 +221,7 @@ class KafkaArtifactsError(KafkaKitError, RuntimeError):
 
 class KafkaLaunchError(KafkaKitError, RuntimeError):
     """The local Kafka did not start or did not become ready; the message has the log tail."""
+
+
+class ShareGroupError(KafkaKitError):
+    """The broker refused a share-group member for good (an ACL, a bad request); says why."""

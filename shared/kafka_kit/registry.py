@@ -28,10 +28,14 @@ from kafka_kit.recovery.error_handler import ErrorHandler
 from kafka_kit.recovery.retry_topics import RetryTopicRouter, not_before
 from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
+from kafka_kit.share.container import ShareListenerContainer, default_share_error_handler
 from kafka_kit.status import ListenerStatus
 from kafka_kit.template import KafkaTemplate
 
-__all__ = ["ListenerRegistry", "default_registry"]
+__all__ = ["Container", "ListenerRegistry", "default_registry"]
+
+Container = ConcurrentListenerContainer | ShareListenerContainer
+"""What runs a listener: a consumer group's containers, or a share group's members."""
 
 
 log = logging.getLogger(__name__)
@@ -42,7 +46,7 @@ class ListenerRegistry:
 
     def __init__(self) -> None:
         self._endpoints: dict[str, ListenerEndpoint] = {}
-        self._containers: dict[str, ConcurrentListenerContainer] = {}
+        self._containers: dict[str, Container] = {}
         self._own_template: KafkaTemplate | None = None
         self._prometheus: KafkaMetrics | None = None
         self._tracing: Observation | None = None
@@ -86,7 +90,7 @@ class ListenerRegistry:
         """Every registered endpoint by id."""
         return dict(self._endpoints)
 
-    def container(self, listener_id: str) -> ConcurrentListenerContainer:
+    def container(self, listener_id: str) -> Container:
         """The container of ``listener_id`` (made by :meth:`start`; retry topics have their own).
 
         Args:
@@ -167,9 +171,15 @@ class ListenerRegistry:
         error_handler: ErrorHandler | None,
         template: KafkaTemplate | None,
         dependencies: Mapping[type, Any],
-    ) -> list[ConcurrentListenerContainer]:
+    ) -> list[Container]:
         def resolve(text: str) -> str:
             return resolve_placeholders(text, environ)
+
+        if endpoint.share_group is not None:
+            parts = {"error_handler": error_handler, "template": template, "resolve": resolve}
+            return [
+                await self._share_container(endpoint, settings, dependencies=dependencies, **parts)
+            ]
 
         pattern = resolve(endpoint.pattern) if endpoint.pattern else None
         if pattern is not None:
@@ -190,7 +200,7 @@ class ListenerRegistry:
             if retry is not None
             else None
         )
-        containers = [
+        containers: list[Container] = [
             ConcurrentListenerContainer(
                 endpoint,
                 settings,
@@ -231,6 +241,29 @@ class ListenerRegistry:
                     )
                 )
         return containers
+
+    async def _share_container(
+        self, endpoint: ListenerEndpoint, settings: KafkaSettings, **parts: Any
+    ) -> ShareListenerContainer:
+        """A share listener's members; failures go to the dead-letter topic by default."""
+        handler = endpoint.error_handler or parts["error_handler"]
+        if handler is None:
+            sender = parts["template"] or await self._template(settings)
+            handler = default_share_error_handler(sender, endpoint.max_deliveries)
+        topics = tuple(parts["resolve"](t) for t in endpoint.topics)
+        if (declared := getattr(handler, "declared_topics", None)) is not None:
+            await self._declare_alongside(settings, topics, declared)
+        return ShareListenerContainer(
+            endpoint,
+            settings,
+            group_id=parts["resolve"](str(endpoint.share_group)),
+            topics=topics,
+            client_id_prefix=f"{settings.client_id}-{endpoint.id}",
+            error_handler=handler,
+            dependencies=parts["dependencies"],
+            prometheus=self._prometheus,
+            tracing=self._tracing,
+        )
 
     @staticmethod
     async def _declare_alongside(
@@ -311,7 +344,7 @@ class ListenerRegistry:
         return self.container(listener_id).seek(request)
 
     @property
-    def containers(self) -> Mapping[str, ConcurrentListenerContainer]:
+    def containers(self) -> Mapping[str, Container]:
         """Every container by listener id (retry topics' containers included), once started."""
         return dict(self._containers)
 

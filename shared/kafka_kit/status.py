@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ContainerMetrics", "ContainerStatus", "ListenerStatus", "PartitionStatus"]
+__all__ = [
+    "ContainerMetrics",
+    "ContainerStatus",
+    "ListenerStatus",
+    "PartitionStatus",
+    "ShareMemberStatus",
+]
 
 
 class PartitionStatus(BaseModel):
@@ -47,6 +53,10 @@ class ContainerMetrics(BaseModel):
     """Assignments received."""
     delayed: int = 0
     """Retry-topic records that waited for their time."""
+    records_released: int = 0
+    """Share-group records given back to the broker (delivered again, maybe elsewhere)."""
+    records_rejected: int = 0
+    """Share-group records archived as unprocessable (after a dead letter, or by the handler)."""
 
     def count(self, outcome: str, records: int = 1) -> None:
         """A listener observer: add ``records`` to the counter of ``outcome``.
@@ -66,7 +76,26 @@ _FIELD_OF_OUTCOME = {
     "retried": "retries",
     "recovered": "recovered",
     "dead_lettered": "dead_lettered",
+    "released": "records_released",
+    "rejected": "records_rejected",
 }
+
+
+class ShareMemberStatus(BaseModel):
+    """A share-group member as the broker knows it, and the records it holds."""
+
+    member_id: str
+    """Its member id (the group description's)."""
+    member_epoch: int
+    """Its epoch in the group."""
+    acquired: int
+    """Records it acquired and has not settled yet (in flight)."""
+    pending_acknowledgements: int
+    """Settled records whose acknowledgement goes with the next fetch."""
+    lock_timeout_ms: int | None
+    """How long an acquired record stays its own (the broker's answer)."""
+    acknowledgements_refused: int
+    """Acknowledgements the broker refused (their locks had run out)."""
 
 
 class ContainerStatus(BaseModel):
@@ -83,6 +112,8 @@ class ContainerStatus(BaseModel):
     """The most lag of its partitions (``None``: unknown)."""
     metrics: ContainerMetrics
     """Its counters."""
+    share: ShareMemberStatus | None = None
+    """A share-group member's view (``None`` for a consumer-group consumer)."""
 
 
 class ListenerStatus(BaseModel):
@@ -106,3 +137,5 @@ class ListenerStatus(BaseModel):
     """The most lag of its partitions."""
     containers: list[ContainerStatus]
     """Each container."""
+    share_group: bool = False
+    """It reads as a share group (KIP-932): its members share partitions."""

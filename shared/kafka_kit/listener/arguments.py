@@ -3,19 +3,18 @@
 Each parameter is resolved once, when the listener is declared, in this order:
 
 1. an explicit marker, ``Annotated[int, RecordOffset]`` (also ``RecordKey``, ``RecordTopic``,
-   ``RecordPartition``, ``RecordTimestamp``, ``RecordHeaders`` and ``Payload``);
+   ``RecordPartition``, ``RecordTimestamp``, ``RecordHeaders``, ``DeliveryCount``, ``Payload``);
 2. a dependency, which is always marked: ``Annotated[Store, Inject]`` (looked up by type among the
    registry's ``dependencies``) or ``Depends(get_store)`` (FastAPI's, called per record as a route
    calls it; see :mod:`kafka_kit.listener.depends`);
-3. ``Acknowledgment``, ``ConsumerRecord`` (for batch listeners: a list of them), ``KafkaTemplate``;
+3. ``Acknowledgment`` (or ``ShareAcknowledgment``), ``ConsumerRecord`` (a list), the template;
 4. a record field by the parameter's name — ``key``, ``topic``, ``partition``, ``offset``,
-   ``timestamp``, ``headers`` (plural for batch listeners) — when the annotation fits that field;
+   ``timestamp``, ``headers`` (plural for batch listeners), ``delivery_count`` — when it fits;
 5. the payload, never marked: a pydantic model, a dataclass, a ``TypedDict``, ``bytes``, ``str``,
    ``dict``, ``list``, a JSON scalar or a generic/union of them (one per handler).
 
-So the annotation always wins (``offset: Order`` is the payload), parameters may come in any
-order, and a signature that cannot be served fails at declaration, naming the parameter: an
-unmarked class that is no payload type is refused rather than guessed to be a dependency.
+So the annotation always wins (``offset: Order`` is the payload), parameters come in any order,
+and a signature that cannot be served fails at declaration, naming the parameter.
 """
 
 from __future__ import annotations
@@ -77,6 +76,8 @@ _FIELDS: dict[str, Resolver] = {
     "offset": lambda r: r.offset,
     "timestamp": lambda r: r.timestamp,
     "headers": lambda r: dict(r.headers),
+    # Share-group records carry it; elsewhere every record is delivered once as far as it knows.
+    "delivery_count": lambda r: getattr(r, "delivery_count", 1),
 }
 # Which annotations a field accepts when only the parameter's name points at it.
 _FITS: dict[str, tuple[Any, ...]] = {
@@ -86,6 +87,7 @@ _FITS: dict[str, tuple[Any, ...]] = {
     "offset": (int,),
     "timestamp": (int,),
     "headers": (dict, Mapping),
+    "delivery_count": (int,),
 }
 _PAYLOAD_TYPES = (BaseModel, bytes, str, dict, list, int, float, bool)
 
@@ -97,6 +99,11 @@ def _without_none(annotation: Any) -> Any:
         if len(rest) == 1:
             return rest[0]
     return annotation
+
+
+def _is_acknowledgment(annotation: Any) -> bool:
+    kind = _without_none(annotation)
+    return isinstance(kind, type) and issubclass(kind, Acknowledgment)
 
 
 def _is_record_type(annotation: Any) -> bool:
@@ -212,6 +219,8 @@ class HandlerInvoker:
         self.is_async = inspect.iscoroutinefunction(handler)
         self._resolvers: list[tuple[str, Resolver]] = []
         self._ack_parameters: list[str] = []
+        self.acknowledgment_type: type[Acknowledgment] = Acknowledgment
+        """The acknowledgment class the handler asks for (or ``ShareAcknowledgment``)."""
         self._dependencies: list[tuple[str, type]] = []
         self._calls: list[tuple[str, DependencyCall]] = []
         hints = type_hints(handler)
@@ -250,7 +259,8 @@ class HandlerInvoker:
             if marker.name == "dependency":
                 return _DEPENDENCY
             return self._field(marker.name, annotation)
-        if _without_none(annotation) is Acknowledgment:
+        if _is_acknowledgment(annotation):
+            self.acknowledgment_type = _without_none(annotation)
             return _ACK
         if _is_record_type(annotation):
             return lambda r: r
@@ -279,7 +289,7 @@ class HandlerInvoker:
 
     def _element_type(self, name: str, annotation: Any) -> Any:
         base, _ = _marker(annotation)
-        if base is Any or _without_none(base) is Acknowledgment:
+        if base is Any or _is_acknowledgment(base):
             return annotation
         if typing.get_origin(base) in (list, Sequence, typing.Sequence):
             args = typing.get_args(base)

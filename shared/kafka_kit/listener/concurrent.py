@@ -8,8 +8,9 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
+from kafka_kit.listener.children import Children
 from kafka_kit.listener.consumer_setup import Subscription
-from kafka_kit.listener.container import ContainerState, ListenerContainer
+from kafka_kit.listener.container import ListenerContainer
 from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.observation import Observation
@@ -21,7 +22,7 @@ from kafka_kit.status import ListenerStatus
 __all__ = ["ConcurrentListenerContainer"]
 
 
-class ConcurrentListenerContainer:
+class ConcurrentListenerContainer(Children):
     """Runs one endpoint with ``concurrency`` child containers (Spring's concurrent container).
 
     Subscribed children share the group, so Kafka gives each partition to exactly one of them.
@@ -77,6 +78,9 @@ class ConcurrentListenerContainer:
             for index, part in enumerate(self._split(subscription, endpoint.concurrency))
         ]
 
+    def _children(self) -> list[ListenerContainer]:
+        return self.children
+
     @staticmethod
     def _split(subscription: Subscription, concurrency: int) -> list[Subscription]:
         if not subscription.partitions:
@@ -91,49 +95,6 @@ class ConcurrentListenerContainer:
         """The listener id (a retry topic's container: ``<id>-retry-<delay>``)."""
         return self._id
 
-    @property
-    def state(self) -> ContainerState:
-        """FAILED if any child failed; otherwise the state all children share, else STARTING."""
-        states = {child.state for child in self.children}
-        if ContainerState.FAILED in states:
-            return ContainerState.FAILED
-        if len(states) == 1:
-            return states.pop()
-        if ContainerState.STOPPING in states:
-            return ContainerState.STOPPING
-        return ContainerState.STARTING
-
-    @property
-    def running(self) -> bool:
-        """Whether any child's poll loop exists."""
-        return any(child.running for child in self.children)
-
-    async def start(self) -> None:
-        """Start every child; if one cannot connect, stop the others and raise."""
-        try:
-            await asyncio.gather(*(child.start() for child in self.children))
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def stop(self, timeout_s: float | None = None) -> None:
-        """Stop every child (each finishes and commits its batch).
-
-        Args:
-            timeout_s: How long a handler may take to finish (the shut-down timeout when omitted).
-        """
-        await asyncio.gather(*(child.stop(timeout_s) for child in self.children))
-
-    def pause(self) -> None:
-        """Pause every child."""
-        for child in self.children:
-            child.pause()
-
-    def resume(self) -> None:
-        """Resume every child."""
-        for child in self.children:
-            child.resume()
-
     def seek(self, request: SeekRequest) -> asyncio.Future[list[None]]:
         """Seek in every child (each on the partitions it owns); done when all applied it.
 
@@ -141,11 +102,6 @@ class ConcurrentListenerContainer:
             request: Where to: beginning, end, an offset or a timestamp, on some partitions or all.
         """
         return asyncio.gather(*(child.seek(request) for child in self.children))
-
-    @property
-    def problem(self) -> str | None:
-        """The first child's problem (crashed, or fetches unanswered), or ``None``."""
-        return next((p for child in self.children if (p := child.problem) is not None), None)
 
     async def status(self) -> ListenerStatus:
         """The listener with each child's partitions, offsets and lag."""

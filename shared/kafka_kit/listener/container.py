@@ -9,7 +9,6 @@ lets a later commit skip an unhandled record. A crashed poll loop is restarted w
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -18,7 +17,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from kafka_kit._internal.cancellation import cancel_and_wait
 from kafka_kit._internal.clients import NOT_ALLOWED, stop_bounded
 from kafka_kit.listener.commits import CommitPolicy, OffsetCommitter
 from kafka_kit.listener.consumer_setup import Subscription, consumer_config, open_consumer
@@ -30,7 +28,7 @@ from kafka_kit.listener.observer import Observers, Outcome, ProgressLog, Prometh
 from kafka_kit.listener.rebalance import RebalanceBridge
 from kafka_kit.listener.seeks import SeekQueue
 from kafka_kit.listener.status import container_status
-from kafka_kit.listener.supervision import ContainerState, supervise
+from kafka_kit.listener.supervision import ContainerState, finish, supervise
 from kafka_kit.listener.tracker import PartitionTracker
 from kafka_kit.metrics import KafkaMetrics
 from kafka_kit.observation import Observation
@@ -80,16 +78,7 @@ class ListenerContainer:
         prometheus: KafkaMetrics | None = None,
         tracing: Observation | None = None,
     ) -> None:
-        if tracing is not None:
-            # A copy per container: the span names this consumer's group and client id.
-            endpoint = copy.copy(endpoint)
-            endpoint.invoke = tracing.traced_invoke(
-                endpoint.invoke,
-                listener_id=endpoint.id,
-                group_id=group_id,
-                client_id=client_id,
-                batch=endpoint.batch,
-            )
+        endpoint = endpoint.traced(tracing, group_id=group_id, client_id=client_id)
         self.endpoint = endpoint
         self.settings = settings
         self.subscription = subscription
@@ -203,12 +192,7 @@ class ListenerContainer:
         self.state = ContainerState.STOPPING
         self._stopping.set()
         timeout = self.settings.consumer.shutdown_timeout_s if timeout_s is None else timeout_s
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done:
-            log.warning(
-                "listener %s: batch not done within %.1f s; cancelled", self.client_id, timeout
-            )
-            await cancel_and_wait(task)
+        await finish(task, timeout, self.client_id)
         self._task = None
         self._seeks.cancel(f"listener {self.client_id} stopped before the seek was applied")
         await self.dispatcher.close()

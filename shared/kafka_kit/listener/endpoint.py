@@ -3,6 +3,7 @@ initial offsets."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -19,6 +20,7 @@ from kafka_kit.type_mapping import TypeMapping
 
 if TYPE_CHECKING:
     from kafka_kit.listener.rebalance import RebalanceListener
+    from kafka_kit.observation import Observation
     from kafka_kit.recovery.error_handler import ErrorHandler
     from kafka_kit.recovery.retry_topics import RetryTopics
 
@@ -139,6 +141,10 @@ class ListenerEndpoint:
     """Around every handler call."""
     reply_to: str | bool | None = None
     """Where the handler's result is published."""
+    share_group: str | None = None
+    """Read as this share group (KIP-932) instead of a consumer group."""
+    max_deliveries: int = 5
+    """A share-group record failing this often is dead-lettered and rejected."""
     invoker: HandlerInvoker = field(init=False, repr=False)
     invoke: Invoke = field(init=False, repr=False)
     """The handler call as the containers make it: the invoker's, through the middlewares, with
@@ -181,10 +187,63 @@ class ListenerEndpoint:
                 "request)"
             )
         self.invoke = handler_call(self.invoker.invoke, self.middlewares, self.reply_to)
+        if self.share_group is not None:
+            self._check_share()
+            return
+        if self.invoker.acknowledgment_type.__name__ == "ShareAcknowledgment":
+            raise ListenerDeclarationError(
+                f"listener {self.id!r} takes a ShareAcknowledgment: it needs share_group=..."
+            )
         if self.invoker.takes_acknowledgment and not self.ack_mode.manual:
             raise ListenerDeclarationError(
                 f"listener {self.id!r} takes an Acknowledgment: use ack_mode=MANUAL or "
                 "MANUAL_IMMEDIATE"
+            )
+
+    def traced(
+        self, tracing: Observation | None, *, group_id: str | None, client_id: str
+    ) -> ListenerEndpoint:
+        """This endpoint with a span around every handler call (itself without ``tracing``);
+        a copy per consumer, as the span names the consumer's group and client id.
+
+        Args:
+            tracing: Makes the spans (:class:`~kafka_kit.tracing.KafkaTracing`), or ``None``.
+            group_id: The consumer's (or member's) group.
+            client_id: Its client id.
+        """
+        if tracing is None:
+            return self
+        traced = copy.copy(self)
+        traced.invoke = tracing.traced_invoke(
+            self.invoke,
+            listener_id=self.id,
+            group_id=group_id,
+            client_id=client_id,
+            batch=self.batch,
+        )
+        return traced
+
+    def _check_share(self) -> None:
+        unsupported = {
+            "pattern or partitions (a share group subscribes to topics)": bool(
+                self.pattern or self.partitions
+            ),
+            "group_id (the share group is its group)": bool(self.group_id),
+            "batch": self.batch,
+            "transactional": self.transactional,
+            "retry_topics (the broker redelivers)": self.retry_topics is not None,
+            "rebalance_listener (members share partitions)": self.rebalance_listener is not None,
+        }
+        given = [what for what, present in unsupported.items() if present]
+        if given:
+            raise ListenerDeclarationError(
+                f"listener {self.id!r} reads share group {self.share_group!r}; these do not "
+                f"apply to share groups: {', '.join(given)}"
+            )
+        if not 1 <= self.max_deliveries <= 9:
+            raise ListenerDeclarationError(
+                f"listener {self.id!r}: max_deliveries must be 1..9 (the broker archives a "
+                "record after at most 10 deliveries)"
             )
 
     def check_dependencies(self, dependencies: Mapping[type, Any]) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "DeliveryCount",
     "Inject",
     "Payload",
     "RecordField",
@@ -38,5 +39,7 @@ RecordOffset = RecordField("offset")
 RecordTimestamp = RecordField("timestamp")
 RecordHeaders = RecordField("headers")
 Payload = RecordField("payload")
+DeliveryCount = RecordField("delivery_count")
+"""How often a share-group record was delivered, this time included (1 elsewhere)."""
 Inject = RecordField("dependency")
 """Marks a dependency, looked up by type among the registry's: ``Annotated[Store, Inject]``."""

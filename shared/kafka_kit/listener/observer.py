@@ -27,10 +27,13 @@ __all__ = [
 
 log = logging.getLogger("kafka_kit.listener")
 
-Outcome = Literal["handled", "failed", "retried", "recovered", "dead_lettered", "filtered"]
+Outcome = Literal[
+    "handled", "failed", "retried", "recovered", "dead_lettered", "filtered", "released", "rejected"
+]
 """``handled``: the handler returned; ``failed``: a delivery raised; ``retried``: it will be
 delivered again (after a back-off, or from a retry topic); ``recovered``: given up on and dealt
-with by a recoverer; ``dead_lettered``: recovered by a dead-letter topic."""
+with by a recoverer; ``dead_lettered``: recovered by a dead-letter topic; ``released`` and
+``rejected``: a share-group record given back to the broker, or archived as unprocessable."""
 OUTCOMES: tuple[Outcome, ...] = (
     "handled",
     "failed",
@@ -38,6 +41,8 @@ OUTCOMES: tuple[Outcome, ...] = (
     "recovered",
     "dead_lettered",
     "filtered",
+    "released",
+    "rejected",
 )
 
 

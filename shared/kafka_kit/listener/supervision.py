@@ -16,9 +16,9 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer
 
-from kafka_kit._internal.cancellation import within
+from kafka_kit._internal.cancellation import cancel_and_wait, within
 
-__all__ = ["ContainerState", "Supervised", "supervise"]
+__all__ = ["ContainerState", "Supervised", "finish", "supervise"]
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +104,17 @@ async def supervise(
                 log.warning("listener %s: restart failed: %r", target.client_id, exc)
                 target.error = exc
         target.error = None
+
+
+async def finish(task: asyncio.Task[None], timeout_s: float, client_id: str) -> None:
+    """Let a stopping loop finish its work for ``timeout_s``, then cancel it.
+
+    Args:
+        task: The loop (``supervise``'s task), told to stop.
+        timeout_s: How long its handler may take to finish.
+        client_id: Names the consumer in the warning.
+    """
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        log.warning("listener %s: not done within %.1f s; cancelled", client_id, timeout_s)
+        await cancel_and_wait(task)

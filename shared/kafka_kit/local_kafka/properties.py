@@ -71,6 +71,15 @@ def plain_properties(node: KafkaNode, nodes: Sequence[KafkaNode]) -> dict[str, s
         "share.coordinator.state.topic.min.isr": str(min_isr),
         # The first consumer of a group should not wait 3 s for others that never come.
         "group.initial.rebalance.delay.ms": "0",
+        # Share groups (KIP-932, on by default since 4.2): their state topic sized like the
+        # offsets topic, and a dev cluster's members hear assignments within a second and are
+        # dropped 10 s after they die; a group may set its record lock as low as 1 s.
+        "share.coordinator.state.topic.num.partitions": str(max(1, count)),
+        "group.share.heartbeat.interval.ms": "1000",
+        "group.share.min.heartbeat.interval.ms": "1000",
+        "group.share.session.timeout.ms": "10000",
+        "group.share.min.session.timeout.ms": "6000",
+        "group.share.min.record.lock.duration.ms": "1000",
     }
     if count > 1:
         # Notice a dead broker in 4 s rather than 9 s: leaders move sooner (a dev cluster).

@@ -1,0 +1,154 @@
+"""Share-group listener containers: a listener's members in this process, and the group's
+settings (see :mod:`kafka_kit.share.member` for what a member does with each record)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from kafka_kit.listener.children import Children
+from kafka_kit.listener.endpoint import ListenerEndpoint
+from kafka_kit.listener.observer import Observers, PrometheusObserver
+from kafka_kit.metrics import KafkaMetrics
+from kafka_kit.observation import Observation
+from kafka_kit.recovery.back_off import FixedBackOff
+from kafka_kit.recovery.dead_letter import DeadLetterPublishingRecoverer
+from kafka_kit.recovery.error_handler import DefaultErrorHandler, ErrorHandler
+from kafka_kit.settings import KafkaSettings
+from kafka_kit.share.admin import ShareGroupAdmin
+from kafka_kit.share.member import ShareMember
+from kafka_kit.status import ContainerMetrics, ListenerStatus
+from kafka_kit.template import KafkaTemplate
+
+__all__ = ["ShareListenerContainer", "default_share_error_handler"]
+
+
+def default_share_error_handler(template: KafkaTemplate, max_deliveries: int) -> ErrorHandler:
+    """Release a failed record at once until its ``max_deliveries``-th delivery, then publish it
+    to the dead-letter topic (and reject it).
+
+    Args:
+        template: What the dead letters are sent with.
+        max_deliveries: Deliveries before the dead letter.
+    """
+    return DefaultErrorHandler(
+        DeadLetterPublishingRecoverer(template),
+        FixedBackOff(interval_s=0.0, max_retries=max_deliveries - 1),
+    )
+
+
+class ShareListenerContainer(Children):
+    """A share-group listener's ``concurrency`` members in this process.
+
+    Unlike a consumer group's, every member may read every partition: members beyond the
+    partition count get work too.
+
+    Args:
+        endpoint: What ``@kafka_listener(share_group=...)`` declared.
+        settings: How to reach the cluster.
+        group_id: The share group.
+        topics: The topics it reads (placeholders resolved).
+        client_id_prefix: Each member's client id is this plus its number.
+        error_handler: Decides about failed records.
+        dependencies: What handlers may ask for by type.
+        prometheus: Where the listener metrics go.
+        tracing: A span around every handler call.
+    """
+
+    def __init__(
+        self,
+        endpoint: ListenerEndpoint,
+        settings: KafkaSettings,
+        *,
+        group_id: str,
+        topics: tuple[str, ...],
+        client_id_prefix: str,
+        error_handler: ErrorHandler,
+        dependencies: Mapping[type, Any] | None = None,
+        prometheus: KafkaMetrics | None = None,
+        tracing: Observation | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.settings = settings
+        self.group_id = group_id
+        self.topics = topics
+        self.prometheus = prometheus or KafkaMetrics.on()
+        endpoint.check_dependencies(dict(dependencies or {}))
+        self.members: list[ShareMember] = []
+        for index in range(endpoint.concurrency):
+            client_id = f"{client_id_prefix}-{index}"
+            member_endpoint = endpoint.traced(tracing, group_id=group_id, client_id=client_id)
+            metrics = ContainerMetrics()
+            prom = PrometheusObserver(self.prometheus, endpoint.id)
+            self.members.append(
+                ShareMember(
+                    member_endpoint,
+                    settings,
+                    group_id=group_id,
+                    topics=topics,
+                    client_id=client_id,
+                    error_handler=error_handler,
+                    dependencies=dependencies or {},
+                    observers=Observers([metrics, prom], prom),
+                    metrics=metrics,
+                )
+            )
+
+    def _children(self) -> list[ShareMember]:
+        return self.members
+
+    @property
+    def id(self) -> str:
+        """The listener id."""
+        return self.endpoint.id
+
+    @property
+    def group_configs(self) -> dict[str, str]:
+        """What the listener sets on its share group before its members join."""
+        props = self.endpoint.properties
+        reset = str(props.get("auto_offset_reset") or self.settings.consumer.auto_offset_reset)
+        configs = {
+            "share.auto.offset.reset": reset if reset in ("earliest", "latest") else "latest",
+            # One spare delivery: a record whose dead letter could not be written is tried
+            # again rather than archived by the broker unseen.
+            "share.delivery.count.limit": str(self.endpoint.max_deliveries + 1),
+        }
+        lock_ms = props.get("record_lock_duration_ms")
+        if lock_ms is not None:
+            configs["share.record.lock.duration.ms"] = str(int(lock_ms))
+        return configs
+
+    async def start(self) -> None:
+        """Configure the group, start every member; if one cannot connect, stop the others and
+        raise."""
+        await ShareGroupAdmin(self.settings).configure(self.group_id, self.group_configs)
+        await super().start()
+
+    def seek(self, request: Any) -> asyncio.Future[list[None]]:
+        """Share groups have no positions to move: refused.
+
+        Args:
+            request: The seek asked for.
+        """
+        from kafka_kit.errors import ListenerDeclarationError  # noqa: PLC0415 - rare path
+
+        raise ListenerDeclarationError(
+            f"listener {self.id!r} reads share group {self.group_id!r}: a share group has no "
+            "positions to seek; reset its start offset with KafkaAdmin.reset_share_group"
+        )
+
+    async def status(self) -> ListenerStatus:
+        """The listener with each member's partitions and counters."""
+        return ListenerStatus(
+            id=self.id,
+            group_id=self.group_id,
+            topics=list(self.topics),
+            pattern=None,
+            state=self.state.value,
+            concurrency=len(self.members),
+            ack_mode="share",
+            records_lag_max=None,
+            containers=[member.status() for member in self.members],
+            share_group=True,
+        )
