@@ -29,6 +29,7 @@ from consumer_service.settings import (
 )
 from consumer_service.state import ConsumerState
 from consumer_service.streams_routes import router as streams_router
+from consumer_service.work_queue import WorkDone, WorkQueueSettings, register_work_queue
 from event_contract.events import EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSettings, ListenerRegistry
 from kafka_kit.connect import ConnectClient, ConnectError, ConnectSettings
@@ -71,6 +72,7 @@ SETTINGS = (
     EventStatsSettings,
     ConnectSettings,
     OrderChangesSettings,
+    WorkQueueSettings,
     ApiTokens,
     ConsoleSettings,
     GcSettings,
@@ -90,6 +92,7 @@ ACCESS = (
         (r"/streams(/.*)?", "read", ["GET"]),
         (r"/connect/connectors(/[^/]+(/offsets)?)?", "read", ["GET"]),
         (r"/orders/changes", "read", ["GET"]),
+        (r"/work", "read", ["GET"]),
     ),
     *CONSOLE_ACCESS,
 )
@@ -128,6 +131,7 @@ def create_app(
     settings = settings or KafkaSettings()
     events = events or EventsTopicSettings()
     order_changes = OrderChanges()
+    work_done = WorkDone()
     if registry is None:
         registry = ListenerRegistry()
         log_settings = event_log or EventLogSettings()
@@ -138,6 +142,7 @@ def create_app(
             concurrency=log_settings.concurrency,
         )
         register_order_changes(registry, OrderChangesSettings(), order_changes)
+        register_work_queue(registry, WorkQueueSettings(), topic=events.topic, done=work_done)
     retry = retry or ListenerRetrySettings()
     monitors = LagMonitors(settings, lag or LagSettings())
     stats_settings = event_stats or EventStatsSettings()
@@ -154,6 +159,7 @@ def create_app(
         lag_monitors=monitors,
         recent_events=RecentEvents(),
         order_changes=order_changes,
+        work_done=work_done,
         stored_in=describe_store(stored.url),
         metrics_registries=_metrics_registries(metrics_registry, monitors, streams_apps),
         api_tokens=tokens,

@@ -209,3 +209,9 @@ async def stored_events(
 async def order_changes(state: State) -> list[dict[str, Any]]:
     """The latest order-row changes the CDC listener read (``ORDER_CHANGES_TOPIC``), newest last."""
     return list(state.order_changes.changes)
+
+
+@router.get("/work", tags=["events"])
+async def work_done(state: State) -> dict[str, Any]:
+    """What the share-group work queue did here (``WORK_QUEUE_SHARE_GROUP``): counts, latest."""
+    return state.work_done.view()

@@ -12,6 +12,7 @@ from consumer_service.event_stats import EventStats
 from consumer_service.event_store import EventStore
 from consumer_service.listeners import RecentEvents
 from consumer_service.order_changes import OrderChanges
+from consumer_service.work_queue import WorkDone
 from kafka_kit import KafkaSettings, ListenerRegistry
 from kafka_kit.connect import ConnectClient
 from kafka_kit.lag import LagMonitors
@@ -34,6 +35,7 @@ class ConsumerState:
     lag_monitors: LagMonitors
     recent_events: RecentEvents
     order_changes: OrderChanges
+    work_done: WorkDone
     stored_in: str
     """Where events are stored, for people (no password)."""
     metrics_registries: tuple[CollectorRegistry, ...]

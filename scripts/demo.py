@@ -129,6 +129,8 @@ def _service_env(cluster: LocalKafkaCluster, nodes: int) -> dict[str, str]:
     env.setdefault("EVENT_STORE_URL", f"sqlite:///{cluster.directory / 'events.db'}")
     env.setdefault("PRODUCER_OUTBOX_PATH", str(cluster.directory / "outbox.db"))
     env.setdefault("KAFKA_STREAMS_STATE_DIR", str(cluster.directory / "streams-state"))
+    # The events read twice: stored in order by the event log, worked through by a share group.
+    env.setdefault("WORK_QUEUE_SHARE_GROUP", "event-work")
     return env
 
 

@@ -12,8 +12,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
+import pytest
 from aiokafka.structs import ConsumerRecord
 
+from consumer_service.app import create_app as create_consumer_app
+from consumer_service.settings import EventLogSettings, EventStoreSettings
+from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit import kafka_listener
 from kafka_kit.errors import ListenerDeclarationError
 from kafka_kit.headers import DLT_EXCEPTION_FQCN, DLT_ORIGINAL_TOPIC
@@ -27,7 +31,7 @@ from kafka_kit.share import ShareAcknowledgment, ShareGroupAdmin
 from kafka_kit.share.container import ShareListenerContainer
 from kafka_kit.template import KafkaTemplate
 from kafka_kit.testing import wait_until
-from tests.app_helpers import started
+from tests.app_helpers import running, started
 from tests.kafka_helpers import create_topic, produce, read_to_end
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -282,7 +286,12 @@ def test_share_listeners_refuse_what_does_not_apply() -> None:
 
 MEMBER_PROCESS = """
 import asyncio, sys
+import pytest
 from aiokafka.structs import ConsumerRecord
+
+from consumer_service.app import create_app as create_consumer_app
+from consumer_service.settings import EventLogSettings, EventStoreSettings
+from event_contract.events import EventDto, EventsTopicSettings
 
 from kafka_kit import kafka_listener
 from kafka_kit.registry import ListenerRegistry
@@ -352,3 +361,45 @@ async def test_a_member_killed_mid_work_loses_nothing(
     # except the records whose acceptance died with it (acknowledged with the next fetch).
     assert len(by_doomed) < total and by_survivor - by_doomed
     assert len(by_doomed & by_survivor) <= 20 + 20, json.dumps(sorted(by_doomed & by_survivor))
+
+
+async def test_the_consumer_services_work_queue_reads_the_events_beside_the_event_log(
+    listener_settings: KafkaSettings,
+    topic_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # More members than partitions: all of them are in the group, each assigned a partition.
+    monkeypatch.setenv("WORK_QUEUE_SHARE_GROUP", f"work-{topic_name}")
+    monkeypatch.setenv("WORK_QUEUE_CONCURRENCY", "3")
+    events = EventsTopicSettings(topic=topic_name, partitions=2)
+    await create_topic(listener_settings.bootstrap_servers, topic_name, partitions=2)
+    app = create_consumer_app(
+        listener_settings,
+        events,
+        event_log=EventLogSettings(group_id=f"event-log-{topic_name}"),
+        store_settings=EventStoreSettings(url=f"sqlite:///{tmp_path}/events.db"),
+    )
+    sent = [EventDto(type=f"t{i % 3}", source="test", key=f"k{i}") for i in range(30)]
+    async with running(app, "consumer") as client:
+        await produce(
+            listener_settings.bootstrap_servers,
+            topic_name,
+            [event.model_dump_json().encode() for event in sent],
+        )
+
+        async def worked_and_stored() -> bool:
+            work = (await client.get("/work")).json()
+            stored = (await client.get("/events", params={"limit": 100})).json()
+            return work["done"] == 30 and len(stored) == 30
+
+        await wait_until(worked_and_stored, 60, "30 events worked through and 30 stored")
+        work = (await client.get("/work")).json()
+        listener = (await client.get("/listeners/work_queue")).json()
+        metrics = (await client.get("/metrics")).text
+    # Read twice, once per kind of group: every event stored once and worked through once.
+    assert work["by_type"] == {"t0": 10, "t1": 10, "t2": 10}
+    assert sorted(item["id"] for item in work["latest"]) == sorted(str(e.id) for e in sent)
+    assert listener["share_group"] is True and listener["concurrency"] == 3
+    assert all(c["share"]["member_id"] for c in listener["containers"])
+    assert 'kafka_listener_records_total{listener="work_queue",outcome="handled"} 30.0' in metrics
