@@ -12,6 +12,7 @@ from consumer_service.state import State
 from kafka_kit import KafkaSettings, metrics
 from kafka_kit.cluster_view import ClusterView, describe_cluster_view
 from kafka_kit.lag import LagMonitors
+from kafka_kit.share import ShareGroupAdmin, ShareGroupDescription
 from kafka_kit.web.strict_json import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute)
@@ -47,9 +48,17 @@ async def group_lag(
         Query(description="Which watched cluster (a key of `LAG_CLUSTERS`).", examples=["local"]),
     ] = "local",
 ) -> dict[str, Any]:
-    """Per partition: log-end offset, committed offset, lag; totals per topic and group."""
+    """Per partition: log-end offset, committed offset, lag; totals per topic and group.
+
+    A share group (KIP-932) commits no offsets: its partitions show the start offset (every
+    record before it is settled) and the lag Kafka counts for it (records not settled yet).
+    """
     monitor = monitors.get(cluster)
     report = monitor.group_lag(group) if monitor is not None else None
+    if report is None and monitor is not None:
+        share = await ShareGroupAdmin(monitor.settings).describe(group)
+        if share.state != "Dead":
+            return share_group_lag(cluster, share)
     if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group} in {cluster}")
     return {
@@ -58,6 +67,21 @@ async def group_lag(
         "total_lag": report.total_lag,
         "lag_by_topic": report.lag_by_topic,
         "partitions": [p.__dict__ for p in report.partitions],
+    }
+
+
+def share_group_lag(cluster: str, share: ShareGroupDescription) -> dict[str, Any]:
+    """A share group's lag in the shape of a consumer group's."""
+    by_topic: dict[str, int] = {}
+    for p in share.partitions:
+        by_topic[p.topic] = by_topic.get(p.topic, 0) + (p.lag or 0)
+    return {
+        "cluster": cluster,
+        "group": share.group_id,
+        "kind": "share",
+        "total_lag": share.lag,
+        "lag_by_topic": by_topic,
+        "partitions": [p.model_dump() for p in share.partitions],
     }
 
 

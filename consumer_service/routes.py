@@ -14,7 +14,7 @@ from consumer_service.listeners import RecentEvents
 from consumer_service.parameters import EventId, EventType, Limit, ListenerId
 from consumer_service.state import State
 from kafka_kit import ListenerRegistry
-from kafka_kit.errors import UnknownListenerError
+from kafka_kit.errors import ShareGroupError, UnknownListenerError
 from kafka_kit.seek import SeekRequest
 from kafka_kit.status import ListenerStatus
 from kafka_kit.streams import StreamsState
@@ -129,7 +129,7 @@ async def stop_listener(listener_id: ListenerId, registry: Registry) -> Listener
     "/listeners/{listener_id}/seek",
     tags=["listeners"],
     status_code=status.HTTP_202_ACCEPTED,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, 409: {"description": "A share-group listener: nothing to seek."}},
 )
 async def seek_listener(
     listener_id: ListenerId, request: SeekRequest, registry: Registry
@@ -140,7 +140,10 @@ async def seek_listener(
     """
     _known(registry, listener_id)
     # Answered at once (202); how it went is logged when the poll loops applied it.
-    registry.seek(listener_id, request).add_done_callback(_log_seek_failure)
+    try:
+        registry.seek(listener_id, request).add_done_callback(_log_seek_failure)
+    except ShareGroupError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return {"status": "accepted"}
 
 
@@ -213,5 +216,5 @@ async def order_changes(state: State) -> list[dict[str, Any]]:
 
 @router.get("/work", tags=["events"])
 async def work_done(state: State) -> dict[str, Any]:
-    """What the share-group work queue did here (``WORK_QUEUE_SHARE_GROUP``): counts, latest."""
+    """What the share-group work queue did here (``WORK_QUEUE_ENABLED``): counts, latest."""
     return state.work_done.view()

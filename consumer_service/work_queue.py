@@ -5,7 +5,7 @@ partition, replayable from any offset — this listener reads the same events as
 member may take records from every partition, so more members than partitions all work; a
 record is accepted when the handler returns and released (delivered again, maybe to another
 member) when it raises, until ``max_deliveries``, then it goes to the dead-letter topic.
-Registered when ``WORK_QUEUE_SHARE_GROUP`` names the group (``./dev demo`` does).
+Registered with ``WORK_QUEUE_ENABLED=true`` (``./dev demo`` and the compose file set it).
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ WORK_QUEUE_ID = "work_queue"
 
 
 class WorkQueueSettings(BaseSettings):
-    """The share-group example listener (env ``WORK_QUEUE_*``); no share group: no listener."""
+    """The share-group example listener (env ``WORK_QUEUE_*``), off unless enabled."""
 
     model_config = SettingsConfigDict(env_prefix="WORK_QUEUE_", extra="ignore")
 
-    share_group: str | None = Field(
-        default=None, description="the share group that works through the events (none: off)"
+    enabled: bool = Field(default=False, description="work through the events as a share group")
+    share_group: str = Field(
+        default="event-work", min_length=1, description="the work queue's share group"
     )
     concurrency: int = Field(
         default=4, gt=0, description="share-group members in this process (may exceed partitions)"
@@ -61,8 +62,8 @@ class WorkDone:
 def register_work_queue(
     registry: ListenerRegistry, settings: WorkQueueSettings, *, topic: str, done: WorkDone
 ) -> None:
-    """Register the work queue on ``topic`` (nothing when no share group is set)."""
-    if settings.share_group is None:
+    """Register the work queue on ``topic`` (nothing unless it is enabled)."""
+    if not settings.enabled:
         return
 
     @kafka_listener(

@@ -130,7 +130,7 @@ def _service_env(cluster: LocalKafkaCluster, nodes: int) -> dict[str, str]:
     env.setdefault("PRODUCER_OUTBOX_PATH", str(cluster.directory / "outbox.db"))
     env.setdefault("KAFKA_STREAMS_STATE_DIR", str(cluster.directory / "streams-state"))
     # The events read twice: stored in order by the event log, worked through by a share group.
-    env.setdefault("WORK_QUEUE_SHARE_GROUP", "event-work")
+    env.setdefault("WORK_QUEUE_ENABLED", "true")
     return env
 
 

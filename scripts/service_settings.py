@@ -6,6 +6,7 @@ from __future__ import annotations
 from consumer_service.app import SETTINGS as CONSUMER_SETTINGS
 from consumer_service.order_changes import OrderChangesSettings
 from consumer_service.settings import EventLogSettings, EventStatsStreamsSettings
+from consumer_service.work_queue import WorkQueueSettings
 from event_contract.events import EventsTopicSettings
 from kafka_kit.local_kafka.acls import Acl
 from kafka_kit.local_kafka.acls import service_acls as acls_for
@@ -21,5 +22,6 @@ def service_acls() -> list[Acl]:
     return acls_for(
         topics=[EventsTopicSettings().topic],
         groups=[EventLogSettings().group_id, OrderChangesSettings().group_id],
+        share_groups=[WorkQueueSettings().share_group],
         streams_applications=[EventStatsStreamsSettings().application_id],
     )

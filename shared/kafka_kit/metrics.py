@@ -16,7 +16,14 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -150,6 +157,18 @@ class KafkaMetrics:
             "Records a listener handled, failed on (a delivery), retried, recovered or "
             "dead-lettered.",
             ["listener", "outcome"],
+            registry=registry,
+        )
+        self.share_in_flight = Gauge(
+            "kafka_share_records_in_flight",
+            "Share-group records a listener's members acquired and have not settled yet.",
+            ["listener", "group"],
+            registry=registry,
+        )
+        self.share_group_lag = Gauge(
+            "kafka_share_group_lag",
+            "Records of a share group's partition not settled yet, as Kafka counts them.",
+            ["group", "topic", "partition"],
             registry=registry,
         )
         self.listener_handler_seconds = Histogram(

@@ -370,6 +370,7 @@ async def test_the_consumer_services_work_queue_reads_the_events_beside_the_even
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # More members than partitions: all of them are in the group, each assigned a partition.
+    monkeypatch.setenv("WORK_QUEUE_ENABLED", "true")
     monkeypatch.setenv("WORK_QUEUE_SHARE_GROUP", f"work-{topic_name}")
     monkeypatch.setenv("WORK_QUEUE_CONCURRENCY", "3")
     events = EventsTopicSettings(topic=topic_name, partitions=2)
@@ -394,12 +395,36 @@ async def test_the_consumer_services_work_queue_reads_the_events_beside_the_even
             return work["done"] == 30 and len(stored) == 30
 
         await wait_until(worked_and_stored, 60, "30 events worked through and 30 stored")
+        group = f"work-{topic_name}"
+
+        async def lag_zero() -> bool:
+            answer = await client.get(f"/lag/{group}")
+            return answer.status_code == 200 and answer.json()["total_lag"] == 0
+
+        await wait_until(lag_zero, 30, "the share group's lag at 0 on GET /lag")
+        lag = (await client.get(f"/lag/{group}")).json()
         work = (await client.get("/work")).json()
+
+        async def lag_seen() -> bool:
+            body = (await client.get("/listeners/work_queue")).json()
+            return body["records_lag_max"] == 0
+
+        await wait_until(lag_seen, 30, "the listener's status showing the group's lag")
         listener = (await client.get("/listeners/work_queue")).json()
         metrics = (await client.get("/metrics")).text
+        console = (await client.get("/console/listeners")).text
+        seek = await client.post("/listeners/work_queue/seek", json={"position": "beginning"})
     # Read twice, once per kind of group: every event stored once and worked through once.
     assert work["by_type"] == {"t0": 10, "t1": 10, "t2": 10}
     assert sorted(item["id"] for item in work["latest"]) == sorted(str(e.id) for e in sent)
     assert listener["share_group"] is True and listener["concurrency"] == 3
     assert all(c["share"]["member_id"] for c in listener["containers"])
     assert 'kafka_listener_records_total{listener="work_queue",outcome="handled"} 30.0' in metrics
+    assert f'kafka_share_records_in_flight{{group="{group}",listener="work_queue"}} 0.0' in metrics
+    assert (
+        f'kafka_share_group_lag{{group="{group}",partition="1",topic="{topic_name}"}} 0.0'
+        in metrics
+    )
+    assert lag["kind"] == "share" and sorted(p["partition"] for p in lag["partitions"]) == [0, 1]
+    assert f"share group <code>{group}</code>" in console and "in flight" in console
+    assert seek.status_code == 409 and "ShareGroupAdmin.reset" in seek.json()["detail"]

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings
 
 from consumer_service.event_stats import EventStatsSettings
 from consumer_service.settings import EventLogSettings, EventStoreSettings, ListenerRetrySettings
+from consumer_service.work_queue import WorkQueueSettings
 from event_contract.events import EventsTopicSettings
 from kafka_kit.connect import ConnectSettings
 from kafka_kit.local_kafka import KAFKA_VERSION
@@ -56,6 +57,7 @@ def _known_env_names() -> set[str]:
         EventStatsSettings,
         ConnectSettings,
         TracingSettings,
+        WorkQueueSettings,
     )
     return set().union(*(_env_names(s) for s in every))
 

@@ -6,7 +6,8 @@ names (the kit assumes none):
 
 - writing its topics and their dead-letter and retry topics: each topic name as a prefix, every
   operation (creating them included);
-- listeners reading their groups; stream applications creating, reading and writing their
+- listeners reading their groups (share groups: also setting their configs, which the kit does
+  at start); stream applications creating, reading and writing their
   outputs, changelogs and repartition topics (the application id's prefixes) under transactions
   (every transactional id); the lag monitor describing every topic and group and reading
   ``__consumer_offsets``;
@@ -78,6 +79,7 @@ def service_acls(
     topics: Iterable[str],
     groups: Iterable[str],
     streams_applications: Iterable[str] = (),
+    share_groups: Iterable[str] = (),
 ) -> list[Acl]:
     """What a service on the kit needs to write ``topics`` (each a prefix: its DLT and retry
     topics too), read as ``groups`` and run ``streams_applications``.
@@ -87,6 +89,7 @@ def service_acls(
         groups: Consumer groups it reads as.
         streams_applications: Stream application ids it runs (their output, changelog and
             repartition topics, and their groups).
+        share_groups: Share groups it reads as (KIP-932).
     """
     everything = ("All",)
     applications = list(streams_applications)
@@ -103,6 +106,10 @@ def service_acls(
         Acl("topic", "*", ("Describe", "DescribeConfigs")),
         Acl("topic", "__consumer_offsets", ("Read",)),
         *(Acl("group", group, ("Read", "Describe")) for group in (*groups, *applications)),
+        *(
+            Acl("group", group, ("Read", "Describe", "DescribeConfigs", "AlterConfigs"))
+            for group in share_groups
+        ),
         Acl("group", "*", ("Describe",)),
         Acl("transactional-id", "*", ("Write", "Describe")),
         Acl(

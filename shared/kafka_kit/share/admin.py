@@ -88,9 +88,24 @@ class ShareGroupAdmin:
 
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
+        self._kept: AIOKafkaClient | None = None
+
+    async def __aenter__(self) -> ShareGroupAdmin:
+        """Keep one connection for the calls inside ``async with`` (else one per call)."""
+        self._session = self._client()
+        self._kept = await self._session.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close the kept connection."""
+        self._kept = None
+        await self._session.__aexit__(None, None, None)
 
     @contextlib.asynccontextmanager
     async def _client(self) -> AsyncIterator[AIOKafkaClient]:
+        if self._kept is not None:
+            yield self._kept
+            return
         timeout_s = self.settings.request_timeout_ms / 1000
         client = AIOKafkaClient(**self.settings.admin_config())
         try:

@@ -4,9 +4,12 @@ settings (see :mod:`kafka_kit.share.member` for what a member does with each rec
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+from kafka_kit._internal.cancellation import cancel_and_wait
+from kafka_kit.errors import ShareGroupError
 from kafka_kit.listener.children import Children
 from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.listener.observer import Observers, PrometheusObserver
@@ -16,12 +19,17 @@ from kafka_kit.recovery.back_off import FixedBackOff
 from kafka_kit.recovery.dead_letter import DeadLetterPublishingRecoverer
 from kafka_kit.recovery.error_handler import DefaultErrorHandler, ErrorHandler
 from kafka_kit.settings import KafkaSettings
-from kafka_kit.share.admin import ShareGroupAdmin
+from kafka_kit.share.admin import ShareGroupAdmin, ShareGroupPartition
 from kafka_kit.share.member import ShareMember
 from kafka_kit.status import ContainerMetrics, ListenerStatus
 from kafka_kit.template import KafkaTemplate
 
-__all__ = ["ShareListenerContainer", "default_share_error_handler"]
+__all__ = ["LAG_REFRESH_S", "ShareListenerContainer", "default_share_error_handler"]
+
+log = logging.getLogger(__name__)
+
+LAG_REFRESH_S = 5.0
+"""How often a running share listener reads its group's start offsets and lag."""
 
 
 def default_share_error_handler(template: KafkaTemplate, max_deliveries: int) -> ErrorHandler:
@@ -95,6 +103,13 @@ class ShareListenerContainer(Children):
                 )
             )
 
+        self.partitions: list[ShareGroupPartition] = []
+        """The group's partitions with start offset and lag (refreshed while it runs)."""
+        self._watch: asyncio.Task[None] | None = None
+        self.prometheus.share_in_flight.labels(endpoint.id, group_id).set_function(
+            lambda: sum(m.consumer.acquired for m in self.members if m.consumer is not None)
+        )
+
     def _children(self) -> list[ShareMember]:
         return self.members
 
@@ -120,26 +135,53 @@ class ShareListenerContainer(Children):
         return configs
 
     async def start(self) -> None:
-        """Configure the group, start every member; if one cannot connect, stop the others and
-        raise."""
+        """Configure the group, start every member (if one cannot connect, stop the others and
+        raise), then watch the group's lag."""
         await ShareGroupAdmin(self.settings).configure(self.group_id, self.group_configs)
         await super().start()
+        if self._watch is None:
+            self._watch = asyncio.create_task(self._watch_lag(), name=f"share-lag-{self.id}")
+
+    async def stop(self, timeout_s: float | None = None) -> None:
+        """Stop every member (each finishes its record, releases the rest, leaves the group).
+
+        Args:
+            timeout_s: How long a handler may take to finish (the shut-down timeout).
+        """
+        watch, self._watch = self._watch, None
+        await cancel_and_wait(watch)
+        await super().stop(timeout_s)
+
+    async def _watch_lag(self) -> None:
+        """The group's start offsets and lag, as Kafka reports them, every few seconds: for
+        the status, the console and ``kafka_share_group_lag``."""
+        gauge = self.prometheus.share_group_lag
+        async with ShareGroupAdmin(self.settings) as admin:
+            while True:
+                try:
+                    self.partitions = (await admin.describe(self.group_id)).partitions
+                except Exception as exc:  # noqa: BLE001 - a view: the next round tries again
+                    log.debug("share listener %s: lag not read: %r", self.id, exc)
+                for row in self.partitions:
+                    labels = (self.group_id, row.topic, str(row.partition))
+                    gauge.labels(*labels).set(row.lag if row.lag is not None else float("nan"))
+                await asyncio.sleep(LAG_REFRESH_S)
 
     def seek(self, request: Any) -> asyncio.Future[list[None]]:
-        """Share groups have no positions to move: refused.
+        """Share groups have no positions to move: refused with :class:`ShareGroupError`.
 
         Args:
             request: The seek asked for.
         """
-        from kafka_kit.errors import ListenerDeclarationError  # noqa: PLC0415 - rare path
-
-        raise ListenerDeclarationError(
-            f"listener {self.id!r} reads share group {self.group_id!r}: a share group has no "
-            "positions to seek; reset its start offset with KafkaAdmin.reset_share_group"
+        raise ShareGroupError(
+            f"listener {self.id!r} reads share group {self.group_id!r}, which has no positions "
+            "to seek: stop it and move the group's start offsets (ShareGroupAdmin.reset)"
         )
 
     async def status(self) -> ListenerStatus:
-        """The listener with each member's partitions and counters."""
+        """The listener with each member's partitions (the group's start offset as
+        ``committed``, its lag as Kafka reports it) and counters."""
+        lags = [p.lag for p in self.partitions if p.lag is not None]
         return ListenerStatus(
             id=self.id,
             group_id=self.group_id,
@@ -148,7 +190,7 @@ class ShareListenerContainer(Children):
             state=self.state.value,
             concurrency=len(self.members),
             ack_mode="share",
-            records_lag_max=None,
-            containers=[member.status() for member in self.members],
+            records_lag_max=max(lags) if lags else None,
+            containers=[member.status(self.partitions) for member in self.members],
             share_group=True,
         )

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka.structs import TopicPartition
@@ -34,6 +34,7 @@ from kafka_kit.listener.observer import Observers, Outcome, ProgressLog
 from kafka_kit.listener.supervision import ContainerState, finish, supervise
 from kafka_kit.recovery.error_handler import RECOVERED, ErrorHandler, ErrorOutcome
 from kafka_kit.settings import KafkaSettings
+from kafka_kit.share.admin import ShareGroupPartition
 from kafka_kit.share.consumer import ShareConsumer
 from kafka_kit.share.records import AcknowledgeType, ShareAcknowledgment, ShareRecord
 from kafka_kit.status import ContainerMetrics, ContainerStatus, PartitionStatus
@@ -312,27 +313,35 @@ class ShareMember:
             return f"failed: {self.error!r}"
         return None
 
-    def status(self) -> ContainerStatus:
-        """Its state, assigned partitions and counters (offsets belong to the group)."""
+    def status(self, partitions: Sequence[ShareGroupPartition] = ()) -> ContainerStatus:
+        """Its state, assigned partitions and counters.
+
+        Args:
+            partitions: The group's partitions (start offset, lag), shown for those it holds.
+        """
         consumer = self.consumer
         assigned: set[TopicPartition] = consumer.assignment if consumer is not None else set()
-        return ContainerStatus(
-            client_id=self.client_id,
-            state=self.state.value,
-            error=self.problem,
-            partitions=[
+        group = {(p.topic, p.partition): p for p in partitions}
+        rows = []
+        for tp in sorted(assigned):
+            known = group.get((tp.topic, tp.partition))
+            rows.append(
                 PartitionStatus(
                     topic=tp.topic,
                     partition=tp.partition,
                     position=None,
-                    committed=None,
+                    committed=known.start_offset if known is not None else None,
                     end_offset=None,
-                    lag=None,
+                    lag=known.lag if known is not None else None,
                     paused=self._paused,
                 )
-                for tp in sorted(assigned)
-            ],
-            records_lag_max=None,
+            )
+        return ContainerStatus(
+            client_id=self.client_id,
+            state=self.state.value,
+            error=self.problem,
+            partitions=rows,
+            records_lag_max=max((r.lag for r in rows if r.lag is not None), default=None),
             metrics=self.metrics,
             share=consumer.describe() if consumer is not None else None,
         )
