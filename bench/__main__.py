@@ -18,6 +18,7 @@ from bench import (
     producer,
     scale,
     service,
+    share,
     soak,
     spring,
     streams,
@@ -40,6 +41,7 @@ SCENARIOS = {
     "soak": soak.run,
     "failover": failover.run,
     "tracing": tracing.run,
+    "share": share.run,
 }
 
 DEFAULT = [name for name in SCENARIOS if name not in ("soak", "failover")]

@@ -76,12 +76,17 @@ async def container(bootstrap: str, topic: str, count: int, concurrency: int = 1
     async def noop(event: EventDto) -> None:
         clock.tick()
 
+    return await timed(registry, bootstrap, clock)
+
+
+async def timed(registry: ListenerRegistry, bootstrap: str, clock: Clock) -> float:
+    """Run ``registry``'s listeners until ``clock`` saw every record; their rate."""
     settings = KafkaSettings(
         bootstrap_servers=bootstrap, consumer=ConsumerSettings(max_poll_records=MAX_POLL)
     )
     await registry.start(settings)
     try:
-        await within(clock.done.wait(), 600)
+        await within(clock.done.wait(), 900)
     finally:
         await registry.stop()
     return clock.rate

@@ -200,26 +200,50 @@ class ShareMember:
     async def _loop(self, consumer: ShareConsumer) -> None:
         poll_s = self.settings.consumer.poll_timeout_ms / 1000
         progress = ProgressLog.every(self.endpoint.id, self.settings.consumer.progress_log_s)
-        while not self._stopping.is_set():
-            if self._paused:
-                await consumer.commit()
-                with contextlib.suppress(TimeoutError):
-                    await within(self._stopping.wait(), poll_s)
-                continue
-            records = await consumer.poll(poll_s)
-            self.metrics.polls += 1
-            if progress is not None:
-                progress.tick()
+        # One fetch ahead: the next batch (carrying the acknowledgements of the one before) is
+        # on its way while this one is handled, so the member never waits for the broker
+        # between batches. It holds up to two batches' records at a time.
+        ahead: asyncio.Task[list[ShareRecord]] | None = None
+        try:
+            while not self._stopping.is_set():
+                if self._paused and ahead is None:
+                    await consumer.commit()
+                    with contextlib.suppress(TimeoutError):
+                        await within(self._stopping.wait(), poll_s)
+                    continue
+                records = await (ahead or consumer.poll(poll_s))
+                ahead = None
+                self.metrics.polls += 1
+                if progress is not None:
+                    progress.tick()
+                if not self._stopping.is_set() and not self._paused:
+                    ahead = asyncio.create_task(consumer.poll(poll_s))
+                await self._batch(consumer, records)
+        finally:
+            if ahead is not None:
+                # Stopping: what the last fetch acquired goes back to the group at once.
+                with contextlib.suppress(Exception):
+                    self._give_back(consumer, await ahead)
+
+    async def _batch(self, consumer: ShareConsumer, records: list[ShareRecord]) -> None:
+        handled = 0
+        try:
             for index, record in enumerate(records):
                 if self._stopping.is_set() or self._paused:
-                    for rest in records[index:]:
-                        consumer.acknowledge(rest, AcknowledgeType.RELEASE)
-                    self.count("released", len(records) - index)
-                    break
-                await self._handle(consumer, record)
+                    self._give_back(consumer, records[index:])
+                    return
+                handled += await self._handle(consumer, record)
+        finally:
+            self.count("handled", handled)
             self.observers.flush()
 
-    async def _handle(self, consumer: ShareConsumer, record: ShareRecord) -> None:
+    def _give_back(self, consumer: ShareConsumer, records: list[ShareRecord]) -> None:
+        for record in records:
+            consumer.acknowledge(record, AcknowledgeType.RELEASE)
+        self.count("released", len(records))
+
+    async def _handle(self, consumer: ShareConsumer, record: ShareRecord) -> bool:
+        """Handle one record; ``True`` when it was handled and accepted."""
         acknowledgment: ShareAcknowledgment | None = None
         if self.endpoint.invoker.takes_acknowledgment:
 
@@ -236,15 +260,14 @@ class ShareMember:
             self.observers.handler_took(time.perf_counter() - started)
             if acknowledgment is not None and acknowledgment.kind is not None:
                 self.count("failed")  # the handler settled it before it raised
-                return
+                return False
             await self._failed(consumer, record, exc)
-            return
+            return False
         self.observers.handler_took(time.perf_counter() - started)
         if acknowledgment is None or acknowledgment.kind is None:
             consumer.acknowledge(record, AcknowledgeType.ACCEPT)
-            self.count("handled")
-        elif acknowledgment.kind is AcknowledgeType.ACCEPT:
-            self.count("handled")
+            return True
+        return acknowledgment.kind is AcknowledgeType.ACCEPT
 
     async def _failed(self, consumer: ShareConsumer, record: ShareRecord, exc: Exception) -> None:
         self.count("failed")
