@@ -19,7 +19,7 @@ from consumer_service.app import create_app as create_consumer_app
 from consumer_service.settings import EventLogSettings, EventStoreSettings
 from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit import kafka_listener
-from kafka_kit.errors import ListenerDeclarationError
+from kafka_kit.errors import BatchListenerFailedError, ListenerDeclarationError
 from kafka_kit.headers import DLT_EXCEPTION_FQCN, DLT_ORIGINAL_TOPIC
 from kafka_kit.listener.markers import DeliveryCount, RecordOffset
 from kafka_kit.recovery.back_off import FixedBackOff
@@ -260,18 +260,52 @@ async def _lag_zero(admin: ShareGroupAdmin, group: str) -> bool:
     return bool(description.partitions) and description.lag == 0
 
 
+async def test_a_batch_share_listener_accepts_all_but_the_record_that_failed(
+    listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=1)
+    await produce(bootstrap, topic_name, [b"poison" if i == 7 else b"%d" % i for i in range(20)])
+    registry = ListenerRegistry()
+    seen: list[bytes] = []
+    batches: list[list[int]] = []
+
+    @kafka_listener(
+        topic_name,
+        share_group=f"share-{topic_name}",
+        batch=True,
+        max_deliveries=2,
+        registry=registry,
+    )
+    async def batchy(values: list[bytes], offsets: list[int], delivery_counts: list[int]) -> None:
+        batches.append(delivery_counts)
+        for index, value in enumerate(values):
+            if value == b"poison":
+                raise BatchListenerFailedError(index, ValueError("not this one"))
+            seen.append(value)
+
+    async with started(registry, listener_settings):
+        (letter,) = await _dead_letters(bootstrap, f"{topic_name}-dlt", 1)
+        await wait_until(lambda: len(seen) == 19, what="the 19 good records handled")
+    # The 7 before it accepted, the 12 after it handed over again in the same poll; only the
+    # poison came back (its second delivery), alone, then went to the dead-letter topic.
+    assert letter.value == b"poison"
+    assert sorted(seen, key=int) == [b"%d" % i for i in range(20) if i != 7] == seen
+    assert batches[-1] == [2]
+
+
 def test_share_listeners_refuse_what_does_not_apply() -> None:
     registry = ListenerRegistry()
     try:
 
-        @kafka_listener("t", share_group="g", batch=True, registry=registry)
-        async def batchy(values: list[bytes]) -> None:
+        @kafka_listener("t", share_group="g", transactional=True, registry=registry)
+        async def in_a_transaction(value: bytes) -> None:
             pass
 
     except ListenerDeclarationError as exc:
-        assert "batch" in str(exc)
+        assert "transactional" in str(exc)
     else:
-        raise AssertionError("a batch share listener was accepted")
+        raise AssertionError("a transactional share listener was accepted")
     try:
 
         @kafka_listener("t", group_id="g", registry=registry)

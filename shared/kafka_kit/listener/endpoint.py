@@ -229,7 +229,6 @@ class ListenerEndpoint:
                 self.pattern or self.partitions
             ),
             "group_id (the share group is its group)": bool(self.group_id),
-            "batch": self.batch,
             "transactional": self.transactional,
             "retry_topics (the broker redelivers)": self.retry_topics is not None,
             "rebalance_listener (members share partitions)": self.rebalance_listener is not None,

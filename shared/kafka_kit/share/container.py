@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from aiokafka.structs import TopicPartition
 
 from kafka_kit._internal.cancellation import cancel_and_wait
 from kafka_kit.errors import ShareGroupError
@@ -21,10 +23,15 @@ from kafka_kit.recovery.error_handler import DefaultErrorHandler, ErrorHandler
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.share.admin import ShareGroupAdmin, ShareGroupPartition
 from kafka_kit.share.member import ShareMember
-from kafka_kit.status import ContainerMetrics, ListenerStatus
+from kafka_kit.status import ContainerMetrics, ContainerStatus, ListenerStatus, PartitionStatus
 from kafka_kit.template import KafkaTemplate
 
-__all__ = ["LAG_REFRESH_S", "ShareListenerContainer", "default_share_error_handler"]
+__all__ = [
+    "LAG_REFRESH_S",
+    "ShareListenerContainer",
+    "default_share_error_handler",
+    "member_status",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,43 @@ def default_share_error_handler(template: KafkaTemplate, max_deliveries: int) ->
     return DefaultErrorHandler(
         DeadLetterPublishingRecoverer(template),
         FixedBackOff(interval_s=0.0, max_retries=max_deliveries - 1),
+    )
+
+
+def member_status(
+    member: ShareMember, partitions: Sequence[ShareGroupPartition] = ()
+) -> ContainerStatus:
+    """A member's state, assigned partitions and counters.
+
+    Args:
+        member: The member.
+        partitions: The group's partitions (start offset, lag), shown for those it holds.
+    """
+    consumer = member.consumer
+    assigned: set[TopicPartition] = consumer.assignment if consumer is not None else set()
+    group = {(p.topic, p.partition): p for p in partitions}
+    rows = []
+    for tp in sorted(assigned):
+        known = group.get((tp.topic, tp.partition))
+        rows.append(
+            PartitionStatus(
+                topic=tp.topic,
+                partition=tp.partition,
+                position=None,
+                committed=known.start_offset if known is not None else None,
+                end_offset=None,
+                lag=known.lag if known is not None else None,
+                paused=member.paused_by_user,
+            )
+        )
+    return ContainerStatus(
+        client_id=member.client_id,
+        state=member.state.value,
+        error=member.problem,
+        partitions=rows,
+        records_lag_max=max((r.lag for r in rows if r.lag is not None), default=None),
+        metrics=member.metrics,
+        share=consumer.describe() if consumer is not None else None,
     )
 
 
@@ -191,6 +235,6 @@ class ShareListenerContainer(Children):
             concurrency=len(self.members),
             ack_mode="share",
             records_lag_max=max(lags) if lags else None,
-            containers=[member.status(self.partitions) for member in self.members],
+            containers=[member_status(member, self.partitions) for member in self.members],
             share_group=True,
         )

@@ -23,21 +23,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from aiokafka.structs import TopicPartition
-
 from kafka_kit._internal.cancellation import within
+from kafka_kit.errors import BatchListenerFailedError
 from kafka_kit.listener.endpoint import ListenerEndpoint
 from kafka_kit.listener.observer import Observers, Outcome, ProgressLog
 from kafka_kit.listener.supervision import ContainerState, finish, supervise
 from kafka_kit.recovery.error_handler import RECOVERED, ErrorHandler, ErrorOutcome
 from kafka_kit.settings import KafkaSettings
-from kafka_kit.share.admin import ShareGroupPartition
 from kafka_kit.share.consumer import ShareConsumer
 from kafka_kit.share.records import AcknowledgeType, ShareAcknowledgment, ShareRecord
-from kafka_kit.status import ContainerMetrics, ContainerStatus, PartitionStatus
+from kafka_kit.status import ContainerMetrics
 
 __all__ = ["ShareMember"]
 
@@ -226,6 +224,12 @@ class ShareMember:
                     self._give_back(consumer, await ahead)
 
     async def _batch(self, consumer: ShareConsumer, records: list[ShareRecord]) -> None:
+        if self.endpoint.batch:
+            if records and not (self._stopping.is_set() or self._paused):
+                await self._handle_all(consumer, records)
+            elif records:
+                self._give_back(consumer, records)
+            return
         handled = 0
         try:
             for index, record in enumerate(records):
@@ -268,6 +272,49 @@ class ShareMember:
             consumer.acknowledge(record, AcknowledgeType.ACCEPT)
             return True
         return acknowledgment.kind is AcknowledgeType.ACCEPT
+
+    async def _handle_all(self, consumer: ShareConsumer, records: list[ShareRecord]) -> None:
+        """A batch listener's call: every record accepted when it returns; a
+        :class:`BatchListenerFailedError` accepts those before the failed one, sends that one to
+        the error handler and hands the rest to the handler again; any other failure sends
+        each record to the error handler (each with its own delivery count)."""
+        decided: AcknowledgeType | None = None
+        acknowledgment: ShareAcknowledgment | None = None
+        if self.endpoint.invoker.takes_acknowledgment:
+
+            def settle(kind: AcknowledgeType) -> None:
+                nonlocal decided
+                decided = kind
+
+            acknowledgment = ShareAcknowledgment(settle)
+        started = time.perf_counter()
+        try:
+            await self.endpoint.invoke(records, acknowledgment, self.dependencies)
+        except BatchListenerFailedError as exc:
+            if not 0 <= exc.index < len(records):
+                for record in records:
+                    await self._failed(consumer, record, exc)
+                return
+            for record in records[: exc.index]:
+                consumer.acknowledge(record, AcknowledgeType.ACCEPT)
+            self.count("handled", exc.index)
+            await self._failed(consumer, records[exc.index], exc)
+            if exc.index + 1 < len(records):
+                await self._handle_all(consumer, records[exc.index + 1 :])
+            return
+        except Exception as exc:  # noqa: BLE001 - every handler failure goes to the error handler
+            for record in records:
+                await self._failed(consumer, record, exc)
+            return
+        finally:
+            self.observers.handler_took(time.perf_counter() - started)
+        kind = decided or AcknowledgeType.ACCEPT
+        for record in records:
+            consumer.acknowledge(record, kind)
+        if kind is AcknowledgeType.ACCEPT:
+            self.count("handled", len(records))
+        else:
+            self.count("released" if kind is AcknowledgeType.RELEASE else "rejected", len(records))
 
     async def _failed(self, consumer: ShareConsumer, record: ShareRecord, exc: Exception) -> None:
         self.count("failed")
@@ -335,36 +382,3 @@ class ShareMember:
         if self.state is ContainerState.FAILED:
             return f"failed: {self.error!r}"
         return None
-
-    def status(self, partitions: Sequence[ShareGroupPartition] = ()) -> ContainerStatus:
-        """Its state, assigned partitions and counters.
-
-        Args:
-            partitions: The group's partitions (start offset, lag), shown for those it holds.
-        """
-        consumer = self.consumer
-        assigned: set[TopicPartition] = consumer.assignment if consumer is not None else set()
-        group = {(p.topic, p.partition): p for p in partitions}
-        rows = []
-        for tp in sorted(assigned):
-            known = group.get((tp.topic, tp.partition))
-            rows.append(
-                PartitionStatus(
-                    topic=tp.topic,
-                    partition=tp.partition,
-                    position=None,
-                    committed=known.start_offset if known is not None else None,
-                    end_offset=None,
-                    lag=known.lag if known is not None else None,
-                    paused=self._paused,
-                )
-            )
-        return ContainerStatus(
-            client_id=self.client_id,
-            state=self.state.value,
-            error=self.problem,
-            partitions=rows,
-            records_lag_max=max((r.lag for r in rows if r.lag is not None), default=None),
-            metrics=self.metrics,
-            share=consumer.describe() if consumer is not None else None,
-        )
