@@ -36,23 +36,33 @@ WORK_S = 0.002
 
 
 async def share_members(
-    bootstrap: str, topic: str, count: int, members: int, work_s: float
+    bootstrap: str, topic: str, count: int, members: int, work_s: float, *, parse: bool = True
 ) -> float:
-    """The kit's share-group listener with ``members`` members, a fresh group."""
+    """The kit's share-group listener with ``members`` members, a fresh group (``parse``:
+    each value read as an ``EventDto``; else taken as bytes, as the Java and librdkafka
+    variants do)."""
     registry = ListenerRegistry()
     clock = Clock(count)
-
-    @kafka_listener(
+    declare = kafka_listener(
         topic,
         share_group=f"bench-share-{uuid.uuid4().hex[:8]}",
         concurrency=members,
         max_poll_records=MAX_POLL if work_s == 0 else 10,
         registry=registry,
     )
-    async def noop(event: EventDto) -> None:
-        if work_s:
-            await asyncio.sleep(work_s)
-        clock.tick()
+    if parse:
+
+        @declare
+        async def parsed(event: EventDto) -> None:
+            if work_s:
+                await asyncio.sleep(work_s)
+            clock.tick()
+
+    else:
+
+        @declare
+        async def raw(value: bytes) -> None:
+            clock.tick()
 
     return await timed(registry, bootstrap, clock)
 
@@ -147,6 +157,9 @@ async def run(report: Report, options: Options) -> None:
         )
         for n in (1, 2, 4, 8)
     }
+    variants["share group, 1 member, bytes"] = lambda: share_members(
+        bootstrap, topic, count, 1, 0.0, parse=False
+    )
     variants["consumer group, 2 members"] = lambda: group_members(bootstrap, topic, count, 2, 0.0)
     variants["Java ShareConsumerPerformance"] = lambda: java_share_performance(
         bootstrap, topic, count
@@ -160,8 +173,9 @@ async def run(report: Report, options: Options) -> None:
         lambda name, rate: report.measurement(SCENARIO, name, "records/s").runs.append(rate),
     )
     report.ratio(SCENARIO, "share group, 2 members", "consumer group, 2 members", "(same members)")
-    report.ratio(SCENARIO, "share group, 1 member", "confluent-kafka ShareConsumer", "(the client)")
-    report.ratio(SCENARIO, "share group, 1 member", "Java ShareConsumerPerformance", "(the limit)")
+    bytes_only = "share group, 1 member, bytes"
+    report.ratio(SCENARIO, bytes_only, "confluent-kafka ShareConsumer", "(the client)")
+    report.ratio(SCENARIO, bytes_only, "Java ShareConsumerPerformance", "(the limit)")
     report.ratio(SCENARIO, "share group, 8 members", "share group, 2 members", "(past partitions)")
 
     work_count = max(1000, min(count // 10, 5000))
@@ -184,7 +198,7 @@ async def run(report: Report, options: Options) -> None:
     report.ratio(WORK, "share group, 8 members", "share group, 2 members", "≈ 4")
     report.notes.append(
         f"{SCENARIO}: {count} events of 1 KB in 2 partitions, a fresh group each run, timed from "
-        f"the first record to the last; the kit's variants parse every EventDto (Java and "
-        f"librdkafka only count); up to {MAX_POLL} records per fetch. {WORK}: {work_count} "
-        "events, 10 records per fetch, the handler sleeps 2 ms per record."
+        f"the first record to the last; up to {MAX_POLL} records per fetch; the kit's variants "
+        "parse every EventDto except 'bytes' (Java's tool and librdkafka only count). "
+        f"{WORK}: {work_count} events, 10 records per fetch, the handler sleeps 2 ms per record."
     )
