@@ -361,5 +361,5 @@ class LagSettings(BaseSettings):
         default=360,
         ge=2,
         description="lag samples kept per group for the console's chart (one per "
-        "`offset_refresh_s`)",
+        "`LAG_OFFSET_REFRESH_S`)",
     )
