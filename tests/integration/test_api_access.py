@@ -33,7 +33,7 @@ READS = {
                  "/v3/kafka/{cluster}/consumer/{group}/status",
                  "/v3/kafka/{cluster}/consumer/{group}/lag", "/streams", "/streams/keys/{key}",
                  "/streams/types/{event_type}", "/connect/connectors", "/connect/connectors/{name}",
-                 "/connect/connectors/{name}/offsets", "/orders/changes"},
+                 "/connect/connectors/{name}/offsets", "/orders/changes", "/work"},
     "producer": {"/outbox"},
 }  # fmt: skip
 
