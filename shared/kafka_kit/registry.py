@@ -176,10 +176,10 @@ class ListenerRegistry:
             return resolve_placeholders(text, environ)
 
         if endpoint.share_group is not None:
-            parts = {"error_handler": error_handler, "template": template, "resolve": resolve}
-            return [
-                await self._share_container(endpoint, settings, dependencies=dependencies, **parts)
-            ]
+            share = await self._share_container(
+                endpoint, settings, resolve, error_handler, template, dependencies
+            )
+            return [share]
 
         pattern = resolve(endpoint.pattern) if endpoint.pattern else None
         if pattern is not None:
@@ -242,25 +242,31 @@ class ListenerRegistry:
                 )
         return containers
 
-    async def _share_container(
-        self, endpoint: ListenerEndpoint, settings: KafkaSettings, **parts: Any
+    async def _share_container(  # noqa: PLR0917 - a private step of _create_containers
+        self,
+        endpoint: ListenerEndpoint,
+        settings: KafkaSettings,
+        resolve: Callable[[str], str],
+        error_handler: ErrorHandler | None,
+        template: KafkaTemplate | None,
+        dependencies: Mapping[type, Any],
     ) -> ShareListenerContainer:
         """A share listener's members; failures go to the dead-letter topic by default."""
-        handler = endpoint.error_handler or parts["error_handler"]
+        handler = endpoint.error_handler or error_handler
         if handler is None:
-            sender = parts["template"] or await self._template(settings)
+            sender = template or await self._template(settings)
             handler = default_share_error_handler(sender, endpoint.max_deliveries)
-        topics = tuple(parts["resolve"](t) for t in endpoint.topics)
+        topics = tuple(resolve(t) for t in endpoint.topics)
         if (declared := getattr(handler, "declared_topics", None)) is not None:
             await self._declare_alongside(settings, topics, declared)
         return ShareListenerContainer(
             endpoint,
             settings,
-            group_id=parts["resolve"](str(endpoint.share_group)),
+            group_id=resolve(str(endpoint.share_group)),
             topics=topics,
             client_id_prefix=f"{settings.client_id}-{endpoint.id}",
             error_handler=handler,
-            dependencies=parts["dependencies"],
+            dependencies=dependencies,
             prometheus=self._prometheus,
             tracing=self._tracing,
         )

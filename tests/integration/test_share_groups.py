@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import pytest
-from aiokafka.structs import ConsumerRecord
 
 from consumer_service.app import create_app as create_consumer_app
 from consumer_service.settings import EventLogSettings, EventStoreSettings
@@ -30,12 +29,11 @@ from kafka_kit.settings import KafkaSettings
 from kafka_kit.share import ShareAcknowledgment, ShareGroupAdmin
 from kafka_kit.share.container import ShareListenerContainer
 from kafka_kit.template import KafkaTemplate
-from kafka_kit.testing import wait_until
+from kafka_kit.testing import read_records, wait_until
 from tests.app_helpers import running, started
-from tests.kafka_helpers import create_topic, produce, read_to_end
+from tests.kafka_helpers import create_topic, produce
 
 ROOT = Path(__file__).resolve().parents[2]
-Record = ConsumerRecord[bytes, bytes]
 
 
 def _handled(container: object) -> list[int]:
@@ -161,7 +159,7 @@ async def test_a_poison_record_is_redelivered_then_dead_lettered_while_others_fl
 
     try:
         async with started(registry, listener_settings):
-            dead = await _dead_letters(bootstrap, f"{topic_name}-dlt", 1)
+            dead = await read_records(bootstrap, f"{topic_name}-dlt", 1, timeout_s=60)
             await wait_until(lambda: len(handled) == 39, what="the 39 good records handled")
             metrics = registry.container("work").members[0].metrics  # type: ignore[union-attr]
             await wait_until(
@@ -178,20 +176,6 @@ async def test_a_poison_record_is_redelivered_then_dead_lettered_while_others_fl
     assert metrics.records_released == 2 and metrics.dead_lettered == 1
     # The others flowed during the poison's back-offs: all were done before its last delivery.
     assert max(handled.values()) < deliveries[-1][1]
-
-
-async def _dead_letters(bootstrap: str, topic: str, count: int) -> list[Record]:
-    found: list[Record] = []
-
-    async def arrived() -> bool:
-        try:
-            found[:] = await read_to_end(bootstrap, topic)
-        except Exception:  # noqa: BLE001 - the topic may not be there yet
-            return False
-        return len(found) >= count
-
-    await wait_until(arrived, timeout_s=60, what=f"{count} record(s) on {topic}")
-    return found
 
 
 async def test_explicit_acknowledgments_release_reject_and_accept(
@@ -285,7 +269,7 @@ async def test_a_batch_share_listener_accepts_all_but_the_record_that_failed(
             seen.append(value)
 
     async with started(registry, listener_settings):
-        (letter,) = await _dead_letters(bootstrap, f"{topic_name}-dlt", 1)
+        (letter,) = await read_records(bootstrap, f"{topic_name}-dlt", 1, timeout_s=60)
         await wait_until(lambda: len(seen) == 19, what="the 19 good records handled")
     # The 7 before it accepted, the 12 after it handed over again in the same poll; only the
     # poison came back (its second delivery), alone, then went to the dead-letter topic.
@@ -320,13 +304,6 @@ def test_share_listeners_refuse_what_does_not_apply() -> None:
 
 MEMBER_PROCESS = """
 import asyncio, sys
-import pytest
-from aiokafka.structs import ConsumerRecord
-
-from consumer_service.app import create_app as create_consumer_app
-from consumer_service.settings import EventLogSettings, EventStoreSettings
-from event_contract.events import EventDto, EventsTopicSettings
-
 from kafka_kit import kafka_listener
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import ConsumerSettings, KafkaSettings

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.client import AIOKafkaClient
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
@@ -28,7 +29,14 @@ from kafka_kit._internal.cancellation import within
 from kafka_kit.errors import ClusterUnreachableError, KafkaAuthorizationError
 from kafka_kit.settings import KafkaSettings
 
-__all__ = ["NOT_ALLOWED", "batches_until_end", "reading", "start_bounded", "stop_bounded"]
+__all__ = [
+    "NOT_ALLOWED",
+    "batches_until_end",
+    "bootstrapped",
+    "reading",
+    "start_bounded",
+    "stop_bounded",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +87,27 @@ async def start_bounded(client: _Client, settings: KafkaSettings, what: str) -> 
             f"no Kafka broker at {settings.bootstrap_servers} answered within {timeout_s:.0f} s "
             f"({what}): {type(exc).__name__}: {exc}"
         ) from exc
+
+
+class _Bootstrapping:
+    """An ``AIOKafkaClient`` seen as a client that starts (``bootstrap``) and closes."""
+
+    def __init__(self, client: AIOKafkaClient) -> None:
+        self.client = client
+
+    def start(self) -> Awaitable[Any]:
+        return self.client.bootstrap()
+
+    def close(self) -> Awaitable[Any]:
+        return self.client.close()
+
+
+async def bootstrapped(settings: KafkaSettings, client_id: str, what: str) -> AIOKafkaClient:
+    """A bare ``AIOKafkaClient`` (for requests aiokafka has no client for), bootstrapped like
+    every other client: bounded, closed and explained (:func:`start_bounded`) when it fails."""
+    client = AIOKafkaClient(**settings.client_config(client_id))
+    await start_bounded(_Bootstrapping(client), settings, what)
+    return client
 
 
 def refused(

@@ -13,9 +13,8 @@ from aiokafka.protocol.admin import DeleteGroupsRequest
 from aiokafka.structs import TopicPartition
 from pydantic import BaseModel
 
-from kafka_kit._internal.cancellation import within
-from kafka_kit._internal.clients import reading
-from kafka_kit.errors import ClusterUnreachableError, ShareGroupError
+from kafka_kit._internal.clients import bootstrapped, reading
+from kafka_kit.errors import ShareGroupError
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.share._protocol import (
     AlterGroupConfigs,
@@ -89,41 +88,39 @@ class ShareGroupAdmin:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._kept: AIOKafkaClient | None = None
+        self._held = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> ShareGroupAdmin:
         """Keep one connection for the calls inside ``async with`` (else one per call)."""
-        self._session = self._client()
-        self._kept = await self._session.__aenter__()
+        self._kept = await self._held.enter_async_context(self._client())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         """Close the kept connection."""
         self._kept = None
-        await self._session.__aexit__(None, None, None)
+        await self._held.aclose()
 
     @contextlib.asynccontextmanager
     async def _client(self) -> AsyncIterator[AIOKafkaClient]:
         if self._kept is not None:
             yield self._kept
             return
-        timeout_s = self.settings.request_timeout_ms / 1000
-        client = AIOKafkaClient(**self.settings.admin_config())
+        client = await bootstrapped(
+            self.settings, f"{self.settings.client_id}-admin", "share group admin"
+        )
         try:
-            try:
-                await within(client.bootstrap(), timeout_s)
-            except Exception as exc:
-                raise ClusterUnreachableError(
-                    f"no Kafka broker at {self.settings.bootstrap_servers} answered within "
-                    f"{timeout_s:.0f} s (share group admin): {exc!r}"
-                ) from exc
             yield client
         finally:
             await client.close()
 
-    async def _coordinated(self, group_id: str, request: Any) -> Any:
+    async def _coordinated(self, group_id: str, *requests: Any) -> list[Any]:
+        """``requests`` to the group's coordinator, on one connection, in order."""
         async with self._client() as client:
             node = await client.coordinator_lookup(CoordinationType.GROUP, group_id)
-            return await client.send(node, request, group=ConnectionGroup.COORDINATION)
+            return [
+                await client.send(node, request, group=ConnectionGroup.COORDINATION)
+                for request in requests
+            ]
 
     async def configure(self, group_id: str, configs: Mapping[str, str]) -> None:
         """Set group configs (``share.auto.offset.reset``, ``share.record.lock.duration.ms``,
@@ -133,7 +130,7 @@ class ShareGroupAdmin:
             group_id: The share group.
             configs: Config name → value.
         """
-        response = await self._coordinated(group_id, AlterGroupConfigs(group_id, dict(configs)))
+        (response,) = await self._coordinated(group_id, AlterGroupConfigs(group_id, dict(configs)))
         for code, message, *_ in response.responses:
             if code:
                 raise ShareGroupError(
@@ -148,50 +145,36 @@ class ShareGroupAdmin:
         Args:
             group_id: The share group.
         """
-        described = await self._coordinated(group_id, ShareGroupDescribe([group_id]))
-        code, message, _, state, *_rest = described.groups[0]
-        members_raw = described.groups[0][7]
+        described, offsets = await self._coordinated(
+            group_id, ShareGroupDescribe([group_id]), DescribeShareGroupOffsets(group_id)
+        )
+        code, message, _, state, _, _, _, members, _, _ = described.groups[0]
         if code == _GROUP_ID_NOT_FOUND:
             return ShareGroupDescription(group_id=group_id, state="Dead", members=[], partitions=[])
         if code:
             raise ShareGroupError(f"share group {group_id}: {for_code(code).__name__}: {message}")
-        members = [
-            ShareGroupMember(
-                member_id=member[0],
-                client_id=member[3],
-                client_host=member[4],
-                partitions=[
-                    f"{topic}-{p}" for _, topic, partitions, _ in member[6][0] for p in partitions
-                ],
-            )
-            for member in members_raw
-        ]
         return ShareGroupDescription(
             group_id=group_id,
             state=state,
-            members=members,
-            partitions=await self._offsets(group_id),
+            members=[
+                ShareGroupMember(
+                    member_id=member_id,
+                    client_id=client_id,
+                    client_host=client_host,
+                    partitions=[
+                        f"{topic}-{p}"
+                        for _, topic, partitions, _ in assignment[0]
+                        for p in partitions
+                    ],
+                )
+                for member_id, _, _, client_id, client_host, _, assignment, _ in members
+            ],
+            partitions=_partitions(group_id, offsets),
         )
 
     async def _offsets(self, group_id: str) -> list[ShareGroupPartition]:
-        response = await self._coordinated(group_id, DescribeShareGroupOffsets(group_id))
-        group = response.groups[0]
-        if group[3] and group[3] != _GROUP_ID_NOT_FOUND:
-            raise ShareGroupError(
-                f"share group {group_id}: {for_code(group[3]).__name__}: {group[4]}"
-            )
-        rows = [
-            ShareGroupPartition(
-                topic=topic,
-                partition=index,
-                start_offset=start,
-                lag=lag if lag >= 0 else None,
-            )
-            for topic, _, partitions, _ in group[1]
-            for index, start, _, lag, error, _, _ in partitions
-            if not error
-        ]
-        return sorted(rows, key=lambda row: (row.topic, row.partition))
+        (response,) = await self._coordinated(group_id, DescribeShareGroupOffsets(group_id))
+        return _partitions(group_id, response)
 
     async def reset(
         self,
@@ -228,7 +211,7 @@ class ShareGroupAdmin:
         by_topic: dict[str, dict[int, int]] = {}
         for tp, offset in offsets.items():
             by_topic.setdefault(tp.topic, {})[tp.partition] = offset
-        response = await self._coordinated(group_id, AlterShareGroupOffsets(group_id, by_topic))
+        (response,) = await self._coordinated(group_id, AlterShareGroupOffsets(group_id, by_topic))
         if response.error_code:
             raise ShareGroupError(
                 f"share group {group_id}: reset refused: "
@@ -247,9 +230,25 @@ class ShareGroupAdmin:
         Args:
             group_id: The share group.
         """
-        response = await self._coordinated(group_id, DeleteGroupsRequest([group_id]))
+        (response,) = await self._coordinated(group_id, DeleteGroupsRequest([group_id]))
         for _, code in response.results:
             if code and code != _GROUP_ID_NOT_FOUND:
                 raise ShareGroupError(
                     f"share group {group_id}: delete refused: {for_code(code).__name__}"
                 )
+
+
+def _partitions(group_id: str, response: Any) -> list[ShareGroupPartition]:
+    """A DescribeShareGroupOffsets answer's partitions (a group without state: none)."""
+    _, topics, code, message, _ = response.groups[0]
+    if code and code != _GROUP_ID_NOT_FOUND:
+        raise ShareGroupError(f"share group {group_id}: {for_code(code).__name__}: {message}")
+    rows = [
+        ShareGroupPartition(
+            topic=topic, partition=index, start_offset=start, lag=lag if lag >= 0 else None
+        )
+        for topic, _, partitions, _ in topics
+        for index, start, _, lag, error, _, _ in partitions
+        if not error
+    ]
+    return sorted(rows, key=lambda row: (row.topic, row.partition))

@@ -33,8 +33,9 @@ from aiokafka.client import AIOKafkaClient, ConnectionGroup, CoordinationType
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.structs import TopicPartition
 
-from kafka_kit._internal.cancellation import within
-from kafka_kit.errors import ClusterUnreachableError, ShareGroupError
+from kafka_kit._internal.cancellation import cancel_and_wait, within
+from kafka_kit._internal.clients import bootstrapped
+from kafka_kit.errors import ShareGroupError
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.share._protocol import (
     Metadata,
@@ -101,8 +102,6 @@ class ShareConsumer:
         self.record_limit = record_limit
         self.member_id = str(uuid.uuid4())
         self.member_epoch = 0
-        self.assignment: set[TopicPartition] = set()
-        """The partitions the coordinator assigned this member (others may share them)."""
         self.acquired = 0
         """Records acquired and not yet acknowledged."""
         self.lock_timeout_ms: int | None = None
@@ -126,18 +125,15 @@ class ShareConsumer:
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         """Connect, join the group (the first heartbeat); raises when no broker answers."""
-        timeout_s = self.settings.request_timeout_ms / 1000
-        client = AIOKafkaClient(**self.settings.client_config(self.client_id))
+        self._client = await bootstrapped(
+            self.settings, self.client_id, f"share group {self.group_id}"
+        )
         try:
-            await within(client.bootstrap(), timeout_s)
-        except Exception as exc:
+            await self._beat()
+        except BaseException:
+            client, self._client = self._client, None
             await client.close()
-            raise ClusterUnreachableError(
-                f"no Kafka broker at {self.settings.bootstrap_servers} answered within "
-                f"{timeout_s:.0f} s (share group {self.group_id}): {exc!r}"
-            ) from exc
-        self._client = client
-        await self._beat()
+            raise
         self._heartbeat = asyncio.create_task(
             self._heartbeat_loop(), name=f"share-heartbeat-{self.client_id}"
         )
@@ -147,10 +143,8 @@ class ShareConsumer:
         client, self._client = self._client, None
         if client is None:
             return
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._heartbeat
+        with contextlib.suppress(Exception):  # it stops for good on a refusal: nothing to add
+            await cancel_and_wait(self._heartbeat)
         timeout_s = self.settings.request_timeout_ms / 1000
         try:
             await within(self._end_sessions(client), timeout_s)
@@ -170,14 +164,26 @@ class ShareConsumer:
 
     async def _end_sessions(self, client: AIOKafkaClient) -> None:
         for node, session in list(self._sessions.items()):
-            if session.epoch == 0:
-                continue
-            topics = self._take_acks(node)
-            response = await client.send(
-                node, ShareAcknowledge(self.group_id, self.member_id, -1, topics)
-            )
-            self._count_ack_errors(response.responses)
+            if session.epoch > 0:
+                await self._acknowledge(client, node, -1, self._take_acks(node))
         self._sessions.clear()
+
+    async def _acknowledge(
+        self, client: AIOKafkaClient, node: int, epoch: int, topics: TopicAcks
+    ) -> int:
+        """Send ``topics``' acknowledgements to ``node`` in a ShareAcknowledge of ``epoch`` (-1
+        also ends the session); the answer's error code."""
+        response = await client.send(
+            node, ShareAcknowledge(self.group_id, self.member_id, epoch, topics)
+        )
+        for _, partitions, _ in response.responses:
+            for _, error_code, message, *_ in partitions:
+                if error_code:
+                    self.ack_errors += 1
+                    log.warning(
+                        "share member %s: acknowledgement refused: %s", self.client_id, message
+                    )
+        return int(response.error_code)
 
     # ---------------------------------------------------------------- membership
     def _client_or_fail(self) -> AIOKafkaClient:
@@ -241,12 +247,8 @@ class ShareConsumer:
         assigned = {
             (topic_id, p) for topic_id, partitions, _ in topic_partitions for p in partitions
         }
-        unknown = {topic_id for topic_id, _ in assigned if topic_id not in self._names}
-        if unknown or any(key not in self._leaders for key in assigned):
+        if any(key not in self._leaders for key in assigned):  # a new topic or partition
             await self._refresh_metadata(ids={t for t, _ in assigned})
-        self.assignment = {
-            TopicPartition(self._names[t], p) for t, p in assigned if t in self._names
-        }
         self._assigned_keys = {(t, p) for t, p in assigned if t in self._names}
         log.info("share member %s assigned %s", self.client_id, sorted(self.assignment))
         self._assigned.set()
@@ -403,14 +405,10 @@ class ShareConsumer:
             topics = self._take_acks(node) if session.epoch > 0 else {}
             if not topics:
                 continue
-            response = await client.send(
-                node, ShareAcknowledge(self.group_id, self.member_id, session.epoch, topics)
-            )
-            if response.error_code in _SESSION_LOST:
+            if await self._acknowledge(client, node, session.epoch, topics) in _SESSION_LOST:
                 self._sessions.pop(node, None)
-                continue
-            session.epoch += 1
-            self._count_ack_errors(response.responses)
+            else:
+                session.epoch += 1
 
     def _take_acks(self, node: int) -> TopicAcks:
         """The pending acknowledgements of partitions led by ``node``, removed from pending."""
@@ -426,14 +424,10 @@ class ShareConsumer:
         for key in dropped:
             del self._pending[key]
 
-    def _count_ack_errors(self, responses: list[Any]) -> None:
-        for _, partitions, _ in responses:
-            for _, error_code, message, *_ in partitions:
-                if error_code:
-                    self.ack_errors += 1
-                    log.warning(
-                        "share member %s: acknowledgement refused: %s", self.client_id, message
-                    )
+    @property
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions the coordinator assigned this member (others may share them)."""
+        return {TopicPartition(self._names[t], p) for t, p in self._assigned_keys}
 
     @property
     def pending_acknowledgements(self) -> int:

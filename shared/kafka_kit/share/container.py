@@ -20,6 +20,7 @@ from kafka_kit.observation import Observation
 from kafka_kit.recovery.back_off import FixedBackOff
 from kafka_kit.recovery.dead_letter import DeadLetterPublishingRecoverer
 from kafka_kit.recovery.error_handler import DefaultErrorHandler, ErrorHandler
+from kafka_kit.seek import SeekRequest
 from kafka_kit.settings import KafkaSettings
 from kafka_kit.share.admin import ShareGroupAdmin, ShareGroupPartition
 from kafka_kit.share.member import ShareMember
@@ -211,7 +212,7 @@ class ShareListenerContainer(Children):
                     gauge.labels(*labels).set(row.lag if row.lag is not None else float("nan"))
                 await asyncio.sleep(LAG_REFRESH_S)
 
-    def seek(self, request: Any) -> asyncio.Future[list[None]]:
+    def seek(self, request: SeekRequest) -> asyncio.Future[list[None]]:
         """Share groups have no positions to move: refused with :class:`ShareGroupError`.
 
         Args:
