@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -30,6 +31,7 @@ from kafka_kit.local_kafka.processes import spawn, tied_to_parent
 from kafka_kit.settings import exit_if_invalid
 from kafka_kit.testing import docker_available
 from kafka_kit.web.tokens import new_token
+from scripts.demo_compose import compose_environment, write_override
 from scripts.demo_connect import ConnectDemo, connect_roles, declare_sink
 from scripts.jaeger import JAEGER_VERSION, LocalJaeger
 from scripts.service_settings import SERVICE_SETTINGS, service_acls
@@ -321,7 +323,16 @@ def _run_compose(command: list[str], args: argparse.Namespace) -> int:
     env = {**os.environ, **({"TRACING_ENABLED": "true"} if args.tracing else {})}
     if args.tracing:
         say("tracing on: Jaeger's UI at http://127.0.0.1:16686 (the compose file's jaeger)")
-    return subprocess.call([*command, "up", "--build"], cwd=ROOT, env=env)
+    environment, left_out = compose_environment(os.environ)
+    if left_out:
+        say(f"not passed to the services (the compose cluster sets its own): {', '.join(left_out)}")
+    files = ["-f", "docker-compose.yml"]
+    with tempfile.TemporaryDirectory(prefix="kafka-kit-demo-") as folder:
+        if environment:
+            names = sorted({name for values in environment.values() for name in values})
+            say(f"passed to the services, as checked: {', '.join(names)}")
+            files += ["-f", str(write_override(environment, Path(folder)))]
+        return subprocess.call([*command, *files, "up", "--build"], cwd=ROOT, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

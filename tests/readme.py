@@ -1,17 +1,20 @@
-"""The README's code blocks, for the tests that check them."""
+"""The code blocks of the README and of the site's pages, for the tests that run them."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
+"""The README first (its first example is the first a reader meets), then the site's pages."""
 
 
 def code_blocks(language: str) -> list[str]:
-    """Every fenced block of ``language`` in the README, in order."""
-    text = README.read_text()
-    return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.S | re.M)
+    """Every fenced block of ``language`` in the README and the site's pages, in order."""
+    pattern = rf"^```{language}\n(.*?)^```"
+    return [b for page in PAGES for b in re.findall(pattern, page.read_text(), flags=re.S | re.M)]
 
 
 def block_starting_with(language: str, first_line: str) -> str:

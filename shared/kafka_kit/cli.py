@@ -254,7 +254,7 @@ def parser() -> argparse.ArgumentParser:
     token = commands.add_parser(
         "token", help="write a new admin token to a file (for API_ADMIN_TOKEN_FILE)"
     )
-    token.add_argument("path")
+    token.add_argument("path", help="the file to write the token to")
     token.set_defaults(handler=_token)
     return top
 

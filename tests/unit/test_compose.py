@@ -24,6 +24,7 @@ from kafka_kit.streams import StreamsSettings
 from kafka_kit.tracing import TracingSettings
 from kafka_kit.web.auth import ApiTokens
 from scripts.demo import compose_command
+from scripts.demo_compose import compose_environment, write_override
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PORTS = {"producer": 8000, "consumer": 8001}
@@ -263,3 +264,40 @@ def test_both_services_can_trace_into_the_jaeger_of_the_file(compose: dict[str, 
         assert env["TRACING_UI_URL"] == "http://jaeger:16686"
         assert env["TRACING_ENABLED"] == "${TRACING_ENABLED:-false}"
         assert "jaeger" in compose["services"][name]["depends_on"]
+
+
+def test_the_demo_passes_the_checked_settings_to_the_services_that_read_them() -> None:
+    environ = {
+        "KAFKA_PRODUCER_LINGER_MS": "20",
+        "PRODUCER_MAX_BATCH_EVENTS": "50",
+        "EVENT_STORE_URL": "sqlite:///elsewhere.db",
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
+        "HOME": "/root",
+    }
+    environment, left_out = compose_environment(environ)
+    assert environment == {
+        "producer": {"KAFKA_PRODUCER_LINGER_MS": "20", "PRODUCER_MAX_BATCH_EVENTS": "50"},
+        "consumer": {"KAFKA_PRODUCER_LINGER_MS": "20", "EVENT_STORE_URL": "sqlite:///elsewhere.db"},
+    }
+    assert left_out == ["KAFKA_BOOTSTRAP_SERVERS"]  # the compose cluster's own brokers win
+
+
+@pytest.mark.skipif(compose_command() is None, reason="neither `docker compose` nor docker-compose")
+def test_docker_compose_takes_the_demos_override(tmp_path: Path) -> None:
+    command = compose_command()
+    assert command is not None
+    environment, _ = compose_environment({"KAFKA_PRODUCER_LINGER_MS": "20"})
+    override = write_override(environment, tmp_path)
+    done = subprocess.run(
+        [*command, "-f", str(ROOT / "docker-compose.yml"), "-f", str(override), "config"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    for name in ("producer", "consumer"):
+        env = services[name]["environment"]
+        assert str(env["KAFKA_PRODUCER_LINGER_MS"]) == "20", name
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka-1:19092,kafka-2:19092,kafka-3:19092", name

@@ -187,7 +187,7 @@ def _library_extras() -> dict[str, set[str]]:
     project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())["project"]
     extras = {}
     for extra, requirements in project["optional-dependencies"].items():
-        if extra in ("services", "dev", "bench"):
+        if extra in ("services", "dev", "bench", "docs"):
             continue
         names = {re.split(r"[<>=\[ ;]", r, maxsplit=1)[0] for r in requirements}
         extras[extra] = {name.lower().replace("-", "_") for name in names}

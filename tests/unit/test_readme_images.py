@@ -1,11 +1,13 @@
-"""The README's pictures exist, and are the ones the console's browser tests take or a benchmark
-drew (committed with its results)."""
+"""The pictures of the README and the site's pages exist, and are the ones the console's browser
+tests take or a benchmark drew (committed with its results)."""
 
 from __future__ import annotations
 
 import ast
 import re
 from pathlib import Path
+
+from tests.readme import PAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,9 +25,18 @@ def _screenshots_taken() -> set[str]:
     }
 
 
-def test_every_readme_picture_is_a_png_the_browser_tests_take() -> None:
-    pictures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", (ROOT / "README.md").read_text())
-    assert pictures, "the README shows the console"
+def _pictures() -> set[str]:
+    """Every picture a page shows, as a path from the repository's root."""
+    found: set[str] = set()
+    for page in PAGES:
+        for link in re.findall(r"!\[[^\]]+\]\(([^)]+)\)", page.read_text()):
+            found.add((page.parent / link).resolve().relative_to(ROOT).as_posix())
+    return found
+
+
+def test_every_picture_is_a_png_the_browser_tests_take_or_a_benchmark_drew() -> None:
+    pictures = _pictures()
+    assert any(p.startswith("docs/console/") for p in pictures), "the docs show the console"
     for picture in pictures:
         path = ROOT / picture
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture

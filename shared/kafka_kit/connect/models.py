@@ -24,15 +24,10 @@ class WorkerState(BaseModel):
 
 
 class TaskStatus(WorkerState):
-    """One task of a connector.
-
-    Args:
-        state: What the task does now.
-        worker_id: The worker that runs it (``host:port``).
-        id: The task's number.
-    """
+    """One task of a connector."""
 
     id: int
+    """The task's number."""
 
 
 class ConnectorStatus(BaseModel):

@@ -174,13 +174,49 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m kafka_kit.local_kafka") -> int:
-    """Entry point of the local Kafka launcher's command line."""
-    parser = argparse.ArgumentParser(
+def _cluster_options(command: argparse.ArgumentParser) -> None:
+    """What ``start`` and ``run`` take: the cluster's size, security and Connect workers."""
+    command.add_argument(
+        "--nodes", type=int, default=1, choices=(1, 3), help="KRaft nodes (broker + controller)"
+    )
+    command.add_argument(
+        "--security",
+        choices=("sasl_ssl",),
+        default=None,
+        help="clients connect with SASL_SSL (throwaway CA, SCRAM users admin and app, ACLs)",
+    )
+    for flag, what in (
+        ("--allow-topic", "a topic (prefix) app may create, write and read"),
+        ("--allow-group", "a consumer group app may read as"),
+        ("--allow-streams", "a stream application id app may run"),
+    ):
+        command.add_argument(
+            flag,
+            action="append",
+            default=[],
+            metavar="NAME",
+            help=f"with --security: {what} (repeatable)",
+        )
+    command.add_argument(
+        "--connect",
+        type=int,
+        default=0,
+        metavar="WORKERS",
+        help="also run a distributed Kafka Connect group of WORKERS workers",
+    )
+
+
+def parser(prog: str = "python -m kafka_kit.local_kafka") -> argparse.ArgumentParser:
+    """The launcher's command line: ``start``, ``run``, ``stop``, ``status``, ``resolve``.
+
+    Args:
+        prog: The program's name in its usage line.
+    """
+    top = argparse.ArgumentParser(
         prog=prog,
         description="Apache Kafka from Maven Central in KRaft mode on loopback ports.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = top.add_subparsers(dest="command", required=True)
     for name, handler, text in (
         ("start", _start, "start a cluster in the background"),
         ("run", _run, "start a cluster in the foreground until Ctrl-C"),
@@ -190,34 +226,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m kafka_kit.local_k
     ):
         command = commands.add_parser(name, help=text)
         command.set_defaults(handler=handler)
-        command.add_argument("--nodes", type=int, default=1, choices=(1, 3))
-        command.add_argument("--version", default=KAFKA_VERSION)
-        command.add_argument(
-            "--security",
-            choices=("sasl_ssl",),
-            default=None,
-            help="clients connect with SASL_SSL (throwaway CA, SCRAM users admin and app, ACLs)",
-        )
-        for flag, what in (
-            ("--allow-topic", "a topic (prefix) app may create, write and read"),
-            ("--allow-group", "a consumer group app may read as"),
-            ("--allow-streams", "a stream application id app may run"),
-        ):
+        if name in ("start", "run", "resolve"):
             command.add_argument(
-                flag,
-                action="append",
-                default=[],
-                metavar="NAME",
-                help=f"with --security: {what} (repeatable)",
+                "--version", default=KAFKA_VERSION, help="the Apache Kafka version from Maven"
             )
-        command.add_argument(
-            "--connect",
-            type=int,
-            default=0,
-            metavar="WORKERS",
-            help="also run a distributed Kafka Connect group of WORKERS workers (start, run)",
-        )
-    args = parser.parse_args(argv)
+        if name in ("start", "run"):
+            _cluster_options(command)
+    return top
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m kafka_kit.local_kafka") -> int:
+    """Entry point of the local Kafka launcher's command line."""
+    args = parser(prog).parse_args(argv)
     return int(args.handler(args))
 
 
