@@ -40,6 +40,7 @@ from kafka_kit.recovery import (
     DeadLetterReplayer,
     DefaultErrorHandler,
     ExponentialBackOff,
+    dead_letter_topic,
 )
 from kafka_kit.settings import LagSettings
 from kafka_kit.streams import StreamsApplication, StreamsCollector, StreamsSettings
@@ -219,6 +220,13 @@ def _kafka_app(  # noqa: PLR0917 - a private helper of create_app, called once
             retry.initial_s, retry.multiplier, retry.max_s, max_retries=retry.attempts - 1
         ),
     )
+    # The recoverer's sends, for the AsyncAPI document: the record as it came, with headers.
+    for topic in dict.fromkeys(t for e in registry.endpoints.values() for t in e.topics):
+        kafka.publisher(
+            dead_letter_topic(topic),
+            bytes,
+            summary=f"records of {topic} no listener could handle (kafka_dlt-* headers say why)",
+        )
     return kafka
 
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from event_contract.events import EventsTopicSettings
+from event_contract.events import EventDto, EventsTopicSettings
 from kafka_kit import KafkaApp, KafkaSendError, KafkaSettings, KafkaTemplate
 from kafka_kit.outbox import Outbox
 from kafka_kit.tracing import TracingSettings
@@ -70,6 +70,10 @@ def create_app(
         metrics_registry=metrics_registry,
         tracing=traced.kafka if traced else None,
     )
+    # What POST /events writes, for the AsyncAPI document (/asyncapi.json).
+    kafka.publisher(events.topic, EventDto, summary="every event POSTed to /events, keyed by `key`")
+    for topic in api.allowed_topics:
+        kafka.publisher(topic, EventDto, summary=f"events POSTed with ?topic={topic}")
 
     state = ProducerState(
         template=kafka.template,

@@ -30,12 +30,14 @@ from typing import Any, Literal, TypeVar
 from prometheus_client import CollectorRegistry
 
 from kafka_kit._internal.cancellation import cancel_and_wait
+from kafka_kit._signals import on_signal
 from kafka_kit.admin import KafkaAdmin, NewTopic
 from kafka_kit.decorator import kafka_listener
 from kafka_kit.errors import RegistryStateError
 from kafka_kit.listener.endpoint import ListenerPreset
 from kafka_kit.middleware import Middleware
 from kafka_kit.observation import Observation
+from kafka_kit.publication import Publication
 from kafka_kit.recovery.error_handler import ErrorHandler
 from kafka_kit.registry import ListenerRegistry
 from kafka_kit.settings import KafkaSettings
@@ -111,6 +113,8 @@ class KafkaApp:
         self.registry.middlewares = (*self.registry.middlewares, *middlewares)
         self.topics: list[NewTopic] = list(topics)
         """Topics ensured at start (created when missing, partitions and configs raised)."""
+        self.publications: list[Publication] = []
+        """What the app sends, declared for its AsyncAPI document (``app.publisher``)."""
         self.error_handler = error_handler
         self.dependencies: dict[type, Any] = dict(dependencies or {})
         """What listeners ask for with ``Annotated[T, Inject]``, by type (the template is added)."""
@@ -187,6 +191,18 @@ class KafkaApp:
         for key, value in configs.items():
             declared = declared.config(key.replace("_", "."), value)
         self.topics.append(declared)
+        return declared
+
+    def publisher(self, topic: str, payload: Any, *, summary: str = "") -> Publication:
+        """Declare what the app sends to ``topic``, for its AsyncAPI document (sends nothing).
+
+        Args:
+            topic: Where the app's template sends.
+            payload: The value's type (a pydantic model, a dataclass, ``dict``, ``bytes``…).
+            summary: One line on what is sent and when.
+        """
+        declared = Publication(topic, payload, summary)
+        self.publications.append(declared)
         return declared
 
     def on_startup(self, hook: Hook) -> Hook:
@@ -345,7 +361,7 @@ class KafkaApp:
         installed = []
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, _on_signal, signum, stop, loop, first)
+                loop.add_signal_handler(signum, on_signal, signum, stop, loop, first)
                 installed.append(signum)
         try:
             async with self:
@@ -371,25 +387,3 @@ async def _logged(hook: Callable[[], Awaitable[None]]) -> None:
 
 def _name(hook: Callable[[], Awaitable[None]]) -> str:
     return str(getattr(hook, "__name__", hook))
-
-
-def _on_signal(
-    signum: int, stop: asyncio.Event, loop: asyncio.AbstractEventLoop, first: list[float]
-) -> None:
-    now = loop.time()
-    if not stop.is_set():
-        log.info("received %s", signal.Signals(signum).name)
-        first.append(now)
-        stop.set()
-        return
-    if first and now - first[0] < DUPLICATE_SIGNAL_S:
-        # The same Ctrl-C twice: a terminal signals the whole process group, and a supervisor
-        # (--workers, --reload) forwards it as well.
-        return
-    # A second Ctrl-C later on: the user does not want to wait for a graceful stop.
-    loop.remove_signal_handler(signum)
-    signal.raise_signal(signum)
-
-
-DUPLICATE_SIGNAL_S = 2.0
-"""Signals this close to the first are the same stop request, not a second Ctrl-C."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import logging
 import os
 import shlex
@@ -47,6 +48,14 @@ def load_app(spec: str, app_dir: str = ".") -> KafkaApp:
         spec: ``module:attribute``, or ``module`` for its ``app``.
         app_dir: Put on ``sys.path`` first.
     """
+    found = _load(spec, app_dir)
+    if not isinstance(found, KafkaApp):
+        raise AppNotFoundError(f"{spec} is a {type(found).__name__}, not a KafkaApp")
+    return found
+
+
+def _load(spec: str, app_dir: str) -> object:
+    """The object ``module:attribute`` names (``module`` alone: its ``app``)."""
     module_name, _, attribute = spec.partition(":")
     attribute = attribute or "app"
     if not module_name or not all(part.isidentifier() for part in module_name.split(".")):
@@ -76,10 +85,6 @@ def load_app(spec: str, app_dir: str = ".") -> KafkaApp:
         raise AppNotFoundError(
             f"module {module_name!r} has no attribute {attribute!r}{hint}"
         ) from None
-    if not isinstance(found, KafkaApp):
-        raise AppNotFoundError(
-            f"{module_name}:{attribute} is a {type(found).__name__}, not a KafkaApp"
-        )
     return found
 
 
@@ -204,6 +209,34 @@ def _kafka(args: argparse.Namespace) -> int:
     return launcher(args.rest, prog="kafka-kit kafka")
 
 
+def _asyncapi(args: argparse.Namespace) -> int:
+    from kafka_kit.asyncapi import asyncapi_document  # noqa: PLC0415 - on demand
+
+    found = _load(args.app, args.app_dir)
+    made = getattr(getattr(found, "state", None), "asyncapi", None)  # a service_app's
+    if isinstance(found, KafkaApp):
+        title = args.title or args.app.partition(":")[0]
+        document = asyncapi_document(found, title=title, version=args.api_version)
+    elif callable(made):
+        document = made()
+    else:
+        raise AppNotFoundError(
+            f"{args.app} is a {type(found).__name__}: give a KafkaApp, or a web app made by "
+            "kafka_kit.web.service.service_app"
+        )
+    text = json.dumps(document, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(
+            f"{args.output}: AsyncAPI {document['asyncapi']}, {len(document['operations'])} "
+            f"operations on {len(document['channels'])} channels",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def _token(args: argparse.Namespace) -> int:
     from kafka_kit.web.tokens import main as tokens  # noqa: PLC0415 - needs the web extra
 
@@ -211,7 +244,7 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line: ``run``, ``kafka``, ``token``."""
+    """The command line: ``run``, ``kafka``, ``asyncapi``, ``token``."""
     top = argparse.ArgumentParser(
         prog="kafka-kit", description="Run kafka-kit apps and the kit's tools."
     )
@@ -251,6 +284,20 @@ def parser() -> argparse.ArgumentParser:
     )
     kafka.add_argument("rest", nargs=argparse.REMAINDER)
     kafka.set_defaults(handler=_kafka)
+    asyncapi = commands.add_parser(
+        "asyncapi",
+        help="print the AsyncAPI 3.0 document of a KafkaApp or a service",
+        description="The AsyncAPI document of what the app reads and writes (its listeners and "
+        "publishers, their topics and payload schemas); nothing is started.",
+    )
+    asyncapi.add_argument("app", metavar="MODULE:APP", help="a KafkaApp, or a service's web app")
+    asyncapi.add_argument("--app-dir", default=".", help="the folder to import MODULE from (.)")
+    asyncapi.add_argument("--title", help="the document's title (a KafkaApp's: MODULE)")
+    asyncapi.add_argument(
+        "--api-version", default="1.0.0", help="the version of the API described (1.0.0)"
+    )
+    asyncapi.add_argument("-o", "--output", help="write it to this file instead of stdout")
+    asyncapi.set_defaults(handler=_asyncapi)
     token = commands.add_parser(
         "token", help="write a new admin token to a file (for API_ADMIN_TOKEN_FILE)"
     )

@@ -23,6 +23,7 @@ import psycopg
 from kafka_kit.local_kafka.cluster import free_ports, runs_root
 from kafka_kit.local_kafka.processes import pid_alive
 from kafka_kit.testing import read_records, wait_until_sync
+from tests.asyncapi_parser import errors, validate
 from tests.readme import console_examples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,6 +209,7 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
         assert health["status"] == "UP" and health["instance"].endswith("-consumer")
         token = _admin_routes_need_this_runs_token(running)
         _run_the_readme_commands(producer_port, consumer_port, token)
+        _both_asyncapi_documents_validate(producer_port, consumer_port)
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(90)
@@ -235,6 +237,22 @@ def _admin_routes_need_this_runs_token(running: RunningDemo) -> str:
     spec = httpx.get(f"{consumer}/openapi.json", timeout=10).json()
     assert spec["paths"]["/listeners/{listener_id}/pause"]["post"]["security"] == [{"bearer": []}]
     return token
+
+
+def _both_asyncapi_documents_validate(producer_port: int, consumer_port: int) -> None:
+    """Each service's /asyncapi.json, as served, passes the AsyncAPI parser; /asyncapi shows it."""
+    documents = {
+        name: httpx.get(f"http://127.0.0.1:{port}/asyncapi.json", timeout=10).json()
+        for name, port in (("producer", producer_port), ("consumer", consumer_port))
+    }
+    for name, verdict in validate(documents).items():
+        assert verdict["valid"], (name, errors(verdict))
+    assert documents["producer"]["operations"]["send.events"]["action"] == "send"
+    received = documents["consumer"]["operations"]
+    assert received["event_log"]["bindings"]["kafka"]["groupId"]["enum"] == ["event-log"]
+    assert any(op.get("x-kafka-share-group") for op in received.values())  # the work queue
+    page = httpx.get(f"http://127.0.0.1:{consumer_port}/asyncapi", timeout=10)
+    assert page.status_code == 200 and "event_log" in page.text, page.text[:500]
 
 
 def _wait_stored(consumer_port: int, event_id: str) -> dict[str, Any]:

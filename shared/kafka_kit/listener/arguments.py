@@ -221,6 +221,7 @@ class HandlerInvoker:
         self._ack_parameters: list[str] = []
         self.acknowledgment_type: type[Acknowledgment] = Acknowledgment
         """The acknowledgment class the handler asks for (or ``ShareAcknowledgment``)."""
+        self.payload_type: Any = None  # what the value is taken as (a batch: one element's)
         self._dependencies: list[tuple[str, type]] = []
         self._calls: list[tuple[str, DependencyCall]] = []
         hints = type_hints(handler)
@@ -240,7 +241,7 @@ class HandlerInvoker:
                         f"{handler.__qualname__}: cannot inject parameter {name!r}: "
                         f"{payload!r} already takes the payload (one per handler)"
                     )
-                payload = name
+                payload, self.payload_type = name, element
                 resolver = _payload_resolver(
                     element, value_deserializer, handler.__qualname__, type_mapping
                 )
@@ -370,8 +371,7 @@ class HandlerInvoker:
         if self._calls:
             return self._call_with_depends(records, kwargs, dependencies or {})
         if self.is_async:
-            awaitable = self.handler(**kwargs)
-            return awaitable
+            return self.handler(**kwargs)  # type: ignore[no-any-return]
         return asyncio.to_thread(self.handler, **kwargs)
 
     async def _call_with_depends(

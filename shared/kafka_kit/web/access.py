@@ -142,8 +142,10 @@ OPEN_PATHS = (
     AccessRule(r"/redoc", "open"),
     AccessRule(r"/openapi\.json", "open"),
     AccessRule(r"/docs-assets(/.*)?", "open"),
+    AccessRule(r"/asyncapi(\.json)?", "open"),
 )
-"""Open on both services: liveness, Prometheus scraping and the API's own description."""
+"""Open on both services: liveness, Prometheus scraping and the APIs' own descriptions (OpenAPI
+for the routes, AsyncAPI for the topics)."""
 
 
 CLOSED_ADMIN = (

@@ -32,7 +32,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kafka_kit._internal.client_logs import condense_client_logs
 from kafka_kit.app import KafkaApp
+from kafka_kit.asyncapi import asyncapi_document
 from kafka_kit.settings import exit_if_invalid
+from kafka_kit.web.asyncapi import install_asyncapi
 from kafka_kit.web.basics import service_basics
 from kafka_kit.web.gc_tuning import GcSettings, tuned_garbage_collector
 from kafka_kit.web.kafka_app import include_listeners
@@ -92,7 +94,8 @@ def service_app(
         tracing: Traces the requests and puts trace ids on log lines
             (:func:`kafka_kit.tracing.service.tracing_for`); give ``kafka`` its ``tracing.kafka``.
 
-    The API docs are served by the service itself (``/docs``, ``/redoc``, no CDN), a bad body is
+    The API docs are served by the service itself (``/docs``, ``/redoc``, no CDN; the topics'
+    AsyncAPI document at ``/asyncapi.json``, readable at ``/asyncapi``), a bad body is
     answered ``422`` with strict-JSON reasons, and a start that fails with a kit error is one line
     in the server's log.
     """
@@ -107,6 +110,10 @@ def service_app(
     )
     include_listeners(web, kafka)
     service_basics(web)
+    install_asyncapi(
+        web,
+        lambda: asyncapi_document(kafka, title=title, version=web.version, description=description),
+    )
     web.state.service_state = state
     if tracing is not None:
         tracing.install(web, kafka)
