@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from bench import (
@@ -24,8 +21,7 @@ from bench import (
     streams,
     tracing,
 )
-from bench.harness import Options, Report
-from kafka_kit.local_kafka import LocalKafkaCluster
+from bench.harness import Options, Report, broker
 from kafka_kit.settings import exit_if_invalid
 from scripts.service_settings import SERVICE_SETTINGS
 
@@ -47,17 +43,6 @@ SCENARIOS = {
 DEFAULT = [name for name in SCENARIOS if name not in ("soak", "failover")]
 """What ``./dev bench`` runs without ``--scenarios``: the soak takes an hour and the failover
 starts a three-node cluster of its own; both are asked for by name."""
-
-
-@contextlib.contextmanager
-def broker() -> Iterator[str]:
-    """``KAFKA_BOOTSTRAP_SERVERS`` if set, else a one-node Kafka of our own."""
-    existing = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if existing:
-        yield existing
-        return
-    with LocalKafkaCluster(1) as cluster:
-        yield cluster.bootstrap_servers
 
 
 async def main_async(args: argparse.Namespace, bootstrap: str) -> Report:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from event_contract.events import EventDto
+from kafka_kit.local_kafka import LocalKafkaCluster
+
+
+@contextlib.contextmanager
+def broker() -> Iterator[str]:
+    """``KAFKA_BOOTSTRAP_SERVERS`` if set, else a one-node Kafka of our own."""
+    existing = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if existing:
+        yield existing
+        return
+    with LocalKafkaCluster(1) as cluster:
+        yield cluster.bootstrap_servers
 
 
 def sample_event(n: int = 0, size: int = 1024) -> EventDto:

@@ -17,22 +17,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import random
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bench.compare.servers import missing, rabbitmq_server, redis_server
 from bench.compare.systems import Item, Kafka, RabbitMQ, Reader, Redis, System, items
+from bench.harness import broker
 from kafka_kit._internal.cancellation import within
-from kafka_kit.local_kafka import LocalKafkaCluster
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -70,7 +67,7 @@ async def order(system: System, keys: int, per_key: int, consumers: int) -> dict
     readers = [await system.reader(stream, "workers", f"c{i}") for i in range(consumers)]
     if isinstance(system, Kafka):  # a consumer group first agrees who reads what
         deadline = time.monotonic() + 60
-        while not await system.assigned(readers, stream, consumers):
+        while not system.assigned(readers, stream, consumers):
             assert time.monotonic() < deadline, "the group never settled"
             await asyncio.gather(*(r.read(1, 0.1) for r in readers))
     handled: list[tuple[str, int]] = []
@@ -209,17 +206,6 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@contextlib.contextmanager
-def kafka() -> Iterator[str]:
-    """``KAFKA_BOOTSTRAP_SERVERS``, or one broker of the launcher's."""
-    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if given:
-        yield given
-        return
-    with LocalKafkaCluster(nodes=1) as cluster:
-        yield cluster.bootstrap_servers
-
-
 def main(argv: list[str] | None = None) -> int:
     """Start the three systems, ask every question, print and write the table."""
     parser = argparse.ArgumentParser(prog="./dev compare", description=__doc__.splitlines()[0])
@@ -234,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     print("starting Kafka, RabbitMQ and Redis (each its own, on free ports) …", file=sys.stderr)
-    with kafka() as bootstrap, rabbitmq_server() as amqp, redis_server() as redis_url:
+    with broker() as bootstrap, rabbitmq_server() as amqp, redis_server() as redis_url:
         results: dict[str, dict[str, Any]] = {}
         for system in (Kafka(bootstrap), RabbitMQ(amqp), Redis(redis_url)):
             print(f"{system.name} …", file=sys.stderr)

@@ -126,7 +126,7 @@ class Kafka:
         ]
         await asyncio.gather(*sent)
 
-    async def assigned(self, readers: list[Reader], stream: str, partitions: int) -> bool:
+    def assigned(self, readers: list[Reader], stream: str, partitions: int) -> bool:
         """Whether ``readers`` (Kafka's) between them own every partition of ``stream``."""
         owned = set()
         for reader in readers:

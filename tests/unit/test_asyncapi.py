@@ -48,6 +48,16 @@ class Legacy(typing.TypedDict):  # pydantic wants typing_extensions' TypedDict b
     at: str
 
 
+def _secured(mechanism: str) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap_servers="k1:9093",
+        security_protocol="SASL_SSL",
+        sasl_mechanism=mechanism,
+        sasl_username="app",
+        sasl_password="secret",
+    )
+
+
 def _shop(settings: KafkaSettings | None = None) -> KafkaApp:
     app = KafkaApp(settings or KafkaSettings(bootstrap_servers="k1:9092,k2:9092"))
     app.topic("orders", partitions=6, replication_factor=3)
@@ -126,14 +136,7 @@ def test_replies_type_mappings_and_publications() -> None:
 
 
 def test_a_secured_cluster_names_its_security_scheme() -> None:
-    settings = KafkaSettings(
-        bootstrap_servers="k1:9093",
-        security_protocol="SASL_SSL",
-        sasl_mechanism="SCRAM-SHA-512",
-        sasl_username="app",
-        sasl_password="secret",
-    )
-    doc = asyncapi_document(_shop(settings), title="shop")
+    doc = asyncapi_document(_shop(_secured("SCRAM-SHA-512")), title="shop")
     (server,) = doc["servers"].values()
     assert server["protocol"] == "kafka-secure"
     assert server["security"] == [{"$ref": "#/components/securitySchemes/sasl"}]
@@ -142,13 +145,7 @@ def test_a_secured_cluster_names_its_security_scheme() -> None:
 
 
 def test_the_asyncapi_parser_accepts_every_document() -> None:
-    secured = KafkaSettings(
-        bootstrap_servers="k1:9093",
-        security_protocol="SASL_SSL",
-        sasl_mechanism="PLAIN",
-        sasl_username="app",
-        sasl_password="secret",
-    )
+    secured = _secured("PLAIN")
     documents = {
         "shop": asyncapi_document(_shop(), title="shop", description="A shop."),
         "secured": asyncapi_document(_shop(secured), title="secured"),
