@@ -3,7 +3,8 @@
 Registered when ``ORDER_CHANGES_TOPIC`` names the topic (``./dev demo --connect`` does). A change
 record's key is the row's key (``{"id": 1}``) and its value Debezium's envelope (``op``: ``c``
 insert, ``u`` update, ``d`` delete, ``r`` read by the initial snapshot; ``before``/``after``); a
-delete is followed by a tombstone (no value), which compacted topics use to forget the row.
+delete is followed by a tombstone (no value), which compacted topics use to forget the row. Keys
+and values may carry Connect's JSON schema envelope (``schemas.enable=true``): it is taken off.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kafka_kit import ConsumerRecord, ListenerRegistry, kafka_listener
+from kafka_kit.connect import without_schema
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,12 @@ def register_order_changes(
         settings.topic, group_id=settings.group_id, id=ORDER_CHANGES_ID, registry=registry
     )
     async def order_changes(record: ConsumerRecord[bytes, bytes]) -> None:
-        key = json.loads(record.key) if record.key else None
+        # With or without the converter's schema beside the data (the demo's JDBC sink needs it).
+        key = without_schema(json.loads(record.key)) if record.key else None
         if record.value is None:
             log.info("order %s: tombstone (the row is gone)", key)
             return
-        change = json.loads(record.value)
+        change = without_schema(json.loads(record.value))
         row = change.get("after") or change.get("before") or {}
         what = OPERATIONS.get(change.get("op"), change.get("op"))
         log.info(

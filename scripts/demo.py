@@ -32,7 +32,13 @@ from kafka_kit.settings import exit_if_invalid
 from kafka_kit.testing import docker_available
 from kafka_kit.web.tokens import new_token
 from scripts.demo_compose import compose_environment, write_override
-from scripts.demo_connect import ConnectDemo, connect_roles, declare_sink
+from scripts.demo_connect import (
+    CONNECTORS,
+    REPLICA_TABLE,
+    ConnectDemo,
+    connect_roles,
+    declare_sink,
+)
 from scripts.jaeger import JAEGER_VERSION, LocalJaeger
 from scripts.service_settings import SERVICE_SETTINGS, service_acls
 
@@ -271,10 +277,10 @@ def _connect_lines(demo: ConnectDemo | None) -> str:
         return ""
     return (
         f"PostgreSQL: {demo.dsn}\n"
-        f"Kafka Connect: {demo.connect_url} (connectors: orders-cdc, outbox-router, "
-        "events-to-file)\n"
-        "  psql … -c \"INSERT INTO orders (item, qty) VALUES ('book', 1)\"   → "
-        "GET /orders/changes on the consumer\n"
+        f"Kafka Connect: {demo.connect_url} (connectors: {', '.join(CONNECTORS)})\n"
+        f"  export DEMO_DATABASE_URL={demo.dsn}\n"
+        '  psql "$DEMO_DATABASE_URL" -c "INSERT INTO orders (item, qty) VALUES (\'book\', 1)"   → '
+        f"GET /orders/changes on the consumer, and a row in {REPLICA_TABLE}\n"
         f"  events posted to the producer are written to {demo.sink_file}\n\n"
     )
 
@@ -356,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         "--connect",
         action="store_true",
         help="also PostgreSQL and a Kafka Connect worker: Debezium capturing an orders table, "
-        "Debezium's outbox router, a file sink of the events (local launcher only)",
+        "its JDBC sink writing the changes back as a replica table, Debezium's outbox router, "
+        "a file sink of the events (local launcher only)",
     )
     parser.add_argument(
         "--tracing",

@@ -3,7 +3,9 @@
 - **Source**: Debezium captures the ``orders`` table into ``shop.public.orders`` (the consumer
   service's ``order_changes`` listener reads it), and Debezium's outbox event router publishes
   rows of the ``outbox`` table as events on ``outbox.event.<aggregatetype>``.
-- **Sink**: the file sink writes the events topic to ``events.jsonl`` in the run's folder.
+- **Sink**: Debezium's JDBC sink writes ``shop.public.orders`` back into PostgreSQL as the table
+  ``orders_replica`` (inserts, updates and deletes); the file sink writes the events topic to
+  ``events.jsonl`` in the run's folder.
 """
 
 from __future__ import annotations
@@ -19,13 +21,25 @@ import psycopg
 from kafka_kit import KafkaAdmin, KafkaSettings, NewTopic
 from kafka_kit.connect import ConnectClient
 from kafka_kit.local_kafka import LocalConnect, LocalKafkaCluster
+from kafka_kit.local_kafka.artifacts import DEBEZIUM_JDBC_SINK, DEBEZIUM_POSTGRES
 from scripts.postgres_server import postgres_server
 
 ORDERS_TOPIC = "shop.public.orders"
 OUTBOX_TOPIC = "outbox.event.order"
 """Where the outbox router puts rows whose ``aggregatetype`` is ``order``."""
+REPLICA_TABLE = "orders_replica"
+"""Where the JDBC sink writes the orders it reads (it creates the table from their schema)."""
+CONNECTORS = ("orders-cdc", "orders-to-replica", "outbox-router", "events-to-file")
 DEBEZIUM = "io.debezium.connector.postgresql.PostgresConnector"
 STRINGS = "org.apache.kafka.connect.storage.StringConverter"
+JSON = "org.apache.kafka.connect.json.JsonConverter"
+WITH_SCHEMAS = {
+    "key.converter": JSON,
+    "key.converter.schemas.enable": "true",
+    "value.converter": JSON,
+    "value.converter.schemas.enable": "true",
+}
+"""JSON with each record's schema beside it: a JDBC sink needs the columns' types."""
 TABLES = """
 CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL, qty int NOT NULL);
 CREATE TABLE outbox (
@@ -38,11 +52,16 @@ CREATE TABLE outbox (
 """
 
 
+def _host_and_port(dsn: str) -> tuple[str, str]:
+    host, port = dsn.split("@", 1)[1].split("/", 1)[0].split(":")
+    return host, port
+
+
 def debezium_source(dsn: str, prefix: str, table: str, slot: str) -> dict[str, str]:
     """Debezium's PostgreSQL source for ``public.<table>`` of a private server (trust auth):
     changes on ``<prefix>.public.<table>``, read through replication slot and publication
     ``slot``."""
-    host, port = dsn.split("@", 1)[1].split("/", 1)[0].split(":")
+    host, port = _host_and_port(dsn)
     return {
         "connector.class": DEBEZIUM,
         "database.hostname": host,
@@ -57,6 +76,27 @@ def debezium_source(dsn: str, prefix: str, table: str, slot: str) -> dict[str, s
         "publication.name": slot,
         "publication.autocreate.mode": "filtered",
         "tasks.max": "1",
+    }
+
+
+def jdbc_sink(dsn: str, topic: str, table: str) -> dict[str, str]:
+    """Debezium's JDBC sink of a Debezium change topic into ``table`` of the same server: an
+    insert or update is an upsert by the record's key, a delete deletes the row."""
+    host, port = _host_and_port(dsn)
+    return {
+        "connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector",
+        "topics": topic,
+        "connection.url": f"jdbc:postgresql://{host}:{port}/postgres",
+        "connection.username": "postgres",
+        "connection.password": "postgres",
+        "insert.mode": "upsert",
+        "primary.key.mode": "record_key",
+        "delete.enabled": "true",
+        # The table is created (and gains columns) from the records' schemas.
+        "schema.evolution": "basic",
+        "collection.name.format": table,
+        "tasks.max": "1",
+        **WITH_SCHEMAS,
     }
 
 
@@ -83,6 +123,7 @@ def connect_roles(cluster: LocalKafkaCluster, progress: object = print) -> Itera
         postgres_server() as dsn,
         LocalConnect(
             cluster.bootstrap_servers,
+            plugins=(DEBEZIUM_POSTGRES, DEBEZIUM_JDBC_SINK),
             group_id="demo-connect",
             replication=min(3, len(cluster.nodes)),
             directory=cluster.directory / "connect",
@@ -102,7 +143,9 @@ async def _declare(demo: ConnectDemo, bootstrap: str) -> None:
     async with await psycopg.AsyncConnection.connect(demo.dsn, autocommit=True) as db:
         await db.execute(TABLES)
     async with ConnectClient(demo.connect_url) as connect:
-        await connect.put("orders-cdc", debezium_source(demo.dsn, "shop", "orders", "demo_orders"))
+        orders = debezium_source(demo.dsn, "shop", "orders", "demo_orders")
+        await connect.put("orders-cdc", {**orders, **WITH_SCHEMAS})
+        await connect.put("orders-to-replica", jdbc_sink(demo.dsn, ORDERS_TOPIC, REPLICA_TABLE))
         await connect.put(
             "outbox-router",
             {

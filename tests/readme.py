@@ -9,12 +9,18 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 """The README first (its first example is the first a reader meets), then the site's pages."""
+CONNECT_DEMO = "<!-- console blocks: ./dev demo --connect -->"
+"""A page holding this runs its console blocks against the demo with Kafka Connect."""
 
 
-def code_blocks(language: str) -> list[str]:
-    """Every fenced block of ``language`` in the README and the site's pages, in order."""
+def code_blocks(language: str, pages: list[Path] | None = None) -> list[str]:
+    """Every fenced block of ``language`` in ``pages`` (the README and the site's), in order."""
     pattern = rf"^```{language}\n(.*?)^```"
-    return [b for page in PAGES for b in re.findall(pattern, page.read_text(), flags=re.S | re.M)]
+    return [
+        block
+        for page in (PAGES if pages is None else pages)
+        for block in re.findall(pattern, page.read_text(), flags=re.S | re.M)
+    ]
 
 
 def block_starting_with(language: str, first_line: str) -> str:
@@ -23,10 +29,12 @@ def block_starting_with(language: str, first_line: str) -> str:
     return found
 
 
-def console_examples() -> list[tuple[str, str]]:
-    """Every ``$ command`` of the README's console blocks with the output shown after it."""
+def console_examples(*, connect: bool = False) -> list[tuple[str, str]]:
+    """Every ``$ command`` of the console blocks with the output shown after it: of the pages
+    for the plain demo, or (``connect``) of those marked with :data:`CONNECT_DEMO`."""
+    pages = [page for page in PAGES if (CONNECT_DEMO in page.read_text()) == connect]
     examples: list[tuple[str, str]] = []
-    for block in code_blocks("console"):
+    for block in code_blocks("console", pages):
         command: list[str] = []
         output: list[str] = []
         for line in block.splitlines():

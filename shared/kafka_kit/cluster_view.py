@@ -130,15 +130,18 @@ async def describe_groups(client: AIOKafkaAdminClient, group_ids: list[str]) -> 
                     state=state,
                     protocol_type=protocol_type,
                     protocol=protocol,
-                    members=[_member(m) for m in members],
+                    members=[_member(m, protocol_type) for m in members],
                 )
             )
     return sorted(groups, key=lambda g: g.group_id)
 
 
-def _member(member: Any) -> GroupMember:
+def _member(member: Any, protocol_type: str) -> GroupMember:
     member_id, client_id, client_host, _, assignment = member[:5]
-    parts = ConsumerProtocolMemberAssignment.decode(assignment).assignment if assignment else []
+    # Only consumers assign partitions; a Kafka Connect worker group ("connect") assigns
+    # connectors and tasks in a format of its own, which the consumer decoder cannot read.
+    consumer = protocol_type == "consumer" and assignment
+    parts = ConsumerProtocolMemberAssignment.decode(assignment).assignment if consumer else []
     return GroupMember(
         member_id=member_id,
         client_id=client_id,

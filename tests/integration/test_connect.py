@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -10,11 +11,20 @@ import pytest
 
 from consumer_service.app import create_app
 from event_contract.events import EventDto, EventsTopicSettings
-from kafka_kit import KafkaSettings, ListenerRegistry
-from kafka_kit.connect import ConnectClient, ConnectorConfigError, ConnectorStatus, ConnectSettings
+from kafka_kit import KafkaAdmin, KafkaSettings, LagSettings, ListenerRegistry
+from kafka_kit.cluster_view import describe_groups
+from kafka_kit.connect import (
+    ConnectClient,
+    ConnectorConfigError,
+    ConnectorFailedError,
+    ConnectorStatus,
+    ConnectSettings,
+)
+from kafka_kit.lag.monitor import ClusterLagMonitor
+from kafka_kit.local_kafka.artifacts import DEBEZIUM_JDBC_SINK, DEBEZIUM_POSTGRES
 from kafka_kit.local_kafka.connect import LocalConnect
 from kafka_kit.testing import wait_until
-from scripts.demo_connect import debezium_source
+from scripts.demo_connect import WITH_SCHEMAS, debezium_source, jdbc_sink
 from tests.app_helpers import running
 from tests.kafka_helpers import create_topic, produce, read_to_end
 
@@ -311,3 +321,68 @@ async def test_debezium_in_a_group_of_two_loses_no_change_when_its_worker_is_kil
     # Every row, in its last state, and each change once or more (at-least-once): none lost.
     assert len(rows) == 100 and latest == rows
     assert {c["after"]["id"] for c in changes if c["op"] == "u"} == set(range(10))
+
+
+async def test_the_jdbc_sink_replicates_a_table_and_every_group_stays_described(
+    kafka_bootstrap_servers: str, postgres_dsn: str
+) -> None:
+    # PostgreSQL → Debezium → Kafka → Debezium's JDBC sink → PostgreSQL: the replica follows
+    # inserts, updates and deletes. The worker group (protocol "connect", its assignment not a
+    # consumer's) sits beside the sink's consumer group: describing groups, /cluster and the lag
+    # monitor must still see every group.
+    suffix = uuid.uuid4().hex[:8]
+    table, prefix = f"orders_{suffix}", f"jdbc{suffix}"
+    topic = f"{prefix}.public.{table}"
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as db:
+        await db.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, item text, qty int)")
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    monitor = ClusterLagMonitor("local", settings, LagSettings(window=4, offset_refresh_s=0.3))
+    with LocalConnect(
+        kafka_bootstrap_servers,
+        group_id=f"connect-{suffix}",
+        plugins=(DEBEZIUM_POSTGRES, DEBEZIUM_JDBC_SINK),
+    ) as connect:
+        async with ConnectClient(connect.url) as client:
+            source = debezium_source(postgres_dsn, prefix, table, f"jdbc_{suffix}")
+            await client.put("source", {**source, **WITH_SCHEMAS})
+            await client.put("replica", jdbc_sink(postgres_dsn, topic, f"{table}_replica"))
+            await client.wait_running("source", 120)
+            status = await client.wait_running("replica", 120)
+            assert status.type == "sink"
+            async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as db:
+                await db.execute(f"INSERT INTO {table} VALUES (1, 'book', 1), (2, 'pen', 5)")
+                await db.execute(f"UPDATE {table} SET qty = 2 WHERE id = 1")
+                await db.execute(f"DELETE FROM {table} WHERE id = 2")
+
+                async def replica_follows() -> bool:
+                    try:
+                        found = await db.execute(f"SELECT * FROM {table}_replica ORDER BY id")
+                    except psycopg.errors.UndefinedTable:  # the sink creates it on first write
+                        return False
+                    return await found.fetchall() == [(1, "book", 2)]
+
+                await wait_until(replica_follows, 90, "the replica follows")
+            async with KafkaAdmin(settings).client() as admin:
+                groups = await describe_groups(admin, [f"connect-{suffix}", "connect-replica"])
+            kinds = {g.group_id: (g.protocol_type, bool(g.members)) for g in groups}
+            assert kinds == {
+                f"connect-{suffix}": ("connect", True),
+                "connect-replica": ("consumer", True),
+            }
+            await monitor.start()
+            try:
+                await wait_until(
+                    lambda: _caught_up(monitor, "connect-replica"), 60, "the sink's lag seen"
+                )
+            finally:
+                await monitor.stop()
+            # A sink that cannot reach its database fails, and says so at once.
+            nowhere = jdbc_sink("postgresql://postgres@127.0.0.1:1/postgres", topic, "nowhere")
+            await client.put("unreachable", nowhere)
+            with pytest.raises(ConnectorFailedError, match="unreachable failed on"):
+                await client.wait_running("unreachable", 120)
+
+
+def _caught_up(monitor: ClusterLagMonitor, group: str) -> bool:
+    lag = monitor.group_lag(group)
+    return monitor.state == "running" and lag is not None and lag.total_lag == 0

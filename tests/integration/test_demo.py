@@ -61,17 +61,22 @@ def _matches(shown: str, printed: str) -> bool:
         return False
 
 
-def _run_the_readme_commands(producer_port: int, consumer_port: int, admin_token: str) -> None:
-    """Each `$ command` of the README, on this demo's ports, with the admin token it printed
-    exported as the README says; its output shaped as the README shows (the consumer's side
-    catches up within moments: a command may be asked again, briefly)."""
+def _run_the_readme_commands(
+    producer_port: int,
+    consumer_port: int,
+    admin_token: str,
+    examples: list[tuple[str, str]],
+    exported: dict[str, str] | None = None,
+) -> None:
+    """Each `$ command` of ``examples``, on this demo's ports, with the admin token it printed
+    (and ``exported``) exported as the pages say; its output shaped as the page shows (the
+    consumer's side catches up within moments: a command may be asked again, briefly)."""
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "API_ADMIN_TOKEN": admin_token,
+        **(exported or {}),
     }
-    examples = console_examples()
-    assert len(examples) >= 6
     ports = {"127.0.0.1:8000": producer_port, "127.0.0.1:8001": consumer_port}
     for written, shown in examples:
         command = re.sub("|".join(ports), lambda m: f"127.0.0.1:{ports[m[0]]}", written)
@@ -208,7 +213,9 @@ def test_demo_serves_a_post_and_ctrl_c_stops_everything() -> None:
         health = httpx.get(f"http://127.0.0.1:{consumer_port}/health", timeout=10).json()
         assert health["status"] == "UP" and health["instance"].endswith("-consumer")
         token = _admin_routes_need_this_runs_token(running)
-        _run_the_readme_commands(producer_port, consumer_port, token)
+        examples = console_examples()
+        assert len(examples) >= 6
+        _run_the_readme_commands(producer_port, consumer_port, token, examples)
         _both_asyncapi_documents_validate(producer_port, consumer_port)
     finally:
         demo.send_signal(signal.SIGINT)
@@ -299,6 +306,13 @@ def test_demo_with_connect_runs_a_source_and_a_sink() -> None:
         routed = asyncio.run(read_records(_bootstrap(running.output), "outbox.event.order", 1))
         assert json.loads(routed[0].value) == {"order": 1, "paid": True}
         assert routed[0].key is not None and b"1" in routed[0].key
+        # The Connect lesson's commands, after the changes above (they look at the newest ones).
+        lesson = console_examples(connect=True)
+        assert len(lesson) >= 8
+        token = running.wait_for_line_in_output("admin token: ").split("admin token: ")[1]
+        exported = {"DEMO_DATABASE_URL": dsn}
+        ports = running.producer_port, running.consumer_port
+        _run_the_readme_commands(*ports, token.strip(), lesson, exported)
     finally:
         left = running.stop()
     assert not left, "processes left behind after Ctrl-C"

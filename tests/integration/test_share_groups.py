@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -439,3 +440,30 @@ async def test_the_consumer_services_work_queue_reads_the_events_beside_the_even
     assert lag["kind"] == "share" and sorted(p["partition"] for p in lag["partitions"]) == [0, 1]
     assert f"share group <code>{group}</code>" in console and "in flight" in console
     assert seek.status_code == 409 and "ShareGroupAdmin.reset" in seek.json()["detail"]
+
+
+async def test_a_member_logs_its_assignment_once_not_at_every_heartbeat(
+    listener_settings: KafkaSettings, topic_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The broker repeats the assignment in every heartbeat answer; the log says only changes.
+    await create_topic(listener_settings.bootstrap_servers, topic_name, partitions=2)
+    registry = ListenerRegistry()
+
+    @kafka_listener(topic_name, share_group=f"share-{topic_name}", id="idle", registry=registry)
+    async def idle(value: bytes) -> None:
+        del value
+
+    caplog.set_level(logging.INFO, logger="kafka_kit.share.consumer")
+    async with started(registry, listener_settings):
+        container = registry.container("idle")
+        assert isinstance(container, ShareListenerContainer)
+        await wait_until(lambda: _assigned(container), what="the member assigned")
+        (member,) = container.members
+        assert member.consumer is not None
+        beats = member.consumer.heartbeats
+        await wait_until(
+            lambda: member.consumer is not None and member.consumer.heartbeats >= beats + 3,
+            what="three more heartbeats",
+        )
+    said = [r.getMessage() for r in caplog.records if " assigned " in r.getMessage()]
+    assert len(said) == 1, said

@@ -17,9 +17,10 @@ from pydantic import BaseModel
 
 from consumer_service.app import create_app
 from event_contract.events import EventDto, EventsTopicSettings
+from kafka_kit import KafkaApp, kafka_listener
 from kafka_kit import headers as h
-from kafka_kit import kafka_listener
 from kafka_kit.admin import KafkaAdmin
+from kafka_kit.errors import BatchListenerFailedError
 from kafka_kit.recovery.back_off import FixedBackOff
 from kafka_kit.recovery.dead_letter import DeadLetterPublishingRecoverer
 from kafka_kit.recovery.error_handler import DefaultErrorHandler
@@ -350,3 +351,54 @@ async def test_a_spring_replying_template_gets_the_reply_of_a_python_reply_to_li
     ]  # fmt: skip
     assert [line["key"] for line in lines] == ["alpha", "beta", "gamma"]  # keyed as requested
     assert len({line["correlation"] for line in lines}) == 3
+
+
+async def test_the_spring_lessons_batch_factory_and_our_preset_bill_the_same_orders(
+    spring: SpringPeer, listener_settings: KafkaSettings, topic_name: str
+) -> None:
+    # docs/lessons/spring.md, both sides on one topic: Spring's batchFactory (a batch
+    # containerFactory, concurrency 2, DefaultErrorHandler + DLPR, FixedBackOff(0, 2)) and our
+    # preset with the same options. Each bills the good orders and dead-letters the bad one.
+    bootstrap = listener_settings.bootstrap_servers
+    await create_topic(bootstrap, topic_name, partitions=2)
+    await create_topic(bootstrap, f"{topic_name}-dlt", partitions=2)
+    async with KafkaTemplate(listener_settings) as template:
+        for order in ("pen:3", "a torn page", "ink:5"):
+            await template.send(topic_name, order, key=order)
+    # Spring sends "book:12" with its KafkaTemplate, then bills three and dead-letters one.
+    lines = await asyncio.to_thread(spring.run, "billing", topic_name, "spring-billing", "4")
+    (sent,) = [line for line in lines if "sent_offset" in line]
+    assert sent["sent_offset"] >= 0
+    assert sorted(line["billed"] for line in lines if "billed" in line) == [
+        "book:12",
+        "ink:5",
+        "pen:3",
+    ]
+    assert [line["dead_lettered"] for line in lines if "dead_lettered" in line] == ["a torn page"]
+
+    app = KafkaApp(listener_settings)
+    recoverer = DeadLetterPublishingRecoverer(app.template)
+    handler = DefaultErrorHandler(recoverer, FixedBackOff(0, 2))
+    app.preset("batch_factory", batch=True, concurrency=2, error_handler=handler)
+    billed: list[str] = []
+
+    @app.listener(topic_name, group_id="kit-billing", preset="batch_factory")
+    async def bill(orders: list[str]) -> None:
+        for index, order in enumerate(orders):
+            if ":" not in order or not order.split(":")[1].isdigit():
+                raise BatchListenerFailedError(index, ValueError("not item:amount"))
+            billed.append(order)
+
+    async def dead_lettered_twice() -> bool:
+        return len(await read_to_end(bootstrap, f"{topic_name}-dlt")) == 2
+
+    async with app:
+        await wait_until(lambda: len(billed) == 3, 60, "our preset billed the three orders")
+        await wait_until(dead_lettered_twice, 60, "our dead letter beside Spring's")
+        (status,) = await app.registry.statuses()
+        assert len(status.containers) == 2  # concurrency=2, as setConcurrency(2)
+    assert sorted(billed) == ["book:12", "ink:5", "pen:3"]
+    letters = await read_to_end(bootstrap, f"{topic_name}-dlt")
+    groups = sorted(dict(r.headers)[h.DLT_ORIGINAL_CONSUMER_GROUP] for r in letters)
+    assert [r.value for r in letters] == [b"a torn page"] * 2
+    assert groups == [b"kit-billing", b"spring-billing"]

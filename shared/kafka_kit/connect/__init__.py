@@ -11,9 +11,12 @@ with requires_extra("connect", __name__):
 from kafka_kit.connect.errors import (
     ConnectError,
     ConnectorConfigError,
+    ConnectorFailedError,
     ConnectorNotFoundError,
+    ConnectorNotRunningError,
     ConnectRebalancingError,
 )
+from kafka_kit.connect.json_envelope import without_schema
 from kafka_kit.connect.models import ConnectorInfo, ConnectorStatus, PluginInfo, TaskStatus
 from kafka_kit.connect.settings import ConnectSettings
 
@@ -23,9 +26,12 @@ __all__ = [
     "ConnectRebalancingError",
     "ConnectSettings",
     "ConnectorConfigError",
+    "ConnectorFailedError",
     "ConnectorInfo",
     "ConnectorNotFoundError",
+    "ConnectorNotRunningError",
     "ConnectorStatus",
     "PluginInfo",
     "TaskStatus",
+    "without_schema",
 ]

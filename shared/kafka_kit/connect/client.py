@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -12,7 +14,9 @@ import httpx
 from kafka_kit.connect.errors import (
     ConnectError,
     ConnectorConfigError,
+    ConnectorFailedError,
     ConnectorNotFoundError,
+    ConnectorNotRunningError,
     ConnectRebalancingError,
 )
 from kafka_kit.connect.models import ConnectorInfo, ConnectorStatus, PluginInfo
@@ -118,6 +122,42 @@ class ConnectClient:
         """
         answer = await self._call("GET", f"/connectors/{_q(name)}/status")
         return ConnectorStatus.model_validate(answer)
+
+    async def wait_running(
+        self, name: str, timeout_s: float = 60.0, *, poll_s: float = 0.25
+    ) -> ConnectorStatus:
+        """The status once the connector and its tasks (at least one) are all RUNNING.
+
+        A connector just put has no status for a moment (404), a group that rebalances answers
+        409, a worker that starts refuses connections: each is asked again until ``timeout_s``.
+
+        Args:
+            name: The connector.
+            timeout_s: How long until :class:`ConnectorNotRunningError`.
+            poll_s: How often to ask.
+
+        Raises:
+            ConnectorFailedError: The connector or a task is FAILED (it stays so until restarted).
+            ConnectorNotRunningError: Not all RUNNING in time.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                status = await self.status(name)
+            except (ConnectorNotFoundError, ConnectRebalancingError, httpx.TransportError) as e:
+                last_seen = str(e) or type(e).__name__
+            else:
+                states = [status.connector, *status.tasks]
+                failed = next((s for s in states if s.state == "FAILED"), None)
+                if failed is not None:
+                    raise ConnectorFailedError(name, failed.worker_id, failed.trace)
+                if status.tasks and all(s.state == "RUNNING" for s in states):
+                    return status
+                tasks = ", ".join(f"task {t.id} {t.state}" for t in status.tasks) or "no task"
+                last_seen = f"connector {status.connector.state}, {tasks}"
+            if time.monotonic() >= deadline:
+                raise ConnectorNotRunningError(name, timeout_s, last_seen)
+            await asyncio.sleep(poll_s)
 
     async def pause(self, name: str) -> None:
         """Pause the connector and its tasks (they keep their assignment).

@@ -8,7 +8,9 @@ __all__ = [
     "ConnectError",
     "ConnectRebalancingError",
     "ConnectorConfigError",
+    "ConnectorFailedError",
     "ConnectorNotFoundError",
+    "ConnectorNotRunningError",
 ]
 
 
@@ -36,3 +38,23 @@ class ConnectorConfigError(ConnectError, ValueError):
         details = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
         super().__init__(400, f"invalid config for {connector_class}: {details}")
         self.errors = errors
+
+
+class ConnectorFailedError(KafkaKitError, RuntimeError):
+    """A connector or one of its tasks is FAILED: where, and the first line of Connect's trace."""
+
+    def __init__(self, name: str, worker_id: str, trace: str | None) -> None:
+        cause = (trace or "no trace given").strip().splitlines()[0]
+        super().__init__(f"connector {name} failed on {worker_id}: {cause}")
+        self.name = name
+        self.worker_id = worker_id
+        self.trace = trace
+
+
+class ConnectorNotRunningError(KafkaKitError, TimeoutError):
+    """A connector and its tasks were not all RUNNING in time (the last state seen says where)."""
+
+    def __init__(self, name: str, timeout_s: float, last_seen: str) -> None:
+        super().__init__(f"connector {name} not running after {timeout_s:g} s: {last_seen}")
+        self.name = name
+        self.last_seen = last_seen

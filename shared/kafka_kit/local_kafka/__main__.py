@@ -15,11 +15,13 @@ import threading
 from pathlib import Path
 
 from kafka_kit.local_kafka.artifacts import (
+    DEBEZIUM_JDBC_SINK,
+    DEBEZIUM_POSTGRES,
     KAFKA_VERSION,
     cache_root,
     resolve_classpath,
     resolve_connect_classpath,
-    resolve_debezium_plugin,
+    resolve_plugin,
 )
 from kafka_kit.local_kafka.cluster import LocalKafkaCluster
 from kafka_kit.local_kafka.connect import LocalConnect, stop_detached
@@ -165,7 +167,8 @@ def _resolve(args: argparse.Namespace) -> int:
     print(resolve_classpath(args.version, progress=_progress))
     # Kafka Connect and its plugins are cached too: tests and the demo start workers offline.
     print(resolve_connect_classpath(progress=_progress))
-    print(resolve_debezium_plugin(progress=_progress))
+    for plugin in (DEBEZIUM_POSTGRES, DEBEZIUM_JDBC_SINK):
+        print(resolve_plugin(plugin, progress=_progress))
     return 0
 
 

@@ -8,18 +8,23 @@ import shutil
 import subprocess
 import tarfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from kafka_kit.errors import KafkaArtifactsError
 
 __all__ = [
     "CONNECT_VERSION",
+    "DEBEZIUM_JDBC_SINK",
+    "DEBEZIUM_POSTGRES",
     "DEBEZIUM_VERSION",
     "KAFKA_VERSION",
+    "ConnectPlugin",
     "cache_root",
     "resolve_classpath",
     "resolve_connect_classpath",
     "resolve_debezium_plugin",
+    "resolve_plugin",
 ]
 
 
@@ -36,6 +41,41 @@ CONNECT_VERSION = "4.3.1"
 DEBEZIUM_VERSION = "3.6.1.Final"
 """Debezium's PostgreSQL connector, as its plugin archive (its plain jar's dependencies do not
 all resolve from Maven Central)."""
+
+DEBEZIUM_JDBC_VERSION = "3.6.0.Final"
+"""Debezium's JDBC sink: Maven Central lists it up to 3.6.0 (not 3.6.1). A plugin folder has its
+own class loader, so the two Debezium versions do not meet."""
+
+
+@dataclass(frozen=True)
+class ConnectPlugin:
+    """A Connect plugin that Maven Central serves as a plugin archive (``tar.gz:plugin``)."""
+
+    title: str
+    """What progress output calls it."""
+    artifact: str
+    """Its ``group:artifact``."""
+    version: str
+    """The version resolved."""
+    folder: str
+    """Its folder in the cache (``<folder>-<version>``)."""
+
+
+DEBEZIUM_POSTGRES = ConnectPlugin(
+    "Debezium's PostgreSQL connector",
+    "io.debezium:debezium-connector-postgres",
+    DEBEZIUM_VERSION,
+    "debezium-postgres",
+)
+"""The source: PostgreSQL's changes, read from its write-ahead log."""
+
+DEBEZIUM_JDBC_SINK = ConnectPlugin(
+    "Debezium's JDBC sink connector",
+    "io.debezium:debezium-connector-jdbc",
+    DEBEZIUM_JDBC_VERSION,
+    "debezium-jdbc",
+)
+"""The sink: rows upserted and deleted in a database over JDBC (PostgreSQL's driver inside)."""
 
 
 def _pom(what: str, artifact_id: str, version: str, dependencies: list[tuple[str, str]]) -> str:
@@ -133,6 +173,50 @@ def resolve_connect_classpath(
     )
 
 
+def resolve_plugin(
+    plugin: ConnectPlugin,
+    *,
+    cache_dir: Path | None = None,
+    timeout_s: float = 900.0,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """A folder for Connect's ``plugin.path`` holding ``plugin``, unpacked once and cached.
+
+    Args:
+        plugin: What to resolve.
+        cache_dir: Where jars are kept.
+        timeout_s: How long Maven may take.
+        progress: Hears each step.
+    """
+    say = progress or _quiet
+    home = (cache_dir or cache_root()) / f"{plugin.folder}-{plugin.version}"
+    unpacked = home / "plugins"
+    if not (unpacked / _COMPLETE_MARKER).exists():
+        home.mkdir(parents=True, exist_ok=True)
+        with open(home / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (unpacked / _COMPLETE_MARKER).exists():
+                say(f"fetching {plugin.title} {plugin.version} (once) …")
+                artifact = f"{plugin.artifact}:{plugin.version}:tar.gz:plugin"
+                _maven(
+                    ["dependency:copy", f"-Dartifact={artifact}", f"-DoutputDirectory={home}"],
+                    home,
+                    timeout_s,
+                    f"{plugin.title} {plugin.version}",
+                )
+                (archive,) = home.glob("*.tar.gz")
+                staging = home / "plugins.partial"
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir()
+                with tarfile.open(archive) as tar:
+                    tar.extractall(staging, filter="data")
+                archive.unlink()
+                (staging / _COMPLETE_MARKER).write_text(plugin.version + "\n")
+                shutil.rmtree(unpacked, ignore_errors=True)
+                staging.rename(unpacked)
+    return unpacked
+
+
 def resolve_debezium_plugin(
     *,
     cache_dir: Path | None = None,
@@ -146,35 +230,9 @@ def resolve_debezium_plugin(
         timeout_s: How long Maven may take.
         progress: Hears each step.
     """
-    say = progress or _quiet
-    home = (cache_dir or cache_root()) / f"debezium-postgres-{DEBEZIUM_VERSION}"
-    plugin = home / "plugins"
-    if not (plugin / _COMPLETE_MARKER).exists():
-        home.mkdir(parents=True, exist_ok=True)
-        with open(home / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not (plugin / _COMPLETE_MARKER).exists():
-                say(f"fetching Debezium's PostgreSQL connector {DEBEZIUM_VERSION} (once) …")
-                artifact = (
-                    f"io.debezium:debezium-connector-postgres:{DEBEZIUM_VERSION}:tar.gz:plugin"
-                )
-                _maven(
-                    ["dependency:copy", f"-Dartifact={artifact}", f"-DoutputDirectory={home}"],
-                    home,
-                    timeout_s,
-                    f"Debezium {DEBEZIUM_VERSION}",
-                )
-                (archive,) = home.glob("*.tar.gz")
-                staging = home / "plugins.partial"
-                shutil.rmtree(staging, ignore_errors=True)
-                staging.mkdir()
-                with tarfile.open(archive) as tar:
-                    tar.extractall(staging, filter="data")
-                archive.unlink()
-                (staging / _COMPLETE_MARKER).write_text(DEBEZIUM_VERSION + "\n")
-                shutil.rmtree(plugin, ignore_errors=True)
-                staging.rename(plugin)
-    return plugin
+    return resolve_plugin(
+        DEBEZIUM_POSTGRES, cache_dir=cache_dir, timeout_s=timeout_s, progress=progress
+    )
 
 
 def _resolved(  # noqa: PLR0917  # private: one call per artifact set

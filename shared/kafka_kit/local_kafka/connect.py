@@ -2,8 +2,8 @@
 
 A distributed group is N workers sharing one ``group.id`` and three internal topics (configs,
 offsets, status) that hold its state; a standalone worker keeps its source offsets in a local
-file. Plugins (the file connectors on the classpath; Debezium's PostgreSQL connector and any other
-plugin folder on ``plugin.path``) are resolved and cached like the Kafka jars.
+file. Plugins (the file connectors on the classpath; Debezium's PostgreSQL source, its JDBC sink
+and any other plugin folder on ``plugin.path``) are resolved and cached like the Kafka jars.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from typing import Literal
 from kafka_kit.errors import KafkaLaunchError
 from kafka_kit.local_kafka.artifacts import (
     CONNECT_VERSION,
+    DEBEZIUM_POSTGRES,
+    ConnectPlugin,
     resolve_connect_classpath,
-    resolve_debezium_plugin,
+    resolve_plugin,
 )
 from kafka_kit.local_kafka.jvm import java_executable
 from kafka_kit.local_kafka.ports import free_ports
@@ -135,6 +137,8 @@ class LocalConnect:
     """A standalone worker's source offsets (kept across its restarts)."""
     extra_config: dict[str, str] = field(default_factory=dict)
     """More worker properties."""
+    plugins: tuple[ConnectPlugin, ...] = (DEBEZIUM_POSTGRES,)
+    """Plugins on ``plugin.path`` (each is scanned at every start: name only what you use)."""
     version: str = CONNECT_VERSION
     """Kafka Connect's version."""
     die_with_parent: bool = True
@@ -176,13 +180,12 @@ class LocalConnect:
             timeout_s: How long until each REST API must answer.
         """
         libs = resolve_connect_classpath(self.version)
-        plugins = resolve_debezium_plugin()
+        plugins = ",".join(str(resolve_plugin(plugin)) for plugin in self.plugins)
         if self.directory is None:
             self.directory = Path(tempfile.mkdtemp(prefix="kafka-connect-"))
             self._owns_directory = True
         self.directory.mkdir(parents=True, exist_ok=True)
-        log_config = self.directory / "log4j2.properties"
-        log_config.write_text(_LOG4J2)
+        self._log_config.write_text(_LOG4J2)
         if self.offsets_file is None:
             self.offsets_file = self.directory / "offsets.dat"
         for index, port in enumerate(free_ports(self.workers)):
@@ -195,7 +198,7 @@ class LocalConnect:
             worker.config_file.write_text(self._properties(port, plugins))
             self.nodes.append(worker)
         for worker in self.nodes:
-            self._launch(worker, libs, log_config)
+            self._launch(worker, libs)
         for worker in self.nodes:
             self._wait_ready(worker, timeout_s)
 
@@ -206,11 +209,8 @@ class LocalConnect:
             worker: One of :attr:`nodes`.
             timeout_s: How long until its REST API must answer.
         """
-        assert self.directory is not None
         worker.stop()
-        self._launch(
-            worker, resolve_connect_classpath(self.version), self.directory / "log4j2.yaml"
-        )
+        self._launch(worker, resolve_connect_classpath(self.version))
         self._wait_ready(worker, timeout_s)
 
     def pids(self) -> dict[str, int]:
@@ -224,7 +224,12 @@ class LocalConnect:
         if self._owns_directory and self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
 
-    def _properties(self, port: int, plugins: Path) -> str:
+    @property
+    def _log_config(self) -> Path:
+        assert self.directory is not None
+        return self.directory / "log4j2.properties"
+
+    def _properties(self, port: int, plugins: str) -> str:
         config = {
             "bootstrap.servers": self.bootstrap_servers,
             "key.converter": "org.apache.kafka.connect.json.JsonConverter",
@@ -234,7 +239,7 @@ class LocalConnect:
             "listeners": f"http://127.0.0.1:{port}",
             "rest.advertised.host.name": "127.0.0.1",
             "rest.advertised.port": str(port),
-            "plugin.path": str(plugins),
+            "plugin.path": plugins,
             "offset.flush.interval.ms": "1000",
         }
         if self.mode == "distributed":
@@ -259,12 +264,12 @@ class LocalConnect:
         config.update(self.extra_config)
         return "".join(f"{key}={value}\n" for key, value in config.items())
 
-    def _launch(self, worker: ConnectWorker, libs: Path, log_config: Path) -> None:
+    def _launch(self, worker: ConnectWorker, libs: Path) -> None:
         java = [
             java_executable(),
             "-Xms128m",
             "-Xmx512m",
-            f"-Dlog4j2.configurationFile={log_config}",
+            f"-Dlog4j2.configurationFile={self._log_config}",
             "-cp",
             f"{libs}/*",
             _MAIN[self.mode],

@@ -108,6 +108,8 @@ class ShareConsumer:
         """How long an acquired record stays this member's (the broker says, per fetch)."""
         self.ack_errors = 0
         """Acknowledgements the broker refused (their records' locks had run out)."""
+        self.heartbeats = 0
+        """Heartbeat answers received (each one renews the membership)."""
         self._client: AIOKafkaClient | None = None
         self._coordinator: int | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -223,6 +225,7 @@ class ShareConsumer:
             ShareGroupHeartbeat(self.group_id, self.member_id, self.member_epoch, self.topics),
             group=ConnectionGroup.COORDINATION,
         )
+        self.heartbeats += 1
         code = response.error_code
         if code in _COORDINATOR_MOVED:
             self._coordinator = None
@@ -249,8 +252,12 @@ class ShareConsumer:
         }
         if any(key not in self._leaders for key in assigned):  # a new topic or partition
             await self._refresh_metadata(ids={t for t, _ in assigned})
-        self._assigned_keys = {(t, p) for t, p in assigned if t in self._names}
-        log.info("share member %s assigned %s", self.client_id, sorted(self.assignment))
+        known = {(t, p) for t, p in assigned if t in self._names}
+        # The broker repeats the assignment in heartbeat answers: say only what changed.
+        changed = known != self._assigned_keys
+        self._assigned_keys = known
+        if changed:
+            log.info("share member %s assigned %s", self.client_id, sorted(self.assignment))
         self._assigned.set()
 
     async def _refresh_metadata(self, ids: set[uuid.UUID] | None = None) -> None:

@@ -55,6 +55,7 @@ import org.springframework.util.backoff.FixedBackOff;
  * read-committed TOPIC          read_committed: the values a Java consumer sees
  * reply TOPIC GROUP COUNT       @KafkaListener + @SendTo (no value: the request's reply topic)
  * request TOPIC REPLY_TOPIC     ReplyingKafkaTemplate; stdin: one request value a line
+ * billing TOPIC GROUP COUNT     the Spring lesson's batch containerFactory (see Billing)
  * </pre>
  */
 public final class Main {
@@ -80,6 +81,7 @@ public final class Main {
             case "read-committed" -> readCommitted(bootstrap, args[1]);
             case "reply" -> reply(bootstrap, args[1], args[2], Integer.parseInt(args[3]));
             case "request" -> request(bootstrap, args[1], args[2]);
+            case "billing" -> Billing.run(bootstrap, args[1], args[2], Integer.parseInt(args[3]));
             case "traced-listen" -> Traced.listen(bootstrap, args[1], args[2], Integer.parseInt(args[3]));
             case "traced-send" -> Traced.send(bootstrap, args[1]);
             default -> throw new IllegalArgumentException("unknown command " + command);
