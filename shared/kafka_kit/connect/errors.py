@@ -44,7 +44,8 @@ class ConnectorFailedError(KafkaKitError, RuntimeError):
     """A connector or one of its tasks is FAILED: where, and the first line of Connect's trace."""
 
     def __init__(self, name: str, worker_id: str, trace: str | None) -> None:
-        cause = (trace or "no trace given").strip().splitlines()[0]
+        lines = (trace or "").strip().splitlines()
+        cause = lines[0] if lines else "no trace given"
         super().__init__(f"connector {name} failed on {worker_id}: {cause}")
         self.name = name
         self.worker_id = worker_id
