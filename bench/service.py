@@ -30,7 +30,8 @@ from bench.consumer import fill_topic, raw_getmany
 from bench.harness import Options, Report, interleaved, sample_event
 from bench.processes import cpu_seconds, uvicorn
 from bench.producer import fresh_topic
-from consumer_service.event_store import PlacedEvent, event_store_for
+from consumer_service.event_rows import PlacedEvent
+from consumer_service.event_store import event_store_for
 from scripts.postgres_server import available as postgres_available
 from scripts.postgres_server import postgres_server
 

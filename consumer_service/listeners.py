@@ -11,7 +11,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from consumer_service.event_store import EventStore, PlacedEvent
+from consumer_service.event_rows import PlacedEvent
+from consumer_service.event_store import EventStore
 from event_contract.events import EventDto
 from kafka_kit import ConsumerRecord, ListenerRegistry, kafka_listener
 from kafka_kit.listener import Inject

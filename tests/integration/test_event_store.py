@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from consumer_service.event_rows import PlacedEvent
 from consumer_service.event_store import (
     EventStore,
     PostgresEventStore,
@@ -109,3 +111,66 @@ def test_urls_choose_the_store() -> None:
     assert type(event_store_for("sqlite:///x.db")).__name__ == "SqliteEventStore"
     with pytest.raises(ValueError, match="sqlite:///path or postgresql"):
         event_store_for("mysql://nope")
+
+
+async def test_a_batch_stores_each_new_id_once_and_any_text_as_it_was(store: EventStore) -> None:
+    # PostgreSQL's rows go as COPY text written by the store: tabs, newlines, backslashes and
+    # a literal \N must come back as they were; an id twice in a batch, or stored before, is
+    # stored once.
+    awkward = "tab\there\nnew line\r\\N back\\slash \u00e9\U0001f600"
+    before = EventDto(type="t", source="s")
+    await store.save(before, topic="t", partition=0, offset=0)
+    odd = EventDto(type=awkward, source=awkward, key=awkward, payload={"text": awkward, "n": 1})
+    keyless = EventDto(type="t", source="s", key=None, payload={"quote": '"\\"'})
+    batch = [
+        PlacedEvent(odd, "t", 1, 1, trace_id=None),
+        PlacedEvent(before, "t", 0, 0),
+        PlacedEvent(keyless, "t", 2, 2, trace_id="00-abc-def-01"),
+        PlacedEvent(odd.model_copy(), "t", 1, 3),  # a redelivery inside the same poll
+    ]
+    assert await store.save_many(batch) == {str(odd.id), str(keyless.id)}
+    assert (store.inserted, store.duplicates) == (3, 2)
+    assert await store.count() == 3
+    got = await store.get(odd.id)
+    assert got is not None and got.event == odd and (got.partition, got.offset) == (1, 1)
+    assert got.trace_id is None
+    other = await store.get(keyless.id)
+    assert other is not None and other.event == keyless and other.trace_id == "00-abc-def-01"
+
+
+async def test_an_id_committed_by_another_writer_meanwhile_is_skipped_not_an_error(
+    postgres_dsn: str,
+) -> None:
+    # The store looks up stored ids, then COPies the rest. Another writer (a second instance)
+    # that commits one of them in between makes the COPY fail on the key: the batch is then
+    # stored skipping known ids row by row, and nothing fails.
+    store = PostgresEventStore(postgres_dsn)
+    await store.open()
+    theirs, mine = EventDto(type="t", source="s"), EventDto(type="t", source="s")
+    other = await psycopg.AsyncConnection.connect(postgres_dsn)
+    try:
+        await other.execute(
+            "INSERT INTO events (id, type, source, payload, occurred_at, topic, partition, "
+            "kafka_offset, stored_at) VALUES (%s, 't', 's', '{}', 'x', 't', 0, 0, 'x')",
+            (str(theirs.id),),
+        )  # not committed yet: invisible to the store's look-up
+        saving = asyncio.create_task(
+            store.save_many([PlacedEvent(theirs, "t", 0, 0), PlacedEvent(mine, "t", 0, 1)])
+        )
+        await wait_until(lambda: _waits_for_a_lock(postgres_dsn), 30, "the COPY waits on the key")
+        await other.commit()
+        assert await saving == {str(mine.id)}
+        assert (store.inserted, store.duplicates) == (1, 1)
+    finally:
+        await other.close()
+        await store.close()
+
+
+async def _waits_for_a_lock(dsn: str) -> bool:
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as db:
+        found = await db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'COPY events%%'"
+        )
+        row = await found.fetchone()
+    return row is not None and row[0] > 0
