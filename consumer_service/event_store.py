@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -285,21 +285,25 @@ class PostgresEventStore(_Counting):
             conn = self._connection()
             try:
                 async with conn.transaction(), conn.cursor() as cursor:
-                    # One text parameter, split by the server: the driver's array dumper
-                    # would inspect each id (ids are UUIDs: no commas).
+                    # One text parameter split by the server: psycopg dumps arrays id by id.
                     found = await cursor.execute(
                         "SELECT id FROM events WHERE id = ANY(string_to_array(%s, ','))",
                         (",".join(ids),),
                     )
-                    fresh = set(ids).difference(row[0] for row in await found.fetchall())
+                    stored = {row[0] for row in await found.fetchall()}
+                    fresh: dict[str, PlacedEvent] = {}
+                    for event_id, placed in zip(ids, events, strict=True):
+                        if event_id not in stored:
+                            fresh.setdefault(event_id, placed)  # the first of an id counts
                     if fresh:
-                        await self._copy(cursor, "events", events, ids, stored_at, only=fresh)
-                inserted = fresh
+                        await self._copy(cursor, "events", fresh.items(), stored_at)
+                inserted = set(fresh)
             except psycopg.errors.UniqueViolation:
                 # Another writer committed one of these ids after the look-up: skip known ids
                 # row by row instead (COPY into a staging table, INSERT … ON CONFLICT).
                 async with conn.transaction(), conn.cursor() as cursor:
-                    await self._copy(cursor, "incoming_events", events, ids, stored_at)
+                    everything = zip(ids, events, strict=True)
+                    await self._copy(cursor, "incoming_events", everything, stored_at)
                     await cursor.execute(
                         f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM incoming_events "
                         "ON CONFLICT (id) DO NOTHING RETURNING id"
@@ -308,24 +312,17 @@ class PostgresEventStore(_Counting):
         return self._counted(events, inserted)
 
     @staticmethod
-    async def _copy(  # noqa: PLR0917  # private: the two COPYs of save_many
+    async def _copy(
         cursor: psycopg.AsyncCursor[Any],
         table: str,
-        events: Sequence[PlacedEvent],
-        ids: list[str],
+        events: Iterable[tuple[str, PlacedEvent]],
         stored_at: str,
-        only: set[str] | None = None,
     ) -> None:
         # Written in pieces as they are made: PostgreSQL takes in one piece while Python makes
         # the next (the driver sends from a task of its own), instead of waiting for all.
-        wanted = None if only is None else set(only)
         async with cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy:
             piece: list[str] = []
-            for placed, event_id in zip(events, ids, strict=True):
-                if wanted is not None:
-                    if event_id not in wanted:
-                        continue
-                    wanted.discard(event_id)  # the first of an id in the batch counts
+            for event_id, placed in events:
                 piece.append(copy_line(placed, event_id, stored_at))
                 if len(piece) == _LINES_PER_WRITE:
                     await copy.write("".join(piece))

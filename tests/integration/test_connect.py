@@ -64,7 +64,7 @@ async def test_a_killed_workers_task_moves_to_the_other_and_no_line_is_lost(
         clients = [ConnectClient(url) for url in connect.urls]
         config = {"connector.class": FILE_SOURCE, "file": str(source), "topic": topic_name}
         await clients[0].put("lines", {**config, "tasks.max": "1"})
-        await wait_until(lambda: _running(clients[0], "lines"), 60, "the source running")
+        await clients[0].wait_running("lines", 60)
         await wait_until(
             lambda: _has(bootstrap, topic_name, first), 60, "the first 100 lines in the topic"
         )
@@ -175,7 +175,7 @@ async def test_debezium_captures_inserts_updates_and_deletes_in_order_per_key(
     ) as connect:
         async with ConnectClient(connect.url) as client:
             await client.put("orders-cdc", config)
-            await wait_until(lambda: _running(client, "orders-cdc"), 90, "Debezium running")
+            await client.wait_running("orders-cdc", 90)
             async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as db:
                 await db.execute(f"INSERT INTO {table} VALUES (1, 'item-1', 1)")
                 # RUNNING comes before the replication slot streams: the first row shows when
@@ -291,7 +291,7 @@ async def test_debezium_in_a_group_of_two_loses_no_change_when_its_worker_is_kil
         ) as connect:
             clients = [ConnectClient(url) for url in connect.urls]
             await clients[0].put("orders", _debezium(postgres_dsn, prefix, table, suffix))
-            await wait_until(lambda: _running(clients[0], "orders"), 90, "Debezium running")
+            await clients[0].wait_running("orders", 90)
             await db.execute(f"INSERT INTO {table} VALUES (0, 0)")
             await wait_until(lambda: _count(bootstrap, topic, 1), 90, "streaming")
             for n in range(1, 50):
